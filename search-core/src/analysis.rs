@@ -1,0 +1,348 @@
+//! Text analysis shared by indexing and querying: normalisation, code folding, stemming,
+//! transliteration and keyboard-layout repair.
+//!
+//! Everything here is a pure function over strings, so the same analysis runs on documents and
+//! on queries and is unit-tested without an index.
+
+use rust_stemmers::{Algorithm, Stemmer};
+use std::sync::OnceLock;
+
+/// Lowercases and folds `ё` to `е`.
+pub fn normalize(text: &str) -> String {
+    text.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| if c == 'ё' { 'е' } else { c })
+        .collect()
+}
+
+/// Maps a Cyrillic letter that looks like a Latin one to that Latin letter (lowercase input).
+fn lookalike(c: char) -> char {
+    match c {
+        'а' => 'a',
+        'в' => 'b',
+        'е' | 'ё' => 'e',
+        'к' => 'k',
+        'м' => 'm',
+        'н' => 'h',
+        'о' => 'o',
+        'р' => 'p',
+        'с' => 'c',
+        'т' => 't',
+        'х' => 'x',
+        'у' => 'y',
+        _ => c,
+    }
+}
+
+/// Folds a part number or model code to a canonical key: lowercase alphanumerics only, with
+/// Cyrillic look-alikes mapped to Latin, so `6205-2RS`, `6205 2rs` and `62052RS` meet and
+/// `16К20` (Cyrillic К) equals `16K20`.
+pub fn fold_code(text: &str) -> String {
+    text.chars()
+        .flat_map(char::to_lowercase)
+        .filter(|c| c.is_alphanumeric())
+        .map(lookalike)
+        .collect()
+}
+
+/// True for tokens that are codes rather than words: they contain a digit.
+pub fn is_code_like(token: &str) -> bool {
+    token.chars().any(|c| c.is_ascii_digit())
+}
+
+fn is_cyrillic(c: char) -> bool {
+    matches!(c, '\u{0400}'..='\u{04FF}')
+}
+
+/// Splits text into alphanumeric runs with their byte offsets.
+pub fn split_words(text: &str) -> Vec<(usize, usize, &str)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        if c.is_alphanumeric() {
+            if start.is_none() {
+                start = Some(i);
+            }
+        } else if let Some(s) = start.take() {
+            out.push((s, i, &text[s..i]));
+        }
+    }
+    if let Some(s) = start {
+        out.push((s, text.len(), &text[s..]));
+    }
+    out
+}
+
+fn stemmers() -> &'static (Stemmer, Stemmer) {
+    static S: OnceLock<(Stemmer, Stemmer)> = OnceLock::new();
+    S.get_or_init(|| {
+        (
+            Stemmer::create(Algorithm::Russian),
+            Stemmer::create(Algorithm::English),
+        )
+    })
+}
+
+/// The index term for one word: codes are folded, Cyrillic words get the Russian Snowball
+/// stemmer, other words the English one.
+pub fn term_for_word(word: &str) -> String {
+    let norm = normalize(word);
+    if is_code_like(&norm) {
+        return fold_code(&norm);
+    }
+    let (ru, en) = stemmers();
+    if norm.chars().any(is_cyrillic) {
+        ru.stem(&norm).into_owned()
+    } else {
+        en.stem(&norm).into_owned()
+    }
+}
+
+/// Analyses a text into `(start, end, term)` triples.
+pub fn analyze(text: &str) -> Vec<(usize, usize, String)> {
+    split_words(text)
+        .into_iter()
+        .map(|(s, e, w)| (s, e, term_for_word(w)))
+        .filter(|(_, _, t)| !t.is_empty())
+        .collect()
+}
+
+/// Russian and English words that carry no meaning in a catalog query.
+pub fn is_stopword(norm_word: &str) -> bool {
+    matches!(
+        norm_word,
+        "для"
+            | "на"
+            | "и"
+            | "в"
+            | "с"
+            | "к"
+            | "по"
+            | "под"
+            | "от"
+            | "из"
+            | "до"
+            | "или"
+            | "the"
+            | "for"
+            | "of"
+            | "a"
+            | "an"
+            | "and"
+            | "with"
+            | "to"
+            | "on"
+            | "in"
+    )
+}
+
+/// Re-types a word typed on the Latin keyboard layout while meaning Russian (`yfcjc` → `насос`).
+pub fn layout_en_to_ru(word: &str) -> String {
+    const EN: &str = "qwertyuiop[]asdfghjkl;'zxcvbnm,.`";
+    const RU: &str = "йцукенгшщзхъфывапролджэячсмитьбюё";
+    word.chars()
+        .map(|c| {
+            let lc = c.to_ascii_lowercase();
+            match EN.chars().position(|e| e == lc) {
+                Some(i) => RU.chars().nth(i).unwrap_or(c),
+                None => c,
+            }
+        })
+        .collect()
+}
+
+/// Transliterates Latin-typed Russian to Cyrillic (`podshipnik` → `подшипник`, `shvp` → `швп`).
+pub fn translit_lat_to_cyr(word: &str) -> String {
+    const MULTI: &[(&str, &str)] = &[
+        ("shch", "щ"),
+        ("sch", "щ"),
+        ("zh", "ж"),
+        ("kh", "х"),
+        ("ts", "ц"),
+        ("ch", "ч"),
+        ("sh", "ш"),
+        ("yu", "ю"),
+        ("ya", "я"),
+        ("yo", "е"),
+        ("iy", "ий"),
+        ("yy", "ый"),
+    ];
+    let lower = word.to_lowercase();
+    let mut out = String::new();
+    let mut rest = lower.as_str();
+    'outer: while !rest.is_empty() {
+        for (lat, cyr) in MULTI {
+            if let Some(r) = rest.strip_prefix(lat) {
+                out.push_str(cyr);
+                rest = r;
+                continue 'outer;
+            }
+        }
+        let c = rest.chars().next().unwrap_or(' ');
+        let mapped = match c {
+            'a' => "а",
+            'b' => "б",
+            'v' | 'w' => "в",
+            'g' => "г",
+            'd' => "д",
+            'e' => "е",
+            'z' => "з",
+            'i' => "и",
+            'j' => "й",
+            'k' | 'q' => "к",
+            'l' => "л",
+            'm' => "м",
+            'n' => "н",
+            'o' => "о",
+            'p' => "п",
+            'r' => "р",
+            's' => "с",
+            't' => "т",
+            'u' => "у",
+            'f' => "ф",
+            'h' => "х",
+            'c' => "ц",
+            'y' => "ы",
+            'x' => "кс",
+            _ => "",
+        };
+        if mapped.is_empty() {
+            out.push(c);
+        } else {
+            out.push_str(mapped);
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// Transliterates Cyrillic to Latin the way brand names are usually written (`хаас` → `haas`).
+pub fn translit_cyr_to_lat(word: &str) -> String {
+    let mut out = String::new();
+    for c in normalize(word).chars() {
+        let s = match c {
+            'а' => "a",
+            'б' => "b",
+            'в' => "v",
+            'г' => "g",
+            'д' => "d",
+            'е' => "e",
+            'ж' => "zh",
+            'з' => "z",
+            'и' => "i",
+            'й' => "y",
+            'к' => "k",
+            'л' => "l",
+            'м' => "m",
+            'н' => "n",
+            'о' => "o",
+            'п' => "p",
+            'р' => "r",
+            'с' => "s",
+            'т' => "t",
+            'у' => "u",
+            'ф' => "f",
+            'х' => "h",
+            'ц' => "ts",
+            'ч' => "ch",
+            'ш' => "sh",
+            'щ' => "sch",
+            'ы' => "y",
+            'э' => "e",
+            'ю' => "yu",
+            'я' => "ya",
+            'ъ' | 'ь' => "",
+            _ => {
+                out.push(c);
+                continue;
+            }
+        };
+        out.push_str(s);
+    }
+    out
+}
+
+/// Edit distance allowed for a fuzzy match of a word: none for short words, codes and numbers.
+pub fn fuzzy_distance(word: &str) -> u8 {
+    if is_code_like(word) {
+        return 0;
+    }
+    match word.chars().count() {
+        0..=4 => 0,
+        5..=8 => 1,
+        _ => 2,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn codes_meet_across_punctuation_and_scripts() {
+        assert_eq!(fold_code("6205-2RS"), "62052rs");
+        assert_eq!(fold_code("6205 2RS"), fold_code("62052rs"));
+        assert_eq!(fold_code("16К20"), fold_code("16K20"));
+        assert_eq!(fold_code("ВТ40"), "bt40");
+        assert_eq!(fold_code("1FK7042-5AF71"), "1fk70425af71");
+        assert_ne!(fold_code("6205"), fold_code("6206"));
+    }
+
+    #[test]
+    fn words_are_stemmed_per_script() {
+        assert_eq!(term_for_word("подшипники"), term_for_word("подшипник"));
+        assert_eq!(term_for_word("Bearings"), term_for_word("bearing"));
+        assert_eq!(term_for_word("ёлка"), term_for_word("елка"));
+        assert_eq!(term_for_word("16К20"), "16k20");
+    }
+
+    #[test]
+    fn analysis_keeps_offsets() {
+        let text = "Подшипник 6205-2RS";
+        let toks = analyze(text);
+        assert_eq!(toks.len(), 3);
+        assert_eq!(&text[toks[0].0..toks[0].1], "Подшипник");
+        assert_eq!(toks[1].2, "6205");
+        assert_eq!(toks[2].2, "2rs");
+    }
+
+    #[test]
+    fn layout_and_translit_repairs() {
+        assert_eq!(layout_en_to_ru("yfcjc"), "насос");
+        assert_eq!(layout_en_to_ru("yfghfdkz.ob["), "направляющих");
+        assert_eq!(translit_lat_to_cyr("podshipnik"), "подшипник");
+        assert_eq!(translit_lat_to_cyr("shvp"), "швп");
+        assert_eq!(translit_cyr_to_lat("хаас"), "haas");
+    }
+
+    #[test]
+    fn fuzzy_distance_depends_on_length_and_never_on_codes() {
+        assert_eq!(fuzzy_distance("вал"), 0);
+        assert_eq!(fuzzy_distance("насос"), 1);
+        assert_eq!(fuzzy_distance("подшибник"), 2);
+        assert_eq!(fuzzy_distance("6205"), 0);
+        assert_eq!(fuzzy_distance("sfu1605"), 0);
+    }
+
+    proptest! {
+        #[test]
+        fn fold_code_is_idempotent_and_alnum(s in "\\PC{0,40}") {
+            let once = fold_code(&s);
+            prop_assert_eq!(fold_code(&once), once.clone());
+            prop_assert!(once.chars().all(|c| c.is_alphanumeric()));
+        }
+
+        #[test]
+        fn fold_code_ignores_separators(a in "[0-9A-Z]{1,8}", b in "[0-9A-Z]{1,8}", sep in "[ ./-]{0,3}") {
+            prop_assert_eq!(fold_code(&format!("{a}{sep}{b}")), fold_code(&format!("{a}{b}")));
+        }
+
+        #[test]
+        fn analyze_offsets_are_char_boundaries(s in "\\PC{0,60}") {
+            for (start, end, _) in analyze(&s) {
+                prop_assert!(s.is_char_boundary(start) && s.is_char_boundary(end) && start < end);
+            }
+        }
+    }
+}

@@ -1,0 +1,1025 @@
+//! The engine: one writer, many snapshot readers, over a text index and a vector index kept in
+//! step.
+//!
+//! Every write batch is applied under the writer lock: vectors are appended (and synced) first,
+//! then the text index commits with a payload naming the change-log position it reflects, then
+//! a new `Snapshot` is published. A search takes the current snapshot (an `Arc` clone) and never
+//! waits for a writer. A snapshot knows which vector ids are live, so vectors added or
+//! tombstoned after it was taken do not leak into its results.
+
+use crate::doc::CatalogDoc;
+use crate::embed::CachedEmbedder;
+use crate::error::{Error, Result};
+use crate::fusion::{rrf, RrfParams};
+use crate::synonyms::Synonyms;
+use crate::text::{self, Fields, Filters, MatchSet, MatchSetCollector};
+use crate::vector::{HnswParams, VectorIndex, Vid};
+use parking_lot::{Mutex, RwLock};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tantivy::collector::TopDocs;
+use tantivy::query::{Query, TermQuery};
+use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Term};
+
+const FORMAT_VERSION: u32 = 1;
+/// Semantic candidates that take part in fusion (and in `total`).
+pub const SEMANTIC_DEPTH: usize = 100;
+/// Lexical candidates that take part in fusion; lexical matches beyond it follow in BM25 order.
+pub const LEXICAL_DEPTH: usize = 200;
+/// Filtered sets at most this large are searched exactly instead of through the graph.
+const EXACT_SEARCH_MAX: u64 = 3000;
+/// Longest accepted query, in characters.
+pub const MAX_QUERY_CHARS: usize = 512;
+
+/// Search mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    Hybrid,
+    Lexical,
+    Semantic,
+}
+
+impl Mode {
+    pub fn parse(s: &str) -> Option<Mode> {
+        match s {
+            "hybrid" => Some(Mode::Hybrid),
+            "lexical" => Some(Mode::Lexical),
+            "semantic" => Some(Mode::Semantic),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Hybrid => "hybrid",
+            Mode::Lexical => "lexical",
+            Mode::Semantic => "semantic",
+        }
+    }
+}
+
+/// One search request.
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    pub text: String,
+    pub mode: Mode,
+    pub filters: Filters,
+    pub limit: usize,
+    pub offset: usize,
+    pub highlight: bool,
+}
+
+impl SearchRequest {
+    pub fn new(text: impl Into<String>, mode: Mode) -> SearchRequest {
+        SearchRequest {
+            text: text.into(),
+            mode,
+            filters: Filters::default(),
+            limit: 10,
+            offset: 0,
+            highlight: false,
+        }
+    }
+}
+
+/// One ranked hit.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub doc: CatalogDoc,
+    pub score: f32,
+    /// Matched a part number or model exactly (pinned above fusion).
+    pub exact: bool,
+    /// `(field, html)` with `<em>` around matched words.
+    pub highlights: Vec<(&'static str, String)>,
+}
+
+/// Facet counts over the whole filtered match set.
+#[derive(Debug, Clone, Default)]
+pub struct Facets {
+    pub kind: Vec<(String, u64)>,
+    pub category: Vec<(String, u64)>,
+    pub brand: Vec<(String, u64)>,
+}
+
+/// Results of one search.
+#[derive(Debug, Clone)]
+pub struct SearchResults {
+    pub total: u64,
+    pub hits: Vec<Hit>,
+    pub facets: Facets,
+    /// The mode that ran: hybrid degrades to lexical when no query vector can be had.
+    pub mode: Mode,
+}
+
+/// Search-as-you-type completion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Suggestion {
+    pub id: String,
+    pub name: String,
+    pub sku: String,
+    pub model: String,
+}
+
+/// Engine settings.
+#[derive(Clone)]
+pub struct EngineConfig {
+    pub hnsw: HnswParams,
+    pub rrf: RrfParams,
+    pub synonyms: Arc<Synonyms>,
+    /// Model id and dimension the vectors belong to; a persisted index for another model is
+    /// rebuilt.
+    pub model_id: String,
+    pub dim: usize,
+    pub writer_heap_bytes: usize,
+}
+
+impl std::fmt::Debug for EngineConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineConfig")
+            .field("hnsw", &self.hnsw)
+            .field("rrf", &self.rrf)
+            .field("model_id", &self.model_id)
+            .field("dim", &self.dim)
+            .finish()
+    }
+}
+
+impl EngineConfig {
+    pub fn new(model_id: impl Into<String>, dim: usize) -> EngineConfig {
+        EngineConfig {
+            hnsw: HnswParams::default(),
+            rrf: RrfParams::default(),
+            synonyms: Arc::new(Synonyms::default()),
+            model_id: model_id.into(),
+            dim,
+            writer_heap_bytes: 64 << 20,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct CommitPayload {
+    format: u32,
+    applied_seq: i64,
+    model_id: String,
+    dim: usize,
+}
+
+/// One consistent view of both indexes.
+pub struct Snapshot {
+    text: tantivy::Searcher,
+    vectors: Arc<VectorIndex>,
+    live: Arc<Vec<u64>>,
+    applied_seq: i64,
+    docs: u64,
+    without_vector: u64,
+    fields: Fields,
+    config: EngineConfig,
+    embedder: Option<Arc<CachedEmbedder>>,
+}
+
+/// Counters an operator wants to see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineStats {
+    pub documents: u64,
+    pub without_vector: u64,
+    pub applied_seq: i64,
+    pub vector_records: u64,
+    pub model_id: String,
+}
+
+/// A document change for the writer.
+#[derive(Debug, Clone)]
+pub enum Change {
+    /// Insert or replace; the vector is the embedding of `doc.embedding_text()` if one could
+    /// be computed.
+    Upsert {
+        doc: CatalogDoc,
+        vector: Option<Vec<f32>>,
+    },
+    Delete {
+        id: String,
+    },
+}
+
+/// How `Engine::open` found the directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpenOutcome {
+    Created,
+    Loaded,
+    /// The directory held a corrupt or incompatible index; it was wiped and recreated.
+    Recreated(String),
+}
+
+/// The search engine: single writer, snapshot readers.
+pub struct Engine {
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    fields: Fields,
+    config: EngineConfig,
+    vectors: RwLock<Arc<VectorIndex>>,
+    snapshot: RwLock<Arc<Snapshot>>,
+    embedder: RwLock<Option<Arc<CachedEmbedder>>>,
+    dir: Option<PathBuf>,
+}
+
+fn bit_set(bits: &mut Vec<u64>, v: Vid, on: bool) {
+    let w = v as usize / 64;
+    if bits.len() <= w {
+        bits.resize(w + 1, 0);
+    }
+    if on {
+        bits[w] |= 1 << (v % 64);
+    } else {
+        bits[w] &= !(1 << (v % 64));
+    }
+}
+
+fn bit_get(bits: &[u64], v: Vid) -> bool {
+    bits.get(v as usize / 64)
+        .is_some_and(|w| w & (1 << (v % 64)) != 0)
+}
+
+impl Engine {
+    /// An engine in RAM (tests, benches).
+    pub fn in_memory(config: EngineConfig) -> Result<Engine> {
+        let (schema, fields) = text::schema();
+        let index = Index::create_in_ram(schema);
+        let vectors = VectorIndex::in_memory(config.dim, config.hnsw);
+        Engine::assemble(index, fields, config, vectors, None)
+    }
+
+    /// Opens the index under `dir` (`dir/text`, `dir/vectors.f32`), creating it when missing and
+    /// recreating it when it is corrupt or was built for another model.
+    pub fn open(dir: &Path, config: EngineConfig) -> Result<(Engine, OpenOutcome)> {
+        std::fs::create_dir_all(dir)?;
+        match Engine::try_open(dir, config.clone()) {
+            Ok(Some(engine)) => Ok((engine, OpenOutcome::Loaded)),
+            Ok(None) => Ok((Engine::create(dir, config)?, OpenOutcome::Created)),
+            Err(e) => {
+                let reason = e.to_string();
+                tracing::warn!(dir = %dir.display(), %reason, "index unusable; recreating");
+                Ok((Engine::create(dir, config)?, OpenOutcome::Recreated(reason)))
+            }
+        }
+    }
+
+    fn create(dir: &Path, config: EngineConfig) -> Result<Engine> {
+        let text_dir = dir.join("text");
+        if text_dir.exists() {
+            std::fs::remove_dir_all(&text_dir)?;
+        }
+        let vec_path = dir.join("vectors.f32");
+        if vec_path.exists() {
+            std::fs::remove_file(&vec_path)?;
+        }
+        std::fs::create_dir_all(&text_dir)?;
+        let (schema, fields) = text::schema();
+        let index = Index::create_in_dir(&text_dir, schema)?;
+        let vectors = VectorIndex::open(dir, config.dim, config.hnsw, &|_| false)?;
+        let engine = Engine::assemble(index, fields, config, vectors, Some(dir.to_path_buf()))?;
+        // An initial commit carries the payload, so an empty index opens as "loaded".
+        engine.apply(Vec::new(), 0)?;
+        Ok(engine)
+    }
+
+    fn try_open(dir: &Path, config: EngineConfig) -> Result<Option<Engine>> {
+        let text_dir = dir.join("text");
+        if !text_dir.join("meta.json").exists() {
+            return Ok(None);
+        }
+        let corrupt = |reason: String| Error::CorruptIndex {
+            path: dir.to_path_buf(),
+            reason,
+        };
+        let index = Index::open_in_dir(&text_dir).map_err(|e| corrupt(e.to_string()))?;
+        let (expected, fields) = text::schema();
+        if index.schema() != expected {
+            return Err(corrupt("schema differs from this build".into()));
+        }
+        let payload = index
+            .load_metas()
+            .map_err(|e| corrupt(e.to_string()))?
+            .payload
+            .ok_or_else(|| corrupt("no commit payload".into()))?;
+        let payload: CommitPayload =
+            serde_json::from_str(&payload).map_err(|e| corrupt(e.to_string()))?;
+        if payload.format != FORMAT_VERSION
+            || payload.model_id != config.model_id
+            || payload.dim != config.dim
+        {
+            return Err(corrupt(format!(
+                "index built for format {} model {} dim {}",
+                payload.format, payload.model_id, payload.dim
+            )));
+        }
+        text::register_tokenizers(&index);
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let live = live_vids(&reader.searcher())?;
+        let vectors = VectorIndex::open(dir, config.dim, config.hnsw, &|v| bit_get(&live, v))?;
+        if let Some(max) = live.iter().enumerate().rev().find(|(_, w)| **w != 0) {
+            let max_vid = max.0 * 64 + 63 - max.1.leading_zeros() as usize;
+            if max_vid >= vectors.len() {
+                return Err(corrupt("text index refers to missing vector records".into()));
+            }
+        }
+        drop(reader);
+        let engine = Engine::assemble(index, fields, config, vectors, Some(dir.to_path_buf()))?;
+        engine.publish(payload.applied_seq)?;
+        Ok(Some(engine))
+    }
+
+    fn assemble(
+        index: Index,
+        fields: Fields,
+        config: EngineConfig,
+        vectors: VectorIndex,
+        dir: Option<PathBuf>,
+    ) -> Result<Engine> {
+        text::register_tokenizers(&index);
+        let writer: IndexWriter = index.writer_with_num_threads(1, config.writer_heap_bytes)?;
+        let reader: IndexReader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let vectors = Arc::new(vectors);
+        let snapshot = Arc::new(Snapshot {
+            text: reader.searcher(),
+            vectors: vectors.clone(),
+            live: Arc::new(Vec::new()),
+            applied_seq: 0,
+            docs: 0,
+            without_vector: 0,
+            fields,
+            config: config.clone(),
+            embedder: None,
+        });
+        Ok(Engine {
+            index,
+            reader,
+            writer: Mutex::new(writer),
+            fields,
+            config,
+            vectors: RwLock::new(vectors),
+            snapshot: RwLock::new(snapshot),
+            embedder: RwLock::new(None),
+            dir,
+        })
+    }
+
+    /// Sets the query embedder used by searches of later snapshots.
+    pub fn set_embedder(&self, embedder: Option<Arc<CachedEmbedder>>) {
+        *self.embedder.write() = embedder;
+        let seq = self.snapshot.read().applied_seq;
+        let _ = self.publish(seq);
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    pub fn dir(&self) -> Option<&Path> {
+        self.dir.as_deref()
+    }
+
+    /// The current snapshot. Cheap; never blocks on the writer.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot.read().clone()
+    }
+
+    pub fn stats(&self) -> EngineStats {
+        let s = self.snapshot();
+        EngineStats {
+            documents: s.docs,
+            without_vector: s.without_vector,
+            applied_seq: s.applied_seq,
+            vector_records: s.vectors.len() as u64,
+            model_id: self.config.model_id.clone(),
+        }
+    }
+
+    /// Applies a batch of changes and commits them together with `applied_seq`, the change-log
+    /// position they bring the index to. Changes of one document apply in order.
+    pub fn apply(&self, changes: Vec<Change>, applied_seq: i64) -> Result<()> {
+        let mut writer = self.writer.lock();
+        let current = self.reader.searcher();
+        // The vid and content hash each touched id has before this batch (or after earlier
+        // changes in it).
+        let mut state: HashMap<String, Option<(Vid, String, bool)>> = HashMap::new();
+        let vectors = self.vectors.read().clone();
+        let mut pending: Vec<(CatalogDoc, String, Option<Vec<f32>>, Option<Vid>)> = Vec::new();
+        let mut deletes: Vec<String> = Vec::new();
+        for change in changes {
+            match change {
+                Change::Delete { id } => {
+                    state.insert(id.clone(), None);
+                    pending.retain(|p| p.0.id != id);
+                    deletes.push(id);
+                }
+                Change::Upsert { doc, vector } => {
+                    doc.validate().map_err(|reason| Error::InvalidDocument {
+                        id: doc.id.clone(),
+                        reason,
+                    })?;
+                    if let Some(v) = &vector {
+                        if v.len() != self.config.dim {
+                            return Err(Error::Embedding(format!(
+                                "vector for {} has {} dims, expected {}",
+                                doc.id,
+                                v.len(),
+                                self.config.dim
+                            )));
+                        }
+                    }
+                    let prev = match state.get(&doc.id) {
+                        Some(p) => p.clone(),
+                        None => lookup(&current, &self.fields, &doc.id)?
+                            .map(|(vid, h)| (vid, h, vectors.has_vector(vid))),
+                    };
+                    let hash = doc.content_hash();
+                    // Same text and the old record already has its vector (or we have none
+                    // to offer): keep the vid, nothing to embed or insert.
+                    let reuse = prev
+                        .as_ref()
+                        .filter(|(_, h, has)| *h == hash && (*has || vector.is_none()))
+                        .map(|(vid, _, _)| *vid);
+                    pending.retain(|p| p.0.id != doc.id);
+                    deletes.push(doc.id.clone());
+                    state.insert(doc.id.clone(), reuse.map(|v| (v, hash.clone(), true)));
+                    pending.push((doc, hash, vector, reuse));
+                }
+            }
+        }
+        // Append vectors for the documents that need a new vid, in one synced write.
+        let fresh: Vec<usize> = (0..pending.len()).filter(|&i| pending[i].3.is_none()).collect();
+        let slices: Vec<Option<&[f32]>> = fresh
+            .iter()
+            .map(|&i| pending[i].2.as_deref())
+            .collect();
+        let first = if slices.is_empty() {
+            0
+        } else {
+            vectors.append(&slices)?
+        };
+        for (n, &i) in fresh.iter().enumerate() {
+            pending[i].3 = Some(first + n as Vid);
+        }
+        for id in &deletes {
+            writer.delete_term(Term::from_field_text(self.fields.id, id));
+        }
+        for (doc, hash, _, vid) in &pending {
+            let vid = vid.expect("every pending document has a vid by now");
+            writer.add_document(text::to_tantivy(&self.fields, doc, vid, hash))?;
+        }
+        let payload = CommitPayload {
+            format: FORMAT_VERSION,
+            applied_seq,
+            model_id: self.config.model_id.clone(),
+            dim: self.config.dim,
+        };
+        let mut prepared = writer.prepare_commit()?;
+        prepared.set_payload(&serde_json::to_string(&payload).unwrap_or_default());
+        prepared.commit()?;
+        self.reader.reload()?;
+        drop(writer);
+        self.publish(applied_seq)
+    }
+
+    /// Replaces the vector graph with a compacted one when tombstones exceed a third of it.
+    pub fn compact_vectors_if_needed(&self) -> Result<bool> {
+        let snap = self.snapshot();
+        let records = snap.vectors.len() as u64;
+        if records < 1000 || snap.docs * 3 > records * 2 {
+            return Ok(false);
+        }
+        let _writer = self.writer.lock();
+        let snap = self.snapshot();
+        let live = snap.live.clone();
+        let rebuilt = snap.vectors.rebuilt(&|v| bit_get(&live, v))?;
+        *self.vectors.write() = Arc::new(rebuilt);
+        self.publish(snap.applied_seq)?;
+        Ok(true)
+    }
+
+    fn publish(&self, applied_seq: i64) -> Result<()> {
+        let text = self.reader.searcher();
+        let live = live_vids(&text)?;
+        let vectors = self.vectors.read().clone();
+        let docs = text.num_docs();
+        let with_vector = live
+            .iter()
+            .enumerate()
+            .flat_map(|(w, bits)| {
+                (0..64).filter(move |b| bits & (1u64 << b) != 0).map(move |b| (w * 64 + b) as Vid)
+            })
+            .filter(|&v| vectors.has_vector(v))
+            .count() as u64;
+        let snap = Snapshot {
+            text,
+            vectors,
+            live: Arc::new(live),
+            applied_seq,
+            docs,
+            without_vector: docs.saturating_sub(with_vector),
+            fields: self.fields,
+            config: self.config.clone(),
+            embedder: self.embedder.read().clone(),
+        };
+        *self.snapshot.write() = Arc::new(snap);
+        Ok(())
+    }
+
+    /// The tantivy index (for diagnostics).
+    pub fn text_index(&self) -> &Index {
+        &self.index
+    }
+}
+
+fn live_vids(searcher: &tantivy::Searcher) -> Result<Vec<u64>> {
+    let mut bits = Vec::new();
+    for seg in searcher.segment_readers() {
+        let col = seg.fast_fields().u64("vid")?;
+        for doc in seg.doc_ids_alive() {
+            if let Some(v) = col.first(doc) {
+                bit_set(&mut bits, v as Vid, true);
+            }
+        }
+    }
+    Ok(bits)
+}
+
+fn lookup(searcher: &tantivy::Searcher, f: &Fields, id: &str) -> Result<Option<(Vid, String)>> {
+    let q = TermQuery::new(Term::from_field_text(f.id, id), IndexRecordOption::Basic);
+    let top = searcher.search(&q, &TopDocs::with_limit(1))?;
+    let Some((_, addr)) = top.first() else {
+        return Ok(None);
+    };
+    let doc: tantivy::TantivyDocument = searcher.doc(*addr)?;
+    let vid = doc.get_first(f.vid).and_then(|v| v.as_u64()).unwrap_or(0) as Vid;
+    let hash = doc
+        .get_first(f.chash)
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_string();
+    Ok(Some((vid, hash)))
+}
+
+struct Candidate {
+    vid: Vid,
+    addr: Option<DocAddress>,
+    exact: bool,
+}
+
+impl Snapshot {
+    pub fn applied_seq(&self) -> i64 {
+        self.applied_seq
+    }
+
+    pub fn num_docs(&self) -> u64 {
+        self.docs
+    }
+
+    pub fn is_live(&self, vid: Vid) -> bool {
+        bit_get(&self.live, vid)
+    }
+
+    /// One document by id.
+    pub fn get(&self, id: &str) -> Result<Option<CatalogDoc>> {
+        let q = TermQuery::new(
+            Term::from_field_text(self.fields.id, id),
+            IndexRecordOption::Basic,
+        );
+        let top = self.text.search(&q, &TopDocs::with_limit(1))?;
+        match top.first() {
+            Some((_, addr)) => Ok(Some(self.load(*addr)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Documents matching the filters (up to `limit`), e.g. parts compatible with a machine.
+    pub fn browse(&self, filters: &Filters, limit: usize) -> Result<Vec<CatalogDoc>> {
+        let q = text::with_filters(
+            Box::new(tantivy::query::AllQuery),
+            filters.clauses(&self.fields),
+        );
+        let top = self.text.search(&*q, &TopDocs::with_limit(limit.max(1)))?;
+        top.into_iter().map(|(_, a)| self.load(a)).collect()
+    }
+
+    fn load(&self, addr: DocAddress) -> Result<CatalogDoc> {
+        let doc: tantivy::TantivyDocument = self.text.doc(addr)?;
+        let json = doc
+            .get_first(self.fields.doc_json)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        serde_json::from_str(json).map_err(|e| Error::CorruptIndex {
+            path: PathBuf::from("<stored document>"),
+            reason: e.to_string(),
+        })
+    }
+
+    fn vid_of(&self, addr: DocAddress) -> Result<Vid> {
+        let col = self
+            .text
+            .segment_reader(addr.segment_ord)
+            .fast_fields()
+            .u64("vid")?;
+        Ok(col.first(addr.doc_id).unwrap_or(0) as Vid)
+    }
+
+    fn addr_of(&self, vid: Vid) -> Result<Option<DocAddress>> {
+        let q = TermQuery::new(
+            Term::from_field_u64(self.fields.vid, vid as u64),
+            IndexRecordOption::Basic,
+        );
+        Ok(self
+            .text
+            .search(&q, &TopDocs::with_limit(1))?
+            .first()
+            .map(|x| x.1))
+    }
+
+    /// Runs a search. The query vector is computed with the engine's embedder unless given.
+    pub fn search(&self, req: &SearchRequest) -> Result<SearchResults> {
+        self.search_with_vector(req, None)
+    }
+
+    /// Runs a search with a precomputed query vector (benches, eval).
+    pub fn search_with_vector(
+        &self,
+        req: &SearchRequest,
+        query_vec: Option<&[f32]>,
+    ) -> Result<SearchResults> {
+        if req.text.chars().count() > MAX_QUERY_CHARS {
+            return Err(Error::InvalidRequest(format!(
+                "query is longer than {MAX_QUERY_CHARS} characters"
+            )));
+        }
+        if let (Some(lo), Some(hi)) = (req.filters.price_min, req.filters.price_max) {
+            if lo > hi {
+                return Err(Error::InvalidRequest("price_min is greater than price_max".into()));
+            }
+        }
+        let text = req.text.trim();
+        let f = &self.fields;
+        let filter_clauses = req.filters.clauses(f);
+        let lex = text::build_query(f, &self.text, &self.config.synonyms, text);
+        let browse = lex.is_browse;
+        let mut mode = req.mode;
+        if browse {
+            mode = Mode::Lexical;
+        }
+        // Query vector, if the mode wants one; hybrid degrades to lexical without it.
+        let owned_vec;
+        let qvec: Option<&[f32]> = if mode == Mode::Lexical {
+            None
+        } else if let Some(v) = query_vec {
+            Some(v)
+        } else {
+            match self.embedder.as_ref().map(|e| e.embed_query(text)) {
+                Some(Ok(v)) => {
+                    owned_vec = v;
+                    Some(owned_vec.as_slice())
+                }
+                Some(Err(e)) if mode == Mode::Semantic => return Err(e),
+                None if mode == Mode::Semantic => {
+                    return Err(Error::Embedding("no embedding model loaded".into()))
+                }
+                _ => None,
+            }
+        };
+        if qvec.is_none() {
+            mode = Mode::Lexical;
+        }
+
+        let want = req.offset + req.limit;
+        let filtered_text = text::with_filters(lex.query.box_clone(), filter_clauses);
+
+        // Lexical side: ranked candidates plus the whole match set (facets, total, vids).
+        let (lex_top, lex_set) = if mode == Mode::Semantic {
+            (Vec::new(), MatchSet::default())
+        } else {
+            let depth = if mode == Mode::Hybrid {
+                LEXICAL_DEPTH.max(want)
+            } else {
+                want.max(1)
+            };
+            self.text.search(
+                &*filtered_text,
+                &(TopDocs::with_limit(depth), MatchSetCollector { with_facets: true }),
+            )?
+        };
+        let lex_cands: Vec<Candidate> = lex_top
+            .iter()
+            .map(|(_, addr)| {
+                let vid = self.vid_of(*addr)?;
+                Ok(Candidate {
+                    vid,
+                    addr: Some(*addr),
+                    exact: false,
+                })
+            })
+            .collect::<Result<_>>()?;
+
+        // Semantic side: top SEMANTIC_DEPTH among live documents passing the filters.
+        let mut sem: Vec<(Vid, f32)> = Vec::new();
+        let mut filter_set: Option<MatchSet> = None;
+        if let Some(qv) = qvec {
+            let k = if mode == Mode::Semantic {
+                SEMANTIC_DEPTH.max(want)
+            } else {
+                SEMANTIC_DEPTH
+            };
+            if req.filters.is_empty() {
+                sem = self.vectors.search(qv, k, None, &|v| bit_get(&self.live, v));
+            } else {
+                let fq = text::with_filters(
+                    Box::new(tantivy::query::AllQuery),
+                    req.filters.clauses(f),
+                );
+                let set = self
+                    .text
+                    .search(&*fq, &MatchSetCollector { with_facets: mode == Mode::Semantic })?;
+                sem = if set.count <= EXACT_SEARCH_MAX {
+                    let mut it = set.vids.iter().enumerate().flat_map(|(w, bits)| {
+                        let bits = *bits;
+                        (0..64)
+                            .filter(move |b| bits & (1u64 << b) != 0)
+                            .map(move |b| (w * 64 + b) as Vid)
+                    });
+                    self.vectors.exact_search(qv, k, &mut it)
+                } else {
+                    self.vectors
+                        .search(qv, k, None, &|v| bit_get(&self.live, v) && set.contains(v))
+                };
+                filter_set = Some(set);
+            }
+        }
+
+        // Fuse.
+        let mut ordered: Vec<(Vid, f32, Option<DocAddress>)> = Vec::new();
+        let mut total = lex_set.count;
+        let mut facets = Facets {
+            kind: lex_set.kind.clone(),
+            category: lex_set.category.clone(),
+            brand: lex_set.brand.clone(),
+        };
+        let addr_by_vid: HashMap<Vid, DocAddress> = lex_cands
+            .iter()
+            .filter_map(|c| c.addr.map(|a| (c.vid, a)))
+            .collect();
+        let pinned: Vec<Vid> = if lex.pin_codes.is_empty() {
+            Vec::new()
+        } else {
+            let mut p = Vec::new();
+            for c in lex_cands.iter().take(LEXICAL_DEPTH) {
+                if let Some(addr) = c.addr {
+                    let doc = self.load(addr)?;
+                    if text::doc_codes_exact(&doc)
+                        .iter()
+                        .any(|code| lex.pin_codes.contains(code))
+                    {
+                        p.push(c.vid);
+                    }
+                }
+            }
+            p
+        };
+        match mode {
+            Mode::Lexical => {
+                for (c, (score, _)) in lex_cands.iter().zip(&lex_top) {
+                    ordered.push((c.vid, *score, c.addr));
+                }
+            }
+            Mode::Semantic => {
+                total = sem.len() as u64;
+                if let Some(set) = &filter_set {
+                    facets = facets_of(self, &sem, None)?;
+                    let _ = set;
+                } else {
+                    facets = facets_of(self, &sem, None)?;
+                }
+                for (vid, score) in &sem {
+                    ordered.push((*vid, *score, None));
+                }
+            }
+            Mode::Hybrid => {
+                let lex_ids: Vec<Vid> = lex_cands.iter().take(LEXICAL_DEPTH).map(|c| c.vid).collect();
+                let sem_ids: Vec<Vid> = sem.iter().map(|x| x.0).collect();
+                let fused = rrf(
+                    &[
+                        (&lex_ids, self.config.rrf.lexical_weight),
+                        (&sem_ids, self.config.rrf.semantic_weight),
+                    ],
+                    self.config.rrf.k,
+                );
+                let extra: Vec<(Vid, f32)> = sem
+                    .iter()
+                    .filter(|(v, _)| !lex_set.contains(*v))
+                    .copied()
+                    .collect();
+                total += extra.len() as u64;
+                if !extra.is_empty() {
+                    let add = facets_of(self, &extra, None)?;
+                    facets = merge_facets(facets, add);
+                }
+                let max = fused.first().map_or(0.0, |x| x.1);
+                for vid in &pinned {
+                    ordered.push((*vid, max + 1.0, addr_by_vid.get(vid).copied()));
+                }
+                for (vid, score) in fused {
+                    if !pinned.contains(&vid) {
+                        ordered.push((vid, score, addr_by_vid.get(&vid).copied()));
+                    }
+                }
+                // Lexical matches beyond the fusion depth follow in BM25 order.
+                for c in lex_cands.iter().skip(LEXICAL_DEPTH) {
+                    ordered.push((c.vid, 0.0, c.addr));
+                }
+            }
+        }
+        if mode == Mode::Lexical && !pinned.is_empty() {
+            let mut head: Vec<(Vid, f32, Option<DocAddress>)> = Vec::new();
+            let mut tail = Vec::new();
+            for item in ordered {
+                if pinned.contains(&item.0) {
+                    head.push(item);
+                } else {
+                    tail.push(item);
+                }
+            }
+            head.extend(tail);
+            ordered = head;
+        }
+
+        let mut hits = Vec::new();
+        let gens = if req.highlight && !browse {
+            Some((
+                tantivy::snippet::SnippetGenerator::create(&self.text, &*lex.query, f.name)?,
+                tantivy::snippet::SnippetGenerator::create(&self.text, &*lex.query, f.description)?,
+            ))
+        } else {
+            None
+        };
+        for (vid, score, addr) in ordered.into_iter().skip(req.offset).take(req.limit) {
+            let addr = match addr {
+                Some(a) => a,
+                None => match self.addr_of(vid)? {
+                    Some(a) => a,
+                    None => continue,
+                },
+            };
+            let doc = self.load(addr)?;
+            let mut highlights = Vec::new();
+            if let Some((gn, gd)) = &gens {
+                let mut sn = gn.snippet(&doc.name);
+                if !sn.highlighted().is_empty() {
+                    sn.set_snippet_prefix_postfix("<em>", "</em>");
+                    highlights.push(("name", sn.to_html()));
+                }
+                let mut sd = gd.snippet(&doc.description);
+                if !sd.highlighted().is_empty() {
+                    sd.set_snippet_prefix_postfix("<em>", "</em>");
+                    highlights.push(("description", sd.to_html()));
+                }
+            }
+            hits.push(Hit {
+                exact: pinned.contains(&vid),
+                doc,
+                score,
+                highlights,
+            });
+        }
+        Ok(SearchResults {
+            total,
+            hits,
+            facets,
+            mode,
+        })
+    }
+
+    /// Prefix completion over names, models and part numbers.
+    pub fn suggest(&self, prefix: &str, limit: usize) -> Result<Vec<Suggestion>> {
+        let words: Vec<&str> = prefix.split_whitespace().collect();
+        let Some(last) = words.last() else {
+            return Ok(Vec::new());
+        };
+        let f = &self.fields;
+        let mut clauses: Vec<(tantivy::query::Occur, Box<dyn Query>)> = Vec::new();
+        for w in &words[..words.len() - 1] {
+            let t = crate::analysis::normalize(w);
+            clauses.push((
+                tantivy::query::Occur::Must,
+                Box::new(TermQuery::new(
+                    Term::from_field_text(f.suggest, &t),
+                    IndexRecordOption::Basic,
+                )),
+            ));
+        }
+        let last_norm = crate::analysis::normalize(last);
+        let last_code = crate::analysis::fold_code(last);
+        let mut alts: Vec<(tantivy::query::Occur, Box<dyn Query>)> = Vec::new();
+        for t in [last_norm, last_code] {
+            if !t.is_empty() {
+                alts.push((
+                    tantivy::query::Occur::Should,
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(f.suggest, &t),
+                        IndexRecordOption::WithFreqs,
+                    )),
+                ));
+            }
+        }
+        if alts.is_empty() {
+            return Ok(Vec::new());
+        }
+        clauses.push((
+            tantivy::query::Occur::Must,
+            Box::new(tantivy::query::BooleanQuery::new(alts)),
+        ));
+        let q = tantivy::query::BooleanQuery::new(clauses);
+        let top = self.text.search(&q, &TopDocs::with_limit(limit * 3))?;
+        let mut out: Vec<Suggestion> = Vec::new();
+        for (_, addr) in top {
+            let d = self.load(addr)?;
+            if out.iter().any(|s| s.name == d.name) {
+                continue;
+            }
+            out.push(Suggestion {
+                id: d.id,
+                name: d.name,
+                sku: d.sku,
+                model: d.model,
+            });
+            if out.len() == limit {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// All live vids (recall checks, diagnostics).
+    pub fn live_vids(&self) -> impl Iterator<Item = Vid> + '_ {
+        self.live.iter().enumerate().flat_map(|(w, bits)| {
+            let bits = *bits;
+            (0..64)
+                .filter(move |b| bits & (1u64 << b) != 0)
+                .map(move |b| (w * 64 + b) as Vid)
+        })
+    }
+
+    pub fn vectors(&self) -> &VectorIndex {
+        &self.vectors
+    }
+}
+
+fn facets_of(snap: &Snapshot, vids: &[(Vid, f32)], _unused: Option<()>) -> Result<Facets> {
+    let mut kind: HashMap<String, u64> = HashMap::new();
+    let mut category: HashMap<String, u64> = HashMap::new();
+    let mut brand: HashMap<String, u64> = HashMap::new();
+    for (vid, _) in vids {
+        if let Some(addr) = snap.addr_of(*vid)? {
+            let d = snap.load(addr)?;
+            *kind.entry(d.kind.as_str().to_string()).or_default() += 1;
+            if !d.category.is_empty() {
+                *category.entry(d.category).or_default() += 1;
+            }
+            if !d.brand.is_empty() {
+                *brand.entry(d.brand).or_default() += 1;
+            }
+        }
+    }
+    let sorted = |m: HashMap<String, u64>| {
+        let mut v: Vec<(String, u64)> = m.into_iter().collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v
+    };
+    Ok(Facets {
+        kind: sorted(kind),
+        category: sorted(category),
+        brand: sorted(brand),
+    })
+}
+
+fn merge_facets(a: Facets, b: Facets) -> Facets {
+    let merge = |x: Vec<(String, u64)>, y: Vec<(String, u64)>| {
+        let mut m: HashMap<String, u64> = x.into_iter().collect();
+        for (k, v) in y {
+            *m.entry(k).or_default() += v;
+        }
+        let mut v: Vec<(String, u64)> = m.into_iter().collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v
+    };
+    Facets {
+        kind: merge(a.kind, b.kind),
+        category: merge(a.category, b.category),
+        brand: merge(a.brand, b.brand),
+    }
+}

@@ -1,0 +1,34 @@
+//! `search-core`: the hybrid catalog search engine as a pure, synchronous library.
+//!
+//! A tantivy text index (Russian/English analysis, code folding for part numbers and machine
+//! models, typo and transliteration repair, caller-supplied synonyms) and an HNSW vector index
+//! (hnsw_rs over multilingual-e5-small embeddings computed in-process with ONNX Runtime) are
+//! fused by reciprocal-rank fusion, with exact part-number and model matches pinned on top.
+//!
+//! Boundary: no async runtime, no database, no HTTP. Callers (the indexer and the server) feed
+//! documents through the single writer (`Engine::apply`) and search through snapshots
+//! (`Engine::snapshot`). Why a library without tokio: the engine's work is CPU-bound, so it
+//! runs on whatever thread pool the caller chooses (`spawn_blocking` in the server).
+
+pub mod analysis;
+pub mod doc;
+pub mod embed;
+pub mod engine;
+pub mod error;
+pub mod eval;
+pub mod fusion;
+pub mod synonyms;
+pub mod text;
+pub mod vector;
+
+pub use doc::{CatalogDoc, Kind};
+pub use embed::{CachedEmbedder, Embedder, HashingEmbedder, OnnxConfig, OnnxEmbedder, Precision, TextKind};
+pub use engine::{
+    Change, Engine, EngineConfig, EngineStats, Facets, Hit, Mode, OpenOutcome, SearchRequest,
+    SearchResults, Snapshot, Suggestion,
+};
+pub use error::{Error, Result};
+pub use fusion::{rrf, RrfParams};
+pub use synonyms::Synonyms;
+pub use text::Filters;
+pub use vector::{HnswParams, VectorIndex, Vid};

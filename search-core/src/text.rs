@@ -1,0 +1,739 @@
+//! The text side: tantivy schema, the catalog analyzer, query construction and the facet
+//! collector.
+//!
+//! Queries are built here from analysed terms rather than by tantivy's query parser, because
+//! what a query word becomes depends on the index vocabulary: a word the index knows is used as
+//! is; an unknown one is tried through keyboard-layout repair, transliteration and, last,
+//! fuzzy matching. That keeps typo handling off the hot path of ordinary queries.
+
+use crate::analysis::{self, fold_code, normalize};
+use crate::doc::{CatalogDoc, Kind};
+use crate::synonyms::Synonyms;
+use std::collections::HashSet;
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::{Column, StrColumn};
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, RangeQuery,
+    TermQuery,
+};
+use tantivy::schema::{
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED,
+    STRING,
+};
+use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
+use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
+
+/// Name of the catalog analyzer registered on every index.
+pub const ANALYZER: &str = "catalog_ru_en";
+/// Analyzer for pre-folded code tokens (whitespace-separated, taken as they are).
+pub const CODE_ANALYZER: &str = "catalog_code";
+
+/// The catalog analyzer as a tantivy tokenizer (see `analysis::analyze`).
+#[derive(Clone, Default)]
+pub struct CatalogTokenizer;
+
+/// Tokens computed up front, handed out one by one.
+pub struct VecTokenStream {
+    tokens: Vec<Token>,
+    pos: usize,
+}
+
+impl TokenStream for VecTokenStream {
+    fn advance(&mut self) -> bool {
+        if self.pos < self.tokens.len() {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+    fn token(&self) -> &Token {
+        &self.tokens[self.pos - 1]
+    }
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.tokens[self.pos - 1]
+    }
+}
+
+impl Tokenizer for CatalogTokenizer {
+    type TokenStream<'a> = VecTokenStream;
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
+        let tokens = analysis::analyze(text)
+            .into_iter()
+            .enumerate()
+            .map(|(position, (from, to, term))| Token {
+                offset_from: from,
+                offset_to: to,
+                position,
+                text: term,
+                position_length: 1,
+            })
+            .collect();
+        VecTokenStream { tokens, pos: 0 }
+    }
+}
+
+/// Splits on whitespace only: code fields are folded before indexing.
+#[derive(Clone, Default)]
+pub struct CodeTokenizer;
+
+impl Tokenizer for CodeTokenizer {
+    type TokenStream<'a> = VecTokenStream;
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
+        let mut tokens = Vec::new();
+        let mut offset = 0;
+        for (position, part) in text.split(' ').enumerate() {
+            if !part.is_empty() {
+                tokens.push(Token {
+                    offset_from: offset,
+                    offset_to: offset + part.len(),
+                    position,
+                    text: part.to_string(),
+                    position_length: 1,
+                });
+            }
+            offset += part.len() + 1;
+        }
+        VecTokenStream { tokens, pos: 0 }
+    }
+}
+
+/// Field handles of the catalog schema.
+#[derive(Debug, Clone, Copy)]
+pub struct Fields {
+    pub id: Field,
+    pub vid: Field,
+    pub chash: Field,
+    pub kind: Field,
+    pub category: Field,
+    pub brand: Field,
+    pub compat: Field,
+    pub in_stock: Field,
+    pub price: Field,
+    pub doc_json: Field,
+    pub name: Field,
+    pub description: Field,
+    pub model_t: Field,
+    pub brand_t: Field,
+    pub category_t: Field,
+    pub compat_t: Field,
+    pub body: Field,
+    pub code: Field,
+    pub code_prefix: Field,
+    pub suggest: Field,
+}
+
+/// Builds the schema and returns it with its field handles.
+pub fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let analyzed = |stored: bool| {
+        let idx = TextFieldIndexing::default()
+            .set_tokenizer(ANALYZER)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions);
+        let o = TextOptions::default().set_indexing_options(idx);
+        if stored {
+            o.set_stored()
+        } else {
+            o
+        }
+    };
+    let code = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(CODE_ANALYZER)
+            .set_index_option(IndexRecordOption::WithFreqs),
+    );
+    let fields = Fields {
+        id: b.add_text_field("id", STRING | STORED),
+        vid: b.add_u64_field("vid", INDEXED | FAST | STORED),
+        chash: b.add_text_field("chash", STRING | STORED),
+        kind: b.add_text_field("kind", STRING | FAST),
+        category: b.add_text_field("category", STRING | FAST),
+        brand: b.add_text_field("brand", STRING | FAST),
+        compat: b.add_text_field("compat", STRING | FAST),
+        in_stock: b.add_i64_field("in_stock", INDEXED | FAST),
+        price: b.add_f64_field("price", INDEXED | FAST),
+        doc_json: b.add_text_field("doc_json", STORED),
+        name: b.add_text_field("name", analyzed(true)),
+        description: b.add_text_field("description", analyzed(true)),
+        model_t: b.add_text_field("model_t", analyzed(false)),
+        brand_t: b.add_text_field("brand_t", analyzed(false)),
+        category_t: b.add_text_field("category_t", analyzed(false)),
+        compat_t: b.add_text_field("compat_t", analyzed(false)),
+        body: b.add_text_field("body", analyzed(false)),
+        code: b.add_text_field("code", code.clone()),
+        code_prefix: b.add_text_field("code_prefix", code.clone()),
+        suggest: b.add_text_field("suggest", code),
+    };
+    (b.build(), fields)
+}
+
+/// Registers the analyzers an index needs.
+pub fn register_tokenizers(index: &tantivy::Index) {
+    index.tokenizers().register(ANALYZER, CatalogTokenizer);
+    index.tokenizers().register(CODE_ANALYZER, CodeTokenizer);
+}
+
+/// Folded codes a document answers to exactly: sku and model, whole and in pieces.
+pub fn doc_codes(doc: &CatalogDoc) -> Vec<String> {
+    let mut out = Vec::new();
+    for raw in [&doc.sku, &doc.model] {
+        let whole = fold_code(raw);
+        if whole.is_empty() {
+            continue;
+        }
+        out.push(whole);
+        for piece in raw.split(|c: char| c.is_whitespace() || c == '-' || c == '/') {
+            let p = fold_code(piece);
+            if p.len() >= 2 && !out.contains(&p) {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+fn edge_ngrams(out: &mut Vec<String>, word: &str, min: usize, max: usize) {
+    let chars: Vec<char> = word.chars().collect();
+    for n in min..=chars.len().min(max) {
+        out.push(chars[..n].iter().collect());
+    }
+}
+
+/// Converts a catalog document to a tantivy document.
+pub fn to_tantivy(f: &Fields, doc: &CatalogDoc, vid: u32, chash: &str) -> tantivy::TantivyDocument {
+    let mut d = tantivy::TantivyDocument::default();
+    d.add_text(f.id, &doc.id);
+    d.add_u64(f.vid, vid as u64);
+    d.add_text(f.chash, chash);
+    d.add_text(f.kind, doc.kind.as_str());
+    if !doc.category.is_empty() {
+        d.add_text(f.category, &doc.category);
+    }
+    if !doc.brand.is_empty() {
+        d.add_text(f.brand, &doc.brand);
+    }
+    for m in &doc.compatible_models {
+        d.add_text(f.compat, fold_code(m));
+    }
+    d.add_i64(f.in_stock, doc.in_stock);
+    if let Some(p) = doc.price_rub {
+        d.add_f64(f.price, p);
+    }
+    d.add_text(f.doc_json, serde_json::to_string(doc).unwrap_or_default());
+    d.add_text(f.name, &doc.name);
+    d.add_text(f.description, &doc.description);
+    d.add_text(f.model_t, &doc.model);
+    d.add_text(f.brand_t, &doc.brand);
+    d.add_text(f.category_t, &doc.category);
+    d.add_text(f.compat_t, doc.compatible_models.join(" ; "));
+    let body = format!(
+        "{} ; {} ; {} ; {} ; {} ; {} ; {} ; {}",
+        doc.name,
+        doc.sku,
+        doc.brand,
+        doc.model,
+        doc.category,
+        doc.description,
+        doc.attributes_text(),
+        doc.compatible_models.join(" ; ")
+    );
+    d.add_text(f.body, &body);
+    let codes = doc_codes(doc);
+    let mut prefixes = Vec::new();
+    for c in &codes {
+        edge_ngrams(&mut prefixes, c, 3, 24);
+    }
+    prefixes.sort();
+    prefixes.dedup();
+    d.add_text(f.code, codes.join(" "));
+    d.add_text(f.code_prefix, prefixes.join(" "));
+    let mut sugg = Vec::new();
+    for w in analysis::split_words(&doc.name) {
+        edge_ngrams(&mut sugg, &normalize(w.2), 1, 20);
+    }
+    for c in &codes {
+        edge_ngrams(&mut sugg, c, 1, 24);
+    }
+    sugg.sort();
+    sugg.dedup();
+    d.add_text(f.suggest, sugg.join(" "));
+    d
+}
+
+/// Structured filters, applied to both sides before ranking.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filters {
+    pub kind: Option<Kind>,
+    pub category: Option<String>,
+    pub brand: Option<String>,
+    /// A machine model; matched after code folding (`16К20` = `16k20`).
+    pub compatible_with: Option<String>,
+    pub in_stock: Option<bool>,
+    pub price_min: Option<f64>,
+    pub price_max: Option<f64>,
+}
+
+impl Filters {
+    pub fn is_empty(&self) -> bool {
+        *self == Filters::default()
+    }
+
+    /// Filter clauses as score-free queries.
+    pub fn clauses(&self, f: &Fields) -> Vec<Box<dyn Query>> {
+        let mut out: Vec<Box<dyn Query>> = Vec::new();
+        let term = |field: Field, v: &str| -> Box<dyn Query> {
+            Box::new(TermQuery::new(
+                Term::from_field_text(field, v),
+                IndexRecordOption::Basic,
+            ))
+        };
+        if let Some(k) = self.kind {
+            out.push(term(f.kind, k.as_str()));
+        }
+        if let Some(c) = &self.category {
+            out.push(term(f.category, c));
+        }
+        if let Some(b) = &self.brand {
+            out.push(term(f.brand, b));
+        }
+        if let Some(m) = &self.compatible_with {
+            out.push(term(f.compat, &fold_code(m)));
+        }
+        match self.in_stock {
+            Some(true) => out.push(Box::new(RangeQuery::new(
+                std::ops::Bound::Included(Term::from_field_i64(f.in_stock, 1)),
+                std::ops::Bound::Unbounded,
+            ))),
+            Some(false) => out.push(term_i64(f.in_stock, 0)),
+            None => {}
+        }
+        if self.price_min.is_some() || self.price_max.is_some() {
+            let lo = self.price_min.map_or(std::ops::Bound::Unbounded, |p| {
+                std::ops::Bound::Included(Term::from_field_f64(f.price, p))
+            });
+            let hi = self.price_max.map_or(std::ops::Bound::Unbounded, |p| {
+                std::ops::Bound::Included(Term::from_field_f64(f.price, p))
+            });
+            out.push(Box::new(RangeQuery::new(lo, hi)));
+        }
+        out
+    }
+}
+
+fn term_i64(field: Field, v: i64) -> Box<dyn Query> {
+    Box::new(TermQuery::new(
+        Term::from_field_i64(field, v),
+        IndexRecordOption::Basic,
+    ))
+}
+
+/// A lexical query ready to run, with what it knows about exact code matches.
+pub struct LexicalQuery {
+    pub query: Box<dyn Query>,
+    /// Folded codes that, matched exactly by a document's sku or model, pin it to the top.
+    pub pin_codes: HashSet<String>,
+    /// True when the query text produced no clause (browse request).
+    pub is_browse: bool,
+}
+
+/// Field weights of the lexical side.
+const FIELD_BOOSTS: &[(fn(&Fields) -> Field, f32)] = &[
+    (|f| f.name, 3.0),
+    (|f| f.category_t, 2.0),
+    (|f| f.brand_t, 2.0),
+    (|f| f.model_t, 2.5),
+    (|f| f.compat_t, 1.5),
+    (|f| f.body, 1.0),
+];
+const CODE_EXACT_BOOST: f32 = 12.0;
+const CODE_PREFIX_BOOST: f32 = 4.0;
+const SYNONYM_BOOST: f32 = 0.9;
+const REPAIRED_BOOST: f32 = 0.8;
+
+/// Answers whether a term exists in the index (all segments of one snapshot).
+pub trait Vocabulary {
+    fn knows(&self, field: Field, term: &str) -> bool;
+}
+
+impl Vocabulary for tantivy::Searcher {
+    fn knows(&self, field: Field, term: &str) -> bool {
+        let t = Term::from_field_text(field, term);
+        self.segment_readers().iter().any(|r| {
+            r.inverted_index(field)
+                .ok()
+                .and_then(|ii| ii.get_term_info(&t).ok().flatten())
+                .is_some()
+        })
+    }
+}
+
+fn term_group(f: &Fields, terms: &[String]) -> Option<Box<dyn Query>> {
+    if terms.is_empty() {
+        return None;
+    }
+    let per_term: Vec<(Occur, Box<dyn Query>)> = terms
+        .iter()
+        .map(|t| {
+            let fields: Vec<(Occur, Box<dyn Query>)> = FIELD_BOOSTS
+                .iter()
+                .map(|(field, boost)| {
+                    let q: Box<dyn Query> = Box::new(BoostQuery::new(
+                        Box::new(TermQuery::new(
+                            Term::from_field_text(field(f), t),
+                            IndexRecordOption::WithFreqs,
+                        )),
+                        *boost,
+                    ));
+                    (Occur::Should, q)
+                })
+                .collect();
+            let q: Box<dyn Query> = Box::new(BooleanQuery::new(fields));
+            (Occur::Should, q)
+        })
+        .collect();
+    if per_term.len() == 1 {
+        per_term.into_iter().next().map(|x| x.1)
+    } else {
+        Some(Box::new(BooleanQuery::new(per_term)))
+    }
+}
+
+fn is_layout_word(word: &str) -> bool {
+    word.chars()
+        .all(|c| c.is_ascii_alphabetic() || "[];',.`".contains(c))
+        && word.chars().any(|c| c.is_ascii_alphabetic())
+}
+
+/// Builds the lexical query for `text` against one snapshot's vocabulary.
+pub fn build_query(
+    f: &Fields,
+    vocab: &dyn Vocabulary,
+    synonyms: &Synonyms,
+    text: &str,
+) -> LexicalQuery {
+    let raw_words: Vec<&str> = text.split_whitespace().collect();
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let mut normalized_words: Vec<String> = Vec::new();
+
+    for word in &raw_words {
+        let pieces = analysis::split_words(word);
+        let mut direct: Vec<String> = Vec::new();
+        let mut unknown: Vec<String> = Vec::new();
+        for (_, _, w) in &pieces {
+            let norm = normalize(w);
+            normalized_words.push(norm.clone());
+            if analysis::is_stopword(&norm) {
+                continue;
+            }
+            let term = analysis::term_for_word(w);
+            if vocab.knows(f.body, &term) {
+                direct.push(term);
+            } else {
+                unknown.push(norm);
+            }
+        }
+        if let Some(q) = term_group(f, &direct) {
+            clauses.push((Occur::Should, q));
+        }
+        if unknown.is_empty() {
+            continue;
+        }
+        // Repairs for words the index does not know, cheapest first.
+        let mut repaired: Vec<String> = Vec::new();
+        if is_layout_word(word) {
+            let fixed = analysis::layout_en_to_ru(word);
+            let terms: Vec<String> = analysis::analyze(&fixed).into_iter().map(|x| x.2).collect();
+            if !terms.is_empty() && terms.iter().all(|t| vocab.knows(f.body, t)) {
+                repaired.extend(terms);
+            }
+        }
+        for norm in &unknown {
+            if !repaired.is_empty() {
+                break;
+            }
+            let is_latin = norm.chars().all(|c| c.is_ascii_alphanumeric());
+            let alt = if is_latin {
+                analysis::translit_lat_to_cyr(norm)
+            } else {
+                analysis::translit_cyr_to_lat(norm)
+            };
+            let alt_term = analysis::term_for_word(&alt);
+            if !alt_term.is_empty() && vocab.knows(f.body, &alt_term) {
+                repaired.push(alt_term);
+            } else if is_latin {
+                // Russian typed in Latin may also be a known synonym key (shvp -> швп).
+                let expansions = synonyms.expansions(&[alt.as_str()]);
+                for e in expansions {
+                    repaired.extend(analysis::analyze(e).into_iter().map(|x| x.2));
+                }
+            }
+        }
+        if let Some(q) = term_group(f, &repaired) {
+            clauses.push((Occur::Should, Box::new(BoostQuery::new(q, REPAIRED_BOOST))));
+            continue;
+        }
+        for norm in &unknown {
+            let dist = analysis::fuzzy_distance(norm);
+            if dist == 0 {
+                continue;
+            }
+            let term = analysis::term_for_word(norm);
+            for (field, boost) in [(f.body, 1.0f32), (f.name, 2.0)] {
+                let q = FuzzyTermQuery::new(Term::from_field_text(field, &term), dist, true);
+                clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost))));
+            }
+        }
+    }
+
+    // Synonyms and abbreviations over word n-grams (up to three words).
+    let content: Vec<&str> = normalized_words.iter().map(String::as_str).collect();
+    for n in (1..=3).rev() {
+        for window in content.windows(n) {
+            for exp in synonyms.expansions(window) {
+                let terms: Vec<String> = analysis::analyze(exp).into_iter().map(|x| x.2).collect();
+                let must: Vec<(Occur, Box<dyn Query>)> = terms
+                    .iter()
+                    .filter_map(|t| term_group(f, std::slice::from_ref(t)).map(|q| (Occur::Must, q)))
+                    .collect();
+                if !must.is_empty() {
+                    clauses.push((
+                        Occur::Should,
+                        Box::new(BoostQuery::new(Box::new(BooleanQuery::new(must)), SYNONYM_BOOST)),
+                    ));
+                }
+            }
+        }
+    }
+
+    // Codes: runs of up to three adjacent words, folded.
+    let mut pin_codes = HashSet::new();
+    let content_words: Vec<&str> = raw_words
+        .iter()
+        .copied()
+        .filter(|w| !analysis::is_stopword(&normalize(w)))
+        .collect();
+    let mut seen = HashSet::new();
+    for n in 1..=3usize.min(content_words.len()) {
+        for (start, window) in content_words.windows(n).enumerate() {
+            let code = fold_code(&window.join(""));
+            if code.len() < 3 || !analysis::is_code_like(&code) || !seen.insert(code.clone()) {
+                continue;
+            }
+            let _ = start;
+            clauses.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(f.code, &code),
+                        IndexRecordOption::WithFreqs,
+                    )),
+                    CODE_EXACT_BOOST,
+                )),
+            ));
+            if code.len() >= 4 {
+                clauses.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(
+                        Box::new(TermQuery::new(
+                            Term::from_field_text(f.code_prefix, &code),
+                            IndexRecordOption::WithFreqs,
+                        )),
+                        CODE_PREFIX_BOOST,
+                    )),
+                ));
+            }
+            // A code that covers the query but for at most one word is what the user is after.
+            if content_words.len() - n <= 1 {
+                pin_codes.insert(code);
+            }
+        }
+    }
+
+    let is_browse = clauses.is_empty();
+    let query: Box<dyn Query> = if is_browse {
+        Box::new(AllQuery)
+    } else {
+        Box::new(BooleanQuery::new(clauses))
+    };
+    LexicalQuery {
+        query,
+        pin_codes,
+        is_browse,
+    }
+}
+
+/// Combines a scoring query with score-free filters.
+pub fn with_filters(query: Box<dyn Query>, filters: Vec<Box<dyn Query>>) -> Box<dyn Query> {
+    if filters.is_empty() {
+        return query;
+    }
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, query)];
+    for fq in filters {
+        clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(fq, 0.0))));
+    }
+    Box::new(BooleanQuery::new(clauses))
+}
+
+/// Facet value counts of one field.
+pub type FacetCounts = Vec<(String, u64)>;
+
+/// What the match-set collector gathers: count, facets and the vids of all matches.
+#[derive(Debug, Default, Clone)]
+pub struct MatchSet {
+    pub count: u64,
+    pub kind: FacetCounts,
+    pub category: FacetCounts,
+    pub brand: FacetCounts,
+    /// Bitset over vids.
+    pub vids: Vec<u64>,
+}
+
+impl MatchSet {
+    pub fn contains(&self, vid: u32) -> bool {
+        self.vids
+            .get(vid as usize / 64)
+            .is_some_and(|w| w & (1 << (vid % 64)) != 0)
+    }
+}
+
+/// Counts facets over the whole match set and records every matched vid.
+pub struct MatchSetCollector {
+    pub with_facets: bool,
+}
+
+pub struct MatchSetSegment {
+    with_facets: bool,
+    count: u64,
+    vid: Column<u64>,
+    cols: Vec<Option<StrColumn>>,
+    counts: Vec<Vec<u64>>,
+    vids: Vec<u64>,
+}
+
+/// Facet counts resolved to strings, per segment.
+pub struct SegmentMatches {
+    count: u64,
+    facets: Vec<Vec<(String, u64)>>,
+    vids: Vec<u64>,
+}
+
+impl Collector for MatchSetCollector {
+    type Fruit = MatchSet;
+    type Child = MatchSetSegment;
+
+    fn for_segment(
+        &self,
+        _ord: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<MatchSetSegment> {
+        let ff = reader.fast_fields();
+        let mut cols = Vec::new();
+        let mut counts = Vec::new();
+        if self.with_facets {
+            for name in ["kind", "category", "brand"] {
+                let col = ff.str(name)?;
+                counts.push(vec![0u64; col.as_ref().map_or(0, |c| c.num_terms())]);
+                cols.push(col);
+            }
+        }
+        Ok(MatchSetSegment {
+            with_facets: self.with_facets,
+            count: 0,
+            vid: ff.u64("vid")?,
+            cols,
+            counts,
+            vids: Vec::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<SegmentMatches>) -> tantivy::Result<MatchSet> {
+        let mut out = MatchSet::default();
+        let mut maps: Vec<std::collections::HashMap<String, u64>> = vec![Default::default(); 3];
+        for fr in fruits {
+            out.count += fr.count;
+            for (i, facet) in fr.facets.into_iter().enumerate() {
+                for (v, c) in facet {
+                    *maps[i].entry(v).or_default() += c;
+                }
+            }
+            if out.vids.len() < fr.vids.len() {
+                out.vids.resize(fr.vids.len(), 0);
+            }
+            for (i, w) in fr.vids.into_iter().enumerate() {
+                out.vids[i] |= w;
+            }
+        }
+        let sorted = |m: std::collections::HashMap<String, u64>| {
+            let mut v: Vec<(String, u64)> = m.into_iter().collect();
+            v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            v
+        };
+        let mut it = maps.into_iter();
+        out.kind = sorted(it.next().unwrap_or_default());
+        out.category = sorted(it.next().unwrap_or_default());
+        out.brand = sorted(it.next().unwrap_or_default());
+        Ok(out)
+    }
+}
+
+impl SegmentCollector for MatchSetSegment {
+    type Fruit = SegmentMatches;
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        self.count += 1;
+        if let Some(v) = self.vid.first(doc) {
+            let v = v as usize;
+            if self.vids.len() <= v / 64 {
+                self.vids.resize(v / 64 + 1, 0);
+            }
+            self.vids[v / 64] |= 1 << (v % 64);
+        }
+        if self.with_facets {
+            for (col, counts) in self.cols.iter().zip(self.counts.iter_mut()) {
+                if let Some(col) = col {
+                    for ord in col.term_ords(doc) {
+                        counts[ord as usize] += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    fn harvest(self) -> SegmentMatches {
+        let mut facets = Vec::new();
+        for (col, counts) in self.cols.iter().zip(self.counts) {
+            let mut out = Vec::new();
+            if let Some(col) = col {
+                for (ord, c) in counts.into_iter().enumerate() {
+                    if c > 0 {
+                        let mut s = String::new();
+                        if col.ord_to_str(ord as u64, &mut s).unwrap_or(false) {
+                            out.push((s, c));
+                        }
+                    }
+                }
+            }
+            facets.push(out);
+        }
+        if !self.with_facets {
+            facets = vec![Vec::new(); 3];
+        }
+        SegmentMatches {
+            count: self.count,
+            facets,
+            vids: self.vids,
+        }
+    }
+}
+
+/// The whole folded sku and model of a document: what an exact code query must equal.
+pub fn doc_codes_exact(doc: &CatalogDoc) -> Vec<String> {
+    [fold_code(&doc.sku), fold_code(&doc.model)]
+        .into_iter()
+        .filter(|c| !c.is_empty())
+        .collect()
+}

@@ -1,0 +1,352 @@
+//! The vector side: cosine HNSW (hnsw_rs, dot product over unit vectors) keyed by vector ids.
+//!
+//! A vector id (`Vid`) names one embedded text of one document. Vectors are immutable per id,
+//! so an update that changes a document's text gets a new id and the old one becomes a
+//! tombstone: it stays in the graph but no snapshot that has moved past it treats it as live.
+//! `rebuilt` compacts the graph when tombstones pile up. Vectors are also kept flat, which
+//! serves exact search for small filtered sets and recall checks, and is the persistent form
+//! (`vectors.f32`, append-only, one record per id, all zeros for "no vector").
+
+use crate::error::{Error, Result};
+use hnsw_rs::prelude::*;
+use parking_lot::RwLock;
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+/// Vector id: the HNSW data id of one document version's embedding.
+pub type Vid = u32;
+
+/// HNSW tuning knobs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HnswParams {
+    /// Links per node (`M`).
+    pub m: usize,
+    pub ef_construction: usize,
+    pub ef_search: usize,
+}
+
+impl Default for HnswParams {
+    /// M = 16, ef_construction = 200 and ef_search = 96 reach recall@10 >= 0.98 on the 100k
+    /// synthetic catalog (see `benches/`), at a fraction of a millisecond per query.
+    fn default() -> Self {
+        HnswParams {
+            m: 16,
+            ef_construction: 200,
+            ef_search: 96,
+        }
+    }
+}
+
+/// HNSW graph plus the flat vector store behind it.
+pub struct VectorIndex {
+    dim: usize,
+    params: HnswParams,
+    hnsw: Hnsw<'static, f32, DistDot>,
+    flat: RwLock<Vec<f32>>,
+    file: Option<parking_lot::Mutex<File>>,
+    path: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for VectorIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VectorIndex")
+            .field("dim", &self.dim)
+            .field("params", &self.params)
+            .field("records", &self.len())
+            .finish()
+    }
+}
+
+fn new_hnsw(params: &HnswParams, capacity: usize) -> Hnsw<'static, f32, DistDot> {
+    Hnsw::new(params.m, capacity.max(1024), 16, params.ef_construction, DistDot)
+}
+
+impl VectorIndex {
+    /// An in-memory index (tests, benches).
+    pub fn in_memory(dim: usize, params: HnswParams) -> VectorIndex {
+        VectorIndex {
+            dim,
+            params,
+            hnsw: new_hnsw(&params, 1024),
+            flat: RwLock::new(Vec::new()),
+            file: None,
+            path: None,
+        }
+    }
+
+    /// Opens (or creates) `dir/vectors.f32`, keeps only whole records, and builds the graph
+    /// from the records `is_live` accepts.
+    pub fn open(
+        dir: &Path,
+        dim: usize,
+        params: HnswParams,
+        is_live: &dyn Fn(Vid) -> bool,
+    ) -> Result<VectorIndex> {
+        let path = dir.join("vectors.f32");
+        let mut file = OpenOptions::new()
+            .create(true)
+            .read(true)
+            .append(true)
+            .open(&path)?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)?;
+        let rec = dim * 4;
+        let whole = bytes.len() / rec * rec;
+        if whole != bytes.len() {
+            // A crash mid-append left a partial record: it was never committed, drop it.
+            file.set_len(whole as u64)?;
+            bytes.truncate(whole);
+        }
+        let flat: Vec<f32> = bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        if flat.iter().any(|x| !x.is_finite()) {
+            return Err(Error::CorruptIndex {
+                path,
+                reason: "non-finite value in vectors".into(),
+            });
+        }
+        let n = flat.len() / dim.max(1);
+        let hnsw = new_hnsw(&params, n);
+        let batch: Vec<(&[f32], usize)> = (0..n)
+            .filter(|&i| is_live(i as Vid))
+            .map(|i| (&flat[i * dim..(i + 1) * dim], i))
+            .filter(|(v, _)| v.iter().any(|x| *x != 0.0))
+            .collect();
+        hnsw.parallel_insert_slice(&batch);
+        drop(batch);
+        Ok(VectorIndex {
+            dim,
+            params,
+            hnsw,
+            flat: RwLock::new(flat),
+            file: Some(parking_lot::Mutex::new(file)),
+            path: Some(path),
+        })
+    }
+
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    pub fn params(&self) -> HnswParams {
+        self.params
+    }
+
+    /// Number of records (vids ever assigned), live or not.
+    pub fn len(&self) -> usize {
+        self.flat.read().len() / self.dim.max(1)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends records for new vids in order (`None` = no vector yet) and indexes the vectors.
+    /// Returns the first vid assigned. The file is synced before the caller commits the text
+    /// side, so a committed text index never points at a missing vector record.
+    pub fn append(&self, vectors: &[Option<&[f32]>]) -> Result<Vid> {
+        let zeros = vec![0f32; self.dim];
+        let mut buf = Vec::with_capacity(vectors.len() * self.dim * 4);
+        for v in vectors {
+            let v = v.unwrap_or(&zeros);
+            if v.len() != self.dim {
+                return Err(Error::Embedding(format!(
+                    "vector has {} dims, index has {}",
+                    v.len(),
+                    self.dim
+                )));
+            }
+            for x in v {
+                buf.extend_from_slice(&x.to_le_bytes());
+            }
+        }
+        if let Some(file) = &self.file {
+            let mut f = file.lock();
+            f.write_all(&buf)?;
+            f.sync_data()?;
+        }
+        let first = {
+            let mut flat = self.flat.write();
+            let first = flat.len() / self.dim;
+            for v in vectors {
+                flat.extend_from_slice(v.unwrap_or(&zeros));
+            }
+            first
+        };
+        let batch: Vec<(&[f32], usize)> = vectors
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.map(|v| (v, first + i)))
+            .collect();
+        if batch.len() > 16 {
+            self.hnsw.parallel_insert_slice(&batch);
+        } else {
+            for item in batch {
+                self.hnsw.insert_slice(item);
+            }
+        }
+        Ok(first as Vid)
+    }
+
+    /// True when the record of `vid` holds a vector.
+    pub fn has_vector(&self, vid: Vid) -> bool {
+        let flat = self.flat.read();
+        let start = vid as usize * self.dim;
+        flat.get(start..start + self.dim)
+            .is_some_and(|v| v.iter().any(|x| *x != 0.0))
+    }
+
+    /// Copy of the vector of `vid`, if it has one.
+    pub fn vector(&self, vid: Vid) -> Option<Vec<f32>> {
+        let flat = self.flat.read();
+        let start = vid as usize * self.dim;
+        flat.get(start..start + self.dim)
+            .filter(|v| v.iter().any(|x| *x != 0.0))
+            .map(|v| v.to_vec())
+    }
+
+    /// Approximate top-k among the vids `accept` admits, best first, as (vid, cosine).
+    pub fn search(
+        &self,
+        query: &[f32],
+        k: usize,
+        ef: Option<usize>,
+        accept: &(dyn Fn(Vid) -> bool + Sync),
+    ) -> Vec<(Vid, f32)> {
+        if k == 0 {
+            return Vec::new();
+        }
+        let ef = ef.unwrap_or(self.params.ef_search).max(k);
+        let filter = |id: &usize| accept(*id as Vid);
+        let found = self.hnsw.search_filter(query, k, ef, Some(&filter));
+        found
+            .into_iter()
+            .map(|n| (n.d_id as Vid, 1.0 - n.distance))
+            .collect()
+    }
+
+    /// Exact top-k over the given candidate vids (used when a filter leaves few documents, and
+    /// as ground truth for recall).
+    pub fn exact_search(
+        &self,
+        query: &[f32],
+        k: usize,
+        candidates: &mut dyn Iterator<Item = Vid>,
+    ) -> Vec<(Vid, f32)> {
+        let flat = self.flat.read();
+        let mut scored: Vec<(Vid, f32)> = candidates
+            .filter_map(|vid| {
+                let start = vid as usize * self.dim;
+                let v = flat.get(start..start + self.dim)?;
+                if v.iter().all(|x| *x == 0.0) {
+                    return None;
+                }
+                Some((vid, dot(query, v)))
+            })
+            .collect();
+        let k = k.min(scored.len());
+        if k == 0 {
+            return Vec::new();
+        }
+        scored.select_nth_unstable_by(k - 1, |a, b| b.1.total_cmp(&a.1));
+        scored.truncate(k);
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        scored
+    }
+
+    /// A compacted copy holding only the live vids (same ids, fresh graph).
+    pub fn rebuilt(&self, is_live: &dyn Fn(Vid) -> bool) -> Result<VectorIndex> {
+        let flat = self.flat.read().clone();
+        let n = flat.len() / self.dim;
+        let hnsw = new_hnsw(&self.params, n);
+        let batch: Vec<(&[f32], usize)> = (0..n)
+            .filter(|&i| is_live(i as Vid))
+            .map(|i| (&flat[i * self.dim..(i + 1) * self.dim], i))
+            .filter(|(v, _)| v.iter().any(|x| *x != 0.0))
+            .collect();
+        hnsw.parallel_insert_slice(&batch);
+        drop(batch);
+        let file = match &self.path {
+            Some(p) => Some(parking_lot::Mutex::new(
+                OpenOptions::new().append(true).read(true).open(p)?,
+            )),
+            None => None,
+        };
+        Ok(VectorIndex {
+            dim: self.dim,
+            params: self.params,
+            hnsw,
+            flat: RwLock::new(flat),
+            file,
+            path: self.path.clone(),
+        })
+    }
+}
+
+/// Dot product (cosine for unit vectors).
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::embed::l2_normalize;
+
+    fn random_unit(seed: &mut u64, dim: usize) -> Vec<f32> {
+        let mut v: Vec<f32> = (0..dim)
+            .map(|_| {
+                *seed ^= *seed << 13;
+                *seed ^= *seed >> 7;
+                *seed ^= *seed << 17;
+                (*seed % 2000) as f32 / 1000.0 - 1.0
+            })
+            .collect();
+        l2_normalize(&mut v);
+        v
+    }
+
+    #[test]
+    fn hnsw_agrees_with_exact_search_and_honours_the_filter() {
+        let dim = 32;
+        let idx = VectorIndex::in_memory(dim, HnswParams::default());
+        let mut seed = 42u64;
+        let vecs: Vec<Vec<f32>> = (0..2000).map(|_| random_unit(&mut seed, dim)).collect();
+        let refs: Vec<Option<&[f32]>> = vecs.iter().map(|v| Some(v.as_slice())).collect();
+        assert_eq!(idx.append(&refs).unwrap(), 0);
+        let mut hits = 0;
+        for q in vecs.iter().take(50) {
+            let approx: Vec<Vid> = idx.search(q, 10, None, &|_| true).into_iter().map(|x| x.0).collect();
+            let exact = idx.exact_search(q, 10, &mut (0..2000u32));
+            hits += exact.iter().filter(|(v, _)| approx.contains(v)).count();
+        }
+        assert!(hits as f32 / 500.0 >= 0.95, "recall {}", hits as f32 / 500.0);
+        let even = idx.search(&vecs[1], 10, None, &|v| v % 2 == 0);
+        assert!(!even.is_empty() && even.iter().all(|(v, _)| v % 2 == 0));
+    }
+
+    #[test]
+    fn persisted_vectors_reload_and_partial_records_are_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let dim = 8;
+        let mut seed = 7u64;
+        let a = random_unit(&mut seed, dim);
+        let b = random_unit(&mut seed, dim);
+        {
+            let idx = VectorIndex::open(dir.path(), dim, HnswParams::default(), &|_| true).unwrap();
+            idx.append(&[Some(&a), None, Some(&b)]).unwrap();
+        }
+        // Simulate a crash in the middle of an append.
+        let mut f = OpenOptions::new().append(true).open(dir.path().join("vectors.f32")).unwrap();
+        f.write_all(&[1, 2, 3]).unwrap();
+        drop(f);
+        let idx = VectorIndex::open(dir.path(), dim, HnswParams::default(), &|v| v != 2).unwrap();
+        assert_eq!(idx.len(), 3);
+        assert!(idx.has_vector(0) && !idx.has_vector(1) && idx.has_vector(2));
+        let top = idx.search(&b, 1, None, &|_| true);
+        assert_eq!(top[0].0, 0, "vid 2 is not live, so it is not in the graph");
+    }
+}
