@@ -157,6 +157,8 @@ mod tests {
         let mut d = doc();
         d.name = " ".into();
         assert!(d.validate().is_err());
-        assert!(serde_json::from_str::<CatalogDoc>(r#"{"id":"x","kind":"tool","name":"n"}"#).is_err());
+        assert!(
+            serde_json::from_str::<CatalogDoc>(r#"{"id":"x","kind":"tool","name":"n"}"#).is_err()
+        );
     }
 }

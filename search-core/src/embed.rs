@@ -218,7 +218,10 @@ impl Embedder for OnnxEmbedder {
         // Sort by length so batches pad little; restore the caller's order at the end.
         let mut order: Vec<usize> = (0..texts.len()).collect();
         order.sort_by_key(|&i| texts[i].len());
-        let prefixed: Vec<String> = order.iter().map(|&i| format!("{prefix}{}", texts[i])).collect();
+        let prefixed: Vec<String> = order
+            .iter()
+            .map(|&i| format!("{prefix}{}", texts[i]))
+            .collect();
         let chunks: Vec<&[String]> = prefixed.chunks(self.batch_size).collect();
         let results: Vec<Result<Vec<Vec<f32>>>> = if chunks.len() > 1 && self.sessions.len() > 1 {
             chunks.par_iter().map(|c| self.run_batch(c)).collect()
@@ -327,7 +330,10 @@ mod tests {
     fn hashing_embedder_is_normalised_and_similarity_follows_overlap() {
         let e = HashingEmbedder::new(64);
         let v = e
-            .embed(&["подшипник 6205", "подшипники 6205", "ремень клиновой"], TextKind::Passage)
+            .embed(
+                &["подшипник 6205", "подшипники 6205", "ремень клиновой"],
+                TextKind::Passage,
+            )
             .unwrap();
         let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
         assert!((dot(&v[0], &v[0]) - 1.0).abs() < 1e-5);

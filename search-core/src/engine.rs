@@ -25,6 +25,8 @@ use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Term};
 
 const FORMAT_VERSION: u32 = 1;
+
+type Pending = (CatalogDoc, String, Option<Vec<f32>>, Option<Vid>);
 /// Semantic candidates that take part in fusion (and in `total`).
 pub const SEMANTIC_DEPTH: usize = 100;
 /// Lexical candidates that take part in fusion; lexical matches beyond it follow in BM25 order.
@@ -190,7 +192,9 @@ pub struct EngineStats {
     pub model_id: String,
 }
 
-/// A document change for the writer.
+/// A document change for the writer. Upserts dominate, so the size difference to `Delete` is
+/// not worth a box per document.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Change {
     /// Insert or replace; the vector is the embedding of `doc.embedding_text()` if one could
@@ -259,11 +263,14 @@ impl Engine {
         match Engine::try_open(dir, config.clone()) {
             Ok(Some(engine)) => Ok((engine, OpenOutcome::Loaded)),
             Ok(None) => Ok((Engine::create(dir, config)?, OpenOutcome::Created)),
-            Err(e) => {
+            Err(e @ Error::CorruptIndex { .. }) => {
                 let reason = e.to_string();
                 tracing::warn!(dir = %dir.display(), %reason, "index unusable; recreating");
                 Ok((Engine::create(dir, config)?, OpenOutcome::Recreated(reason)))
             }
+            // Anything else (another process holds the writer lock, disk errors) is not
+            // corruption: never wipe an index for it.
+            Err(e) => Err(e),
         }
     }
 
@@ -317,16 +324,19 @@ impl Engine {
             )));
         }
         text::register_tokenizers(&index);
-        let reader = index
+        let reader: IndexReader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
-            .try_into()?;
-        let live = live_vids(&reader.searcher())?;
+            .try_into()
+            .map_err(|e: tantivy::TantivyError| corrupt(e.to_string()))?;
+        let live = live_vids(&reader.searcher()).map_err(|e| corrupt(e.to_string()))?;
         let vectors = VectorIndex::open(dir, config.dim, config.hnsw, &|v| bit_get(&live, v))?;
         if let Some(max) = live.iter().enumerate().rev().find(|(_, w)| **w != 0) {
             let max_vid = max.0 * 64 + 63 - max.1.leading_zeros() as usize;
             if max_vid >= vectors.len() {
-                return Err(corrupt("text index refers to missing vector records".into()));
+                return Err(corrupt(
+                    "text index refers to missing vector records".into(),
+                ));
             }
         }
         drop(reader);
@@ -413,7 +423,8 @@ impl Engine {
         // changes in it).
         let mut state: HashMap<String, Option<(Vid, String, bool)>> = HashMap::new();
         let vectors = self.vectors.read().clone();
-        let mut pending: Vec<(CatalogDoc, String, Option<Vec<f32>>, Option<Vid>)> = Vec::new();
+        // (document, content hash, vector, vid once known)
+        let mut pending: Vec<Pending> = Vec::new();
         let mut deletes: Vec<String> = Vec::new();
         for change in changes {
             match change {
@@ -457,11 +468,10 @@ impl Engine {
             }
         }
         // Append vectors for the documents that need a new vid, in one synced write.
-        let fresh: Vec<usize> = (0..pending.len()).filter(|&i| pending[i].3.is_none()).collect();
-        let slices: Vec<Option<&[f32]>> = fresh
-            .iter()
-            .map(|&i| pending[i].2.as_deref())
+        let fresh: Vec<usize> = (0..pending.len())
+            .filter(|&i| pending[i].3.is_none())
             .collect();
+        let slices: Vec<Option<&[f32]>> = fresh.iter().map(|&i| pending[i].2.as_deref()).collect();
         let first = if slices.is_empty() {
             0
         } else {
@@ -516,7 +526,9 @@ impl Engine {
             .iter()
             .enumerate()
             .flat_map(|(w, bits)| {
-                (0..64).filter(move |b| bits & (1u64 << b) != 0).map(move |b| (w * 64 + b) as Vid)
+                (0..64)
+                    .filter(move |b| bits & (1u64 << b) != 0)
+                    .map(move |b| (w * 64 + b) as Vid)
             })
             .filter(|&v| vectors.has_vector(v))
             .count() as u64;
@@ -573,7 +585,6 @@ fn lookup(searcher: &tantivy::Searcher, f: &Fields, id: &str) -> Result<Option<(
 struct Candidate {
     vid: Vid,
     addr: Option<DocAddress>,
-    exact: bool,
 }
 
 impl Snapshot {
@@ -663,7 +674,9 @@ impl Snapshot {
         }
         if let (Some(lo), Some(hi)) = (req.filters.price_min, req.filters.price_max) {
             if lo > hi {
-                return Err(Error::InvalidRequest("price_min is greater than price_max".into()));
+                return Err(Error::InvalidRequest(
+                    "price_min is greater than price_max".into(),
+                ));
             }
         }
         let text = req.text.trim();
@@ -712,7 +725,10 @@ impl Snapshot {
             };
             self.text.search(
                 &*filtered_text,
-                &(TopDocs::with_limit(depth), MatchSetCollector { with_facets: true }),
+                &(
+                    TopDocs::with_limit(depth),
+                    MatchSetCollector { with_facets: true },
+                ),
             )?
         };
         let lex_cands: Vec<Candidate> = lex_top
@@ -722,7 +738,6 @@ impl Snapshot {
                 Ok(Candidate {
                     vid,
                     addr: Some(*addr),
-                    exact: false,
                 })
             })
             .collect::<Result<_>>()?;
@@ -737,15 +752,18 @@ impl Snapshot {
                 SEMANTIC_DEPTH
             };
             if req.filters.is_empty() {
-                sem = self.vectors.search(qv, k, None, &|v| bit_get(&self.live, v));
+                sem = self
+                    .vectors
+                    .search(qv, k, None, &|v| bit_get(&self.live, v));
             } else {
-                let fq = text::with_filters(
-                    Box::new(tantivy::query::AllQuery),
-                    req.filters.clauses(f),
-                );
-                let set = self
-                    .text
-                    .search(&*fq, &MatchSetCollector { with_facets: mode == Mode::Semantic })?;
+                let fq =
+                    text::with_filters(Box::new(tantivy::query::AllQuery), req.filters.clauses(f));
+                let set = self.text.search(
+                    &*fq,
+                    &MatchSetCollector {
+                        with_facets: mode == Mode::Semantic,
+                    },
+                )?;
                 sem = if set.count <= EXACT_SEARCH_MAX {
                     let mut it = set.vids.iter().enumerate().flat_map(|(w, bits)| {
                         let bits = *bits;
@@ -810,7 +828,11 @@ impl Snapshot {
                 }
             }
             Mode::Hybrid => {
-                let lex_ids: Vec<Vid> = lex_cands.iter().take(LEXICAL_DEPTH).map(|c| c.vid).collect();
+                let lex_ids: Vec<Vid> = lex_cands
+                    .iter()
+                    .take(LEXICAL_DEPTH)
+                    .map(|c| c.vid)
+                    .collect();
                 let sem_ids: Vec<Vid> = sem.iter().map(|x| x.0).collect();
                 let fused = rrf(
                     &[
@@ -976,6 +998,22 @@ impl Snapshot {
 
     pub fn vectors(&self) -> &VectorIndex {
         &self.vectors
+    }
+
+    /// Up to `limit` live documents that have no vector yet.
+    pub fn docs_without_vector(&self, limit: usize) -> Result<Vec<CatalogDoc>> {
+        let mut out = Vec::new();
+        for vid in self.live_vids() {
+            if out.len() >= limit {
+                break;
+            }
+            if !self.vectors.has_vector(vid) {
+                if let Some(addr) = self.addr_of(vid)? {
+                    out.push(self.load(addr)?);
+                }
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -29,7 +29,10 @@ pub enum Error {
 impl Error {
     /// True when the caller's input caused the error.
     pub fn is_user_error(&self) -> bool {
-        matches!(self, Error::InvalidRequest(_) | Error::InvalidDocument { .. })
+        matches!(
+            self,
+            Error::InvalidRequest(_) | Error::InvalidDocument { .. }
+        )
     }
 }
 

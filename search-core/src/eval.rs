@@ -75,7 +75,10 @@ mod tests {
     #[test]
     fn mrr_and_recall() {
         let judged = j(&[("a", 3), ("b", 1)]);
-        assert_eq!(reciprocal_rank(&ids(&["x", "b", "a"]), &judged, 2), 1.0 / 3.0);
+        assert_eq!(
+            reciprocal_rank(&ids(&["x", "b", "a"]), &judged, 2),
+            1.0 / 3.0
+        );
         assert_eq!(recall_at(&ids(&["a", "b"]), &judged, 10, 1), 1.0);
         assert_eq!(recall_at(&ids(&["b"]), &judged, 10, 2), 0.0);
     }

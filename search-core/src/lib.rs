@@ -16,13 +16,17 @@ pub mod embed;
 pub mod engine;
 pub mod error;
 pub mod eval;
+#[cfg(any(test, feature = "fixture"))]
+pub mod fixture;
 pub mod fusion;
 pub mod synonyms;
 pub mod text;
 pub mod vector;
 
 pub use doc::{CatalogDoc, Kind};
-pub use embed::{CachedEmbedder, Embedder, HashingEmbedder, OnnxConfig, OnnxEmbedder, Precision, TextKind};
+pub use embed::{
+    CachedEmbedder, Embedder, HashingEmbedder, OnnxConfig, OnnxEmbedder, Precision, TextKind,
+};
 pub use engine::{
     Change, Engine, EngineConfig, EngineStats, Facets, Hit, Mode, OpenOutcome, SearchRequest,
     SearchResults, Snapshot, Suggestion,

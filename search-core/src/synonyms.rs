@@ -88,8 +88,14 @@ mod tests {
     #[test]
     fn groups_expand_both_ways_and_ignore_case_and_punctuation() {
         let s = Synonyms::parse("# comment\nШВП = шарико-винтовая пара = ball screw\n").unwrap();
-        assert_eq!(s.expansions(&["швп"]), vec!["шарико-винтовая пара", "ball screw"]);
-        assert_eq!(s.expansions(&["Шарико", "винтовая", "пара"]), vec!["ШВП", "ball screw"]);
+        assert_eq!(
+            s.expansions(&["швп"]),
+            vec!["шарико-винтовая пара", "ball screw"]
+        );
+        assert_eq!(
+            s.expansions(&["Шарико", "винтовая", "пара"]),
+            vec!["ШВП", "ball screw"]
+        );
         assert!(s.expansions(&["пара"]).is_empty());
     }
 

@@ -17,8 +17,7 @@ use tantivy::query::{
     TermQuery,
 };
 use tantivy::schema::{
-    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED,
-    STRING,
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED, STRING,
 };
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
@@ -337,7 +336,8 @@ pub struct LexicalQuery {
 }
 
 /// Field weights of the lexical side.
-const FIELD_BOOSTS: &[(fn(&Fields) -> Field, f32)] = &[
+type FieldOf = fn(&Fields) -> Field;
+const FIELD_BOOSTS: &[(FieldOf, f32)] = &[
     (|f| f.name, 3.0),
     (|f| f.category_t, 2.0),
     (|f| f.brand_t, 2.0),
@@ -493,12 +493,17 @@ pub fn build_query(
                 let terms: Vec<String> = analysis::analyze(exp).into_iter().map(|x| x.2).collect();
                 let must: Vec<(Occur, Box<dyn Query>)> = terms
                     .iter()
-                    .filter_map(|t| term_group(f, std::slice::from_ref(t)).map(|q| (Occur::Must, q)))
+                    .filter_map(|t| {
+                        term_group(f, std::slice::from_ref(t)).map(|q| (Occur::Must, q))
+                    })
                     .collect();
                 if !must.is_empty() {
                     clauses.push((
                         Occur::Should,
-                        Box::new(BoostQuery::new(Box::new(BooleanQuery::new(must)), SYNONYM_BOOST)),
+                        Box::new(BoostQuery::new(
+                            Box::new(BooleanQuery::new(must)),
+                            SYNONYM_BOOST,
+                        )),
                     ));
                 }
             }

@@ -42,7 +42,7 @@ impl Default for HnswParams {
 pub struct VectorIndex {
     dim: usize,
     params: HnswParams,
-    hnsw: Hnsw<'static, f32, DistDot>,
+    hnsw: Hnsw<'static, f32, UnitDot>,
     flat: RwLock<Vec<f32>>,
     file: Option<parking_lot::Mutex<File>>,
     path: Option<PathBuf>,
@@ -58,8 +58,25 @@ impl std::fmt::Debug for VectorIndex {
     }
 }
 
-fn new_hnsw(params: &HnswParams, capacity: usize) -> Hnsw<'static, f32, DistDot> {
-    Hnsw::new(params.m, capacity.max(1024), 16, params.ef_construction, DistDot)
+fn new_hnsw(params: &HnswParams, capacity: usize) -> Hnsw<'static, f32, UnitDot> {
+    Hnsw::new(
+        params.m,
+        capacity.max(1024),
+        16,
+        params.ef_construction,
+        UnitDot,
+    )
+}
+
+/// `1 - dot` for unit vectors, clamped at 0 (hnsw_rs's own `DistDot` asserts on the rounding
+/// error of nearly identical vectors).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UnitDot;
+
+impl hnsw_rs::anndists::dist::Distance<f32> for UnitDot {
+    fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
+        (1.0 - dot(a, b)).max(0.0)
+    }
 }
 
 impl VectorIndex {
@@ -286,9 +303,20 @@ impl VectorIndex {
     }
 }
 
-/// Dot product (cosine for unit vectors).
+/// Dot product (cosine for unit vectors); eight independent sums so it vectorises.
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| x * y).sum()
+    let mut acc = [0f32; 8];
+    let chunks = a.len() / 8;
+    for i in 0..chunks {
+        for (j, slot) in acc.iter_mut().enumerate() {
+            *slot += a[i * 8 + j] * b[i * 8 + j];
+        }
+    }
+    let mut sum: f32 = acc.iter().sum();
+    for i in chunks * 8..a.len().min(b.len()) {
+        sum += a[i] * b[i];
+    }
+    sum
 }
 
 #[cfg(test)]
@@ -319,11 +347,19 @@ mod tests {
         assert_eq!(idx.append(&refs).unwrap(), 0);
         let mut hits = 0;
         for q in vecs.iter().take(50) {
-            let approx: Vec<Vid> = idx.search(q, 10, None, &|_| true).into_iter().map(|x| x.0).collect();
+            let approx: Vec<Vid> = idx
+                .search(q, 10, None, &|_| true)
+                .into_iter()
+                .map(|x| x.0)
+                .collect();
             let exact = idx.exact_search(q, 10, &mut (0..2000u32));
             hits += exact.iter().filter(|(v, _)| approx.contains(v)).count();
         }
-        assert!(hits as f32 / 500.0 >= 0.95, "recall {}", hits as f32 / 500.0);
+        assert!(
+            hits as f32 / 500.0 >= 0.95,
+            "recall {}",
+            hits as f32 / 500.0
+        );
         let even = idx.search(&vecs[1], 10, None, &|v| v % 2 == 0);
         assert!(!even.is_empty() && even.iter().all(|(v, _)| v % 2 == 0));
     }
@@ -340,7 +376,10 @@ mod tests {
             idx.append(&[Some(&a), None, Some(&b)]).unwrap();
         }
         // Simulate a crash in the middle of an append.
-        let mut f = OpenOptions::new().append(true).open(dir.path().join("vectors.f32")).unwrap();
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(dir.path().join("vectors.f32"))
+            .unwrap();
         f.write_all(&[1, 2, 3]).unwrap();
         drop(f);
         let idx = VectorIndex::open(dir.path(), dim, HnswParams::default(), &|v| v != 2).unwrap();

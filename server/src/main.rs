@@ -1,1 +1,252 @@
-fn main() {}
+//! `stanok`: the server binary. Glue only: parse the command line, read configuration, call
+//! the library.
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use server::api::{self, AppState, HttpOptions};
+use server::Config;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(
+    name = "stanok",
+    version,
+    about = "Catalog search service for machine tools and spare parts"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API with the in-process index and the indexer (applies migrations first).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Upsert catalog records from a JSON Lines file ("-" for standard input).
+    Import {
+        file: PathBuf,
+        /// Reject the whole file (write nothing) if any line is bad.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// Rebuild the index from Postgres into a new directory and swap it in atomically.
+    Reindex,
+    /// Relevance of the indexed catalog on graded queries (nDCG@10, MRR, recall@10).
+    Eval {
+        #[arg(long)]
+        queries: PathBuf,
+        #[arg(long)]
+        qrels: PathBuf,
+        /// hybrid, lexical, semantic or all.
+        #[arg(long, default_value = "all")]
+        mode: String,
+    },
+    /// Write the generated demo catalog as JSON Lines to standard output.
+    DemoCatalog {
+        #[arg(long, default_value_t = 3000)]
+        count: usize,
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+    },
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,tantivy=warn,hnsw_rs=warn,ort=warn,sqlx=warn"));
+    let json = std::env::var("LOG_FORMAT").is_ok_and(|v| v == "json");
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    init_tracing();
+    let cli = Cli::parse();
+    let cfg = Config::from_env()?;
+    match cli.command {
+        Command::Migrate => {
+            server::connect(&cfg.database_url).await?;
+            println!("migrations applied");
+        }
+        Command::Import { file, strict } => {
+            let pool = server::connect(&cfg.database_url).await?;
+            let started = std::time::Instant::now();
+            let summary = if file.as_os_str() == "-" {
+                server::import::import(&pool, tokio::io::BufReader::new(tokio::io::stdin()), strict)
+                    .await?
+            } else {
+                let f = tokio::fs::File::open(&file)
+                    .await
+                    .with_context(|| format!("opening {}", file.display()))?;
+                server::import::import(&pool, tokio::io::BufReader::new(f), strict).await?
+            };
+            for r in summary.rejected.iter().take(100) {
+                eprintln!("line {}: {}", r.line, r.reason);
+            }
+            if summary.rejected.len() > 100 {
+                eprintln!(
+                    "... and {} more rejected lines",
+                    summary.rejected.len() - 100
+                );
+            }
+            let secs = started.elapsed().as_secs_f64();
+            let records = summary.inserted + summary.updated + summary.unchanged;
+            println!(
+                "{summary} in {secs:.2}s ({:.0} records/s)",
+                records as f64 / secs.max(1e-9)
+            );
+            if summary.aborted {
+                anyhow::bail!(
+                    "--strict: {} bad line(s), nothing was written",
+                    summary.rejected.len()
+                );
+            }
+        }
+        Command::Serve => serve(cfg).await?,
+        Command::Reindex => reindex(cfg).await?,
+        Command::Eval {
+            queries,
+            qrels,
+            mode,
+        } => {
+            let pool = server::connect(&cfg.database_url).await?;
+            let embedder = server::load_embedder(&cfg);
+            let synonyms = server::load_synonyms(Some(&pool)).await?;
+            let engine = server::open_engine(&cfg, embedder.clone(), synonyms)?;
+            let idx = indexer::Indexer::new(
+                pool,
+                engine.clone(),
+                embedder.clone(),
+                cfg.replica_id.clone(),
+            );
+            idx.initial_load().await?;
+            let mut g = None;
+            while idx.sync_once(&mut g).await? > 0 {}
+            let set = server::eval::EvalSet::load(&queries, &qrels)?;
+            let modes: Vec<search_core::Mode> = if mode == "all" {
+                vec![
+                    search_core::Mode::Lexical,
+                    search_core::Mode::Semantic,
+                    search_core::Mode::Hybrid,
+                ]
+            } else {
+                vec![search_core::Mode::parse(&mode)
+                    .context("--mode must be hybrid, lexical, semantic or all")?]
+            };
+            let cached = embedder.map(|e| search_core::CachedEmbedder::new(e, 4096));
+            let snap = engine.snapshot();
+            let mut reports = Vec::new();
+            for m in modes {
+                if m != search_core::Mode::Lexical && cached.is_none() {
+                    eprintln!("skipping {}: no embedding model", m.as_str());
+                    continue;
+                }
+                reports.push((m, set.run(&snap, cached.as_ref(), m)?));
+            }
+            println!("{}", server::eval::format_table(&reports));
+        }
+        Command::DemoCatalog { count, seed } => {
+            use std::io::Write;
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            for doc in search_core::fixture::catalog(count, seed) {
+                serde_json::to_writer(&mut out, &doc)?;
+                out.write_all(b"\n")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn serve(cfg: Config) -> anyhow::Result<()> {
+    let pool = server::connect(&cfg.database_url).await?;
+    let embedder = server::load_embedder(&cfg);
+    let synonyms = server::load_synonyms(Some(&pool)).await?;
+    let engine = server::open_engine(&cfg, embedder.clone(), synonyms)?;
+    let indexer = Arc::new(indexer::Indexer::new(
+        pool,
+        engine.clone(),
+        embedder,
+        cfg.replica_id.clone(),
+    ));
+    let state = AppState {
+        engine,
+        status: indexer.status.clone(),
+        metrics: Arc::new(api::metrics::Metrics::default()),
+    };
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let sync = tokio::spawn(indexer.clone().run(stop_rx));
+    let app = api::router(
+        state,
+        &HttpOptions {
+            cors_origin: cfg.cors_origin.clone(),
+            request_timeout: std::time::Duration::from_millis(cfg.request_timeout_ms),
+        },
+    );
+    let listener = tokio::net::TcpListener::bind(cfg.listen_addr)
+        .await
+        .with_context(|| format!("binding {}", cfg.listen_addr))?;
+    tracing::info!(addr = %listener.local_addr()?, "listening");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let ctrl_c = tokio::signal::ctrl_c();
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                    .expect("installing SIGTERM handler");
+            tokio::select! {
+                _ = ctrl_c => {}
+                _ = term.recv() => {}
+            }
+            tracing::info!("shutting down: finishing in-flight requests");
+        })
+        .await?;
+    let _ = stop_tx.send(true);
+    let _ = sync.await;
+    Ok(())
+}
+
+/// Builds a fresh index next to the live one and swaps directories with a rename.
+async fn reindex(cfg: Config) -> anyhow::Result<()> {
+    let pool = server::connect(&cfg.database_url).await?;
+    let embedder = server::load_embedder(&cfg);
+    let synonyms = server::load_synonyms(Some(&pool)).await?;
+    let ecfg = server::engine_config(embedder.as_ref(), synonyms);
+    let new_dir = cfg
+        .data_dir
+        .join(format!("index.new-{}", std::process::id()));
+    if new_dir.exists() {
+        std::fs::remove_dir_all(&new_dir)?;
+    }
+    let (engine, _) = search_core::Engine::open(&new_dir, ecfg)?;
+    let engine = Arc::new(engine);
+    let idx = indexer::Indexer::new(pool, engine.clone(), embedder, cfg.replica_id.clone());
+    idx.full_load().await?;
+    let mut gap = None;
+    while idx.sync_once(&mut gap).await? > 0 {}
+    let docs = engine.stats().documents;
+    drop(idx);
+    drop(engine);
+    let live = cfg.data_dir.join("index");
+    let old = cfg
+        .data_dir
+        .join(format!("index.old-{}", std::process::id()));
+    if live.exists() {
+        std::fs::rename(&live, &old)?;
+    }
+    std::fs::rename(&new_dir, &live)?;
+    if old.exists() {
+        std::fs::remove_dir_all(&old)?;
+    }
+    println!("reindexed {docs} documents into {}", live.display());
+    Ok(())
+}

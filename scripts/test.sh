@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Quick start, test suite: install what is missing, then run every test of the workspace
+# against the real PostgreSQL, Redis and ONNX model. Idempotent.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$STANOK_ROOT"
+bash scripts/setup.sh all
+export RUST_BACKTRACE=1
+if command -v cargo-nextest >/dev/null 2>&1; then
+  cargo nextest run --workspace --all-targets --no-fail-fast "$@"
+  cargo test --workspace --doc
+else
+  cargo test --workspace --all-targets --no-fail-fast "$@"
+fi

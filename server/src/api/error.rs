@@ -1,0 +1,115 @@
+//! The one place where errors become HTTP responses: `{"error": {"code", "message"}}`.
+//! Codes are stable and machine-readable; messages are Russian, for people. 5xx bodies say
+//! nothing about internals; the cause chain goes to the log.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+/// Every error an API handler can return.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A query parameter or body field is invalid.
+    #[error("{message}")]
+    InvalidParameter { field: String, message: String },
+    /// The body is not valid JSON or does not fit the schema.
+    #[error("{0}")]
+    InvalidBody(String),
+    /// The body exceeds the size limit.
+    #[error("body too large")]
+    BodyTooLarge,
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The route does not exist.
+    #[error("no such route")]
+    NoRoute,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// The index is not loaded yet.
+    #[error("index not ready")]
+    NotReady,
+    /// Semantic search was asked for but no embedding model is loaded.
+    #[error("semantic search unavailable: {0}")]
+    SemanticUnavailable(String),
+    #[error("request timed out")]
+    Timeout,
+    /// Anything else: logged, answered with a bare 500.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<search_core::Error> for ApiError {
+    fn from(e: search_core::Error) -> ApiError {
+        use search_core::Error as E;
+        match e {
+            E::InvalidRequest(m) => ApiError::InvalidParameter {
+                field: "q".into(),
+                message: m,
+            },
+            E::InvalidDocument { id, reason } => ApiError::InvalidBody(format!("{id}: {reason}")),
+            E::Embedding(m) => ApiError::SemanticUnavailable(m),
+            e @ (E::CorruptIndex { .. } | E::Tantivy(_) | E::Io(_)) => {
+                ApiError::Internal(anyhow::Error::new(e))
+            }
+        }
+    }
+}
+
+impl ApiError {
+    /// Status and stable code. Exhaustive on purpose: a new variant needs a decision here.
+    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::InvalidParameter { .. } => (StatusCode::BAD_REQUEST, "invalid_parameter"),
+            ApiError::InvalidBody(_) => (StatusCode::BAD_REQUEST, "invalid_body"),
+            ApiError::BodyTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::NoRoute => (StatusCode::NOT_FOUND, "no_route"),
+            ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            ApiError::NotReady => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
+            ApiError::SemanticUnavailable(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "semantic_unavailable")
+            }
+            ApiError::Timeout => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            ApiError::InvalidParameter { field, message } => {
+                format!("Неверный параметр «{field}»: {message}")
+            }
+            ApiError::InvalidBody(m) => format!("Неверное тело запроса: {m}"),
+            ApiError::BodyTooLarge => "Тело запроса слишком большое".into(),
+            ApiError::NotFound(what) => format!("Не найдено: {what}"),
+            ApiError::NoRoute => "Такого адреса нет".into(),
+            ApiError::MethodNotAllowed => "Метод не поддерживается для этого адреса".into(),
+            ApiError::NotReady => "Индекс ещё загружается, повторите позже".into(),
+            ApiError::SemanticUnavailable(_) => {
+                "Смысловой поиск временно недоступен; используйте mode=lexical".into()
+            }
+            ApiError::Timeout => "Запрос выполнялся слишком долго".into(),
+            ApiError::Internal(_) => "Внутренняя ошибка сервера".into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        if status.is_server_error() {
+            tracing::error!(error = ?self, code, "request failed");
+        }
+        let body = json!({"error": {"code": code, "message": self.message()}});
+        (status, Json(body)).into_response()
+    }
+}
+
+/// Invalid parameter helper.
+pub fn invalid(field: &str, message: impl Into<String>) -> ApiError {
+    ApiError::InvalidParameter {
+        field: field.to_string(),
+        message: message.into(),
+    }
+}

@@ -1,0 +1,717 @@
+//! HTTP routes, DTOs and middleware.
+
+pub mod error;
+pub mod metrics;
+pub mod openapi;
+
+use crate::api::error::{invalid, ApiError};
+use axum::body::Bytes;
+use axum::extract::{FromRequest, MatchedPath, Path, RawQuery, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use search_core::{Engine, Filters, Kind, Mode, SearchRequest};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Largest accepted request body.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub const MAX_LIMIT: usize = 100;
+pub const MAX_OFFSET: usize = 10_000;
+
+/// Shared state of the HTTP layer.
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: Arc<Engine>,
+    pub status: Arc<indexer::Status>,
+    pub metrics: Arc<metrics::Metrics>,
+}
+
+/// Search parameters as they arrive (query string or JSON), before validation.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSearch {
+    pub q: Option<String>,
+    pub mode: Option<String>,
+    pub kind: Option<String>,
+    pub category: Option<String>,
+    pub brand: Option<String>,
+    pub compatible_with: Option<String>,
+    pub in_stock: Option<serde_json::Value>,
+    pub price_min: Option<serde_json::Value>,
+    pub price_max: Option<serde_json::Value>,
+    pub limit: Option<serde_json::Value>,
+    pub offset: Option<serde_json::Value>,
+}
+
+fn num(field: &str, v: &Option<serde_json::Value>) -> Result<Option<f64>, ApiError> {
+    match v {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::Number(n)) => n
+            .as_f64()
+            .filter(|x| x.is_finite())
+            .map(Some)
+            .ok_or_else(|| invalid(field, "ожидается число")),
+        Some(serde_json::Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(serde_json::Value::String(s)) => s
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite())
+            .map(Some)
+            .ok_or_else(|| invalid(field, format!("ожидается число, получено «{s}»"))),
+        Some(_) => Err(invalid(field, "ожидается число")),
+    }
+}
+
+fn uint(field: &str, v: &Option<serde_json::Value>, max: usize) -> Result<Option<usize>, ApiError> {
+    match num(field, v)? {
+        None => Ok(None),
+        Some(x) if x.fract() != 0.0 || x < 0.0 => {
+            Err(invalid(field, "ожидается целое неотрицательное число"))
+        }
+        Some(x) if x > max as f64 => Err(invalid(field, format!("не больше {max}"))),
+        Some(x) => Ok(Some(x as usize)),
+    }
+}
+
+fn nonempty(v: &Option<String>) -> Option<String> {
+    v.as_ref()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+impl RawSearch {
+    /// Validates into an engine request.
+    pub fn validate(&self) -> Result<SearchRequest, ApiError> {
+        let text = self.q.clone().unwrap_or_default();
+        if text.chars().count() > search_core::engine::MAX_QUERY_CHARS {
+            return Err(invalid(
+                "q",
+                format!(
+                    "не длиннее {} символов",
+                    search_core::engine::MAX_QUERY_CHARS
+                ),
+            ));
+        }
+        let mode = match nonempty(&self.mode) {
+            None => Mode::Hybrid,
+            Some(m) => Mode::parse(&m)
+                .ok_or_else(|| invalid("mode", "допустимо hybrid, lexical или semantic"))?,
+        };
+        let kind = match nonempty(&self.kind) {
+            None => None,
+            Some(k) => Some(
+                Kind::parse(&k)
+                    .ok_or_else(|| invalid("kind", "допустимо product или spare_part"))?,
+            ),
+        };
+        let in_stock = match &self.in_stock {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::Bool(b)) => Some(*b),
+            Some(serde_json::Value::String(s)) => match s.trim() {
+                "" => None,
+                "true" | "1" => Some(true),
+                "false" | "0" => Some(false),
+                _ => return Err(invalid("in_stock", "допустимо true или false")),
+            },
+            Some(_) => return Err(invalid("in_stock", "допустимо true или false")),
+        };
+        let price_min = num("price_min", &self.price_min)?;
+        let price_max = num("price_max", &self.price_max)?;
+        for (f, p) in [("price_min", price_min), ("price_max", price_max)] {
+            if p.is_some_and(|p| p < 0.0) {
+                return Err(invalid(f, "цена не может быть отрицательной"));
+            }
+        }
+        if let (Some(lo), Some(hi)) = (price_min, price_max) {
+            if lo > hi {
+                return Err(invalid("price_min", "больше, чем price_max"));
+            }
+        }
+        let limit = uint("limit", &self.limit, MAX_LIMIT)?.unwrap_or(10);
+        if limit == 0 {
+            return Err(invalid("limit", "от 1 до 100"));
+        }
+        let offset = uint("offset", &self.offset, MAX_OFFSET)?.unwrap_or(0);
+        for (f, v) in [
+            ("category", &self.category),
+            ("brand", &self.brand),
+            ("compatible_with", &self.compatible_with),
+        ] {
+            if v.as_ref().is_some_and(|s| s.len() > 200) {
+                return Err(invalid(f, "не длиннее 200 символов"));
+            }
+        }
+        Ok(SearchRequest {
+            text,
+            mode,
+            filters: Filters {
+                kind,
+                category: nonempty(&self.category),
+                brand: nonempty(&self.brand),
+                compatible_with: nonempty(&self.compatible_with),
+                in_stock,
+                price_min,
+                price_max,
+            },
+            limit,
+            offset,
+            highlight: true,
+        })
+    }
+}
+
+/// Query-string extractor that rejects with our error shape.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S>
+    for ApiQuery<T>
+{
+    type Rejection = ApiError;
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        let RawQuery(q) = RawQuery::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::InvalidBody(e.to_string()))?;
+        let q = q.unwrap_or_default();
+        serde_urlencoded_from_str(&q).map(ApiQuery)
+    }
+}
+
+fn serde_urlencoded_from_str<T: serde::de::DeserializeOwned>(q: &str) -> Result<T, ApiError> {
+    // Parse pairs ourselves so every value arrives as a string and our validation words the
+    // error; repeated keys are rejected rather than silently overwritten.
+    let mut map = serde_json::Map::new();
+    for pair in q.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let k = decode(k).ok_or_else(|| invalid(k, "неверная кодировка"))?;
+        let v = decode(v).ok_or_else(|| invalid(&k, "неверная кодировка"))?;
+        if map
+            .insert(k.clone(), serde_json::Value::String(v))
+            .is_some()
+        {
+            return Err(invalid(&k, "параметр указан несколько раз"));
+        }
+    }
+    serde_json::from_value(serde_json::Value::Object(map)).map_err(|e| {
+        let msg = e.to_string();
+        match msg.split('`').nth(1) {
+            Some(field) if msg.starts_with("unknown field") => {
+                invalid(field, "неизвестный параметр")
+            }
+            _ => ApiError::InvalidBody(msg),
+        }
+    })
+}
+
+fn decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let h = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(h, 16).ok()?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// JSON body extractor that rejects with our error shape.
+pub struct ApiJson<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let ct = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !ct.starts_with("application/json") {
+            return Err(ApiError::InvalidBody(
+                "ожидается Content-Type: application/json".into(),
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::BodyTooLarge
+            } else {
+                ApiError::InvalidBody(e.body_text())
+            }
+        })?;
+        serde_json::from_slice(&bytes)
+            .map(ApiJson)
+            .map_err(|e| ApiError::InvalidBody(e.to_string()))
+    }
+}
+
+#[derive(Serialize)]
+pub struct FacetValue {
+    pub value: String,
+    pub count: u64,
+}
+
+#[derive(Serialize)]
+pub struct HitDto {
+    pub id: String,
+    pub kind: &'static str,
+    pub sku: String,
+    pub name: String,
+    pub brand: String,
+    pub model: String,
+    pub category: String,
+    pub price_rub: Option<f64>,
+    pub in_stock: i64,
+    pub score: f32,
+    pub exact: bool,
+    pub highlights: HashMap<&'static str, String>,
+}
+
+#[derive(Serialize)]
+pub struct SearchResponse {
+    pub query: String,
+    pub mode: &'static str,
+    pub total: u64,
+    pub took_ms: f64,
+    pub hits: Vec<HitDto>,
+    pub facets: HashMap<&'static str, Vec<FacetValue>>,
+}
+
+fn facet_list(v: Vec<(String, u64)>) -> Vec<FacetValue> {
+    v.into_iter()
+        .take(50)
+        .map(|(value, count)| FacetValue { value, count })
+        .collect()
+}
+
+fn ensure_ready(state: &AppState) -> Result<(), ApiError> {
+    if state.status.ready.load(Ordering::Relaxed) {
+        Ok(())
+    } else {
+        Err(ApiError::NotReady)
+    }
+}
+
+async fn run_search(state: AppState, raw: RawSearch) -> Result<Json<SearchResponse>, ApiError> {
+    ensure_ready(&state)?;
+    let req = raw.validate()?;
+    let started = Instant::now();
+    let engine = state.engine.clone();
+    let req2 = req.clone();
+    let res = tokio::task::spawn_blocking(move || engine.snapshot().search(&req2))
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("search task: {e}")))??;
+    let took_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let mut facets = HashMap::new();
+    facets.insert("kind", facet_list(res.facets.kind));
+    facets.insert("category", facet_list(res.facets.category));
+    facets.insert("brand", facet_list(res.facets.brand));
+    Ok(Json(SearchResponse {
+        query: req.text,
+        mode: res.mode.as_str(),
+        total: res.total,
+        took_ms: (took_ms * 1000.0).round() / 1000.0,
+        hits: res
+            .hits
+            .into_iter()
+            .map(|h| HitDto {
+                id: h.doc.id,
+                kind: h.doc.kind.as_str(),
+                sku: h.doc.sku,
+                name: h.doc.name,
+                brand: h.doc.brand,
+                model: h.doc.model,
+                category: h.doc.category,
+                price_rub: h.doc.price_rub,
+                in_stock: h.doc.in_stock,
+                score: h.score,
+                exact: h.exact,
+                highlights: h.highlights.into_iter().collect(),
+            })
+            .collect(),
+        facets,
+    }))
+}
+
+async fn search_get(
+    State(state): State<AppState>,
+    ApiQuery(raw): ApiQuery<RawSearch>,
+) -> Result<Json<SearchResponse>, ApiError> {
+    run_search(state, raw).await
+}
+
+async fn search_post(
+    State(state): State<AppState>,
+    ApiJson(raw): ApiJson<RawSearch>,
+) -> Result<Json<SearchResponse>, ApiError> {
+    run_search(state, raw).await
+}
+
+#[derive(Serialize)]
+struct CatalogItemDto {
+    #[serde(flatten)]
+    doc: search_core::CatalogDoc,
+    /// For a part: the machines it fits that are in the catalog.
+    compatible_machines: Vec<LinkDto>,
+    /// For a machine: parts that declare compatibility with its model.
+    compatible_parts: Vec<LinkDto>,
+}
+
+#[derive(Serialize)]
+struct LinkDto {
+    id: String,
+    sku: String,
+    name: String,
+    model: String,
+}
+
+impl From<search_core::CatalogDoc> for LinkDto {
+    fn from(d: search_core::CatalogDoc) -> LinkDto {
+        LinkDto {
+            id: d.id,
+            sku: d.sku,
+            name: d.name,
+            model: d.model,
+        }
+    }
+}
+
+async fn catalog_item(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    ensure_ready(&state)?;
+    if id.len() > 128 {
+        return Err(invalid("id", "не длиннее 128 символов"));
+    }
+    let engine = state.engine.clone();
+    let out = tokio::task::spawn_blocking(move || -> Result<Option<CatalogItemDto>, ApiError> {
+        let snap = engine.snapshot();
+        let Some(doc) = snap.get(&id)? else {
+            return Ok(None);
+        };
+        let mut machines = Vec::new();
+        let mut parts = Vec::new();
+        match doc.kind {
+            Kind::SparePart => {
+                for m in &doc.compatible_models {
+                    let mut f = Filters {
+                        kind: Some(Kind::Product),
+                        ..Filters::default()
+                    };
+                    f.compatible_with = None;
+                    for d in snap
+                        .search(&SearchRequest {
+                            filters: f,
+                            limit: 5,
+                            ..SearchRequest::new(m.clone(), Mode::Lexical)
+                        })?
+                        .hits
+                    {
+                        if search_core::analysis::fold_code(&d.doc.model)
+                            == search_core::analysis::fold_code(m)
+                            && !machines.iter().any(|x: &LinkDto| x.id == d.doc.id)
+                        {
+                            machines.push(LinkDto::from(d.doc));
+                        }
+                    }
+                }
+            }
+            Kind::Product => {
+                let f = Filters {
+                    kind: Some(Kind::SparePart),
+                    compatible_with: Some(doc.model.clone()),
+                    ..Filters::default()
+                };
+                parts = snap
+                    .browse(&f, 50)?
+                    .into_iter()
+                    .map(LinkDto::from)
+                    .collect();
+            }
+        }
+        Ok(Some(CatalogItemDto {
+            doc,
+            compatible_machines: machines,
+            compatible_parts: parts,
+        }))
+    })
+    .await
+    .map_err(|e| ApiError::Internal(anyhow::anyhow!("catalog task: {e}")))??;
+    match out {
+        Some(item) => Ok(Json(item).into_response()),
+        None => Err(ApiError::NotFound("позиция каталога".into())),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SuggestParams {
+    q: Option<String>,
+    limit: Option<serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct SuggestResponse {
+    query: String,
+    suggestions: Vec<SuggestionDto>,
+}
+
+#[derive(Serialize)]
+struct SuggestionDto {
+    id: String,
+    name: String,
+    sku: String,
+    model: String,
+}
+
+async fn suggest(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<SuggestParams>,
+) -> Result<Json<SuggestResponse>, ApiError> {
+    ensure_ready(&state)?;
+    let q = p.q.unwrap_or_default();
+    if q.chars().count() > 100 {
+        return Err(invalid("q", "не длиннее 100 символов"));
+    }
+    let limit = uint("limit", &p.limit, 20)?.unwrap_or(8).max(1);
+    let engine = state.engine.clone();
+    let q2 = q.clone();
+    let list = tokio::task::spawn_blocking(move || engine.snapshot().suggest(&q2, limit))
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("suggest task: {e}")))??;
+    Ok(Json(SuggestResponse {
+        query: q,
+        suggestions: list
+            .into_iter()
+            .map(|s| SuggestionDto {
+                id: s.id,
+                name: s.name,
+                sku: s.sku,
+                model: s.model,
+            })
+            .collect(),
+    }))
+}
+
+/// The indexer's status as JSON.
+#[derive(Serialize)]
+pub struct IndexStatusDto {
+    pub ready: bool,
+    pub documents: u64,
+    pub last_applied_change: i64,
+    pub pending_changes: i64,
+    pub documents_without_vector: u64,
+    pub model: String,
+    pub lag_ms: i64,
+    pub last_batch_ms: u64,
+}
+
+async fn index_status(State(state): State<AppState>) -> Json<IndexStatusDto> {
+    let s = &state.status;
+    let stats = state.engine.stats();
+    Json(IndexStatusDto {
+        ready: s.ready.load(Ordering::Relaxed),
+        documents: stats.documents,
+        last_applied_change: stats.applied_seq.max(0),
+        pending_changes: s.pending_changes.load(Ordering::Relaxed),
+        documents_without_vector: stats.without_vector,
+        model: stats.model_id,
+        lag_ms: s.lag_ms.load(Ordering::Relaxed),
+        last_batch_ms: s.last_batch_ms.load(Ordering::Relaxed),
+    })
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    ensure_ready(&state)?;
+    Ok(Json(serde_json::json!({"status": "ready"})))
+}
+
+async fn metrics_text(State(state): State<AppState>) -> Response {
+    let body = state.metrics.render(&state.status, &state.engine.stats());
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+async fn openapi_json() -> Json<serde_json::Value> {
+    Json(openapi::document())
+}
+
+async fn api_page() -> Html<&'static str> {
+    Html(openapi::HTML_PAGE)
+}
+
+async fn no_route() -> ApiError {
+    ApiError::NoRoute
+}
+
+async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let started = Instant::now();
+    let mut res = next.run(req).await;
+    // Rejections by tower layers (body limit, method) get our shape too.
+    if res.status() == StatusCode::METHOD_NOT_ALLOWED && !is_json(&res) {
+        res = ApiError::MethodNotAllowed.into_response();
+    } else if res.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json(&res) {
+        res = ApiError::BodyTooLarge.into_response();
+    } else if res.status() == StatusCode::REQUEST_TIMEOUT && !is_json(&res) {
+        res = ApiError::Timeout.into_response();
+    }
+    state
+        .metrics
+        .observe(&route, res.status().as_u16(), started.elapsed());
+    res
+}
+
+fn is_json(res: &Response) -> bool {
+    res.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
+/// Options of the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    pub cors_origin: String,
+    pub request_timeout: Duration,
+}
+
+impl Default for HttpOptions {
+    fn default() -> Self {
+        HttpOptions {
+            cors_origin: "*".into(),
+            request_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The application router.
+pub fn router(state: AppState, opts: &HttpOptions) -> Router {
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let cors = CorsLayer::new()
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION])
+        .allow_origin(if opts.cors_origin == "*" {
+            AllowOrigin::any()
+        } else {
+            AllowOrigin::list(
+                opts.cors_origin
+                    .split(',')
+                    .filter_map(|o| HeaderValue::from_str(o.trim()).ok()),
+            )
+        });
+    let request_id = header::HeaderName::from_static("x-request-id");
+    Router::new()
+        .route("/api/v1/search", get(search_get).post(search_post))
+        .route("/api/v1/catalog/{id}", get(catalog_item))
+        .route("/api/v1/suggest", get(suggest))
+        .route("/api/v1/index/status", get(index_status))
+        .route("/api/v1/openapi.json", get(openapi_json))
+        .route("/api/v1/docs", get(api_page))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .fallback(no_route)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), track))
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(tower_http::request_id::SetRequestIdLayer::new(
+                    request_id.clone(),
+                    tower_http::request_id::MakeRequestUuid,
+                ))
+                .layer(
+                    tower_http::trace::TraceLayer::new_for_http().make_span_with(
+                        |req: &axum::http::Request<_>| {
+                            let id = req
+                                .headers()
+                                .get("x-request-id")
+                                .and_then(|v| v.to_str().ok())
+                                .unwrap_or("-");
+                            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                        },
+                    ),
+                )
+                .layer(tower_http::request_id::PropagateRequestIdLayer::new(request_id))
+                .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    opts.request_timeout,
+                ))
+                .layer(tower_http::compression::CompressionLayer::new())
+                .layer(cors)
+                .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES)),
+        )
+        .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(q: &str) -> Result<SearchRequest, ApiError> {
+        serde_urlencoded_from_str::<RawSearch>(q)?.validate()
+    }
+
+    #[test]
+    fn query_strings_validate() {
+        let r = raw("q=%D0%BF%D0%BE%D0%B4%D1%88%D0%B8%D0%BF%D0%BD%D0%B8%D0%BA+6205&limit=5&in_stock=true&kind=spare_part").unwrap();
+        assert_eq!(r.text, "подшипник 6205");
+        assert_eq!(r.limit, 5);
+        assert_eq!(r.filters.in_stock, Some(true));
+        assert_eq!(r.filters.kind, Some(Kind::SparePart));
+        assert_eq!(r.mode, Mode::Hybrid);
+    }
+
+    #[test]
+    fn bad_parameters_name_the_field() {
+        for (q, field) in [
+            ("limit=abc", "limit"),
+            ("limit=0", "limit"),
+            ("limit=101", "limit"),
+            ("offset=-1", "offset"),
+            ("mode=fast", "mode"),
+            ("kind=tool", "kind"),
+            ("in_stock=maybe", "in_stock"),
+            ("price_min=10&price_max=5", "price_min"),
+            ("price_min=-1", "price_min"),
+            ("color=red", "color"),
+            ("q=a&q=b", "q"),
+        ] {
+            match raw(q) {
+                Err(ApiError::InvalidParameter { field: f, .. }) => assert_eq!(f, field, "{q}"),
+                other => panic!("{q}: {other:?}"),
+            }
+        }
+        let long = format!("q={}", "а".repeat(600));
+        assert!(matches!(raw(&long), Err(ApiError::InvalidParameter { .. })));
+    }
+}

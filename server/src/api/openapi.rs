@@ -1,0 +1,107 @@
+//! The OpenAPI 3 document, built from the same constants the handlers validate with.
+
+use super::{MAX_BODY_BYTES, MAX_LIMIT, MAX_OFFSET};
+use serde_json::{json, Value};
+
+fn error_response(description: &str) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+}
+
+fn search_params() -> Value {
+    json!([
+        {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": search_core::engine::MAX_QUERY_CHARS}},
+        {"name": "mode", "in": "query", "schema": {"type": "string", "enum": ["hybrid", "lexical", "semantic"], "default": "hybrid"}},
+        {"name": "kind", "in": "query", "schema": {"type": "string", "enum": ["product", "spare_part"]}},
+        {"name": "category", "in": "query", "schema": {"type": "string", "maxLength": 200}},
+        {"name": "brand", "in": "query", "schema": {"type": "string", "maxLength": 200}},
+        {"name": "compatible_with", "in": "query", "schema": {"type": "string", "maxLength": 200}},
+        {"name": "in_stock", "in": "query", "schema": {"type": "boolean"}},
+        {"name": "price_min", "in": "query", "schema": {"type": "number", "minimum": 0}},
+        {"name": "price_max", "in": "query", "schema": {"type": "number", "minimum": 0}},
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10}},
+        {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}}
+    ])
+}
+
+/// The OpenAPI document served at `/api/v1/openapi.json`.
+pub fn document() -> Value {
+    let search_ok = json!({"description": "Результаты поиска", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SearchResponse"}}}});
+    json!({
+        "openapi": "3.0.3",
+        "info": {"title": "Stanok catalog search API", "version": env!("CARGO_PKG_VERSION"),
+                  "description": "Hybrid (full-text + vector) search over machine tools and spare parts."},
+        "paths": {
+            "/api/v1/search": {
+                "get": {"summary": "Search the catalog", "operationId": "searchGet", "parameters": search_params(),
+                        "responses": {"200": search_ok.clone(), "400": error_response("Неверный параметр"), "503": error_response("Индекс не готов")}},
+                "post": {"summary": "Search the catalog (JSON body)", "operationId": "searchPost",
+                         "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SearchRequest"}}}},
+                         "responses": {"200": search_ok, "400": error_response("Неверный запрос"), "413": error_response(&format!("Тело больше {MAX_BODY_BYTES} байт")), "503": error_response("Индекс не готов")}}
+            },
+            "/api/v1/catalog/{id}": {"get": {"summary": "One catalog item with compatibility", "operationId": "catalogItem",
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string", "maxLength": 128}}],
+                "responses": {"200": {"description": "Позиция каталога", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CatalogItem"}}}},
+                              "400": error_response("Неверный id"), "404": error_response("Не найдено"), "503": error_response("Индекс не готов")}}},
+            "/api/v1/suggest": {"get": {"summary": "Search-as-you-type completion", "operationId": "suggest",
+                "parameters": [{"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 100}},
+                               {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 20, "default": 8}}],
+                "responses": {"200": {"description": "Подсказки", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SuggestResponse"}}}},
+                              "400": error_response("Неверный параметр"), "503": error_response("Индекс не готов")}}},
+            "/api/v1/index/status": {"get": {"summary": "Indexer status", "operationId": "indexStatus",
+                "responses": {"200": {"description": "Состояние индекса", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IndexStatus"}}}}}}},
+            "/healthz": {"get": {"summary": "Liveness", "operationId": "healthz", "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+            "/readyz": {"get": {"summary": "Readiness (index loaded)", "operationId": "readyz",
+                "responses": {"200": {"description": "Ready", "content": {"application/json": {"schema": {"type": "object"}}}}, "503": error_response("Индекс не готов")}}}
+        },
+        "components": {"schemas": {
+            "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message"],
+                      "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
+            "SearchRequest": {"type": "object", "additionalProperties": false, "properties": {
+                "q": {"type": "string"}, "mode": {"type": "string", "enum": ["hybrid", "lexical", "semantic"]},
+                "kind": {"type": "string", "enum": ["product", "spare_part"]}, "category": {"type": "string"}, "brand": {"type": "string"},
+                "compatible_with": {"type": "string"}, "in_stock": {"type": "boolean"}, "price_min": {"type": "number", "minimum": 0},
+                "price_max": {"type": "number", "minimum": 0}, "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+                "offset": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}}},
+            "Hit": {"type": "object", "required": ["id", "kind", "sku", "name", "brand", "model", "category", "in_stock", "score", "exact", "highlights"], "properties": {
+                "id": {"type": "string"}, "kind": {"type": "string", "enum": ["product", "spare_part"]}, "sku": {"type": "string"},
+                "name": {"type": "string"}, "brand": {"type": "string"}, "model": {"type": "string"}, "category": {"type": "string"},
+                "price_rub": {"type": "number", "nullable": true}, "in_stock": {"type": "integer"}, "score": {"type": "number"},
+                "exact": {"type": "boolean"}, "highlights": {"type": "object", "additionalProperties": {"type": "string"}}}},
+            "FacetValue": {"type": "object", "required": ["value", "count"], "properties": {"value": {"type": "string"}, "count": {"type": "integer"}}},
+            "SearchResponse": {"type": "object", "required": ["query", "mode", "total", "took_ms", "hits", "facets"], "properties": {
+                "query": {"type": "string"}, "mode": {"type": "string", "enum": ["hybrid", "lexical", "semantic"]}, "total": {"type": "integer"},
+                "took_ms": {"type": "number"}, "hits": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
+                "facets": {"type": "object", "additionalProperties": {"type": "array", "items": {"$ref": "#/components/schemas/FacetValue"}}}}},
+            "Link": {"type": "object", "properties": {"id": {"type": "string"}, "sku": {"type": "string"}, "name": {"type": "string"}, "model": {"type": "string"}}},
+            "CatalogItem": {"type": "object", "required": ["id", "kind", "name"], "properties": {
+                "id": {"type": "string"}, "kind": {"type": "string"}, "sku": {"type": "string"}, "name": {"type": "string"},
+                "brand": {"type": "string"}, "model": {"type": "string"}, "category": {"type": "string"}, "description": {"type": "string"},
+                "attributes": {"type": "object"}, "compatible_models": {"type": "array", "items": {"type": "string"}},
+                "price_rub": {"type": "number", "nullable": true}, "in_stock": {"type": "integer"},
+                "compatible_machines": {"type": "array", "items": {"$ref": "#/components/schemas/Link"}},
+                "compatible_parts": {"type": "array", "items": {"$ref": "#/components/schemas/Link"}}}},
+            "SuggestResponse": {"type": "object", "required": ["query", "suggestions"], "properties": {"query": {"type": "string"},
+                "suggestions": {"type": "array", "items": {"$ref": "#/components/schemas/Link"}}}},
+            "IndexStatus": {"type": "object", "required": ["ready", "documents", "last_applied_change", "pending_changes", "documents_without_vector", "model"], "properties": {
+                "ready": {"type": "boolean"}, "documents": {"type": "integer"}, "last_applied_change": {"type": "integer"},
+                "pending_changes": {"type": "integer"}, "documents_without_vector": {"type": "integer"}, "model": {"type": "string"},
+                "lag_ms": {"type": "integer"}, "last_batch_ms": {"type": "integer"}}}
+        }}
+    })
+}
+
+/// A small human-readable API page.
+pub const HTML_PAGE: &str = r#"<!doctype html>
+<html lang="ru"><head><meta charset="utf-8"><title>API поиска по каталогу</title>
+<style>body{font-family:sans-serif;max-width:52rem;margin:2rem auto;line-height:1.5}code{background:#f2f2f2;padding:0 .2rem}</style></head>
+<body><h1>API поиска по каталогу станков и запчастей</h1>
+<p>Машиночитаемое описание: <a href="/api/v1/openapi.json">/api/v1/openapi.json</a> (OpenAPI 3).</p>
+<h2>Поиск</h2><p><code>GET /api/v1/search?q=подшипник шпинделя 16К20&amp;limit=10</code> — гибридный поиск (полнотекстовый + векторный).
+Параметры: <code>q</code>, <code>mode</code> (hybrid | lexical | semantic), <code>kind</code> (product | spare_part), <code>category</code>,
+<code>brand</code>, <code>compatible_with</code>, <code>in_stock</code>, <code>price_min</code>, <code>price_max</code>, <code>limit</code> (1–100), <code>offset</code>.
+Пустой <code>q</code> с фильтрами — просмотр каталога. То же самое принимает <code>POST /api/v1/search</code> с JSON-телом.</p>
+<h2>Позиция каталога</h2><p><code>GET /api/v1/catalog/{id}</code> — все поля и совместимость.</p>
+<h2>Подсказки</h2><p><code>GET /api/v1/suggest?q=SFU16</code> — дополнение по названиям, моделям и артикулам.</p>
+<h2>Служебное</h2><p><code>/api/v1/index/status</code>, <code>/healthz</code>, <code>/readyz</code>, <code>/metrics</code>.</p>
+<h2>Ошибки</h2><p>Всегда JSON: <code>{"error": {"code": "...", "message": "..."}}</code>.</p>
+</body></html>"#;

@@ -1,0 +1,111 @@
+//! `server`: the catalog search HTTP API (axum), the command line, configuration and the glue
+//! that starts the engine and the indexer inside one process.
+//!
+//! Boundary: this crate alone knows the HTTP wire format (DTOs in `api`); it maps engine and
+//! indexer errors to status codes in one place (`api::error`). It is never a dependency of
+//! another crate; the bot talks to it over HTTP.
+
+pub mod api;
+pub mod config;
+pub mod eval;
+pub mod import;
+
+use anyhow::Context;
+use search_core::{CachedEmbedder, Embedder, Engine, EngineConfig, OnnxEmbedder, Synonyms};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use std::sync::Arc;
+
+pub use config::Config;
+
+/// Default synonyms shipped with the server.
+pub const DEFAULT_SYNONYMS: &str = include_str!("../synonyms.txt");
+
+/// Embedding dimension of multilingual-e5-small.
+pub const DIM: usize = 384;
+
+/// Migrations embedded at build time.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// Connects to Postgres (with retries while it starts) and applies migrations.
+pub async fn connect(database_url: &str) -> anyhow::Result<PgPool> {
+    let mut last = None;
+    for attempt in 0..20 {
+        match PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(std::time::Duration::from_secs(5))
+            .connect(database_url)
+            .await
+        {
+            Ok(pool) => {
+                MIGRATOR.run(&pool).await.context("applying migrations")?;
+                return Ok(pool);
+            }
+            Err(e) => {
+                tracing::warn!(attempt, error = %e, "database not reachable yet");
+                last = Some(e);
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            }
+        }
+    }
+    Err(anyhow::anyhow!(
+        "cannot connect to {}: {}",
+        config::redact(database_url),
+        last.map(|e| e.to_string()).unwrap_or_default()
+    ))
+}
+
+/// Loads the ONNX embedder; a missing model is logged and search runs lexical-only.
+pub fn load_embedder(cfg: &Config) -> Option<Arc<dyn Embedder>> {
+    match OnnxEmbedder::load(&cfg.onnx()) {
+        Ok(e) => {
+            tracing::info!(model = e.model_id(), "embedding model loaded");
+            Some(Arc::new(e))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "embedding model unavailable; semantic search disabled");
+            None
+        }
+    }
+}
+
+/// Synonyms: the shipped defaults plus the operator's rows in `search_synonyms`.
+pub async fn load_synonyms(pool: Option<&PgPool>) -> anyhow::Result<Synonyms> {
+    let mut syn = Synonyms::parse(DEFAULT_SYNONYMS)
+        .map_err(|line| anyhow::anyhow!("synonyms.txt line {line} is malformed"))?;
+    if let Some(pool) = pool {
+        let rows: Vec<(String, Vec<String>)> =
+            sqlx::query_as("SELECT term, synonyms FROM search_synonyms ORDER BY id")
+                .fetch_all(pool)
+                .await?;
+        for (term, mut rest) in rows {
+            rest.insert(0, term);
+            syn.add_group(rest);
+        }
+    }
+    Ok(syn)
+}
+
+/// Engine settings for the loaded model (or for lexical-only operation).
+pub fn engine_config(embedder: Option<&Arc<dyn Embedder>>, synonyms: Synonyms) -> EngineConfig {
+    let (model_id, dim) = match embedder {
+        Some(e) => (e.model_id().to_string(), e.dim()),
+        None => ("none".to_string(), DIM),
+    };
+    let mut cfg = EngineConfig::new(model_id, dim);
+    cfg.synonyms = Arc::new(synonyms);
+    cfg
+}
+
+/// Opens the engine under `DATA_DIR/index` and attaches the query embedder.
+pub fn open_engine(
+    cfg: &Config,
+    embedder: Option<Arc<dyn Embedder>>,
+    synonyms: Synonyms,
+) -> anyhow::Result<Arc<Engine>> {
+    let ecfg = engine_config(embedder.as_ref(), synonyms);
+    let dir = cfg.data_dir.join("index");
+    let (engine, outcome) = Engine::open(&dir, ecfg).context("opening index")?;
+    tracing::info!(?outcome, dir = %dir.display(), "index opened");
+    engine.set_embedder(embedder.map(|e| Arc::new(CachedEmbedder::new(e, 4096))));
+    Ok(Arc::new(engine))
+}

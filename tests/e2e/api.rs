@@ -1,0 +1,255 @@
+//! The HTTP API through the real router (`oneshot`), on a real database.
+
+use crate::helpers::*;
+use axum::body::Body;
+use axum::http::Request;
+use sqlx::PgPool;
+use std::collections::HashSet;
+
+async fn loaded(pool: PgPool) -> TestApp {
+    let app = spawn_app(pool).await;
+    app.import(&small_catalog(), false).await;
+    app.sync().await;
+    app
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn readiness_follows_the_initial_load(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let (s, v) = app.get("/readyz").await;
+    assert_eq!(s, 503);
+    assert_eq!(v["error"]["code"], "not_ready");
+    let (s, _) = app.search("q=x").await;
+    assert_eq!(s, 503);
+    assert_eq!(app.get("/healthz").await.0, 200);
+    app.import(&small_catalog(), false).await;
+    app.sync().await;
+    assert_eq!(app.get("/readyz").await.0, 200);
+    let (s, v) = app.get("/api/v1/index/status").await;
+    assert_eq!(s, 200);
+    assert_eq!(v["ready"], true);
+    assert_eq!(v["documents"], 7);
+    assert_eq!(v["pending_changes"], 0);
+    assert_eq!(v["model"], "hash-trigram-v1");
+    assert!(v["last_applied_change"].as_i64().unwrap() >= 7);
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn search_finds_codes_models_and_words(pool: PgPool) {
+    let app = loaded(pool).await;
+    for (q, top) in [
+        ("q=6205-2RS", "P-1"),
+        ("q=6205+2rs", "P-1"),
+        ("q=62052RS", "P-1"),
+        ("q=SFU16", "P-3"),
+        ("q=1FK7042", "P-4"),
+        ("q=16K20", "M-1"), // Latin K finds the Cyrillic model
+        ("q=vf-2", "M-2"),
+        ("q=подшибник+skf", "P-1"), // typo
+        ("q=швп", "P-3"),           // abbreviation
+        ("q=хаас", "M-2"),          // transliterated brand
+    ] {
+        let (s, v) = app.search(q).await;
+        assert_eq!(s, 200, "{q}: {v}");
+        assert_eq!(
+            TestApp::ids(&v).first().map(String::as_str),
+            Some(top),
+            "{q}: {v}"
+        );
+    }
+    let (_, v) = app.search("q=6205-2RS").await;
+    assert_eq!(v["hits"][0]["exact"], true);
+    assert!(v["hits"][0]["highlights"]["name"]
+        .as_str()
+        .unwrap()
+        .contains("<em>"));
+    assert_eq!(v["mode"], "hybrid");
+    assert!(v["took_ms"].as_f64().is_some());
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn filters_and_facets(pool: PgPool) {
+    let app = loaded(pool).await;
+    let (_, v) = app.search("kind=spare_part&compatible_with=16K20").await;
+    let ids: HashSet<String> = TestApp::ids(&v).into_iter().collect();
+    assert_eq!(
+        ids,
+        HashSet::from(["P-1".into(), "P-4".into(), "P-5".into()])
+    );
+    assert_eq!(v["total"], 3);
+    let (_, v) = app.search("q=подшипник&in_stock=true&mode=lexical").await;
+    assert_eq!(TestApp::ids(&v), vec!["P-1"]);
+    // Hybrid adds semantic neighbours after the lexical match, all passing the filter.
+    let (_, v) = app.search("q=подшипник&in_stock=true").await;
+    assert_eq!(TestApp::ids(&v)[0], "P-1");
+    assert!(!TestApp::ids(&v).iter().any(|id| id == "P-2" || id == "M-1"));
+    let (_, v) = app
+        .search("price_min=400&price_max=20000&kind=spare_part")
+        .await;
+    let ids: HashSet<String> = TestApp::ids(&v).into_iter().collect();
+    assert_eq!(ids, HashSet::from(["P-1".into(), "P-3".into()]));
+    let (_, v) = app.search("q=подшипник&mode=lexical").await;
+    let cats = &v["facets"]["category"];
+    assert_eq!(cats[0]["value"], "Подшипники");
+    assert_eq!(cats[0]["count"], 2);
+    let brands: HashSet<String> = v["facets"]["brand"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["value"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(brands, HashSet::from(["SKF".into(), "FAG".into()]));
+    // POST takes the same parameters as JSON.
+    let (s, v) = app
+        .post_json(
+            "/api/v1/search",
+            r#"{"q": "подшипник", "in_stock": true, "limit": 5, "mode": "lexical"}"#,
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(TestApp::ids(&v), vec!["P-1"]);
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn pagination_is_stable(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let catalog: Vec<String> = search_core::fixture::catalog(300, 11)
+        .iter()
+        .map(|d| serde_json::to_string(d).unwrap())
+        .collect();
+    app.import(&catalog.join("\n"), false).await;
+    app.sync().await;
+    for mode in ["hybrid", "lexical", "semantic"] {
+        let mut seen = Vec::new();
+        let mut totals = HashSet::new();
+        for page in 0..6 {
+            let (s, v) = app
+                .search(&format!(
+                    "q=подшипник+шпинделя&mode={mode}&limit=7&offset={}",
+                    page * 7
+                ))
+                .await;
+            assert_eq!(s, 200);
+            totals.insert(v["total"].as_u64().unwrap());
+            seen.extend(TestApp::ids(&v));
+        }
+        assert_eq!(totals.len(), 1, "{mode}: total changes between pages");
+        let (_, all) = app
+            .search(&format!("q=подшипник+шпинделя&mode={mode}&limit=42"))
+            .await;
+        assert_eq!(
+            seen,
+            TestApp::ids(&all),
+            "{mode}: pages differ from one long page"
+        );
+        let unique: HashSet<&String> = seen.iter().collect();
+        assert_eq!(unique.len(), seen.len(), "{mode}: duplicates across pages");
+    }
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn bad_input_gets_the_json_error_shape(pool: PgPool) {
+    let app = loaded(pool).await;
+    for (uri, code) in [
+        ("/api/v1/search?limit=abc", "invalid_parameter"),
+        ("/api/v1/search?limit=1000", "invalid_parameter"),
+        ("/api/v1/search?mode=fuzzy", "invalid_parameter"),
+        ("/api/v1/search?in_stock=yes", "invalid_parameter"),
+        ("/api/v1/search?bogus=1", "invalid_parameter"),
+        ("/api/v1/search?q=%ZZ", "invalid_parameter"),
+        ("/api/v1/nope", "no_route"),
+        ("/api/v1/catalog/NOPE", "not_found"),
+        ("/api/v1/suggest?limit=0.5", "invalid_parameter"),
+    ] {
+        let (s, v) = app.get(uri).await;
+        assert!(s.is_client_error(), "{uri}: {s}");
+        assert_eq!(v["error"]["code"], code, "{uri}: {v}");
+        assert!(v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()));
+    }
+    let long = format!("/api/v1/search?q={}", "x".repeat(600));
+    assert_eq!(app.get(&long).await.1["error"]["code"], "invalid_parameter");
+    let (s, v) = app.post_json("/api/v1/search", "{\"q\": ").await;
+    assert_eq!(
+        (s.as_u16(), v["error"]["code"].as_str()),
+        (400, Some("invalid_body"))
+    );
+    let (s, v) = app
+        .post_json("/api/v1/search", r#"{"limit": "many"}"#)
+        .await;
+    assert_eq!(
+        (s.as_u16(), v["error"]["code"].as_str()),
+        (400, Some("invalid_parameter"))
+    );
+    let big = format!(r#"{{"q": "{}"}}"#, "я".repeat(100_000));
+    let (s, v) = app.post_json("/api/v1/search", &big).await;
+    assert_eq!(
+        (s.as_u16(), v["error"]["code"].as_str()),
+        (413, Some("body_too_large"))
+    );
+    let (s, v) = app
+        .request(
+            Request::delete("/api/v1/search")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        (s.as_u16(), v["error"]["code"].as_str()),
+        (405, Some("method_not_allowed"))
+    );
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn catalog_item_suggest_metrics_and_openapi(pool: PgPool) {
+    let app = loaded(pool).await;
+    let (s, v) = app.get("/api/v1/catalog/P-1").await;
+    assert_eq!(s, 200);
+    assert_eq!(v["sku"], "6205-2RS");
+    assert_eq!(v["compatible_machines"][0]["id"], "M-1");
+    let (_, v) = app.get("/api/v1/catalog/M-1").await;
+    let parts: HashSet<String> = v["compatible_parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        parts,
+        HashSet::from(["P-1".into(), "P-4".into(), "P-5".into()])
+    );
+
+    let (_, v) = app.get("/api/v1/suggest?q=SFU1").await;
+    assert_eq!(v["suggestions"][0]["id"], "P-3");
+    let (_, v) = app.get("/api/v1/suggest?q=%D0%BF%D0%BE%D0%B4%D1%88").await; // "подш"
+    let ids: HashSet<String> = v["suggestions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids, HashSet::from(["P-1".into(), "P-2".into()]));
+
+    let (s, doc) = app.get("/api/v1/openapi.json").await;
+    assert_eq!(s, 200);
+    assert_eq!(doc["openapi"], "3.0.3");
+    assert!(doc["paths"]["/api/v1/search"]["get"].is_object());
+
+    let res = tower::ServiceExt::oneshot(
+        app.router.clone(),
+        Request::get("/metrics").body(Body::empty()).unwrap(),
+    )
+    .await
+    .unwrap();
+    let body = http_body_util::BodyExt::collect(res.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    assert!(
+        text.contains("http_requests_total{route=\"/api/v1/suggest\",status=\"200\"} 2"),
+        "{text}"
+    );
+    assert!(text.contains("index_documents 7"));
+}

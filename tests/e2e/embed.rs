@@ -1,0 +1,59 @@
+//! The real ONNX model (multilingual-e5-small rebuilt by scripts/setup.sh).
+
+use search_core::{Embedder, OnnxConfig, OnnxEmbedder, Precision, TextKind};
+
+fn config(precision: Precision) -> OnnxConfig {
+    let cfg = server::Config::from_env().unwrap();
+    OnnxConfig {
+        precision,
+        ..cfg.onnx()
+    }
+}
+
+fn cos(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+#[test]
+fn e5_embeds_cross_lingually_and_batches_like_singles() {
+    let e =
+        OnnxEmbedder::load(&config(Precision::Int8)).expect("model installed by scripts/setup.sh");
+    assert_eq!(e.dim(), 384);
+    let texts = [
+        "подшипник шпинделя 6205-2RS",
+        "spindle bearing 6205-2RS",
+        "клиновой ремень B-1600 для главного привода токарного станка",
+    ];
+    let batch = e.embed(&texts, TextKind::Passage).unwrap();
+    for v in &batch {
+        assert!((cos(v, v) - 1.0).abs() < 1e-4);
+    }
+    assert!(cos(&batch[0], &batch[1]) > cos(&batch[0], &batch[2]));
+    // Padding in a batch must not change a vector.
+    for (i, t) in texts.iter().enumerate() {
+        let single = e.embed(&[t], TextKind::Passage).unwrap().pop().unwrap();
+        assert!(
+            cos(&single, &batch[i]) > 0.995,
+            "text {i}: {}",
+            cos(&single, &batch[i])
+        );
+    }
+    // Queries and passages use different prefixes.
+    let q = e
+        .embed(&[texts[0]], TextKind::Query)
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert!(cos(&q, &batch[0]) < 0.9999);
+}
+
+#[test]
+fn fp32_and_int8_agree() {
+    let a = OnnxEmbedder::load(&config(Precision::Fp32)).unwrap();
+    let b = OnnxEmbedder::load(&config(Precision::Int8)).unwrap();
+    assert_ne!(a.model_id(), b.model_id());
+    let t = ["шарико-винтовая пара SFU1605 для оси X"];
+    let va = a.embed(&t, TextKind::Passage).unwrap().pop().unwrap();
+    let vb = b.embed(&t, TextKind::Passage).unwrap().pop().unwrap();
+    assert!(cos(&va, &vb) > 0.98, "cosine {}", cos(&va, &vb));
+}

@@ -1,0 +1,209 @@
+//! Test application: a fresh database (given by `#[sqlx::test]`), an engine in a temp dir, the
+//! indexer and the router, with one method per endpoint.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use search_core::{CatalogDoc, Embedder, Engine, HashingEmbedder};
+use server::api::{self, AppState, HttpOptions};
+use sqlx::PgPool;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+pub struct TestApp {
+    pub pool: PgPool,
+    pub engine: Arc<Engine>,
+    pub indexer: Arc<indexer::Indexer>,
+    pub router: axum::Router,
+    pub dir: tempfile::TempDir,
+}
+
+/// The embedder most tests use: deterministic and model-free. Tests of the ONNX model itself
+/// live in `embed.rs`.
+pub fn hashing() -> Arc<dyn Embedder> {
+    Arc::new(HashingEmbedder::new(64))
+}
+
+pub async fn spawn_app(pool: PgPool) -> TestApp {
+    spawn_app_with(pool, Some(hashing()), tempfile::tempdir().unwrap()).await
+}
+
+pub async fn spawn_app_with(
+    pool: PgPool,
+    embedder: Option<Arc<dyn Embedder>>,
+    dir: tempfile::TempDir,
+) -> TestApp {
+    let synonyms = server::load_synonyms(Some(&pool)).await.unwrap();
+    let cfg = server::engine_config(embedder.as_ref(), synonyms);
+    let (engine, _) = Engine::open(&dir.path().join("index"), cfg).unwrap();
+    engine.set_embedder(
+        embedder
+            .clone()
+            .map(|e| Arc::new(search_core::CachedEmbedder::new(e, 64))),
+    );
+    let engine = Arc::new(engine);
+    let indexer = Arc::new(indexer::Indexer::new(
+        pool.clone(),
+        engine.clone(),
+        embedder,
+        "test",
+    ));
+    let state = AppState {
+        engine: engine.clone(),
+        status: indexer.status.clone(),
+        metrics: Arc::new(api::metrics::Metrics::default()),
+    };
+    let router = api::router(state, &HttpOptions::default());
+    TestApp {
+        pool,
+        engine,
+        indexer,
+        router,
+        dir,
+    }
+}
+
+pub fn doc(id: &str, kind: &str, sku: &str, name: &str, extra: serde_json::Value) -> String {
+    let mut v = serde_json::json!({
+        "id": id, "kind": kind, "sku": sku, "name": name, "brand": "", "model": "",
+        "category": "", "description": "", "attributes": {}, "compatible_models": [],
+        "price_rub": 1000.0, "in_stock": 1
+    });
+    if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+        for (k, val) in e {
+            o.insert(k.clone(), val.clone());
+        }
+    }
+    v.to_string()
+}
+
+/// A small fixed catalog with the hard cases (codes, Cyrillic models, compatibility).
+pub fn small_catalog() -> String {
+    [
+        doc("M-1", "product", "16K20-710", "Токарно-винторезный станок 16К20 РМЦ 710 мм",
+            serde_json::json!({"brand": "Красный пролетарий", "model": "16К20", "category": "Токарные станки",
+                               "description": "Универсальный токарный станок для точения и нарезания резьб.", "price_rub": 1729000, "in_stock": 0})),
+        doc("M-2", "product", "VF2-2024", "Вертикальный обрабатывающий центр Haas VF-2",
+            serde_json::json!({"brand": "Haas", "model": "VF-2", "category": "Обрабатывающие центры",
+                               "description": "Вертикальный фрезерный центр с ЧПУ Haas.", "price_rub": 9800000})),
+        doc("P-1", "spare_part", "6205-2RS", "Подшипник шариковый 6205-2RS SKF",
+            serde_json::json!({"brand": "SKF", "model": "6205", "category": "Подшипники",
+                               "description": "Радиальный шарикоподшипник для шпинделя.", "compatible_models": ["16К20"], "price_rub": 450, "in_stock": 12})),
+        doc("P-2", "spare_part", "6205-2Z", "Подшипник шариковый 6205-2Z FAG",
+            serde_json::json!({"brand": "FAG", "model": "6205", "category": "Подшипники",
+                               "description": "Подшипник с металлическими шайбами.", "price_rub": 390, "in_stock": 0})),
+        doc("P-3", "spare_part", "SFU1605-600", "Шарико-винтовая пара SFU1605 600 мм",
+            serde_json::json!({"brand": "HIWIN", "model": "SFU1605", "category": "ШВП и винтовые пары",
+                               "description": "Винт с гайкой для привода подачи по оси X.", "compatible_models": ["VF-2"], "price_rub": 15800, "in_stock": 3})),
+        doc("P-4", "spare_part", "1FK7042-5AF71", "Серводвигатель Siemens 1FK7042-5AF71",
+            serde_json::json!({"brand": "Siemens", "model": "1FK7", "category": "Серводвигатели",
+                               "description": "Синхронный серводвигатель подачи.", "compatible_models": ["VF-2", "16К20"], "price_rub": 98000, "in_stock": 1})),
+        doc("P-5", "spare_part", "B-1600", "Ремень клиновой B-1600 Gates",
+            serde_json::json!({"brand": "Gates", "model": "B", "category": "Приводные ремни",
+                               "description": "Клиновой ремень главного привода.", "compatible_models": ["16К20"], "price_rub": null, "in_stock": 40})),
+    ]
+    .join("\n")
+}
+
+impl TestApp {
+    pub async fn import(&self, jsonl: &str, strict: bool) -> server::import::ImportSummary {
+        server::import::import(
+            &self.pool,
+            tokio::io::BufReader::new(jsonl.as_bytes()),
+            strict,
+        )
+        .await
+        .unwrap()
+    }
+
+    /// Loads (first time) and applies every pending change.
+    pub async fn sync(&self) {
+        self.indexer.initial_load().await.unwrap();
+        let mut gap = None;
+        while self.indexer.sync_once(&mut gap).await.unwrap() > 0 {}
+    }
+
+    pub async fn request(&self, req: Request<Body>) -> (StatusCode, serde_json::Value) {
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        let v = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&bytes).into()));
+        (status, v)
+    }
+
+    pub async fn get(&self, uri: &str) -> (StatusCode, serde_json::Value) {
+        self.request(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+    }
+
+    pub async fn post_json(&self, uri: &str, body: &str) -> (StatusCode, serde_json::Value) {
+        self.request(
+            Request::post(uri)
+                .header("content-type", "application/json")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+    }
+
+    pub async fn search(&self, query: &str) -> (StatusCode, serde_json::Value) {
+        self.get(&format!("/api/v1/search?{query}")).await
+    }
+
+    pub fn ids(v: &serde_json::Value) -> Vec<String> {
+        v["hits"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|h| h["id"].as_str().unwrap_or_default().to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Every document the index holds.
+    pub fn indexed(&self) -> Vec<CatalogDoc> {
+        let snap = self.engine.snapshot();
+        let mut docs = snap
+            .browse(
+                &search_core::Filters::default(),
+                snap.num_docs() as usize + 1,
+            )
+            .unwrap();
+        docs.sort_by(|a, b| a.id.cmp(&b.id));
+        docs
+    }
+}
+
+/// Every document Postgres holds, as the indexer reads it.
+pub async fn in_postgres(pool: &PgPool) -> Vec<CatalogDoc> {
+    let sql = format!(
+        "SELECT {} FROM catalog_items ORDER BY id",
+        indexer::DOC_COLUMNS
+    );
+    use sqlx::Row;
+    sqlx::query(&sql)
+        .fetch_all(pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let kind: String = r.get("kind");
+            CatalogDoc {
+                id: r.get("id"),
+                kind: search_core::Kind::parse(&kind).unwrap(),
+                sku: r.get("sku"),
+                name: r.get("name"),
+                brand: r.get("brand"),
+                model: r.get("model"),
+                category: r.get("category"),
+                description: r.get("description"),
+                attributes: r.get("attributes"),
+                compatible_models: r.get("compatible_models"),
+                price_rub: r.get("price_rub"),
+                in_stock: r.get::<i32, _>("in_stock") as i64,
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,158 @@
+//! The indexer against real PostgreSQL: visibility of changes, convergence, restart, cache.
+
+use crate::helpers::*;
+use sqlx::PgPool;
+use std::sync::atomic::Ordering;
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn insert_update_delete_become_visible(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    app.import(&small_catalog(), false).await;
+    app.sync().await;
+    let (_, v) = app.search("q=6205-2RS&mode=lexical").await;
+    assert_eq!(TestApp::ids(&v)[0], "P-1");
+
+    sqlx::query("UPDATE catalog_items SET name = 'Подшипник закрытый 6205-2RS SKF Explorer' WHERE id = 'P-1'")
+        .execute(&pool).await.unwrap();
+    sqlx::query("INSERT INTO catalog_items (id, kind, sku, name, record_hash) VALUES ('P-9', 'spare_part', 'LC1D25', 'Контактор LC1D25', 'x')")
+        .execute(&pool).await.unwrap();
+    sqlx::query("DELETE FROM catalog_items WHERE id = 'P-5'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    app.sync().await;
+    let (_, v) = app.search("q=explorer&mode=lexical").await;
+    assert_eq!(TestApp::ids(&v), vec!["P-1"]);
+    let (_, v) = app.search("q=контактор").await;
+    assert_eq!(TestApp::ids(&v)[0], "P-9");
+    let (_, v) = app.search("q=ремень+клиновой&mode=lexical").await;
+    assert!(!TestApp::ids(&v).contains(&"P-5".to_string()));
+    assert_eq!(app.indexed(), in_postgres(&pool).await);
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn interleaved_changes_converge_to_postgres(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    app.sync().await;
+    let mut rng = search_core::fixture::Rng::new(7);
+    for i in 0..1000 {
+        let id = format!("C-{}", rng.below(120));
+        match rng.below(4) {
+            0 => {
+                sqlx::query("DELETE FROM catalog_items WHERE id = $1")
+                    .bind(&id)
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+            }
+            _ => {
+                sqlx::query(
+                    "INSERT INTO catalog_items (id, kind, sku, name, price_rub, in_stock, record_hash)
+                     VALUES ($1, 'spare_part', $2, $3, $4, $5, 'h')
+                     ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, price_rub = EXCLUDED.price_rub, in_stock = EXCLUDED.in_stock",
+                )
+                .bind(&id)
+                .bind(format!("SKU-{}", rng.below(50)))
+                .bind(format!("Деталь номер {i}"))
+                .bind(rng.below(10_000) as f64)
+                .bind(rng.below(20) as i32)
+                .execute(&pool)
+                .await
+                .unwrap();
+            }
+        }
+        if i % 250 == 0 {
+            app.sync().await; // apply part of the way, as a live system would
+        }
+    }
+    app.sync().await;
+    assert_eq!(app.indexed(), in_postgres(&pool).await);
+    assert_eq!(
+        app.indexer.status.pending_changes.load(Ordering::Relaxed),
+        0
+    );
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn restart_resumes_from_the_persisted_position_without_reembedding(pool: PgPool) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let app = spawn_app_with(pool.clone(), Some(hashing()), dir).await;
+    app.import(&small_catalog(), false).await;
+    app.sync().await;
+    assert_eq!(app.indexer.status.embedded.load(Ordering::Relaxed), 7);
+    let seq = app.engine.stats().applied_seq;
+    assert!(seq > 0);
+    // Stop, change Postgres meanwhile, start again on the same directory.
+    let TestApp {
+        dir,
+        engine,
+        indexer,
+        router,
+        ..
+    } = app;
+    drop((router, indexer, engine));
+    sqlx::query("UPDATE catalog_items SET price_rub = 1 WHERE id = 'P-2'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let app = spawn_app_with(pool.clone(), Some(hashing()), dir).await;
+    assert_eq!(
+        app.engine.stats().applied_seq,
+        seq,
+        "position survives the restart"
+    );
+    assert_eq!(app.engine.stats().documents, 7);
+    app.sync().await;
+    assert_eq!(
+        app.engine.stats().applied_seq,
+        seq + 1,
+        "exactly the one new change was applied"
+    );
+    // Price-only change: same text, so nothing was embedded again.
+    assert_eq!(app.indexer.status.embedded.load(Ordering::Relaxed), 0);
+    assert_eq!(app.engine.stats().without_vector, 0);
+    assert_eq!(app.indexed(), in_postgres(&pool).await);
+    assert!(path.join("index").exists());
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn reload_reuses_cached_embeddings(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    app.import(&small_catalog(), false).await;
+    app.sync().await;
+    let cached: i64 = sqlx::query_scalar("SELECT count(*) FROM embedding_cache")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(cached, 7);
+    // A second, empty index directory loads the same catalog from the cache.
+    let app2 = spawn_app(pool.clone()).await;
+    app2.sync().await;
+    assert_eq!(app2.indexer.status.embedded.load(Ordering::Relaxed), 0);
+    assert_eq!(
+        app2.indexer.status.embed_cache_hits.load(Ordering::Relaxed),
+        7
+    );
+    assert_eq!(app2.engine.stats().without_vector, 0);
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn without_a_model_documents_are_lexical_and_counted(pool: PgPool) {
+    let app = spawn_app_with(pool.clone(), None, tempfile::tempdir().unwrap()).await;
+    app.import(&small_catalog(), false).await;
+    app.sync().await;
+    assert_eq!(app.engine.stats().without_vector, 7);
+    let (status, v) = app.get("/api/v1/index/status").await;
+    assert_eq!(status, 200);
+    assert_eq!(v["documents_without_vector"], 7);
+    let (_, v) = app.search("q=SFU1605").await;
+    assert_eq!(
+        v["mode"], "lexical",
+        "hybrid degrades to lexical without a model"
+    );
+    assert_eq!(TestApp::ids(&v)[0], "P-3");
+    let (status, v) = app.search("q=SFU1605&mode=semantic").await;
+    assert_eq!(status, 503);
+    assert_eq!(v["error"]["code"], "semantic_unavailable");
+}

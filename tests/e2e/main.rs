@@ -1,0 +1,8 @@
+//! End-to-end tests against a fresh PostgreSQL database per test (`#[sqlx::test]`), the real
+//! indexer and the real router. All compile into one binary.
+
+mod api;
+mod db;
+mod embed;
+mod helpers;
+mod indexer;
