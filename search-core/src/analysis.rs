@@ -136,6 +136,30 @@ pub fn is_stopword(norm_word: &str) -> bool {
     )
 }
 
+/// Words that ask for a machine itself rather than its parts.
+pub fn is_machine_word(norm_word: &str) -> bool {
+    const STEMS: &[&str] = &[
+        "станок",
+        "станк",
+        "станоч",
+        "machine",
+        "lathe",
+        "центр",
+        "center",
+        "centre",
+        "пресс",
+        "press",
+        "листогиб",
+    ];
+    STEMS.iter().any(|s| norm_word.starts_with(s))
+}
+
+/// Words that only say "parts" without naming which.
+pub fn is_generic_parts_word(norm_word: &str) -> bool {
+    const STEMS: &[&str] = &["запчаст", "запасн", "parts", "part", "spare"];
+    STEMS.iter().any(|s| norm_word.starts_with(s))
+}
+
 /// Re-types a word typed on the Latin keyboard layout while meaning Russian (`yfcjc` → `насос`).
 pub fn layout_en_to_ru(word: &str) -> String {
     const EN: &str = "qwertyuiop[]asdfghjkl;'zxcvbnm,.`";

@@ -792,22 +792,32 @@ impl Snapshot {
             .iter()
             .filter_map(|c| c.addr.map(|a| (c.vid, a)))
             .collect();
-        let pinned: Vec<Vid> = if lex.pin_codes.is_empty() {
-            Vec::new()
-        } else {
-            let mut p = Vec::new();
-            for c in lex_cands.iter().take(LEXICAL_DEPTH) {
-                if let Some(addr) = c.addr {
-                    let doc = self.load(addr)?;
-                    if text::doc_codes_exact(&doc)
-                        .iter()
-                        .any(|code| lex.pin_codes.contains(code))
-                    {
-                        p.push(c.vid);
-                    }
+        // Exact code matches, best tier first: sku, then a machine of that model, then a part
+        // of that series; lexical order within a tier.
+        let pinned: Vec<Vid> = {
+            let mut p: Vec<(u8, usize, Vid)> = Vec::new();
+            for (rank, (c, (score, _))) in lex_cands
+                .iter()
+                .zip(&lex_top)
+                .enumerate()
+                .take(LEXICAL_DEPTH)
+            {
+                let tier = if lex.pin_codes.is_empty() {
+                    None
+                } else if let Some(addr) = c.addr {
+                    text::pin_tier(&self.load(addr)?, &lex.pin_codes)
+                } else {
+                    None
+                };
+                // Documents meeting a query's hard constraint (a part declared for the named
+                // machine that matches the need) follow the exact codes.
+                let tier = tier.or((*score >= text::CONSTRAINT_SCORE).then_some(3));
+                if let Some(t) = tier {
+                    p.push((t, rank, c.vid));
                 }
             }
-            p
+            p.sort();
+            p.into_iter().map(|x| x.2).collect()
         };
         match mode {
             Mode::Lexical => {
@@ -998,6 +1008,12 @@ impl Snapshot {
 
     pub fn vectors(&self) -> &VectorIndex {
         &self.vectors
+    }
+
+    /// The lexical query a text turns into, for diagnostics.
+    pub fn explain(&self, text: &str) -> String {
+        let lex = text::build_query(&self.fields, &self.text, &self.config.synonyms, text);
+        format!("{:?}\npinned codes: {:?}", lex.query, lex.pin_codes)
     }
 
     /// Up to `limit` live documents that have no vector yet.

@@ -348,6 +348,11 @@ const FIELD_BOOSTS: &[(FieldOf, f32)] = &[
 const CODE_EXACT_BOOST: f32 = 12.0;
 const CODE_PREFIX_BOOST: f32 = 4.0;
 const SYNONYM_BOOST: f32 = 0.9;
+const COMPAT_BOOST: f32 = 8.0;
+const COMPAT_NEED_BOOST: f32 = 1000.0;
+/// Lexical scores at or above this met a hard constraint of the query (see `COMPAT_NEED_BOOST`).
+pub const CONSTRAINT_SCORE: f32 = COMPAT_NEED_BOOST;
+const PART_INTENT_BOOST: f32 = 3.0;
 const REPAIRED_BOOST: f32 = 0.8;
 
 /// Answers whether a term exists in the index (all segments of one snapshot).
@@ -415,73 +420,232 @@ pub fn build_query(
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     let mut normalized_words: Vec<String> = Vec::new();
 
-    for word in &raw_words {
-        let pieces = analysis::split_words(word);
-        let mut direct: Vec<String> = Vec::new();
-        let mut unknown: Vec<String> = Vec::new();
-        for (_, _, w) in &pieces {
+    // Codes: runs of up to three adjacent words, folded; Latin-typed Cyrillic model codes
+    // (`1V62G` for `1В62Г`) are tried transliterated too.
+    let mut pin_codes = HashSet::new();
+    let content_words: Vec<&str> = raw_words
+        .iter()
+        .copied()
+        .filter(|w| !analysis::is_stopword(&normalize(w)))
+        .collect();
+    let mut seen = HashSet::new();
+    // Words covered by a machine model that parts declare compatibility with.
+    let mut machine_words: HashSet<usize> = HashSet::new();
+    let mut machine_codes: Vec<String> = Vec::new();
+    let mut code_clauses: Vec<(String, usize, usize)> = Vec::new();
+    // Windows of up to three words, and the whole query (long designations such as grinding
+    // wheels, `1 450x80x203 64С F46 K 6 V`).
+    let mut sizes: Vec<usize> = (1..=3usize.min(content_words.len())).collect();
+    if content_words.len() > 3 && content_words.len() <= 10 {
+        sizes.push(content_words.len());
+    }
+    for n in sizes {
+        for (start, window) in content_words.windows(n).enumerate() {
+            let joined = window.join("");
+            let variants = [
+                fold_code(&joined),
+                fold_code(&analysis::translit_lat_to_cyr(&joined)),
+            ];
+            for code in variants {
+                if code.len() < 3 || !analysis::is_code_like(&code) || !seen.insert(code.clone()) {
+                    continue;
+                }
+                if !vocab.knows(f.code_prefix, &code) && !vocab.knows(f.code, &code) {
+                    continue;
+                }
+                if vocab.knows(f.compat, &code) {
+                    machine_words.extend(start..start + n);
+                    machine_codes.push(code.clone());
+                }
+                code_clauses.push((code, start, n));
+            }
+        }
+    }
+    // A query naming a machine model plus a need ("ШВП для VF-2", "6Р82 муфта") asks for parts
+    // of that machine, not for the machine: boost declared compatibility and parts.
+    let is_need_word = |w: &str| {
+        let norm = normalize(w);
+        let term = analysis::term_for_word(&norm);
+        !analysis::is_stopword(&norm)
+            && !machine_codes.contains(&fold_code(w))
+            && !vocab.knows(f.brand_t, &term)
+            && !analysis::is_machine_word(&norm)
+            && !analysis::is_generic_parts_word(&norm)
+    };
+    let need_words = content_words
+        .iter()
+        .enumerate()
+        .filter(|(i, w)| !machine_words.contains(i) && is_need_word(w))
+        .count();
+    // "станок 6Р82", "токарный станок" ask for a machine; "ремень на станок 1К62" and
+    // "belt for 1K62 lathe" ask for a part of one: a preposition before the machine word.
+    let asks_for_machine = {
+        let mut seen_preposition = false;
+        let mut machine = false;
+        for w in &raw_words {
             let norm = normalize(w);
-            normalized_words.push(norm.clone());
-            if analysis::is_stopword(&norm) {
-                continue;
-            }
-            let term = analysis::term_for_word(w);
-            if vocab.knows(f.body, &term) {
-                direct.push(term);
-            } else {
-                unknown.push(norm);
+            if matches!(norm.as_str(), "на" | "для" | "к" | "for" | "on" | "to") {
+                seen_preposition = true;
+            } else if analysis::is_machine_word(&norm) && !seen_preposition {
+                machine = true;
             }
         }
-        if let Some(q) = term_group(f, &direct) {
-            clauses.push((Occur::Should, q));
+        machine
+    };
+    let generic_parts = content_words
+        .iter()
+        .any(|w| analysis::is_generic_parts_word(&normalize(w)));
+    let part_intent =
+        !machine_codes.is_empty() && (need_words > 0 || generic_parts) && !asks_for_machine;
+    for (code, _start, n) in code_clauses {
+        let machine_code = machine_codes.contains(&code);
+        let exact_boost = if part_intent && machine_code {
+            CODE_EXACT_BOOST / 4.0
+        } else {
+            CODE_EXACT_BOOST
+        };
+        clauses.push((
+            Occur::Should,
+            Box::new(BoostQuery::new(
+                Box::new(TermQuery::new(
+                    Term::from_field_text(f.code, &code),
+                    IndexRecordOption::WithFreqs,
+                )),
+                exact_boost,
+            )),
+        ));
+        if code.len() >= 4 {
+            clauses.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(f.code_prefix, &code),
+                        IndexRecordOption::WithFreqs,
+                    )),
+                    CODE_PREFIX_BOOST,
+                )),
+            ));
         }
-        if unknown.is_empty() {
+        if part_intent && machine_code {
+            clauses.push((
+                Occur::Should,
+                Box::new(ConstScoreQuery::new(
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(f.compat, &code),
+                        IndexRecordOption::Basic,
+                    )),
+                    COMPAT_BOOST,
+                )),
+            ));
+        }
+        // A code that covers the query but for at most one word is what the user is after.
+        if !part_intent && content_words.len() - n <= 1 {
+            pin_codes.insert(code);
+        }
+    }
+    if part_intent {
+        clauses.push((
+            Occur::Should,
+            Box::new(ConstScoreQuery::new(
+                Box::new(TermQuery::new(
+                    Term::from_field_text(f.kind, Kind::SparePart.as_str()),
+                    IndexRecordOption::Basic,
+                )),
+                PART_INTENT_BOOST,
+            )),
+        ));
+    }
+
+    let mut need_clauses: Vec<Box<dyn Query>> = Vec::new();
+    let skip_words: HashSet<&str> = if part_intent {
+        machine_words.iter().map(|&i| content_words[i]).collect()
+    } else {
+        HashSet::new()
+    };
+
+    for word in &raw_words {
+        if skip_words.contains(word) {
+            // The machine model is matched through declared compatibility instead.
+            normalized_words.extend(
+                analysis::split_words(word)
+                    .into_iter()
+                    .map(|x| normalize(x.2)),
+            );
             continue;
         }
-        // Repairs for words the index does not know, cheapest first.
-        let mut repaired: Vec<String> = Vec::new();
-        if is_layout_word(word) {
-            let fixed = analysis::layout_en_to_ru(word);
-            let terms: Vec<String> = analysis::analyze(&fixed).into_iter().map(|x| x.2).collect();
-            if !terms.is_empty() && terms.iter().all(|t| vocab.knows(f.body, t)) {
-                repaired.extend(terms);
+        let before = clauses.len();
+        'word: {
+            let pieces = analysis::split_words(word);
+            let mut direct: Vec<String> = Vec::new();
+            let mut unknown: Vec<String> = Vec::new();
+            for (_, _, w) in &pieces {
+                let norm = normalize(w);
+                normalized_words.push(norm.clone());
+                if analysis::is_stopword(&norm) {
+                    continue;
+                }
+                let term = analysis::term_for_word(w);
+                if vocab.knows(f.body, &term) {
+                    direct.push(term);
+                } else {
+                    unknown.push(norm);
+                }
             }
-        }
-        for norm in &unknown {
-            if !repaired.is_empty() {
-                break;
+            if let Some(q) = term_group(f, &direct) {
+                clauses.push((Occur::Should, q));
             }
-            let is_latin = norm.chars().all(|c| c.is_ascii_alphanumeric());
-            let alt = if is_latin {
-                analysis::translit_lat_to_cyr(norm)
-            } else {
-                analysis::translit_cyr_to_lat(norm)
-            };
-            let alt_term = analysis::term_for_word(&alt);
-            if !alt_term.is_empty() && vocab.knows(f.body, &alt_term) {
-                repaired.push(alt_term);
-            } else if is_latin {
-                // Russian typed in Latin may also be a known synonym key (shvp -> швп).
-                let expansions = synonyms.expansions(&[alt.as_str()]);
-                for e in expansions {
-                    repaired.extend(analysis::analyze(e).into_iter().map(|x| x.2));
+            if unknown.is_empty() {
+                break 'word;
+            }
+            // Repairs for words the index does not know, cheapest first.
+            let mut repaired: Vec<String> = Vec::new();
+            if is_layout_word(word) {
+                let fixed = analysis::layout_en_to_ru(word);
+                let terms: Vec<String> =
+                    analysis::analyze(&fixed).into_iter().map(|x| x.2).collect();
+                if !terms.is_empty() && terms.iter().all(|t| vocab.knows(f.body, t)) {
+                    repaired.extend(terms);
+                }
+            }
+            for norm in &unknown {
+                if !repaired.is_empty() {
+                    break;
+                }
+                let is_latin = norm.chars().all(|c| c.is_ascii_alphanumeric());
+                let alt = if is_latin {
+                    analysis::translit_lat_to_cyr(norm)
+                } else {
+                    analysis::translit_cyr_to_lat(norm)
+                };
+                let alt_term = analysis::term_for_word(&alt);
+                if !alt_term.is_empty() && vocab.knows(f.body, &alt_term) {
+                    repaired.push(alt_term);
+                } else if is_latin {
+                    // Russian typed in Latin may also be a known synonym key (shvp -> швп).
+                    let expansions = synonyms.expansions(&[alt.as_str()]);
+                    for e in expansions {
+                        repaired.extend(analysis::analyze(e).into_iter().map(|x| x.2));
+                    }
+                }
+            }
+            if let Some(q) = term_group(f, &repaired) {
+                clauses.push((Occur::Should, Box::new(BoostQuery::new(q, REPAIRED_BOOST))));
+                break 'word;
+            }
+            for norm in &unknown {
+                let dist = analysis::fuzzy_distance(norm);
+                if dist == 0 {
+                    continue;
+                }
+                let term = analysis::term_for_word(norm);
+                for (field, boost) in [(f.body, 1.0f32), (f.name, 2.0)] {
+                    let q = FuzzyTermQuery::new(Term::from_field_text(field, &term), dist, true);
+                    clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost))));
                 }
             }
         }
-        if let Some(q) = term_group(f, &repaired) {
-            clauses.push((Occur::Should, Box::new(BoostQuery::new(q, REPAIRED_BOOST))));
-            continue;
-        }
-        for norm in &unknown {
-            let dist = analysis::fuzzy_distance(norm);
-            if dist == 0 {
-                continue;
-            }
-            let term = analysis::term_for_word(norm);
-            for (field, boost) in [(f.body, 1.0f32), (f.name, 2.0)] {
-                let q = FuzzyTermQuery::new(Term::from_field_text(field, &term), dist, true);
-                clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost))));
-            }
+        if part_intent && is_need_word(word) {
+            need_clauses.extend(clauses[before..].iter().map(|(_, q)| q.box_clone()));
         }
     }
 
@@ -498,6 +662,11 @@ pub fn build_query(
                     })
                     .collect();
                 if !must.is_empty() {
+                    if part_intent && window.iter().all(|w| is_need_word(w)) {
+                        need_clauses.push(Box::new(BooleanQuery::new(
+                            must.iter().map(|(o, q)| (*o, q.box_clone())).collect(),
+                        )));
+                    }
                     clauses.push((
                         Occur::Should,
                         Box::new(BoostQuery::new(
@@ -510,50 +679,31 @@ pub fn build_query(
         }
     }
 
-    // Codes: runs of up to three adjacent words, folded.
-    let mut pin_codes = HashSet::new();
-    let content_words: Vec<&str> = raw_words
-        .iter()
-        .copied()
-        .filter(|w| !analysis::is_stopword(&normalize(w)))
-        .collect();
-    let mut seen = HashSet::new();
-    for n in 1..=3usize.min(content_words.len()) {
-        for (start, window) in content_words.windows(n).enumerate() {
-            let code = fold_code(&window.join(""));
-            if code.len() < 3 || !analysis::is_code_like(&code) || !seen.insert(code.clone()) {
-                continue;
-            }
-            let _ = start;
+    if part_intent && !need_clauses.is_empty() {
+        // Parts declared for the named machine that also match the need come first.
+        let need: Box<dyn Query> = Box::new(BooleanQuery::new(
+            need_clauses
+                .into_iter()
+                .map(|q| (Occur::Should, q))
+                .collect(),
+        ));
+        for code in &machine_codes {
+            let both = BooleanQuery::new(vec![
+                (
+                    Occur::Must,
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(f.compat, code),
+                        IndexRecordOption::Basic,
+                    )) as Box<dyn Query>,
+                ),
+                (Occur::Must, need.box_clone()),
+            ]);
             clauses.push((
                 Occur::Should,
-                Box::new(BoostQuery::new(
-                    Box::new(TermQuery::new(
-                        Term::from_field_text(f.code, &code),
-                        IndexRecordOption::WithFreqs,
-                    )),
-                    CODE_EXACT_BOOST,
-                )),
+                Box::new(ConstScoreQuery::new(Box::new(both), COMPAT_NEED_BOOST)),
             ));
-            if code.len() >= 4 {
-                clauses.push((
-                    Occur::Should,
-                    Box::new(BoostQuery::new(
-                        Box::new(TermQuery::new(
-                            Term::from_field_text(f.code_prefix, &code),
-                            IndexRecordOption::WithFreqs,
-                        )),
-                        CODE_PREFIX_BOOST,
-                    )),
-                ));
-            }
-            // A code that covers the query but for at most one word is what the user is after.
-            if content_words.len() - n <= 1 {
-                pin_codes.insert(code);
-            }
         }
     }
-
     let is_browse = clauses.is_empty();
     let query: Box<dyn Query> = if is_browse {
         Box::new(AllQuery)
@@ -735,10 +885,14 @@ impl SegmentCollector for MatchSetSegment {
     }
 }
 
-/// The whole folded sku and model of a document: what an exact code query must equal.
-pub fn doc_codes_exact(doc: &CatalogDoc) -> Vec<String> {
-    [fold_code(&doc.sku), fold_code(&doc.model)]
-        .into_iter()
-        .filter(|c| !c.is_empty())
-        .collect()
+/// How strongly a document matches one of the exact codes: 0 = its sku, 1 = a machine of that
+/// model, 2 = a part of that series; `None` = no exact match.
+pub fn pin_tier(doc: &CatalogDoc, codes: &HashSet<String>) -> Option<u8> {
+    if codes.contains(&fold_code(&doc.sku)) {
+        return Some(0);
+    }
+    if codes.contains(&fold_code(&doc.model)) {
+        return Some(if doc.kind == Kind::Product { 1 } else { 2 });
+    }
+    None
 }

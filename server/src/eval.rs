@@ -78,6 +78,7 @@ impl EvalSet {
         snap: &Snapshot,
         embedder: Option<&CachedEmbedder>,
         mode: Mode,
+        verbose: bool,
     ) -> anyhow::Result<Report> {
         let mut groups: BTreeMap<String, Vec<(f64, f64, f64)>> = BTreeMap::new();
         for q in &self.queries {
@@ -96,6 +97,29 @@ impl EvalSet {
                 reciprocal_rank(&ranked, judged, 2),
                 recall_at(&ranked, judged, 10, 2),
             );
+            if verbose {
+                let top: Vec<String> = ranked
+                    .iter()
+                    .take(3)
+                    .map(|id| format!("{id}({})", judged.get(id).copied().unwrap_or(0)))
+                    .collect();
+                let best: Vec<&String> = judged
+                    .iter()
+                    .filter(|(_, g)| **g == 3)
+                    .map(|(d, _)| d)
+                    .take(3)
+                    .collect();
+                println!(
+                    "{}\t{}\t{:.3}\t{}\t{}\ttop={}\twant={:?}",
+                    mode.as_str(),
+                    q.qid,
+                    m.0,
+                    q.kind,
+                    q.query,
+                    top.join(","),
+                    best
+                );
+            }
             groups.entry(q.kind.clone()).or_default().push(m);
             groups.entry("ALL".into()).or_default().push(m);
         }

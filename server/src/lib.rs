@@ -93,6 +93,21 @@ pub fn engine_config(embedder: Option<&Arc<dyn Embedder>>, synonyms: Synonyms) -
     };
     let mut cfg = EngineConfig::new(model_id, dim);
     cfg.synonyms = Arc::new(synonyms);
+    // Fusion and graph knobs may be overridden for tuning (defaults chosen on the dev set).
+    let env_f32 = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<f32>().ok());
+    let env_usize = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<usize>().ok());
+    if let Some(k) = env_f32("RRF_K") {
+        cfg.rrf.k = k;
+    }
+    if let Some(w) = env_f32("RRF_LEXICAL_WEIGHT") {
+        cfg.rrf.lexical_weight = w;
+    }
+    if let Some(w) = env_f32("RRF_SEMANTIC_WEIGHT") {
+        cfg.rrf.semantic_weight = w;
+    }
+    if let Some(ef) = env_usize("HNSW_EF_SEARCH") {
+        cfg.hnsw.ef_search = ef;
+    }
     cfg
 }
 

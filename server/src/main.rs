@@ -43,6 +43,9 @@ enum Command {
         /// hybrid, lexical, semantic or all.
         #[arg(long, default_value = "all")]
         mode: String,
+        /// Print one line per query (mode, id, nDCG@10, type, text, top 3 with grades).
+        #[arg(long)]
+        verbose: bool,
     },
     /// Write the generated demo catalog as JSON Lines to standard output.
     DemoCatalog {
@@ -118,6 +121,7 @@ async fn main() -> anyhow::Result<()> {
             queries,
             qrels,
             mode,
+            verbose,
         } => {
             let pool = server::connect(&cfg.database_url).await?;
             let embedder = server::load_embedder(&cfg);
@@ -151,7 +155,7 @@ async fn main() -> anyhow::Result<()> {
                     eprintln!("skipping {}: no embedding model", m.as_str());
                     continue;
                 }
-                reports.push((m, set.run(&snap, cached.as_ref(), m)?));
+                reports.push((m, set.run(&snap, cached.as_ref(), m, verbose)?));
             }
             println!("{}", server::eval::format_table(&reports));
         }
