@@ -7,8 +7,8 @@ cd "$STANOK_ROOT"
 bash scripts/setup.sh all
 export RUST_BACKTRACE=1
 if command -v cargo-nextest >/dev/null 2>&1; then
-  cargo nextest run --workspace --all-targets --no-fail-fast "$@"
+  cargo nextest run --workspace --no-fail-fast "$@"
   cargo test --workspace --doc
 else
-  cargo test --workspace --all-targets --no-fail-fast "$@"
+  cargo test --workspace --no-fail-fast "$@"
 fi

@@ -1,1 +1,136 @@
-fn main() {}
+//! Search-path benches on the shared synthetic fixture: lexical, hybrid (cached query vector),
+//! filtered, suggest, RRF alone, HNSW at several ef (recall@10 printed), single upsert.
+
+use benches::{docs_from_env, engine, DIM, QUERIES};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use search_core::{Change, Filters, Kind, Mode, SearchRequest};
+
+fn bench(c: &mut Criterion) {
+    let n = docs_from_env();
+    let started = std::time::Instant::now();
+    let (engine, vectors) = engine(n);
+    eprintln!(
+        "indexed {n} docs in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    let snap = engine.snapshot();
+    let qvecs = search_core::fixture::vectors(QUERIES.len(), DIM, 7);
+
+    let mut g = c.benchmark_group(format!("search_{n}"));
+    g.bench_function("lexical", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            let req = SearchRequest::new(QUERIES[i % QUERIES.len()], Mode::Lexical);
+            i += 1;
+            snap.search_with_vector(&req, None).unwrap()
+        })
+    });
+    g.bench_function("hybrid_cached_vector", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            let k = i % QUERIES.len();
+            let req = SearchRequest::new(QUERIES[k], Mode::Hybrid);
+            i += 1;
+            snap.search_with_vector(&req, Some(&qvecs[k])).unwrap()
+        })
+    });
+    g.bench_function("semantic", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            let k = i % QUERIES.len();
+            i += 1;
+            snap.search_with_vector(
+                &SearchRequest::new(QUERIES[k], Mode::Semantic),
+                Some(&qvecs[k]),
+            )
+            .unwrap()
+        })
+    });
+    g.bench_function("hybrid_filtered", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            let k = i % QUERIES.len();
+            i += 1;
+            let mut req = SearchRequest::new(QUERIES[k], Mode::Hybrid);
+            req.filters = Filters {
+                kind: Some(Kind::SparePart),
+                in_stock: Some(true),
+                ..Filters::default()
+            };
+            snap.search_with_vector(&req, Some(&qvecs[k])).unwrap()
+        })
+    });
+    g.bench_function("suggest", |b| {
+        let prefixes = ["подш", "SFU16", "серво", "6205", "ремень кл"];
+        let mut i = 0;
+        b.iter(|| {
+            i += 1;
+            snap.suggest(prefixes[i % prefixes.len()], 8).unwrap()
+        })
+    });
+    g.finish();
+
+    let lists: Vec<Vec<u32>> = (0..2)
+        .map(|s| (0..200u32).map(|x| (x * 7 + s * 13) % 400).collect())
+        .collect();
+    c.bench_function("rrf_200x100", |b| {
+        b.iter(|| search_core::rrf(&[(&lists[0], 1.0), (&lists[1][..100], 1.0)], 60.0))
+    });
+
+    // HNSW alone at several ef, with recall@10 against exact search printed once.
+    let mut g = c.benchmark_group(format!("hnsw_{n}"));
+    let vidx = snap.vectors();
+    let live: Vec<u32> = snap.live_vids().collect();
+    for ef in [32usize, 64, 96, 128, 200] {
+        let mut hits = 0;
+        let probes = 100;
+        for q in vectors.iter().step_by(vectors.len() / probes).take(probes) {
+            let exact = vidx.exact_search(q, 10, &mut live.iter().copied());
+            let approx: Vec<u32> = vidx
+                .search(q, 10, Some(ef), &|_| true)
+                .into_iter()
+                .map(|x| x.0)
+                .collect();
+            hits += exact.iter().filter(|(v, _)| approx.contains(v)).count();
+        }
+        eprintln!(
+            "hnsw ef={ef}: recall@10 = {:.3}",
+            hits as f64 / (probes * 10) as f64
+        );
+        g.bench_with_input(BenchmarkId::new("search_ef", ef), &ef, |b, &ef| {
+            let mut i = 0;
+            b.iter(|| {
+                i += 1;
+                vidx.search(&qvecs[i % qvecs.len()], 10, Some(ef), &|_| true)
+            })
+        });
+    }
+    g.finish();
+
+    c.bench_function("upsert_one_doc", |b| {
+        let base = search_core::fixture::catalog(1, 99).pop().unwrap();
+        let mut i = 0u64;
+        b.iter(|| {
+            i += 1;
+            let mut d = base.clone();
+            d.id = format!("BENCH-{}", i % 50);
+            d.price_rub = Some(i as f64);
+            engine
+                .apply(
+                    vec![Change::Upsert {
+                        doc: d,
+                        vector: Some(vectors[0].clone()),
+                    }],
+                    1_000_000 + i as i64,
+                )
+                .unwrap()
+        })
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(30).measurement_time(std::time::Duration::from_secs(4));
+    targets = bench
+}
+criterion_main!(benches);
