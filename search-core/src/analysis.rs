@@ -54,6 +54,52 @@ fn is_cyrillic(c: char) -> bool {
     matches!(c, '\u{0400}'..='\u{04FF}')
 }
 
+/// Units that people glue to numbers (`380В`, `2,2кВт`, `1000мм`).
+fn is_unit(s: &str) -> bool {
+    matches!(
+        normalize(s).as_str(),
+        "в" | "вт"
+            | "квт"
+            | "мм"
+            | "см"
+            | "м"
+            | "а"
+            | "ма"
+            | "гц"
+            | "кг"
+            | "г"
+            | "л"
+            | "мкм"
+            | "нм"
+            | "об"
+            | "бар"
+            | "v"
+            | "w"
+            | "kw"
+            | "mm"
+            | "cm"
+            | "a"
+            | "hz"
+            | "kg"
+            | "bar"
+            | "um"
+    )
+}
+
+/// Splits `380В` into `380` and `В` when the letters are a unit; other runs stay whole.
+fn split_unit<'a>(start: usize, word: &'a str, out: &mut Vec<(usize, usize, &'a str)>) {
+    let digits_end = word
+        .char_indices()
+        .find(|(_, c)| !c.is_ascii_digit())
+        .map_or(word.len(), |(i, _)| i);
+    if digits_end > 0 && digits_end < word.len() && is_unit(&word[digits_end..]) {
+        out.push((start, start + digits_end, &word[..digits_end]));
+        out.push((start + digits_end, start + word.len(), &word[digits_end..]));
+    } else {
+        out.push((start, start + word.len(), word));
+    }
+}
+
 /// Splits text into alphanumeric runs with their byte offsets.
 pub fn split_words(text: &str) -> Vec<(usize, usize, &str)> {
     let mut out = Vec::new();
@@ -64,11 +110,11 @@ pub fn split_words(text: &str) -> Vec<(usize, usize, &str)> {
                 start = Some(i);
             }
         } else if let Some(s) = start.take() {
-            out.push((s, i, &text[s..i]));
+            split_unit(s, &text[s..i], &mut out);
         }
     }
     if let Some(s) = start {
-        out.push((s, text.len(), &text[s..]));
+        split_unit(s, &text[s..], &mut out);
     }
     out
 }
@@ -133,6 +179,17 @@ pub fn is_stopword(norm_word: &str) -> bool {
             | "to"
             | "on"
             | "in"
+            | "купить"
+            | "куплю"
+            | "цена"
+            | "цены"
+            | "стоимость"
+            | "заказать"
+            | "продажа"
+            | "недорого"
+            | "наличии"
+            | "buy"
+            | "price"
     )
 }
 
@@ -190,6 +247,10 @@ pub fn translit_lat_to_cyr(word: &str) -> String {
         ("yo", "е"),
         ("iy", "ий"),
         ("yy", "ый"),
+        ("oy", "ой"),
+        ("ey", "ей"),
+        ("ay", "ай"),
+        ("uy", "уй"),
     ];
     let lower = word.to_lowercase();
     let mut out = String::new();
@@ -332,11 +393,24 @@ mod tests {
     }
 
     #[test]
+    fn units_glued_to_numbers_are_split() {
+        let words: Vec<&str> = split_words("мотор 380В 2кВт 6205 16К20")
+            .into_iter()
+            .map(|w| w.2)
+            .collect();
+        assert_eq!(
+            words,
+            vec!["мотор", "380", "В", "2", "кВт", "6205", "16К20"]
+        );
+    }
+
+    #[test]
     fn layout_and_translit_repairs() {
         assert_eq!(layout_en_to_ru("yfcjc"), "насос");
         assert_eq!(layout_en_to_ru("yfghfdkz.ob["), "направляющих");
         assert_eq!(translit_lat_to_cyr("podshipnik"), "подшипник");
         assert_eq!(translit_lat_to_cyr("shvp"), "швп");
+        assert_eq!(translit_lat_to_cyr("privodnoy"), "приводной");
         assert_eq!(translit_cyr_to_lat("хаас"), "haas");
     }
 

@@ -463,12 +463,20 @@ pub fn build_query(
     }
     // A query naming a machine model plus a need ("ШВП для VF-2", "6Р82 муфта") asks for parts
     // of that machine, not for the machine: boost declared compatibility and parts.
+    // A brand, also when typed in Cyrillic and known through the synonyms (сименс = siemens).
+    let is_brand = |norm: &str| {
+        vocab.knows(f.brand_t, &analysis::term_for_word(norm))
+            || synonyms.expansions(&[norm]).iter().any(|e| {
+                analysis::analyze(e)
+                    .iter()
+                    .all(|(_, _, t)| vocab.knows(f.brand_t, t))
+            })
+    };
     let is_need_word = |w: &str| {
         let norm = normalize(w);
-        let term = analysis::term_for_word(&norm);
         !analysis::is_stopword(&norm)
             && !machine_codes.contains(&fold_code(w))
-            && !vocab.knows(f.brand_t, &term)
+            && !is_brand(&norm)
             && !analysis::is_machine_word(&norm)
             && !analysis::is_generic_parts_word(&norm)
     };
@@ -620,6 +628,18 @@ pub fn build_query(
                 let alt_term = analysis::term_for_word(&alt);
                 if !alt_term.is_empty() && vocab.knows(f.body, &alt_term) {
                     repaired.push(alt_term);
+                } else if !is_latin && analysis::fuzzy_distance(&alt) > 0 {
+                    // Brands typed in Cyrillic rarely transliterate letter for letter
+                    // (бистроник → bystronic): match the transliteration loosely.
+                    let q = FuzzyTermQuery::new(
+                        Term::from_field_text(f.body, &alt_term),
+                        analysis::fuzzy_distance(&alt),
+                        true,
+                    );
+                    clauses.push((
+                        Occur::Should,
+                        Box::new(BoostQuery::new(Box::new(q), REPAIRED_BOOST)),
+                    ));
                 } else if is_latin {
                     // Russian typed in Latin may also be a known synonym key (shvp -> швп).
                     let expansions = synonyms.expansions(&[alt.as_str()]);
