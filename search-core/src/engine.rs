@@ -24,7 +24,8 @@ use tantivy::query::{Query, TermQuery};
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Term};
 
-const FORMAT_VERSION: u32 = 1;
+/// Bumped whenever the schema or the analysis changes; older indexes are rebuilt.
+const FORMAT_VERSION: u32 = 2;
 
 type Pending = (CatalogDoc, String, Option<Vec<f32>>, Option<Vid>);
 /// Semantic candidates that take part in fusion (and in `total`).
@@ -174,6 +175,10 @@ pub struct Snapshot {
     text: tantivy::Searcher,
     vectors: Arc<VectorIndex>,
     live: Arc<Vec<u64>>,
+    /// vid → (segment ordinal, doc id) of the live document holding it.
+    addrs: Arc<HashMap<Vid, DocAddress>>,
+    /// Fast-field columns per segment, opened once per snapshot.
+    cols: Arc<Vec<SegmentColumns>>,
     applied_seq: i64,
     docs: u64,
     without_vector: u64,
@@ -363,6 +368,8 @@ impl Engine {
             text: reader.searcher(),
             vectors: vectors.clone(),
             live: Arc::new(Vec::new()),
+            addrs: Arc::new(HashMap::new()),
+            cols: Arc::new(Vec::new()),
             applied_seq: 0,
             docs: 0,
             without_vector: 0,
@@ -532,10 +539,14 @@ impl Engine {
             })
             .filter(|&v| vectors.has_vector(v))
             .count() as u64;
+        let cols = segment_columns(&text)?;
+        let addrs = vid_addresses(&text, &cols);
         let snap = Snapshot {
             text,
             vectors,
             live: Arc::new(live),
+            addrs: Arc::new(addrs),
+            cols: Arc::new(cols),
             applied_seq,
             docs,
             without_vector: docs.saturating_sub(with_vector),
@@ -580,6 +591,56 @@ fn lookup(searcher: &tantivy::Searcher, f: &Fields, id: &str) -> Result<Option<(
         .unwrap_or_default()
         .to_string();
     Ok(Some((vid, hash)))
+}
+
+/// Columns of one segment read on the hot path.
+struct SegmentColumns {
+    vid: tantivy::columnar::Column<u64>,
+    kind: Option<tantivy::columnar::StrColumn>,
+    category: Option<tantivy::columnar::StrColumn>,
+    brand: Option<tantivy::columnar::StrColumn>,
+    sku_key: Option<tantivy::columnar::StrColumn>,
+    model_key: Option<tantivy::columnar::StrColumn>,
+}
+
+fn first_str(col: &Option<tantivy::columnar::StrColumn>, doc: tantivy::DocId) -> Option<String> {
+    let col = col.as_ref()?;
+    let ord = col.term_ords(doc).next()?;
+    let mut s = String::new();
+    col.ord_to_str(ord, &mut s).ok()?.then_some(s)
+}
+
+fn segment_columns(searcher: &tantivy::Searcher) -> Result<Vec<SegmentColumns>> {
+    searcher
+        .segment_readers()
+        .iter()
+        .map(|r| {
+            let ff = r.fast_fields();
+            Ok(SegmentColumns {
+                vid: ff.u64("vid")?,
+                kind: ff.str("kind")?,
+                category: ff.str("category")?,
+                brand: ff.str("brand")?,
+                sku_key: ff.str("sku_key")?,
+                model_key: ff.str("model_key")?,
+            })
+        })
+        .collect()
+}
+
+fn vid_addresses(
+    searcher: &tantivy::Searcher,
+    cols: &[SegmentColumns],
+) -> HashMap<Vid, DocAddress> {
+    let mut out = HashMap::with_capacity(searcher.num_docs() as usize);
+    for (ord, seg) in searcher.segment_readers().iter().enumerate() {
+        for doc in seg.doc_ids_alive() {
+            if let Some(v) = cols[ord].vid.first(doc) {
+                out.insert(v as Vid, DocAddress::new(ord as u32, doc));
+            }
+        }
+    }
+    out
 }
 
 struct Candidate {
@@ -636,24 +697,27 @@ impl Snapshot {
     }
 
     fn vid_of(&self, addr: DocAddress) -> Result<Vid> {
-        let col = self
-            .text
-            .segment_reader(addr.segment_ord)
-            .fast_fields()
-            .u64("vid")?;
-        Ok(col.first(addr.doc_id).unwrap_or(0) as Vid)
+        Ok(self.cols[addr.segment_ord as usize]
+            .vid
+            .first(addr.doc_id)
+            .unwrap_or(0) as Vid)
     }
 
     fn addr_of(&self, vid: Vid) -> Result<Option<DocAddress>> {
-        let q = TermQuery::new(
-            Term::from_field_u64(self.fields.vid, vid as u64),
-            IndexRecordOption::Basic,
-        );
-        Ok(self
-            .text
-            .search(&q, &TopDocs::with_limit(1))?
-            .first()
-            .map(|x| x.1))
+        Ok(self.addrs.get(&vid).copied())
+    }
+
+    /// Pin tier of a document from fast fields (see `text::pin_tier`).
+    fn pin_tier(&self, addr: DocAddress, codes: &std::collections::HashSet<String>) -> Option<u8> {
+        let c = &self.cols[addr.segment_ord as usize];
+        if first_str(&c.sku_key, addr.doc_id).is_some_and(|k| codes.contains(&k)) {
+            return Some(0);
+        }
+        if first_str(&c.model_key, addr.doc_id).is_some_and(|k| codes.contains(&k)) {
+            let product = first_str(&c.kind, addr.doc_id).as_deref() == Some("product");
+            return Some(if product { 1 } else { 2 });
+        }
+        None
     }
 
     /// Runs a search. The query vector is computed with the engine's embedder unless given.
@@ -802,12 +866,9 @@ impl Snapshot {
                 .enumerate()
                 .take(LEXICAL_DEPTH)
             {
-                let tier = if lex.pin_codes.is_empty() {
-                    None
-                } else if let Some(addr) = c.addr {
-                    text::pin_tier(&self.load(addr)?, &lex.pin_codes)
-                } else {
-                    None
+                let tier = match c.addr {
+                    Some(addr) if !lex.pin_codes.is_empty() => self.pin_tier(addr, &lex.pin_codes),
+                    _ => None,
                 };
                 // Documents meeting a query's hard constraint (a part declared for the named
                 // machine that matches the need) follow the exact codes.
@@ -1034,30 +1095,40 @@ impl Snapshot {
 }
 
 fn facets_of(snap: &Snapshot, vids: &[(Vid, f32)], _unused: Option<()>) -> Result<Facets> {
-    let mut kind: HashMap<String, u64> = HashMap::new();
-    let mut category: HashMap<String, u64> = HashMap::new();
-    let mut brand: HashMap<String, u64> = HashMap::new();
+    // Count by (segment, ordinal) first and resolve each distinct ordinal to its string once:
+    // dictionary lookups cost far more than counting.
+    let mut ords: [HashMap<(u32, u64), u64>; 3] = Default::default();
     for (vid, _) in vids {
         if let Some(addr) = snap.addr_of(*vid)? {
-            let d = snap.load(addr)?;
-            *kind.entry(d.kind.as_str().to_string()).or_default() += 1;
-            if !d.category.is_empty() {
-                *category.entry(d.category).or_default() += 1;
-            }
-            if !d.brand.is_empty() {
-                *brand.entry(d.brand).or_default() += 1;
+            let c = &snap.cols[addr.segment_ord as usize];
+            for (i, col) in [&c.kind, &c.category, &c.brand].into_iter().enumerate() {
+                if let Some(ord) = col.as_ref().and_then(|c| c.term_ords(addr.doc_id).next()) {
+                    *ords[i].entry((addr.segment_ord, ord)).or_default() += 1;
+                }
             }
         }
     }
-    let sorted = |m: HashMap<String, u64>| {
+    let resolve = |i: usize, counts: &HashMap<(u32, u64), u64>| {
+        let mut m: HashMap<String, u64> = HashMap::new();
+        for ((seg, ord), n) in counts {
+            let c = &snap.cols[*seg as usize];
+            let col = [&c.kind, &c.category, &c.brand][i];
+            let mut s = String::new();
+            if col
+                .as_ref()
+                .is_some_and(|col| col.ord_to_str(*ord, &mut s).unwrap_or(false))
+            {
+                *m.entry(s).or_default() += n;
+            }
+        }
         let mut v: Vec<(String, u64)> = m.into_iter().collect();
         v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         v
     };
     Ok(Facets {
-        kind: sorted(kind),
-        category: sorted(category),
-        brand: sorted(brand),
+        kind: resolve(0, &ords[0]),
+        category: resolve(1, &ords[1]),
+        brand: resolve(2, &ords[2]),
     })
 }
 

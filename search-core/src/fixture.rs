@@ -192,45 +192,47 @@ struct PartKind {
     brands: &'static [&'static str],
     skus: &'static [&'static str],
     describe: &'static str,
+    /// Typical price range in roubles.
+    price: (usize, usize),
 }
 
 const PARTS: &[PartKind] = &[
     PartKind { category: "Подшипники", noun: "Подшипник шариковый радиальный", brands: &["SKF", "FAG", "NSK", "NTN", "ГПЗ"],
         skus: &["6205-2RS", "6206-2RS", "6204-2Z", "6305-2RS", "6207", "180205", "6208-2RS1"],
-        describe: "Радиальный шарикоподшипник для шпиндельных узлов и редукторов. Уплотнения с двух сторон, смазка на весь срок службы." },
+        describe: "Радиальный шарикоподшипник для шпиндельных узлов и редукторов. Уплотнения с двух сторон, смазка на весь срок службы.", price: (250, 4500) },
     PartKind { category: "Подшипники", noun: "Подшипник роликовый двухрядный", brands: &["SKF", "FAG", "ГПЗ"],
         skus: &["NN3020K", "3182120", "NN3016K", "3182116"],
-        describe: "Двухрядный цилиндрический роликоподшипник с коническим отверстием для передней опоры шпинделя. Высокая радиальная жёсткость." },
+        describe: "Двухрядный цилиндрический роликоподшипник с коническим отверстием для передней опоры шпинделя. Высокая радиальная жёсткость.", price: (18000, 160000) },
     PartKind { category: "ШВП и винтовые пары", noun: "Шарико-винтовая пара", brands: &["HIWIN", "TBI", "THK"],
         skus: &["SFU1605", "SFU1610", "SFU2005", "SFU2505", "SFU3210"],
-        describe: "Шарико-винтовая передача с гайкой и опорами для привода подачи по оси. Класс точности C7, шлифованный винт." },
+        describe: "Шарико-винтовая передача с гайкой и опорами для привода подачи по оси. Класс точности C7, шлифованный винт.", price: (9000, 85000) },
     PartKind { category: "Линейные направляющие", noun: "Каретка линейной направляющей", brands: &["HIWIN", "THK", "Rexroth"],
         skus: &["HGH20CA", "HGW20CC", "HGH25CA", "HGW25CC", "HGH15CA"],
-        describe: "Каретка рельсовой направляющей с шариковой циркуляцией. Устанавливается на рельс соответствующего размера." },
+        describe: "Каретка рельсовой направляющей с шариковой циркуляцией. Устанавливается на рельс соответствующего размера.", price: (2500, 19000) },
     PartKind { category: "Серводвигатели", noun: "Серводвигатель", brands: &["Siemens", "Fanuc", "Yaskawa"],
         skus: &["1FK7042-5AF71", "1FK7063-5AF71", "A06B-0075-B103", "SGM7J-08AFC6S"],
-        describe: "Синхронный серводвигатель привода подачи с энкодером. Номинальный момент и частота вращения по паспорту." },
+        describe: "Синхронный серводвигатель привода подачи с энкодером. Номинальный момент и частота вращения по паспорту.", price: (45000, 380000) },
     PartKind { category: "Приводные ремни", noun: "Ремень клиновой", brands: &["Gates", "Optibelt", "Contitech"],
         skus: &["B-1600", "B-1800", "SPB-1600", "A-1250", "C-2240"],
-        describe: "Клиновой ремень главного привода. Профиль и расчётная длина указаны в артикуле." },
+        describe: "Клиновой ремень главного привода. Профиль и расчётная длина указаны в артикуле.", price: (350, 4200) },
     PartKind { category: "Электрооборудование", noun: "Контактор", brands: &["Schneider Electric", "ABB", "IEK"],
         skus: &["LC1D25M7", "LC1D18M7", "AF26-30-00", "КМИ-22510"],
-        describe: "Контактор для коммутации цепей электродвигателей. Катушка управления 220 В переменного тока." },
+        describe: "Контактор для коммутации цепей электродвигателей. Катушка управления 220 В переменного тока.", price: (900, 9500) },
     PartKind { category: "Патроны и оснастка", noun: "Патрон токарный трёхкулачковый", brands: &["Bison", "Беларусь", "Kitagawa"],
         skus: &["7-100-250", "3-250", "B-210", "7-100-200"],
-        describe: "Самоцентрирующий токарный патрон с закалёнными кулачками. Крепление на фланец шпинделя." },
+        describe: "Самоцентрирующий токарный патрон с закалёнными кулачками. Крепление на фланец шпинделя.", price: (12000, 95000) },
     PartKind { category: "Уплотнения", noun: "Манжета армированная", brands: &["SKF", "Corteco", "Элром"],
         skus: &["50x70x10", "40x62x8", "35x52x7", "60x80x10"],
-        describe: "Резиновая армированная манжета (сальник) для уплотнения валов коробки скоростей и шпиндельной бабки." },
+        describe: "Резиновая армированная манжета (сальник) для уплотнения валов коробки скоростей и шпиндельной бабки.", price: (150, 2400) },
     PartKind { category: "Энкодеры и датчики положения", noun: "Энкодер инкрементальный", brands: &["Heidenhain", "Omron", "Autonics"],
         skus: &["ERN 1387", "E6B2-CWZ6C", "E40S6-1024"],
-        describe: "Инкрементальный датчик углового положения вала для обратной связи привода." },
+        describe: "Инкрементальный датчик углового положения вала для обратной связи привода.", price: (6500, 68000) },
     PartKind { category: "ЧПУ и электроника", noun: "Панель оператора ЧПУ", brands: &["Siemens", "Fanuc", "Heidenhain"],
         skus: &["6FC5370-8AA30-0AA0", "A02B-0309-C001", "TNC 640"],
-        describe: "Блок управления системы ЧПУ с клавиатурой и дисплеем. Поставляется восстановленным или новым." },
+        describe: "Блок управления системы ЧПУ с клавиатурой и дисплеем. Поставляется восстановленным или новым.", price: (85000, 950000) },
     PartKind { category: "Насосы СОЖ", noun: "Насос охлаждающей жидкости", brands: &["Pumpe", "ПА", "Grundfos"],
         skus: &["ПА-22", "ПА-45", "MTH2-60"],
-        describe: "Электронасос подачи смазочно-охлаждающей жидкости в зону резания." },
+        describe: "Электронасос подачи смазочно-охлаждающей жидкости в зону резания.", price: (7000, 42000) },
 ];
 
 /// Russian descriptions for the machine's main spec.
@@ -280,7 +282,8 @@ fn part_doc(rng: &mut Rng, n: usize) -> CatalogDoc {
             compatible.push(m);
         }
     }
-    let price = 300 + 10 * rng.below(20_000);
+    let (lo, hi) = p.price;
+    let price = (lo + rng.below(hi - lo)) / 10 * 10;
     CatalogDoc {
         id: format!("P-{n:07}"),
         kind: Kind::SparePart,
@@ -324,16 +327,29 @@ pub fn catalog(n: usize, seed: u64) -> Vec<CatalogDoc> {
         .collect()
 }
 
-/// Random unit vectors with some cluster structure (for vector benches without a model).
+/// Unit vectors with low intrinsic dimension, as text embeddings have: a random linear map of
+/// a 24-dimensional clustered latent space plus a little noise (for vector benches without a
+/// model).
 pub fn vectors(n: usize, dim: usize, seed: u64) -> Vec<Vec<f32>> {
+    const LATENT: usize = 24;
     let mut rng = Rng::new(seed);
+    let mut proj_rng = Rng::new(0x5EED);
+    let proj: Vec<Vec<f32>> = (0..dim)
+        .map(|_| (0..LATENT).map(|_| proj_rng.unit() - 0.5).collect())
+        .collect();
     let centers: Vec<Vec<f32>> = (0..64)
-        .map(|_| (0..dim).map(|_| rng.unit() - 0.5).collect())
+        .map(|_| (0..LATENT).map(|_| rng.unit() - 0.5).collect())
         .collect();
     (0..n)
         .map(|_| {
             let c = &centers[rng.below(centers.len())];
-            let mut v: Vec<f32> = c.iter().map(|x| x + (rng.unit() - 0.5) * 0.6).collect();
+            let z: Vec<f32> = c.iter().map(|x| x + (rng.unit() - 0.5) * 0.8).collect();
+            let mut v: Vec<f32> = proj
+                .iter()
+                .map(|row| {
+                    row.iter().zip(&z).map(|(a, b)| a * b).sum::<f32>() + (rng.unit() - 0.5) * 0.02
+                })
+                .collect();
             crate::embed::l2_normalize(&mut v);
             v
         })

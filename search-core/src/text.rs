@@ -120,6 +120,9 @@ pub struct Fields {
     pub code: Field,
     pub code_prefix: Field,
     pub suggest: Field,
+    /// Folded sku and model, as fast fields for exact-code pinning.
+    pub sku_key: Field,
+    pub model_key: Field,
 }
 
 /// Builds the schema and returns it with its field handles.
@@ -162,6 +165,8 @@ pub fn schema() -> (Schema, Fields) {
         code: b.add_text_field("code", code.clone()),
         code_prefix: b.add_text_field("code_prefix", code.clone()),
         suggest: b.add_text_field("suggest", code),
+        sku_key: b.add_text_field("sku_key", STRING | FAST),
+        model_key: b.add_text_field("model_key", STRING | FAST),
     };
     (b.build(), fields)
 }
@@ -215,6 +220,8 @@ pub fn to_tantivy(f: &Fields, doc: &CatalogDoc, vid: u32, chash: &str) -> tantiv
         d.add_text(f.compat, fold_code(m));
     }
     d.add_i64(f.in_stock, doc.in_stock);
+    d.add_text(f.sku_key, fold_code(&doc.sku));
+    d.add_text(f.model_key, fold_code(&doc.model));
     if let Some(p) = doc.price_rub {
         d.add_f64(f.price, p);
     }
@@ -905,14 +912,12 @@ impl SegmentCollector for MatchSetSegment {
     }
 }
 
-/// How strongly a document matches one of the exact codes: 0 = its sku, 1 = a machine of that
-/// model, 2 = a part of that series; `None` = no exact match.
-pub fn pin_tier(doc: &CatalogDoc, codes: &HashSet<String>) -> Option<u8> {
-    if codes.contains(&fold_code(&doc.sku)) {
-        return Some(0);
-    }
-    if codes.contains(&fold_code(&doc.model)) {
-        return Some(if doc.kind == Kind::Product { 1 } else { 2 });
-    }
-    None
+/// Tries to take (and at once release) the writer lock of the text index in `dir`: fails when
+/// another process, such as a running server, is the writer.
+pub fn try_lock_writer(dir: &std::path::Path) -> crate::error::Result<()> {
+    let index = tantivy::Index::open_in_dir(dir)?;
+    register_tokenizers(&index);
+    let writer: tantivy::IndexWriter = index.writer_with_num_threads(1, 15_000_000)?;
+    drop(writer);
+    Ok(())
 }

@@ -241,6 +241,18 @@ async fn reindex(cfg: Config) -> anyhow::Result<()> {
     drop(idx);
     drop(engine);
     let live = cfg.data_dir.join("index");
+    // A running server holds the live index's writer lock; swapping directories under it would
+    // break its writes, so refuse and leave the new index for a later swap.
+    if live.join("text").join("meta.json").exists() {
+        if let Err(e) = search_core::text::try_lock_writer(&live.join("text")) {
+            anyhow::bail!(
+                "the index at {} is in use ({e}); stop the server and run reindex again \
+                 (the rebuilt index is left at {})",
+                live.display(),
+                new_dir.display()
+            );
+        }
+    }
     let old = cfg
         .data_dir
         .join(format!("index.old-{}", std::process::id()));
