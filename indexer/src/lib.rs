@@ -456,7 +456,7 @@ impl Indexer {
         // Replicas silent for a day no longer hold the log back; they reload on return.
         sqlx::query(
             "DELETE FROM catalog_changes WHERE seq <= (
-                SELECT min(applied_seq) - 1000 FROM indexer_replicas
+                SELECT min(applied_seq) FROM indexer_replicas
                 WHERE heartbeat_at > now() - interval '1 day')",
         )
         .execute(&self.pool)

@@ -45,6 +45,45 @@ pub fn fold_code(text: &str) -> String {
         .collect()
 }
 
+/// Designations equivalent to a folded code under ГОСТ ↔ ISO conventions for bearings and
+/// belt profiles (`3182118` = `NN3018K`, `180205` = `6205-2RS`, ГОСТ `7205` = `30205`,
+/// belt `Б-1600` = `B-1600`, `УБ` = `SPB`). Returned folded; the code itself is not included.
+pub fn code_equivalents(code: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let digits = code.chars().all(|c| c.is_ascii_digit());
+    if digits {
+        match code.len() {
+            // 31821xx: double-row cylindrical roller, tapered bore = NN30xxK.
+            7 if code.starts_with("31821") => out.push(format!("nn30{}k", &code[5..])),
+            // 1802xx / 1803xx: two rubber seals = 62xx-2RS / 63xx-2RS.
+            6 if code.starts_with("180") => {
+                out.push(format!("6{}2rs", &code[3..]));
+            }
+            // 802xx: two shields = 62xx-2Z.
+            5 if code.starts_with("80") => out.push(format!("6{}2z", &code[2..])),
+            // 362xx / 462xx: angular contact = 72xxC / 72xxAC.
+            5 if code.starts_with("36") => out.push(format!("7{}c", &code[2..])),
+            5 if code.starts_with("46") => out.push(format!("7{}ac", &code[2..])),
+            // ГОСТ 72xx / 73xx tapered roller = 302xx / 303xx (ISO 72xx is angular contact,
+            // which the code itself still finds).
+            4 if code.starts_with("72") || code.starts_with("73") => {
+                out.push(format!("30{}", &code[1..]));
+            }
+            _ => {}
+        }
+    }
+    // Belt profiles, as folded (У→y, А→a, В→b): УБ = SPB, УА = SPA, УВ = SPC, Б = B.
+    // (Cyrillic В = C folds like Latin B and cannot be told apart here.)
+    for (ru, iso) in [("yб", "spb"), ("ya", "spa"), ("yb", "spc"), ("б", "b")] {
+        if let Some(rest) = code.strip_prefix(ru) {
+            if rest.chars().next().is_some_and(|c| c.is_ascii_digit()) {
+                out.push(format!("{iso}{rest}"));
+            }
+        }
+    }
+    out
+}
+
 /// True for tokens that are codes rather than words: they contain a digit.
 pub fn is_code_like(token: &str) -> bool {
     token.chars().any(|c| c.is_ascii_digit())
@@ -390,6 +429,17 @@ mod tests {
         assert_eq!(&text[toks[0].0..toks[0].1], "Подшипник");
         assert_eq!(toks[1].2, "6205");
         assert_eq!(toks[2].2, "2rs");
+    }
+
+    #[test]
+    fn gost_designations_map_to_iso() {
+        assert_eq!(code_equivalents("3182118"), vec!["nn3018k"]);
+        assert_eq!(code_equivalents("180205"), vec!["62052rs"]);
+        assert_eq!(code_equivalents("80205"), vec!["62052z"]);
+        assert_eq!(code_equivalents("7205"), vec!["30205"]);
+        assert_eq!(code_equivalents(&fold_code("УБ-1400")), vec!["spb1400"]);
+        assert_eq!(code_equivalents(&fold_code("Б-1600")), vec!["b1600"]);
+        assert!(code_equivalents("6205").is_empty());
     }
 
     #[test]

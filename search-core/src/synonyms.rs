@@ -4,7 +4,7 @@
 //! `швп = шарико-винтовая пара = ball screw`. A query containing any member also matches the
 //! others. Lines starting with `#` are comments.
 
-use crate::analysis::{normalize, split_words};
+use crate::analysis::analyze;
 use std::collections::HashMap;
 
 /// Groups of equivalent phrases, looked up by normalised word sequence.
@@ -14,10 +14,12 @@ pub struct Synonyms {
     by_key: HashMap<String, Vec<usize>>,
 }
 
+/// Lookup key: the analysed (stemmed, folded) terms, so `switches` finds `switch` and
+/// `концевики` finds `концевик`.
 fn key_of(words: &[&str]) -> String {
     words
         .iter()
-        .flat_map(|w| split_words(w).into_iter().map(|(_, _, p)| normalize(p)))
+        .flat_map(|w| analyze(w).into_iter().map(|(_, _, t)| t))
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -97,6 +99,11 @@ mod tests {
             vec!["ШВП", "ball screw"]
         );
         assert!(s.expansions(&["пара"]).is_empty());
+        let s = Synonyms::parse("limit switch = концевой выключатель").unwrap();
+        assert_eq!(
+            s.expansions(&["limit", "switches"]),
+            vec!["концевой выключатель"]
+        );
     }
 
     #[test]

@@ -449,12 +449,18 @@ pub fn build_query(
     for n in sizes {
         for (start, window) in content_words.windows(n).enumerate() {
             let joined = window.join("");
-            let variants = [
-                fold_code(&joined),
+            let folded = fold_code(&joined);
+            let mut variants = vec![
+                folded.clone(),
                 fold_code(&analysis::translit_lat_to_cyr(&joined)),
             ];
+            variants.extend(analysis::code_equivalents(&folded));
             for code in variants {
-                if code.len() < 3 || !analysis::is_code_like(&code) || !seen.insert(code.clone()) {
+                // Codes carry a digit, except machine models known by name (`Mini Mill`).
+                if code.len() < 3
+                    || !(analysis::is_code_like(&code) || (n > 1 && vocab.knows(f.compat, &code)))
+                    || !seen.insert(code.clone())
+                {
                     continue;
                 }
                 if !vocab.knows(f.code_prefix, &code) && !vocab.knows(f.code, &code) {

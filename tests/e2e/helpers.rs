@@ -33,6 +33,15 @@ pub async fn spawn_app_with(
     embedder: Option<Arc<dyn Embedder>>,
     dir: tempfile::TempDir,
 ) -> TestApp {
+    spawn_replica(pool, embedder, dir, "test").await
+}
+
+pub async fn spawn_replica(
+    pool: PgPool,
+    embedder: Option<Arc<dyn Embedder>>,
+    dir: tempfile::TempDir,
+    replica_id: &str,
+) -> TestApp {
     let synonyms = server::load_synonyms(Some(&pool)).await.unwrap();
     let cfg = server::engine_config(embedder.as_ref(), synonyms);
     let (engine, _) = Engine::open(&dir.path().join("index"), cfg).unwrap();
@@ -46,7 +55,7 @@ pub async fn spawn_app_with(
         pool.clone(),
         engine.clone(),
         embedder,
-        "test",
+        replica_id,
     ));
     let state = AppState {
         engine: engine.clone(),

@@ -156,3 +156,113 @@ async fn without_a_model_documents_are_lexical_and_counted(pool: PgPool) {
     assert_eq!(status, 503);
     assert_eq!(v["error"]["code"], "semantic_unavailable");
 }
+
+async fn wait_for(app: &TestApp, mut cond: impl FnMut(&TestApp) -> bool) -> bool {
+    for _ in 0..200 {
+        if cond(app) {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    false
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn background_sync_follows_notifications_and_survives_dropped_connections(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    app.import(&small_catalog(), false).await;
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(app.indexer.clone().run(rx));
+    assert!(
+        wait_for(&app, |a| a.engine.stats().documents == 7).await,
+        "initial load"
+    );
+
+    sqlx::query("UPDATE catalog_items SET name = 'Подшипник керамический 6205' WHERE id = 'P-2'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert!(
+        wait_for(&app, |a| a
+            .engine
+            .snapshot()
+            .get("P-2")
+            .unwrap()
+            .unwrap()
+            .name
+            .contains("керамический"))
+        .await,
+        "a committed change becomes visible without anyone calling sync"
+    );
+
+    // Kill every other connection of this database (the listener among them).
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO catalog_items (id, kind, sku, name, record_hash) VALUES ('P-77', 'spare_part', 'X77', 'Фильтр гидравлический', 'h')")
+        .execute(&pool).await.unwrap();
+    assert!(
+        wait_for(&app, |a| a.engine.snapshot().get("P-77").unwrap().is_some()).await,
+        "sync resumes after the connection drop"
+    );
+    stop.send(true).unwrap();
+    task.await.unwrap();
+    assert_eq!(app.indexed(), in_postgres(&pool).await);
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn two_replicas_converge_and_pruning_waits_for_the_slower(pool: PgPool) {
+    let a = spawn_replica(
+        pool.clone(),
+        Some(hashing()),
+        tempfile::tempdir().unwrap(),
+        "a",
+    )
+    .await;
+    let b = spawn_replica(
+        pool.clone(),
+        Some(hashing()),
+        tempfile::tempdir().unwrap(),
+        "b",
+    )
+    .await;
+    a.import(&small_catalog(), false).await;
+    a.sync().await;
+    b.sync().await;
+    let b_pos = b.engine.stats().applied_seq;
+    b.indexer.heartbeat().await.unwrap();
+    // Only A follows the next changes.
+    sqlx::query("UPDATE catalog_items SET in_stock = 99 WHERE id = 'P-3'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM catalog_items WHERE id = 'P-4'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    a.sync().await;
+    a.indexer.heartbeat().await.unwrap();
+    let left: Vec<i64> = sqlx::query_scalar("SELECT seq FROM catalog_changes ORDER BY seq")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert!(
+        left.iter().all(|s| *s > b_pos),
+        "entries every replica applied are pruned"
+    );
+    assert_eq!(left.len(), 2, "entries B still needs are kept: {left:?}");
+    b.sync().await;
+    b.indexer.heartbeat().await.unwrap();
+    let truth = in_postgres(&pool).await;
+    assert_eq!(a.indexed(), truth);
+    assert_eq!(b.indexed(), truth);
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM catalog_changes")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 0, "once both applied everything, the log is empty");
+}
