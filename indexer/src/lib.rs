@@ -70,7 +70,8 @@ pub struct Indexer {
     pub status: Arc<Status>,
 }
 
-fn row_to_doc(row: &sqlx::postgres::PgRow) -> std::result::Result<CatalogDoc, sqlx::Error> {
+/// Reads a catalog row selected with `DOC_COLUMNS`.
+pub fn row_to_doc(row: &sqlx::postgres::PgRow) -> std::result::Result<CatalogDoc, sqlx::Error> {
     let kind: String = row.try_get("kind")?;
     Ok(CatalogDoc {
         id: row.try_get("id")?,

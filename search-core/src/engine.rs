@@ -247,6 +247,16 @@ fn bit_set(bits: &mut Vec<u64>, v: Vid, on: bool) {
     }
 }
 
+/// The set bits of a bitset as vids, in order.
+fn iter_bits(bits: &[u64]) -> impl Iterator<Item = Vid> + '_ {
+    bits.iter().enumerate().flat_map(|(w, word)| {
+        let word = *word;
+        (0..64)
+            .filter(move |b| word & (1u64 << b) != 0)
+            .map(move |b| (w * 64 + b) as Vid)
+    })
+}
+
 fn bit_get(bits: &[u64], v: Vid) -> bool {
     bits.get(v as usize / 64)
         .is_some_and(|w| w & (1 << (v % 64)) != 0)
@@ -529,16 +539,7 @@ impl Engine {
         let live = live_vids(&text)?;
         let vectors = self.vectors.read().clone();
         let docs = text.num_docs();
-        let with_vector = live
-            .iter()
-            .enumerate()
-            .flat_map(|(w, bits)| {
-                (0..64)
-                    .filter(move |b| bits & (1u64 << b) != 0)
-                    .map(move |b| (w * 64 + b) as Vid)
-            })
-            .filter(|&v| vectors.has_vector(v))
-            .count() as u64;
+        let with_vector = iter_bits(&live).filter(|&v| vectors.has_vector(v)).count() as u64;
         let cols = segment_columns(&text)?;
         let addrs = vid_addresses(&text, &cols);
         let snap = Snapshot {
@@ -829,12 +830,7 @@ impl Snapshot {
                     },
                 )?;
                 sem = if set.count <= EXACT_SEARCH_MAX {
-                    let mut it = set.vids.iter().enumerate().flat_map(|(w, bits)| {
-                        let bits = *bits;
-                        (0..64)
-                            .filter(move |b| bits & (1u64 << b) != 0)
-                            .map(move |b| (w * 64 + b) as Vid)
-                    });
+                    let mut it = iter_bits(&set.vids);
                     self.vectors.exact_search(qv, k, &mut it)
                 } else {
                     self.vectors
@@ -1059,12 +1055,7 @@ impl Snapshot {
 
     /// All live vids (recall checks, diagnostics).
     pub fn live_vids(&self) -> impl Iterator<Item = Vid> + '_ {
-        self.live.iter().enumerate().flat_map(|(w, bits)| {
-            let bits = *bits;
-            (0..64)
-                .filter(move |b| bits & (1u64 << b) != 0)
-                .map(move |b| (w * 64 + b) as Vid)
-        })
+        iter_bits(&self.live)
     }
 
     pub fn vectors(&self) -> &VectorIndex {

@@ -191,28 +191,11 @@ pub async fn in_postgres(pool: &PgPool) -> Vec<CatalogDoc> {
         "SELECT {} FROM catalog_items ORDER BY id",
         indexer::DOC_COLUMNS
     );
-    use sqlx::Row;
     sqlx::query(&sql)
         .fetch_all(pool)
         .await
         .unwrap()
         .iter()
-        .map(|r| {
-            let kind: String = r.get("kind");
-            CatalogDoc {
-                id: r.get("id"),
-                kind: search_core::Kind::parse(&kind).unwrap(),
-                sku: r.get("sku"),
-                name: r.get("name"),
-                brand: r.get("brand"),
-                model: r.get("model"),
-                category: r.get("category"),
-                description: r.get("description"),
-                attributes: r.get("attributes"),
-                compatible_models: r.get("compatible_models"),
-                price_rub: r.get("price_rub"),
-                in_stock: r.get::<i32, _>("in_stock") as i64,
-            }
-        })
+        .map(|r| indexer::row_to_doc(r).unwrap())
         .collect()
 }
