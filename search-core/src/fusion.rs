@@ -9,6 +9,12 @@ pub struct RrfParams {
     pub k: f32,
     pub lexical_weight: f32,
     pub semantic_weight: f32,
+    /// Multiplies the semantic weight for queries written in Latin words (English): 0.5 lifts
+    /// English nDCG@10 on the dev set from 0.645 to 0.676 (0.25: 0.661).
+    pub latin_semantic_factor: f32,
+    /// Multiplies the semantic weight when the query matched a part number or model exactly:
+    /// 0.5 lifts sku nDCG@10 on the dev set from 0.863 to 0.874 (model 0.935 → 0.928).
+    pub code_semantic_factor: f32,
 }
 
 impl Default for RrfParams {
@@ -19,6 +25,8 @@ impl Default for RrfParams {
             k: 60.0,
             lexical_weight: 1.0,
             semantic_weight: 1.0,
+            latin_semantic_factor: 0.5,
+            code_semantic_factor: 0.5,
         }
     }
 }

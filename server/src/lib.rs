@@ -105,6 +105,12 @@ pub fn engine_config(embedder: Option<&Arc<dyn Embedder>>, synonyms: Synonyms) -
     if let Some(w) = env_f32("RRF_SEMANTIC_WEIGHT") {
         cfg.rrf.semantic_weight = w;
     }
+    if let Some(f) = env_f32("RRF_LATIN_SEMANTIC_FACTOR") {
+        cfg.rrf.latin_semantic_factor = f;
+    }
+    if let Some(f) = env_f32("RRF_CODE_SEMANTIC_FACTOR") {
+        cfg.rrf.code_semantic_factor = f;
+    }
     if let Some(ef) = env_usize("HNSW_EF_SEARCH") {
         cfg.hnsw.ef_search = ef;
     }
