@@ -13,6 +13,8 @@ use parking_lot::RwLock;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// Vector id: the HNSW data id of one document version's embedding.
 pub type Vid = u32;
@@ -43,7 +45,10 @@ impl Default for HnswParams {
 pub struct VectorIndex {
     dim: usize,
     params: HnswParams,
-    hnsw: Hnsw<'static, f32, UnitDot>,
+    hnsw: Arc<Hnsw<'static, f32, UnitDot>>,
+    /// False while the graph of a reopened index is still being built in the background;
+    /// searches are exact until then, so a restart is ready without waiting for the graph.
+    graph_ready: Arc<AtomicBool>,
     flat: RwLock<Vec<f32>>,
     file: Option<parking_lot::Mutex<File>>,
     path: Option<PathBuf>,
@@ -86,7 +91,8 @@ impl VectorIndex {
         VectorIndex {
             dim,
             params,
-            hnsw: new_hnsw(&params, 1024),
+            hnsw: Arc::new(new_hnsw(&params, 1024)),
+            graph_ready: Arc::new(AtomicBool::new(true)),
             flat: RwLock::new(Vec::new()),
             file: None,
             path: None,
@@ -127,22 +133,47 @@ impl VectorIndex {
             });
         }
         let n = flat.len() / dim.max(1);
-        let hnsw = new_hnsw(&params, n);
-        let batch: Vec<(&[f32], usize)> = (0..n)
+        let hnsw = Arc::new(new_hnsw(&params, n));
+        let live: Vec<usize> = (0..n)
             .filter(|&i| is_live(i as Vid))
-            .map(|i| (&flat[i * dim..(i + 1) * dim], i))
-            .filter(|(v, _)| v.iter().any(|x| *x != 0.0))
+            .filter(|&i| flat[i * dim..(i + 1) * dim].iter().any(|x| *x != 0.0))
             .collect();
-        hnsw.parallel_insert_slice(&batch);
-        drop(batch);
+        let graph_ready = Arc::new(AtomicBool::new(live.is_empty()));
+        if !live.is_empty() {
+            // Build the graph off the caller's thread; vectors appended meanwhile go straight
+            // into the same graph (hnsw_rs inserts concurrently).
+            let (graph, ready, data) = (hnsw.clone(), graph_ready.clone(), flat.clone());
+            std::thread::Builder::new()
+                .name("hnsw-build".into())
+                .spawn(move || {
+                    let started = std::time::Instant::now();
+                    let batch: Vec<(&[f32], usize)> = live
+                        .iter()
+                        .map(|&i| (&data[i * dim..(i + 1) * dim], i))
+                        .collect();
+                    graph.parallel_insert_slice(&batch);
+                    ready.store(true, Ordering::Release);
+                    tracing::info!(
+                        vectors = batch.len(),
+                        seconds = started.elapsed().as_secs_f64(),
+                        "vector graph built"
+                    );
+                })?;
+        }
         Ok(VectorIndex {
             dim,
             params,
             hnsw,
+            graph_ready,
             flat: RwLock::new(flat),
             file: Some(parking_lot::Mutex::new(file)),
             path: Some(path),
         })
+    }
+
+    /// True once the HNSW graph holds every vector (searches before that are exact).
+    pub fn graph_ready(&self) -> bool {
+        self.graph_ready.load(Ordering::Acquire)
     }
 
     pub fn dim(&self) -> usize {
@@ -241,8 +272,11 @@ impl VectorIndex {
         if k == 0 {
             return Vec::new();
         }
-        let ef = ef.unwrap_or(self.params.ef_search);
         let n = self.len();
+        if !self.graph_ready() {
+            return self.exact_search(query, k, &mut (0..n as Vid).filter(|v| accept(*v)));
+        }
+        let ef = ef.unwrap_or(self.params.ef_search);
         let mut want = k;
         loop {
             let found = self.hnsw.search(query, want, ef.max(want));
@@ -302,7 +336,7 @@ impl VectorIndex {
     pub fn rebuilt(&self, is_live: &dyn Fn(Vid) -> bool) -> Result<VectorIndex> {
         let flat = self.flat.read().clone();
         let n = flat.len() / self.dim;
-        let hnsw = new_hnsw(&self.params, n);
+        let hnsw = Arc::new(new_hnsw(&self.params, n));
         let batch: Vec<(&[f32], usize)> = (0..n)
             .filter(|&i| is_live(i as Vid))
             .map(|i| (&flat[i * self.dim..(i + 1) * self.dim], i))
@@ -320,6 +354,7 @@ impl VectorIndex {
             dim: self.dim,
             params: self.params,
             hnsw,
+            graph_ready: Arc::new(AtomicBool::new(true)),
             flat: RwLock::new(flat),
             file,
             path: self.path.clone(),
@@ -408,6 +443,11 @@ mod tests {
         drop(f);
         let idx = VectorIndex::open(dir.path(), dim, HnswParams::default(), &|v| v != 2).unwrap();
         assert_eq!(idx.len(), 3);
+        // Exact answers while the graph builds, the same answer after.
+        assert_eq!(idx.search(&b, 1, None, &|v| v != 2)[0].0, 0);
+        while !idx.graph_ready() {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
         assert!(idx.has_vector(0) && !idx.has_vector(1) && idx.has_vector(2));
         let top = idx.search(&b, 1, None, &|_| true);
         assert_eq!(top[0].0, 0, "vid 2 is not live, so it is not in the graph");
