@@ -379,6 +379,28 @@ impl Vocabulary for tantivy::Searcher {
     }
 }
 
+/// A term of `field` whose BM25 score is multiplied by `boost`.
+fn boosted_term(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
+    Box::new(BoostQuery::new(
+        Box::new(TermQuery::new(
+            Term::from_field_text(field, text),
+            IndexRecordOption::WithFreqs,
+        )),
+        boost,
+    ))
+}
+
+/// A term of `field` that adds a constant `score` when present.
+fn const_term(field: Field, text: &str, score: f32) -> Box<dyn Query> {
+    Box::new(ConstScoreQuery::new(
+        Box::new(TermQuery::new(
+            Term::from_field_text(field, text),
+            IndexRecordOption::Basic,
+        )),
+        score,
+    ))
+}
+
 fn term_group(f: &Fields, terms: &[String]) -> Option<Box<dyn Query>> {
     if terms.is_empty() {
         return None;
@@ -388,16 +410,7 @@ fn term_group(f: &Fields, terms: &[String]) -> Option<Box<dyn Query>> {
         .map(|t| {
             let fields: Vec<(Occur, Box<dyn Query>)> = FIELD_BOOSTS
                 .iter()
-                .map(|(field, boost)| {
-                    let q: Box<dyn Query> = Box::new(BoostQuery::new(
-                        Box::new(TermQuery::new(
-                            Term::from_field_text(field(f), t),
-                            IndexRecordOption::WithFreqs,
-                        )),
-                        *boost,
-                    ));
-                    (Occur::Should, q)
-                })
+                .map(|(field, boost)| (Occur::Should, boosted_term(field(f), t, *boost)))
                 .collect();
             let q: Box<dyn Query> = Box::new(BooleanQuery::new(fields));
             (Occur::Should, q)
@@ -525,39 +538,15 @@ pub fn build_query(
         } else {
             CODE_EXACT_BOOST
         };
-        clauses.push((
-            Occur::Should,
-            Box::new(BoostQuery::new(
-                Box::new(TermQuery::new(
-                    Term::from_field_text(f.code, &code),
-                    IndexRecordOption::WithFreqs,
-                )),
-                exact_boost,
-            )),
-        ));
+        clauses.push((Occur::Should, boosted_term(f.code, &code, exact_boost)));
         if code.len() >= 4 {
             clauses.push((
                 Occur::Should,
-                Box::new(BoostQuery::new(
-                    Box::new(TermQuery::new(
-                        Term::from_field_text(f.code_prefix, &code),
-                        IndexRecordOption::WithFreqs,
-                    )),
-                    CODE_PREFIX_BOOST,
-                )),
+                boosted_term(f.code_prefix, &code, CODE_PREFIX_BOOST),
             ));
         }
         if part_intent && machine_code {
-            clauses.push((
-                Occur::Should,
-                Box::new(ConstScoreQuery::new(
-                    Box::new(TermQuery::new(
-                        Term::from_field_text(f.compat, &code),
-                        IndexRecordOption::Basic,
-                    )),
-                    COMPAT_BOOST,
-                )),
-            ));
+            clauses.push((Occur::Should, const_term(f.compat, &code, COMPAT_BOOST)));
         }
         // A code that covers the query but for at most one word is what the user is after.
         if !part_intent && content_words.len() - n <= 1 {
@@ -567,13 +556,7 @@ pub fn build_query(
     if part_intent {
         clauses.push((
             Occur::Should,
-            Box::new(ConstScoreQuery::new(
-                Box::new(TermQuery::new(
-                    Term::from_field_text(f.kind, Kind::SparePart.as_str()),
-                    IndexRecordOption::Basic,
-                )),
-                PART_INTENT_BOOST,
-            )),
+            const_term(f.kind, Kind::SparePart.as_str(), PART_INTENT_BOOST),
         ));
     }
 
