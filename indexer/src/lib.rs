@@ -17,6 +17,9 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+pub mod live;
+pub use live::{IndexDirs, Live, ReindexReport};
+
 /// Errors of the indexer.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -29,6 +32,15 @@ pub enum Error {
     /// A blocking task panicked or was cancelled.
     #[error("background task failed: {0}")]
     Task(String),
+    /// The index directory could not be prepared or swapped.
+    #[error("index directory: {0}")]
+    Io(#[from] std::io::Error),
+    /// A reindex is already running in this process.
+    #[error("a reindex is already running")]
+    ReindexRunning,
+    /// The serving loop is not running, so a rebuilt index cannot be handed over.
+    #[error("the sync loop is not running")]
+    NotServing,
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -68,6 +80,9 @@ pub struct Indexer {
     embedder: Option<Arc<dyn Embedder>>,
     replica_id: String,
     pub status: Arc<Status>,
+    /// A passive indexer (a rebuild not yet swapped in) records no replica position, so the
+    /// change log is never pruned on its account.
+    passive: AtomicBool,
 }
 
 /// Reads a catalog row selected with `DOC_COLUMNS`.
@@ -116,7 +131,33 @@ impl Indexer {
             embedder,
             replica_id: replica_id.into(),
             status: Arc::new(Status::default()),
+            passive: AtomicBool::new(false),
         }
+    }
+
+    /// A passive indexer with the same database, embedder and replica id writing `engine`:
+    /// the builder of a reindex. It becomes active when it is swapped in.
+    pub fn sibling(&self, engine: Arc<Engine>) -> Indexer {
+        let idx = Indexer::new(
+            self.pool.clone(),
+            engine,
+            self.embedder.clone(),
+            self.replica_id.clone(),
+        );
+        idx.passive.store(true, Ordering::Relaxed);
+        idx
+    }
+
+    /// Lets this indexer record its position (after it was swapped in).
+    pub fn activate(&self) {
+        self.passive.store(false, Ordering::Relaxed);
+    }
+
+    /// Applies the change log until nothing is left.
+    pub async fn catch_up(&self) -> Result<()> {
+        let mut gap = None;
+        while self.sync_once(&mut gap).await? > 0 {}
+        Ok(())
     }
 
     pub fn engine(&self) -> &Arc<Engine> {
@@ -445,6 +486,9 @@ impl Indexer {
 
     /// Records this replica's position and prunes log entries every live replica has applied.
     pub async fn heartbeat(&self) -> Result<()> {
+        if self.passive.load(Ordering::Relaxed) {
+            return Ok(());
+        }
         let applied = self.engine.stats().applied_seq.max(0);
         sqlx::query(
             "INSERT INTO indexer_replicas (replica_id, applied_seq, heartbeat_at) VALUES ($1, $2, now())

@@ -411,6 +411,11 @@ impl Engine {
         &self.config
     }
 
+    /// The query embedder searches use (shared by a rebuilt engine that replaces this one).
+    pub fn query_embedder(&self) -> Option<Arc<CachedEmbedder>> {
+        self.embedder.read().clone()
+    }
+
     pub fn dir(&self) -> Option<&Path> {
         self.dir.as_deref()
     }

@@ -6,7 +6,7 @@ fn main() -> anyhow::Result<()> {
     let q = std::env::args().nth(1).unwrap_or_default();
     let syn = search_core::Synonyms::parse(server::DEFAULT_SYNONYMS).unwrap_or_default();
     let embedder = server::load_embedder(&cfg);
-    let engine = server::open_engine(&cfg, embedder, syn)?;
+    let (engine, _) = server::open_engine(&cfg, embedder, syn)?;
     let snap = engine.snapshot();
     println!("{}", snap.explain(&q));
     for mode in [search_core::Mode::Lexical, search_core::Mode::Hybrid] {

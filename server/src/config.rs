@@ -19,6 +19,8 @@ pub struct Config {
     pub cors_origin: String,
     pub request_timeout_ms: u64,
     pub replica_id: String,
+    /// Bearer token of the operator routes (`/api/v1/admin/…`); unset turns them off.
+    pub admin_token: Option<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -34,6 +36,7 @@ impl std::fmt::Debug for Config {
             .field("embed_threads", &self.embed_threads)
             .field("cors_origin", &self.cors_origin)
             .field("replica_id", &self.replica_id)
+            .field("admin_token", &self.admin_token.as_ref().map(|_| "***"))
             .finish()
     }
 }
@@ -88,6 +91,7 @@ impl Config {
                 .parse()
                 .map_err(|e| anyhow::anyhow!("REQUEST_TIMEOUT_MS: {e}"))?,
             replica_id: var("REPLICA_ID", "default"),
+            admin_token: std::env::var("ADMIN_TOKEN").ok().filter(|t| !t.is_empty()),
         })
     }
 

@@ -117,16 +117,43 @@ pub fn engine_config(embedder: Option<&Arc<dyn Embedder>>, synonyms: Synonyms) -
     cfg
 }
 
-/// Opens the engine under `DATA_DIR/index` and attaches the query embedder.
+/// Query embeddings cached per process.
+const QUERY_CACHE: usize = 4096;
+
+/// Opens the live index generation (`DATA_DIR/index` → `DATA_DIR/indexes/…`) and attaches
+/// the query embedder. Returns the engine and its generation directory.
 pub fn open_engine(
     cfg: &Config,
     embedder: Option<Arc<dyn Embedder>>,
     synonyms: Synonyms,
-) -> anyhow::Result<Arc<Engine>> {
+) -> anyhow::Result<(Arc<Engine>, std::path::PathBuf)> {
     let ecfg = engine_config(embedder.as_ref(), synonyms);
-    let dir = cfg.data_dir.join("index");
+    let dirs = indexer::IndexDirs::new(&cfg.data_dir);
+    let dir = dirs.live().context("preparing the index directory")?;
     let (engine, outcome) = Engine::open(&dir, ecfg).context("opening index")?;
     tracing::info!(?outcome, dir = %dir.display(), "index opened");
-    engine.set_embedder(embedder.map(|e| Arc::new(CachedEmbedder::new(e, 4096))));
-    Ok(Arc::new(engine))
+    engine.set_embedder(embedder.map(|e| Arc::new(CachedEmbedder::new(e, QUERY_CACHE))));
+    Ok((Arc::new(engine), dir))
+}
+
+/// The serving index of `serve`: the live generation with its indexer, ready for
+/// [`indexer::Live::run`].
+pub fn open_live(
+    cfg: &Config,
+    pool: PgPool,
+    embedder: Option<Arc<dyn Embedder>>,
+    synonyms: Synonyms,
+) -> anyhow::Result<Arc<indexer::Live>> {
+    let (engine, dir) = open_engine(cfg, embedder.clone(), synonyms)?;
+    let indexer = Arc::new(indexer::Indexer::new(
+        pool,
+        engine,
+        embedder,
+        cfg.replica_id.clone(),
+    ));
+    Ok(indexer::Live::new(
+        indexer,
+        indexer::IndexDirs::new(&cfg.data_dir),
+        dir,
+    ))
 }

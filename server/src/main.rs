@@ -126,7 +126,7 @@ async fn main() -> anyhow::Result<()> {
             let pool = server::connect(&cfg.database_url).await?;
             let embedder = server::load_embedder(&cfg);
             let synonyms = server::load_synonyms(Some(&pool)).await?;
-            let engine = server::open_engine(&cfg, embedder.clone(), synonyms)?;
+            let (engine, _) = server::open_engine(&cfg, embedder.clone(), synonyms)?;
             let idx = indexer::Indexer::new(
                 pool,
                 engine.clone(),
@@ -176,20 +176,10 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     let pool = server::connect(&cfg.database_url).await?;
     let embedder = server::load_embedder(&cfg);
     let synonyms = server::load_synonyms(Some(&pool)).await?;
-    let engine = server::open_engine(&cfg, embedder.clone(), synonyms)?;
-    let indexer = Arc::new(indexer::Indexer::new(
-        pool,
-        engine.clone(),
-        embedder,
-        cfg.replica_id.clone(),
-    ));
-    let state = AppState {
-        engine,
-        status: indexer.status.clone(),
-        metrics: Arc::new(api::metrics::Metrics::default()),
-    };
+    let live = server::open_live(&cfg, pool, embedder, synonyms)?;
+    let state = AppState::new(live.clone(), cfg.admin_token.clone());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let sync = tokio::spawn(indexer.clone().run(stop_rx));
+    let sync = tokio::spawn(live.run(stop_rx));
     let app = api::router(
         state,
         &HttpOptions {
@@ -219,50 +209,87 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Builds a fresh index next to the live one and swaps directories with a rename.
+/// Rebuilds the index from Postgres into a new generation and swaps it in atomically. With a
+/// server running on this data directory, the server does it in-process (asked over HTTP with
+/// `ADMIN_TOKEN`) so search never stops; otherwise this process builds and swaps the link.
 async fn reindex(cfg: Config) -> anyhow::Result<()> {
+    let dirs = indexer::IndexDirs::new(&cfg.data_dir);
+    let live = dirs.live()?;
+    if live.join("text").join("meta.json").exists() {
+        if let Err(e) = search_core::text::try_lock_writer(&live.join("text")) {
+            tracing::info!(reason = %e, "the index is in use by a running server; asking it to reindex");
+            return reindex_via_server(&cfg).await;
+        }
+    }
     let pool = server::connect(&cfg.database_url).await?;
     let embedder = server::load_embedder(&cfg);
     let synonyms = server::load_synonyms(Some(&pool)).await?;
     let ecfg = server::engine_config(embedder.as_ref(), synonyms);
-    let new_dir = cfg
-        .data_dir
-        .join(format!("index.new-{}", std::process::id()));
-    if new_dir.exists() {
-        std::fs::remove_dir_all(&new_dir)?;
-    }
-    let (engine, _) = search_core::Engine::open(&new_dir, ecfg)?;
-    let engine = Arc::new(engine);
-    let idx = indexer::Indexer::new(pool, engine.clone(), embedder, cfg.replica_id.clone());
-    idx.full_load().await?;
-    let mut gap = None;
-    while idx.sync_once(&mut gap).await? > 0 {}
-    let docs = engine.stats().documents;
+    let started = std::time::Instant::now();
+    let query_embedder = embedder
+        .clone()
+        .map(|e| Arc::new(search_core::CachedEmbedder::new(e, 16)));
+    let (idx, generation) = indexer::live::build_generation(
+        &dirs,
+        ecfg,
+        |engine| indexer::Indexer::new(pool, engine, embedder, cfg.replica_id.clone()),
+        query_embedder,
+    )
+    .await?;
+    let docs = idx.engine().stats().documents;
     drop(idx);
-    drop(engine);
-    let live = cfg.data_dir.join("index");
-    // A running server holds the live index's writer lock; swapping directories under it would
-    // break its writes, so refuse and leave the new index for a later swap.
-    if live.join("text").join("meta.json").exists() {
-        if let Err(e) = search_core::text::try_lock_writer(&live.join("text")) {
-            anyhow::bail!(
-                "the index at {} is in use ({e}); stop the server and run reindex again \
-                 (the rebuilt index is left at {})",
-                live.display(),
-                new_dir.display()
-            );
+    dirs.publish(&generation)?;
+    dirs.remove_stale(&[&generation]);
+    println!(
+        "reindexed {docs} documents into {} in {:.1}s",
+        generation.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+async fn reindex_via_server(cfg: &Config) -> anyhow::Result<()> {
+    let token = cfg.admin_token.as_deref().context(
+        "a server is running on this index; set ADMIN_TOKEN (the server's) so reindex can ask it",
+    )?;
+    let base = format!("http://{}", cfg.listen_addr);
+    let http = reqwest::Client::new();
+    let resp = http
+        .post(format!("{base}/api/v1/admin/reindex"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .with_context(|| format!("calling the server at {base}"))?;
+    if !resp.status().is_success() {
+        anyhow::bail!(
+            "the server refused: {} {}",
+            resp.status(),
+            resp.text().await.unwrap_or_default()
+        );
+    }
+    println!("the server is rebuilding the index; search keeps running");
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let status: serde_json::Value = http
+            .get(format!("{base}/api/v1/index/status"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let state = &status["reindex"];
+        match state["state"].as_str() {
+            Some("running") => continue,
+            Some("done") => {
+                println!(
+                    "reindexed {} documents into {} in {:.1}s",
+                    state["documents"],
+                    state["generation"].as_str().unwrap_or("?"),
+                    state["seconds"].as_f64().unwrap_or_default()
+                );
+                return Ok(());
+            }
+            Some("failed") => anyhow::bail!("reindex failed: {}", state["error"]),
+            other => anyhow::bail!("unexpected reindex state {other:?}"),
         }
     }
-    let old = cfg
-        .data_dir
-        .join(format!("index.old-{}", std::process::id()));
-    if live.exists() {
-        std::fs::rename(&live, &old)?;
-    }
-    std::fs::rename(&new_dir, &live)?;
-    if old.exists() {
-        std::fs::remove_dir_all(&old)?;
-    }
-    println!("reindexed {docs} documents into {}", live.display());
-    Ok(())
 }

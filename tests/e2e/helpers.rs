@@ -10,10 +10,14 @@ use sqlx::PgPool;
 use std::sync::Arc;
 use tower::ServiceExt;
 
+/// Operator token of every test app.
+pub const ADMIN_TOKEN: &str = "test-admin-token";
+
 pub struct TestApp {
     pub pool: PgPool,
     pub engine: Arc<Engine>,
     pub indexer: Arc<indexer::Indexer>,
+    pub live: Arc<indexer::Live>,
     pub router: axum::Router,
     pub dir: tempfile::TempDir,
 }
@@ -44,7 +48,9 @@ pub async fn spawn_replica(
 ) -> TestApp {
     let synonyms = server::load_synonyms(Some(&pool)).await.unwrap();
     let cfg = server::engine_config(embedder.as_ref(), synonyms);
-    let (engine, _) = Engine::open(&dir.path().join("index"), cfg).unwrap();
+    let dirs = indexer::IndexDirs::new(dir.path());
+    let generation = dirs.live().unwrap();
+    let (engine, _) = Engine::open(&generation, cfg).unwrap();
     engine.set_embedder(
         embedder
             .clone()
@@ -57,16 +63,14 @@ pub async fn spawn_replica(
         embedder,
         replica_id,
     ));
-    let state = AppState {
-        engine: engine.clone(),
-        status: indexer.status.clone(),
-        metrics: Arc::new(api::metrics::Metrics::default()),
-    };
+    let live = indexer::Live::new(indexer.clone(), dirs, generation);
+    let state = AppState::new(live.clone(), Some(ADMIN_TOKEN.to_string()));
     let router = api::router(state, &HttpOptions::default());
     TestApp {
         pool,
         engine,
         indexer,
+        live,
         router,
         dir,
     }

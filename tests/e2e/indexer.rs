@@ -88,10 +88,11 @@ async fn restart_resumes_from_the_persisted_position_without_reembedding(pool: P
         dir,
         engine,
         indexer,
+        live,
         router,
         ..
     } = app;
-    drop((router, indexer, engine));
+    drop((router, live, indexer, engine));
     sqlx::query("UPDATE catalog_items SET price_rub = 1 WHERE id = 'P-2'")
         .execute(&pool)
         .await

@@ -6,3 +6,4 @@ mod db;
 mod embed;
 mod helpers;
 mod indexer;
+mod reindex;

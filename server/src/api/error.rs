@@ -34,6 +34,15 @@ pub enum ApiError {
     SemanticUnavailable(String),
     #[error("request timed out")]
     Timeout,
+    /// An operator route was called without the right bearer token.
+    #[error("unauthorized")]
+    Unauthorized,
+    /// Operator routes are off (no `ADMIN_TOKEN` configured).
+    #[error("admin routes disabled")]
+    AdminDisabled,
+    /// The request conflicts with work in progress.
+    #[error("conflict: {0}")]
+    Conflict(String),
     /// Anything else: logged, answered with a bare 500.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -71,6 +80,9 @@ impl ApiError {
                 (StatusCode::SERVICE_UNAVAILABLE, "semantic_unavailable")
             }
             ApiError::Timeout => (StatusCode::GATEWAY_TIMEOUT, "timeout"),
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::AdminDisabled => (StatusCode::FORBIDDEN, "admin_disabled"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -90,6 +102,11 @@ impl ApiError {
                 "Смысловой поиск временно недоступен; используйте mode=lexical".into()
             }
             ApiError::Timeout => "Запрос выполнялся слишком долго".into(),
+            ApiError::Unauthorized => "Нужен действительный токен администратора".into(),
+            ApiError::AdminDisabled => {
+                "Административные функции отключены (не задан ADMIN_TOKEN)".into()
+            }
+            ApiError::Conflict(what) => format!("Операция уже выполняется: {what}"),
             ApiError::Internal(_) => "Внутренняя ошибка сервера".into(),
         }
     }

@@ -27,9 +27,25 @@ pub const MAX_OFFSET: usize = 10_000;
 /// Shared state of the HTTP layer.
 #[derive(Clone)]
 pub struct AppState {
-    pub engine: Arc<Engine>,
-    pub status: Arc<indexer::Status>,
+    /// The serving engine and its indexer; swapped as one by a reindex.
+    pub live: Arc<indexer::Live>,
     pub metrics: Arc<metrics::Metrics>,
+    /// Bearer token of the operator routes (`ADMIN_TOKEN`); `None` turns them off.
+    pub admin_token: Option<Arc<str>>,
+}
+
+impl AppState {
+    pub fn new(live: Arc<indexer::Live>, admin_token: Option<String>) -> AppState {
+        AppState {
+            live,
+            metrics: Arc::new(metrics::Metrics::default()),
+            admin_token: admin_token.filter(|t| !t.is_empty()).map(Arc::from),
+        }
+    }
+
+    fn engine(&self) -> Arc<Engine> {
+        self.live.engine()
+    }
 }
 
 /// Search parameters as they arrive (query string or JSON), before validation.
@@ -300,7 +316,7 @@ fn facet_list(v: Vec<(String, u64)>) -> Vec<FacetValue> {
 }
 
 fn ensure_ready(state: &AppState) -> Result<(), ApiError> {
-    if state.status.ready.load(Ordering::Relaxed) {
+    if state.live.status().ready.load(Ordering::Relaxed) {
         Ok(())
     } else {
         Err(ApiError::NotReady)
@@ -311,7 +327,7 @@ async fn run_search(state: AppState, raw: RawSearch) -> Result<Json<SearchRespon
     ensure_ready(&state)?;
     let req = raw.validate()?;
     let started = Instant::now();
-    let engine = state.engine.clone();
+    let engine = state.engine();
     let req2 = req.clone();
     let res = tokio::task::spawn_blocking(move || engine.snapshot().search(&req2))
         .await
@@ -399,7 +415,7 @@ async fn catalog_item(
     if id.len() > 128 {
         return Err(invalid("id", "не длиннее 128 символов"));
     }
-    let engine = state.engine.clone();
+    let engine = state.engine();
     let out = tokio::task::spawn_blocking(move || -> Result<Option<CatalogItemDto>, ApiError> {
         let snap = engine.snapshot();
         let Some(doc) = snap.get(&id)? else {
@@ -490,7 +506,7 @@ async fn suggest(
         return Err(invalid("q", "не длиннее 100 символов"));
     }
     let limit = uint("limit", &p.limit, 20)?.unwrap_or(8).max(1);
-    let engine = state.engine.clone();
+    let engine = state.engine();
     let q2 = q.clone();
     let list = tokio::task::spawn_blocking(move || engine.snapshot().suggest(&q2, limit))
         .await
@@ -520,11 +536,14 @@ pub struct IndexStatusDto {
     pub model: String,
     pub lag_ms: i64,
     pub last_batch_ms: u64,
+    /// The last reindex in this process: `idle`, `running`, `done` or `failed`.
+    pub reindex: indexer::live::ReindexState,
 }
 
 async fn index_status(State(state): State<AppState>) -> Json<IndexStatusDto> {
-    let s = &state.status;
-    let stats = state.engine.stats();
+    let indexer = state.live.indexer();
+    let s = &indexer.status;
+    let stats = indexer.engine().stats();
     Json(IndexStatusDto {
         ready: s.ready.load(Ordering::Relaxed),
         documents: stats.documents,
@@ -534,7 +553,58 @@ async fn index_status(State(state): State<AppState>) -> Json<IndexStatusDto> {
         model: stats.model_id,
         lag_ms: s.lag_ms.load(Ordering::Relaxed),
         last_batch_ms: s.last_batch_ms.load(Ordering::Relaxed),
+        reindex: state.live.reindex_state(),
     })
+}
+
+/// Constant-time comparison of a presented token with the configured one.
+fn token_matches(presented: &[u8], expected: &[u8]) -> bool {
+    use sha2::{Digest, Sha256};
+    // Hashing first makes the comparison independent of both lengths.
+    let (a, b) = (Sha256::digest(presented), Sha256::digest(expected));
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
+}
+
+fn require_admin(state: &AppState, headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    let expected = state.admin_token.as_ref().ok_or(ApiError::AdminDisabled)?;
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or(ApiError::Unauthorized)?;
+    if token_matches(presented.trim().as_bytes(), expected.as_bytes()) {
+        Ok(())
+    } else {
+        Err(ApiError::Unauthorized)
+    }
+}
+
+/// Starts a rebuild of the index from Postgres in the background; search keeps serving the
+/// live index and switches to the new one when it has caught up. Progress is in
+/// `/api/v1/index/status` (`reindex`).
+async fn start_reindex(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    require_admin(&state, &headers)?;
+    let task = state
+        .live
+        .spawn_reindex()
+        .map_err(|_| ApiError::Conflict("переиндексация".into()))?;
+    tokio::spawn(async move {
+        match task.await {
+            Ok(Ok(report)) => tracing::info!(?report, "reindex finished"),
+            Ok(Err(e)) => tracing::error!(error = %e, "reindex failed"),
+            Err(e) => tracing::error!(error = %e, "reindex task panicked"),
+        }
+    });
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({"status": "started"})),
+    ))
 }
 
 async fn healthz() -> Json<serde_json::Value> {
@@ -547,7 +617,10 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>
 }
 
 async fn metrics_text(State(state): State<AppState>) -> Response {
-    let body = state.metrics.render(&state.status, &state.engine.stats());
+    let indexer = state.live.indexer();
+    let body = state
+        .metrics
+        .render(&indexer.status, &indexer.engine().stats());
     (
         [(
             header::CONTENT_TYPE,
@@ -641,6 +714,7 @@ pub fn router(state: AppState, opts: &HttpOptions) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
+        .route("/api/v1/admin/reindex", axum::routing::post(start_reindex))
         .fallback(no_route)
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
         .layer(
