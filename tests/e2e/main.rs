@@ -5,5 +5,6 @@ mod api;
 mod db;
 mod embed;
 mod helpers;
+mod http;
 mod indexer;
 mod reindex;
