@@ -1,130 +1,68 @@
 //! `leads`: customer actions that become amoCRM leads, and the digital-passport flow back.
 //!
-//! Today this crate holds the domain types the schema and the intake need first: `Phone`
-//! (parse, don't validate: a `Phone` is always E.164). The amoCRM outbox worker, the webhook
-//! and the intake routes are not built yet (see the leads issue).
+//! - `intake`: validates a submitted lead (contact, kind-specific payload checked against the
+//!   catalog), stores it with its idempotency key; every accepted lead is committed before the
+//!   caller answers. `attachments`: files sniffed by content and stored by sha256.
+//! - `amocrm`: the API v4 client (rate limit 7 requests/s, OAuth2 with rotating refresh tokens
+//!   persisted in Postgres, or a long-lived token; problem+json errors; 204 as empty).
+//! - `sync`: the outbox worker that delivers leads (lead + contact, then the cart note) exactly
+//!   once, resuming a half-done sync from the CRM ids it stored and a marker it left in the CRM.
+//! - `passport`: amoCRM status webhooks stored durably, and the worker that turns a won deal
+//!   (status 142, confirmed by re-reading it) into a `machine_instances` row for the client
+//!   found by phone. `park`: a client's machines and open tickets.
+//! - `auth`: Telegram Mini App `initData` validation.
 //!
-//! Boundary: no HTTP server types here; the server maps this crate's errors to responses.
+//! Boundary: Postgres and the amoCRM HTTP API live here; no HTTP *server* types. The server
+//! maps [`Error`] to responses.
 
-use serde::{Deserialize, Serialize};
+pub mod amocrm;
+pub mod attachments;
+pub mod auth;
+pub mod intake;
+pub mod park;
+pub mod passport;
+pub mod phone;
+pub mod sync;
+
+pub use phone::Phone;
 
 /// Errors of the leads domain.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The text is not a phone number we can normalise.
     #[error("invalid phone number: {0}")]
     InvalidPhone(String),
+    /// A field of the request is invalid; `message` is Russian, for people.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    /// The referenced lead, client or machine does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The idempotency key was used before for a different request.
+    #[error("idempotency key reused: {0}")]
+    KeyReused(String),
+    /// An uploaded file is larger than allowed.
+    #[error("file too large: {size} > {limit} bytes")]
+    TooLarge { size: usize, limit: usize },
+    /// An uploaded file is not of an accepted type (judged by content).
+    #[error("unsupported file type")]
+    UnsupportedType,
+    /// Authentication failed (bad signature, stale data, unknown user).
+    #[error("unauthenticated: {0}")]
+    Unauthenticated(String),
+    #[error("database: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("file storage: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("amoCRM: {0}")]
+    Crm(#[from] amocrm::CrmError),
 }
 
-/// A phone number in E.164 form (`+79123456789`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct Phone(String);
+pub type Result<T> = std::result::Result<T, Error>;
 
-impl Phone {
-    /// Parses the formats people type in Russia: `8 (912) 345-67-89`, `+7 912 345 67 89`,
-    /// `79123456789`, `9123456789`, and other countries with a leading `+`.
-    pub fn parse(input: &str) -> Result<Phone, Error> {
-        let trimmed = input.trim();
-        let allowed = |c: char| c.is_ascii_digit() || " -()+.".contains(c);
-        if trimmed.is_empty() || !trimmed.chars().all(allowed) {
-            return Err(Error::InvalidPhone(input.to_string()));
-        }
-        let plus = trimmed.starts_with('+');
-        if trimmed.chars().skip(1).any(|c| c == '+') {
-            return Err(Error::InvalidPhone(input.to_string()));
-        }
-        let digits: String = trimmed.chars().filter(|c| c.is_ascii_digit()).collect();
-        let e164 = match (plus, digits.len()) {
-            (false, 11) if digits.starts_with('8') || digits.starts_with('7') => {
-                format!("+7{}", &digits[1..])
-            }
-            (false, 10)
-                if digits.starts_with('9')
-                    || digits.starts_with('4')
-                    || digits.starts_with('3')
-                    || digits.starts_with('8') =>
-            {
-                format!("+7{digits}")
-            }
-            (true, 8..=15) if !digits.starts_with('0') => format!("+{digits}"),
-            _ => return Err(Error::InvalidPhone(input.to_string())),
-        };
-        if e164.starts_with("+7") && e164.len() != 12 {
-            return Err(Error::InvalidPhone(input.to_string()));
-        }
-        Ok(Phone(e164))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for Phone {
-    type Error = Error;
-    fn try_from(s: String) -> Result<Phone, Error> {
-        Phone::parse(&s)
-    }
-}
-
-impl From<Phone> for String {
-    fn from(p: Phone) -> String {
-        p.0
-    }
-}
-
-impl std::fmt::Display for Phone {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    #[test]
-    fn russian_formats_normalise_to_e164() {
-        for s in [
-            "8 (912) 345-67-89",
-            "+7 912 345 67 89",
-            "79123456789",
-            "89123456789",
-            "9123456789",
-            " +7(912)345-67-89 ",
-        ] {
-            assert_eq!(Phone::parse(s).unwrap().as_str(), "+79123456789", "{s}");
-        }
-        assert_eq!(
-            Phone::parse("+375 29 123-45-67").unwrap().as_str(),
-            "+375291234567"
-        );
-    }
-
-    #[test]
-    fn garbage_is_rejected() {
-        for s in [
-            "",
-            "abc",
-            "12345",
-            "+7 912 345",
-            "8 912 345 67 89 0",
-            "++79123456789",
-            "+0123456789",
-            "7912345678a",
-        ] {
-            assert!(Phone::parse(s).is_err(), "{s}");
-        }
-    }
-
-    proptest! {
-        #[test]
-        fn parse_is_idempotent(d in "9[0-9]{9}") {
-            let p = Phone::parse(&format!("8{d}")).unwrap();
-            prop_assert_eq!(Phone::parse(p.as_str()).unwrap(), p.clone());
-            prop_assert_eq!(p.as_str().len(), 12);
-        }
+pub(crate) fn invalid(field: &str, message: impl Into<String>) -> Error {
+    Error::Invalid {
+        field: field.to_string(),
+        message: message.into(),
     }
 }

@@ -27,39 +27,8 @@ async fn main() -> anyhow::Result<()> {
         .unwrap_or(100_000);
     let cfg = server::Config::from_env()?;
     let pool = server::connect(&cfg.database_url).await?;
-    sqlx::query("TRUNCATE catalog_items, catalog_changes, indexer_replicas CASCADE")
-        .execute(&pool)
-        .await?;
-    let docs = search_core::fixture::catalog(n, 77);
-    let jsonl: String = docs
-        .iter()
-        .map(|d| serde_json::to_string(d).unwrap() + "\n")
-        .collect();
-    let t = Instant::now();
-    let s =
-        server::import::import(&pool, tokio::io::BufReader::new(jsonl.as_bytes()), false).await?;
-    println!("import {n}: {s} in {:.1}s", t.elapsed().as_secs_f64());
-
     let embedder = server::load_embedder(&cfg).ok_or_else(|| anyhow::anyhow!("model missing"))?;
-    let model = embedder.model_id().to_string();
-    let vectors = search_core::fixture::vectors(n, embedder.dim(), 77);
-    for (chunk_d, chunk_v) in docs.chunks(5000).zip(vectors.chunks(5000)) {
-        let hashes: Vec<String> = chunk_d.iter().map(|d| d.content_hash()).collect();
-        let bytes: Vec<Vec<u8>> = chunk_v
-            .iter()
-            .map(|v| v.iter().flat_map(|x| x.to_le_bytes()).collect())
-            .collect();
-        sqlx::query(
-            "INSERT INTO embedding_cache (model_id, content_hash, dim, vector)
-             SELECT $1, h, $2, v FROM unnest($3::text[], $4::bytea[]) AS t(h, v) ON CONFLICT DO NOTHING",
-        )
-        .bind(&model)
-        .bind(embedder.dim() as i32)
-        .bind(&hashes)
-        .bind(&bytes)
-        .execute(&pool)
-        .await?;
-    }
+    let docs = server::harness::seed_fixture_catalog(&pool, n, 77, embedder.as_ref()).await?;
 
     let dir = tempfile::tempdir()?;
     let open = |embedder: Arc<dyn Embedder>| -> anyhow::Result<Arc<Engine>> {

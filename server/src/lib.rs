@@ -8,6 +8,7 @@
 pub mod api;
 pub mod config;
 pub mod eval;
+pub mod harness;
 pub mod import;
 
 use anyhow::Context;

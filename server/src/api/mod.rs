@@ -505,7 +505,10 @@ async fn suggest(
     if q.chars().count() > 100 {
         return Err(invalid("q", "не длиннее 100 символов"));
     }
-    let limit = uint("limit", &p.limit, 20)?.unwrap_or(8).max(1);
+    let limit = uint("limit", &p.limit, 20)?.unwrap_or(8);
+    if limit == 0 {
+        return Err(invalid("limit", "от 1 до 20"));
+    }
     let engine = state.engine();
     let q2 = q.clone();
     let list = tokio::task::spawn_blocking(move || engine.snapshot().suggest(&q2, limit))

@@ -17,7 +17,7 @@ fn search_params() -> Value {
         {"name": "compatible_with", "in": "query", "schema": {"type": "string", "maxLength": 200}},
         {"name": "in_stock", "in": "query", "schema": {"type": "boolean"}},
         {"name": "price_min", "in": "query", "schema": {"type": "number", "minimum": 0}},
-        {"name": "price_max", "in": "query", "schema": {"type": "number", "minimum": 0}},
+        {"name": "price_max", "in": "query", "description": "Not below price_min (400 otherwise).", "schema": {"type": "number", "minimum": 0}},
         {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10}},
         {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}}
     ])
@@ -51,17 +51,31 @@ pub fn document() -> Value {
                 "responses": {"200": {"description": "Состояние индекса", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IndexStatus"}}}}}}},
             "/healthz": {"get": {"summary": "Liveness", "operationId": "healthz", "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
             "/readyz": {"get": {"summary": "Readiness (index loaded)", "operationId": "readyz",
-                "responses": {"200": {"description": "Ready", "content": {"application/json": {"schema": {"type": "object"}}}}, "503": error_response("Индекс не готов")}}}
+                "responses": {"200": {"description": "Ready", "content": {"application/json": {"schema": {"type": "object"}}}}, "503": error_response("Индекс не готов")}}},
+            "/metrics": {"get": {"summary": "Prometheus metrics", "operationId": "metrics",
+                "responses": {"200": {"description": "Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+            "/api/v1/admin/reindex": {"post": {"summary": "Rebuild the index from Postgres and swap it in (search keeps serving)", "operationId": "adminReindex",
+                "security": [{"adminToken": []}],
+                "responses": {"202": {"description": "Переиндексация запущена", "content": {"application/json": {"schema": {"type": "object"}}}},
+                              "401": error_response("Нет или неверный токен"), "403": error_response("Администрирование отключено"),
+                              "409": error_response("Переиндексация уже идёт")}}}
         },
-        "components": {"schemas": {
+        "components": {
+          "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer", "description": "ADMIN_TOKEN of the server"}},
+          "schemas": {
             "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message"],
                       "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
-            "SearchRequest": {"type": "object", "additionalProperties": false, "properties": {
-                "q": {"type": "string"}, "mode": {"type": "string", "enum": ["hybrid", "lexical", "semantic"]},
-                "kind": {"type": "string", "enum": ["product", "spare_part"]}, "category": {"type": "string"}, "brand": {"type": "string"},
-                "compatible_with": {"type": "string"}, "in_stock": {"type": "boolean"}, "price_min": {"type": "number", "minimum": 0},
-                "price_max": {"type": "number", "minimum": 0}, "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
-                "offset": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET}}},
+            "SearchRequest": {"type": "object", "additionalProperties": false,
+                "description": "Every field is optional; null means absent. price_min must not exceed price_max (400 otherwise).",
+                "properties": {
+                "q": {"type": "string", "nullable": true, "maxLength": search_core::engine::MAX_QUERY_CHARS},
+                "mode": {"type": "string", "nullable": true, "enum": ["hybrid", "lexical", "semantic", null]},
+                "kind": {"type": "string", "nullable": true, "enum": ["product", "spare_part", null]},
+                "category": {"type": "string", "nullable": true, "maxLength": 200}, "brand": {"type": "string", "nullable": true, "maxLength": 200},
+                "compatible_with": {"type": "string", "nullable": true, "maxLength": 200}, "in_stock": {"type": "boolean", "nullable": true},
+                "price_min": {"type": "number", "nullable": true, "minimum": 0}, "price_max": {"type": "number", "nullable": true, "minimum": 0},
+                "limit": {"type": "integer", "nullable": true, "minimum": 1, "maximum": MAX_LIMIT},
+                "offset": {"type": "integer", "nullable": true, "minimum": 0, "maximum": MAX_OFFSET}}},
             "Hit": {"type": "object", "required": ["id", "kind", "sku", "name", "brand", "model", "category", "in_stock", "score", "exact", "highlights"], "properties": {
                 "id": {"type": "string"}, "kind": {"type": "string", "enum": ["product", "spare_part"]}, "sku": {"type": "string"},
                 "name": {"type": "string"}, "brand": {"type": "string"}, "model": {"type": "string"}, "category": {"type": "string"},
@@ -85,7 +99,11 @@ pub fn document() -> Value {
             "IndexStatus": {"type": "object", "required": ["ready", "documents", "last_applied_change", "pending_changes", "documents_without_vector", "model"], "properties": {
                 "ready": {"type": "boolean"}, "documents": {"type": "integer"}, "last_applied_change": {"type": "integer"},
                 "pending_changes": {"type": "integer"}, "documents_without_vector": {"type": "integer"}, "model": {"type": "string"},
-                "lag_ms": {"type": "integer"}, "last_batch_ms": {"type": "integer"}}}
+                "lag_ms": {"type": "integer"}, "last_batch_ms": {"type": "integer"},
+                "reindex": {"type": "object", "required": ["state"], "properties": {
+                    "state": {"type": "string", "enum": ["idle", "running", "done", "failed"]},
+                    "started_unix": {"type": "integer"}, "documents": {"type": "integer"}, "applied_seq": {"type": "integer"},
+                    "seconds": {"type": "number"}, "generation": {"type": "string"}, "error": {"type": "string"}}}}}
         }}
     })
 }

@@ -1,0 +1,461 @@
+//! The outbox worker: delivers stored leads to amoCRM exactly once.
+//!
+//! A lead is claimed with `FOR UPDATE SKIP LOCKED` and a lease (`locked_until`), so several
+//! workers never take the same lead and a killed worker's lead is taken again when the lease
+//! ends. Each claim counts an attempt *before* any CRM call. The steps store their result as
+//! soon as amoCRM answers:
+//!
+//! 1. lead + contact (`leads/complex`, the contact reused when one with the phone exists) →
+//!    `crm_lead_id`, state `lead_created`. The CRM lead's name carries the marker
+//!    `[stanok-lead-{id}]`; an attempt after a possibly interrupted one first searches for the
+//!    marker, so a lead created just before a crash is found, not created twice.
+//! 2. the note (cart lines, totals, attachments) → `crm_note_ids`; likewise looked up by its
+//!    marker first when an earlier attempt may have added it.
+//! 3. state `synced`.
+//!
+//! Retryable failures back off exponentially with jitter; after `max_attempts`, or at once on
+//! a permanent rejection, the lead is `failed` for an operator (`GET /api/v1/leads?status=`).
+
+use crate::amocrm::{AmoClient, CrmError};
+use crate::Result;
+use serde_json::{json, Value};
+use sqlx::{PgPool, Row};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Worker settings.
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    pub max_attempts: i32,
+    /// How long a claim lasts before another worker may take the lead.
+    pub lease: Duration,
+    /// First retry delay; doubles per attempt up to `max_backoff`.
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Base of links to attachments in notes (e.g. `https://stanki.example`).
+    pub public_base_url: String,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            max_attempts: 12,
+            lease: Duration::from_secs(120),
+            base_backoff: Duration::from_secs(5),
+            max_backoff: Duration::from_secs(1800),
+            public_base_url: String::new(),
+        }
+    }
+}
+
+/// The marker a CRM lead and its note carry.
+pub fn marker(lead_id: i64) -> String {
+    format!("[stanok-lead-{lead_id}]")
+}
+
+struct Claimed {
+    id: i64,
+    kind: String,
+    source: String,
+    attempts: i32,
+    name: String,
+    phone: Option<String>,
+    email: Option<String>,
+    payload: Value,
+    crm_lead_id: Option<i64>,
+    crm_contact_id: Option<i64>,
+    note_ids: Vec<i64>,
+}
+
+/// The worker.
+pub struct SyncWorker {
+    pool: PgPool,
+    amo: Arc<AmoClient>,
+    cfg: SyncConfig,
+}
+
+fn kind_title(kind: &str) -> &'static str {
+    match kind {
+        "cart" => "Заказ из корзины",
+        "sos" => "SOS: вызов сервиса",
+        "invoice" => "Запрос счёта",
+        "quote" => "Запрос КП",
+        _ => "Обратный звонок",
+    }
+}
+
+fn source_title(source: &str) -> &'static str {
+    match source {
+        "bot" => "Telegram-бот",
+        "tma" => "Mini App",
+        _ => "сайт",
+    }
+}
+
+/// Roubles as people write them: `12 345,50 ₽`.
+pub fn rub(x: f64) -> String {
+    let cents = (x * 100.0).round() as i64;
+    let (whole, frac) = (cents / 100, (cents % 100).abs());
+    let digits = whole.abs().to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push('\u{a0}');
+        }
+        grouped.push(c);
+    }
+    let sign = if whole < 0 { "-" } else { "" };
+    format!("{sign}{grouped},{frac:02}\u{a0}₽")
+}
+
+/// The note text: one readable line per cart item, the order total, comment and file links.
+pub fn note_text(
+    lead_id: i64,
+    kind: &str,
+    source: &str,
+    payload: &Value,
+    attachments: &[(String, String)],
+) -> String {
+    let mut out = format!(
+        "{} ({}), заявка {}\n",
+        kind_title(kind),
+        source_title(source),
+        marker(lead_id)
+    );
+    if let Some(lines) = payload["lines"].as_array() {
+        for (i, l) in lines.iter().enumerate() {
+            let qty = l["qty"].as_i64().unwrap_or(0);
+            let price = l["price_rub"].as_f64();
+            let line = match (price, l["line_total_rub"].as_f64()) {
+                (Some(p), Some(t)) => format!("{qty} шт × {} = {}", rub(p), rub(t)),
+                _ => format!("{qty} шт × цена по запросу"),
+            };
+            out.push_str(&format!(
+                "{}. {} — {} — {}\n",
+                i + 1,
+                l["sku"].as_str().unwrap_or(""),
+                l["name"].as_str().unwrap_or(""),
+                line
+            ));
+        }
+        if let Some(total) = payload["total_rub"].as_f64() {
+            let suffix = if payload["has_unpriced_lines"] == true {
+                " (без позиций с ценой по запросу)"
+            } else {
+                ""
+            };
+            out.push_str(&format!("Итого: {}{suffix}\n", rub(total)));
+        }
+    }
+    if let Some(d) = payload["description"].as_str() {
+        out.push_str(&format!("Описание: {d}\n"));
+    }
+    if let Some(t) = payload["ticket_id"].as_i64() {
+        out.push_str(&format!("Сервисная заявка №{t}\n"));
+    }
+    if let Some(o) = payload["order_number"].as_str() {
+        out.push_str(&format!("Номер заказа: {o}\n"));
+    }
+    if let Some(c) = payload["comment"].as_str() {
+        out.push_str(&format!("Комментарий: {c}\n"));
+    }
+    if !attachments.is_empty() {
+        out.push_str("Файлы:\n");
+        for (name, link) in attachments {
+            out.push_str(&format!("- {name}: {link}\n"));
+        }
+    }
+    out.trim_end().to_string()
+}
+
+impl SyncWorker {
+    pub fn new(pool: PgPool, amo: Arc<AmoClient>, cfg: SyncConfig) -> SyncWorker {
+        SyncWorker { pool, amo, cfg }
+    }
+
+    async fn claim(&self) -> Result<Option<Claimed>> {
+        let row = sqlx::query(
+            "UPDATE leads SET locked_until = now() + $1 * interval '1 millisecond',
+                              attempts = attempts + 1
+             WHERE id = (SELECT id FROM leads
+                         WHERE sync_state IN ('pending', 'lead_created') AND next_attempt_at <= now()
+                           AND (locked_until IS NULL OR locked_until < now())
+                         ORDER BY next_attempt_at, id
+                         FOR UPDATE SKIP LOCKED LIMIT 1)
+             RETURNING id, kind::text AS kind, source::text AS source, attempts, contact_name,
+                       contact_phone, contact_email, payload, crm_lead_id, crm_contact_id, crm_note_ids",
+        )
+        .bind(self.cfg.lease.as_millis() as i64)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        Ok(Some(Claimed {
+            id: r.try_get("id")?,
+            kind: r.try_get("kind")?,
+            source: r.try_get("source")?,
+            attempts: r.try_get("attempts")?,
+            name: r.try_get("contact_name")?,
+            phone: r.try_get("contact_phone")?,
+            email: r.try_get("contact_email")?,
+            payload: r.try_get("payload")?,
+            crm_lead_id: r.try_get("crm_lead_id")?,
+            crm_contact_id: r.try_get("crm_contact_id")?,
+            note_ids: r.try_get("crm_note_ids")?,
+        }))
+    }
+
+    async fn record(&self, lead: i64, step: &str, outcome: std::result::Result<(), &CrmError>) {
+        let (ok, status, error) = match outcome {
+            Ok(()) => (true, None, None),
+            Err(e) => (false, e.status().map(i32::from), Some(e.to_string())),
+        };
+        if let Err(e) = sqlx::query(
+            "INSERT INTO lead_sync_attempts (lead_id, step, ok, http_status, error) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(lead)
+        .bind(step)
+        .bind(ok)
+        .bind(status)
+        .bind(error)
+        .execute(&self.pool)
+        .await
+        {
+            tracing::warn!(lead, error = %e, "cannot record a sync attempt");
+        }
+    }
+
+    /// Claims and syncs one lead. Returns its id, or `None` when nothing is due.
+    pub async fn run_once(&self) -> Result<Option<i64>> {
+        let Some(lead) = self.claim().await? else {
+            return Ok(None);
+        };
+        let id = lead.id;
+        match self.deliver(lead).await {
+            Ok(()) => {
+                sqlx::query(
+                    "UPDATE leads SET sync_state = 'synced', synced_at = now(), locked_until = NULL,
+                                      last_error = NULL WHERE id = $1",
+                )
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+                tracing::info!(lead = id, "lead delivered to amoCRM");
+            }
+            Err((step, e)) => {
+                self.record(id, step, Err(&e)).await;
+                let attempts: i32 = sqlx::query_scalar("SELECT attempts FROM leads WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&self.pool)
+                    .await?;
+                let give_up = matches!(e, CrmError::Permanent { .. })
+                    || attempts >= self.cfg.max_attempts;
+                let delay = self.backoff(attempts);
+                sqlx::query(
+                    "UPDATE leads SET locked_until = NULL, last_error = $2,
+                            sync_state = CASE WHEN $3 THEN 'failed'::lead_sync_state ELSE sync_state END,
+                            next_attempt_at = now() + $4 * interval '1 millisecond'
+                     WHERE id = $1",
+                )
+                .bind(id)
+                .bind(e.to_string())
+                .bind(give_up)
+                .bind(delay.as_millis() as i64)
+                .execute(&self.pool)
+                .await?;
+                if give_up {
+                    tracing::error!(lead = id, attempts, error = %e, "lead sync failed; left for an operator");
+                } else {
+                    tracing::warn!(lead = id, attempts, retry_in_ms = delay.as_millis() as u64, error = %e, "lead sync will be retried");
+                }
+            }
+        }
+        Ok(Some(id))
+    }
+
+    fn backoff(&self, attempts: i32) -> Duration {
+        let exp = self
+            .cfg
+            .base_backoff
+            .saturating_mul(1u32 << attempts.clamp(1, 16).saturating_sub(1) as u32)
+            .min(self.cfg.max_backoff);
+        // Full jitter in [exp/2, exp].
+        let half = exp / 2;
+        half + half.mul_f64(rand::random::<f64>())
+    }
+
+    async fn deliver(&self, mut lead: Claimed) -> std::result::Result<(), (&'static str, CrmError)> {
+        let mark = marker(lead.id);
+        let maybe_done_before = lead.attempts > 1;
+        if lead.crm_lead_id.is_none() {
+            let mut found = None;
+            if maybe_done_before {
+                let leads = self.amo.find_leads(&mark).await.map_err(|e| ("find_lead", e))?;
+                found = leads
+                    .iter()
+                    .find(|l| l["name"].as_str().is_some_and(|n| n.contains(&mark)))
+                    .and_then(|l| l["id"].as_i64());
+            }
+            let (crm_id, contact) = match found {
+                Some(id) => (id, None),
+                None => {
+                    let existing = match &lead.phone {
+                        Some(p) => self
+                            .amo
+                            .find_contact_by_phone(p)
+                            .await
+                            .map_err(|e| ("find_contact", e))?,
+                        None => None,
+                    };
+                    let contact = match existing {
+                        Some(id) => json!({"id": id}),
+                        None => {
+                            let mut fields = Vec::new();
+                            if let Some(p) = &lead.phone {
+                                fields.push(json!({"field_code": "PHONE", "values": [{"value": p, "enum_code": "WORK"}]}));
+                            }
+                            if let Some(e) = &lead.email {
+                                fields.push(json!({"field_code": "EMAIL", "values": [{"value": e, "enum_code": "WORK"}]}));
+                            }
+                            let name = if lead.name.is_empty() {
+                                lead.phone.clone().or(lead.email.clone()).unwrap_or_default()
+                            } else {
+                                lead.name.clone()
+                            };
+                            json!({"name": name, "custom_fields_values": fields})
+                        }
+                    };
+                    let mut body = json!({
+                        "name": format!("{} {}", kind_title(&lead.kind), mark),
+                        "_embedded": {
+                            "contacts": [contact],
+                            "tags": [{"name": source_title(&lead.source)}, {"name": lead.kind}],
+                        },
+                        "request_id": lead.id.to_string(),
+                    });
+                    if let Some(total) = lead.payload["total_rub"].as_f64() {
+                        body["price"] = json!(total.round() as i64);
+                    }
+                    if let Some(p) = self.amo.config().pipeline_id {
+                        body["pipeline_id"] = json!(p);
+                    }
+                    let (id, contact) = self
+                        .amo
+                        .create_lead_complex(&body)
+                        .await
+                        .map_err(|e| ("create_lead", e))?;
+                    (id, contact.or(existing))
+                }
+            };
+            sqlx::query(
+                "UPDATE leads SET crm_lead_id = $2, crm_contact_id = coalesce($3, crm_contact_id),
+                                  sync_state = 'lead_created' WHERE id = $1",
+            )
+            .bind(lead.id)
+            .bind(crm_id)
+            .bind(contact)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| ("store_lead", CrmError::Db(e)))?;
+            self.record(lead.id, "create_lead", Ok(())).await;
+            lead.crm_lead_id = Some(crm_id);
+            lead.crm_contact_id = contact.or(lead.crm_contact_id);
+        }
+        let crm_id = lead.crm_lead_id.expect("set above");
+
+        let attachments = crate::attachments::list(&self.pool, lead.id)
+            .await
+            .map_err(|e| ("attachments", CrmError::Retryable { status: None, message: e.to_string() }))?;
+        let needs_note = lead.kind != "callback" || !attachments.is_empty();
+        if needs_note && lead.note_ids.is_empty() {
+            let mut note_id = None;
+            if maybe_done_before {
+                let notes = self.amo.lead_notes(crm_id).await.map_err(|e| ("find_note", e))?;
+                note_id = notes
+                    .iter()
+                    .find(|n| n["params"]["text"].as_str().is_some_and(|t| t.contains(&mark)))
+                    .and_then(|n| n["id"].as_i64());
+            }
+            let note_id = match note_id {
+                Some(id) => id,
+                None => {
+                    let links: Vec<(String, String)> = attachments
+                        .iter()
+                        .map(|a| {
+                            (
+                                a.file_name.clone(),
+                                format!(
+                                    "{}/api/v1/leads/{}/attachments/{}",
+                                    self.cfg.public_base_url, lead.id, a.sha256
+                                ),
+                            )
+                        })
+                        .collect();
+                    let text = note_text(lead.id, &lead.kind, &lead.source, &lead.payload, &links);
+                    self.amo.add_note(crm_id, &text).await.map_err(|e| ("add_note", e))?
+                }
+            };
+            sqlx::query("UPDATE leads SET crm_note_ids = array_append(crm_note_ids, $2) WHERE id = $1")
+                .bind(lead.id)
+                .bind(note_id)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| ("store_note", CrmError::Db(e)))?;
+            self.record(lead.id, "add_note", Ok(())).await;
+        }
+        Ok(())
+    }
+
+    /// Delivers leads until `shutdown`; sleeps briefly when nothing is due.
+    pub async fn run(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        loop {
+            if *shutdown.borrow() {
+                return;
+            }
+            let idle = match self.run_once().await {
+                Ok(Some(_)) => false,
+                Ok(None) => true,
+                Err(e) => {
+                    tracing::warn!(error = %e, "lead sync loop error");
+                    true
+                }
+            };
+            if idle {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    _ = shutdown.changed() => return,
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roubles_are_grouped_with_a_comma() {
+        assert_eq!(rub(1234567.5), "1\u{a0}234\u{a0}567,50\u{a0}₽");
+        assert_eq!(rub(450.0), "450,00\u{a0}₽");
+        assert_eq!(rub(0.07), "0,07\u{a0}₽");
+    }
+
+    #[test]
+    fn cart_note_has_a_line_per_item_and_the_total() {
+        let payload = json!({
+            "lines": [
+                {"sku": "6205-2RS", "name": "Подшипник 6205-2RS SKF", "qty": 2, "price_rub": 450.0, "line_total_rub": 900.0},
+                {"sku": "B-1600", "name": "Ремень B-1600", "qty": 1, "price_rub": null, "line_total_rub": null}
+            ],
+            "total_rub": 900.0, "has_unpriced_lines": true, "comment": "Срочно"
+        });
+        let text = note_text(7, "cart", "site", &payload, &[("скан.pdf".into(), "https://x/f".into())]);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "Заказ из корзины (сайт), заявка [stanok-lead-7]");
+        assert_eq!(lines[1], "1. 6205-2RS — Подшипник 6205-2RS SKF — 2 шт × 450,00\u{a0}₽ = 900,00\u{a0}₽");
+        assert_eq!(lines[2], "2. B-1600 — Ремень B-1600 — 1 шт × цена по запросу");
+        assert!(lines[3].starts_with("Итого: 900,00\u{a0}₽"));
+        assert!(text.contains("Комментарий: Срочно"));
+        assert!(text.contains("- скан.pdf: https://x/f"));
+    }
+}
