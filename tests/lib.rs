@@ -1,1 +1,4 @@
-//! End-to-end tests live in e2e/.
+//! Test support shared by the end-to-end tests (in `e2e/`): local stand-ins for the SaaS we
+//! cannot reach, speaking their real wire formats.
+
+pub mod amocrm_standin;

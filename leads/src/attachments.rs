@@ -130,6 +130,15 @@ pub async fn store(
     })
 }
 
+/// Signature of a link to an attachment (`?sig=`), so a manager can open it from the CRM
+/// note without an account here.
+pub fn link_signature(key: &str, lead_id: i64, sha256: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("any key length");
+    mac.update(format!("{lead_id}/{sha256}").as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
 /// A lead's attachments, oldest first.
 pub async fn list(pool: &PgPool, lead_id: i64) -> Result<Vec<Attachment>> {
     let rows: Vec<(i64, String, String, String, i64)> = sqlx::query_as(

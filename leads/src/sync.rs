@@ -34,6 +34,8 @@ pub struct SyncConfig {
     pub max_backoff: Duration,
     /// Base of links to attachments in notes (e.g. `https://stanki.example`).
     pub public_base_url: String,
+    /// Key signing those links (`None`: notes list file names without links).
+    pub link_signing_key: Option<String>,
 }
 
 impl Default for SyncConfig {
@@ -44,6 +46,7 @@ impl Default for SyncConfig {
             base_backoff: Duration::from_secs(5),
             max_backoff: Duration::from_secs(1800),
             public_base_url: String::new(),
+            link_signing_key: None,
         }
     }
 }
@@ -381,13 +384,17 @@ impl SyncWorker {
                     let links: Vec<(String, String)> = attachments
                         .iter()
                         .map(|a| {
-                            (
-                                a.file_name.clone(),
-                                format!(
-                                    "{}/api/v1/leads/{}/attachments/{}",
-                                    self.cfg.public_base_url, lead.id, a.sha256
+                            let link = match &self.cfg.link_signing_key {
+                                Some(key) => format!(
+                                    "{}/api/v1/leads/{}/attachments/{}?sig={}",
+                                    self.cfg.public_base_url,
+                                    lead.id,
+                                    a.sha256,
+                                    crate::attachments::link_signature(key, lead.id, &a.sha256)
                                 ),
-                            )
+                                None => format!("{} ({} байт)", a.mime_type, a.size_bytes),
+                            };
+                            (a.file_name.clone(), link)
                         })
                         .collect();
                     let text = note_text(lead.id, &lead.kind, &lead.source, &lead.payload, &links);

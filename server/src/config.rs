@@ -21,6 +21,90 @@ pub struct Config {
     pub replica_id: String,
     /// Bearer token of the operator routes (`/api/v1/admin/…`); unset turns them off.
     pub admin_token: Option<String>,
+    /// Lead routes, amoCRM sync and the passport webhook.
+    pub leads: LeadsConfig,
+}
+
+/// Settings of the lead flows (all optional: without amoCRM settings leads are stored and
+/// wait; without a webhook secret the webhook route is off).
+#[derive(Clone, Default)]
+pub struct LeadsConfig {
+    pub amo_base_url: Option<String>,
+    pub amo_subdomain: Option<String>,
+    pub amo_long_lived_token: Option<String>,
+    pub amo_client_id: Option<String>,
+    pub amo_client_secret: Option<String>,
+    pub amo_redirect_uri: Option<String>,
+    pub amo_refresh_token: Option<String>,
+    pub amo_pipeline_id: Option<i64>,
+    pub webhook_secret: Option<String>,
+    pub serial_field_id: Option<i64>,
+    pub product_field_id: Option<i64>,
+    pub bot_token: Option<String>,
+    pub bot_service_token: Option<String>,
+    pub link_signing_key: Option<String>,
+    pub public_base_url: String,
+    pub max_attachment_bytes: usize,
+}
+
+fn opt(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn opt_i64(name: &str) -> anyhow::Result<Option<i64>> {
+    opt(name)
+        .map(|v| v.trim().parse::<i64>().map_err(|e| anyhow::anyhow!("{name}: {e}")))
+        .transpose()
+}
+
+impl LeadsConfig {
+    pub fn from_env() -> anyhow::Result<LeadsConfig> {
+        Ok(LeadsConfig {
+            amo_base_url: opt("AMOCRM_BASE_URL"),
+            amo_subdomain: opt("AMOCRM_SUBDOMAIN"),
+            amo_long_lived_token: opt("AMOCRM_LONG_LIVED_TOKEN"),
+            amo_client_id: opt("AMOCRM_CLIENT_ID"),
+            amo_client_secret: opt("AMOCRM_CLIENT_SECRET"),
+            amo_redirect_uri: opt("AMOCRM_REDIRECT_URI"),
+            amo_refresh_token: opt("AMOCRM_REFRESH_TOKEN"),
+            amo_pipeline_id: opt_i64("AMOCRM_PIPELINE_ID")?,
+            webhook_secret: opt("AMOCRM_WEBHOOK_SECRET"),
+            serial_field_id: opt_i64("AMOCRM_SERIAL_FIELD_ID")?,
+            product_field_id: opt_i64("AMOCRM_PRODUCT_FIELD_ID")?,
+            bot_token: opt("TELOXIDE_TOKEN").or_else(|| opt("BOT_TOKEN")),
+            bot_service_token: opt("BOT_SERVICE_TOKEN"),
+            link_signing_key: opt("LINK_SIGNING_KEY"),
+            public_base_url: opt("PUBLIC_BASE_URL").unwrap_or_default(),
+            max_attachment_bytes: opt("MAX_ATTACHMENT_BYTES")
+                .map(|v| v.parse::<usize>())
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("MAX_ATTACHMENT_BYTES: {e}"))?
+                .unwrap_or(leads::attachments::DEFAULT_MAX_BYTES),
+        })
+    }
+
+    /// The amoCRM client settings, if amoCRM is configured.
+    pub fn amo(&self) -> anyhow::Result<Option<leads::amocrm::AmoConfig>> {
+        let Some(base) = &self.amo_base_url else {
+            return Ok(None);
+        };
+        let auth = match (&self.amo_long_lived_token, &self.amo_client_id) {
+            (Some(t), _) => leads::amocrm::AmoAuth::LongLived(t.clone()),
+            (None, Some(id)) => leads::amocrm::AmoAuth::OAuth {
+                client_id: id.clone(),
+                client_secret: self.amo_client_secret.clone().unwrap_or_default(),
+                redirect_uri: self.amo_redirect_uri.clone().unwrap_or_default(),
+                initial_refresh_token: self.amo_refresh_token.clone(),
+            },
+            (None, None) => anyhow::bail!(
+                "AMOCRM_BASE_URL is set: also set AMOCRM_LONG_LIVED_TOKEN or AMOCRM_CLIENT_ID/AMOCRM_CLIENT_SECRET/AMOCRM_REFRESH_TOKEN"
+            ),
+        };
+        let account = self.amo_subdomain.clone().unwrap_or_else(|| base.clone());
+        let mut cfg = leads::amocrm::AmoConfig::new(base.clone(), account, auth);
+        cfg.pipeline_id = self.amo_pipeline_id;
+        Ok(Some(cfg))
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -92,6 +176,7 @@ impl Config {
                 .map_err(|e| anyhow::anyhow!("REQUEST_TIMEOUT_MS: {e}"))?,
             replica_id: var("REPLICA_ID", "default"),
             admin_token: std::env::var("ADMIN_TOKEN").ok().filter(|t| !t.is_empty()),
+            leads: LeadsConfig::from_env()?,
         })
     }
 

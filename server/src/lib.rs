@@ -158,3 +158,59 @@ pub fn open_live(
         dir,
     ))
 }
+
+/// The lead routes' state from configuration.
+pub fn leads_state(cfg: &Config, pool: PgPool) -> api::lead_routes::LeadsState {
+    let l = &cfg.leads;
+    let mut s = api::lead_routes::LeadsState::new(pool, cfg.data_dir.clone());
+    s.webhook_secret = l.webhook_secret.clone();
+    s.amo_subdomain = l.amo_subdomain.clone();
+    s.bot_token = l.bot_token.clone();
+    s.bot_service_token = l.bot_service_token.clone();
+    s.link_signing_key = l.link_signing_key.clone();
+    s.max_attachment_bytes = l.max_attachment_bytes;
+    s
+}
+
+/// Starts the amoCRM outbox and passport workers when amoCRM is configured. Returns their
+/// join handles (they stop when `shutdown` turns true).
+pub fn spawn_lead_workers(
+    cfg: &Config,
+    pool: PgPool,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let Some(amo_cfg) = cfg.leads.amo()? else {
+        tracing::warn!("amoCRM is not configured (AMOCRM_BASE_URL): leads are stored and wait for it");
+        return Ok(Vec::new());
+    };
+    let amo = Arc::new(leads::amocrm::AmoClient::new(amo_cfg, pool.clone()));
+    let sync = Arc::new(leads::sync::SyncWorker::new(
+        pool.clone(),
+        amo.clone(),
+        leads::sync::SyncConfig {
+            public_base_url: cfg.leads.public_base_url.clone(),
+            link_signing_key: cfg.leads.link_signing_key.clone(),
+            ..Default::default()
+        },
+    ));
+    let mut handles = vec![tokio::spawn(sync.run(shutdown.clone()))];
+    match (cfg.leads.serial_field_id, cfg.leads.product_field_id) {
+        (Some(serial), Some(product)) => {
+            let passport = Arc::new(leads::passport::PassportWorker::new(
+                pool,
+                amo,
+                leads::passport::PassportConfig {
+                    serial_field_id: serial,
+                    product_field_id: product,
+                    max_attempts: 12,
+                    lease: std::time::Duration::from_secs(120),
+                },
+            ));
+            handles.push(tokio::spawn(passport.run(shutdown)));
+        }
+        _ => tracing::warn!(
+            "AMOCRM_SERIAL_FIELD_ID / AMOCRM_PRODUCT_FIELD_ID not set: won deals are stored and wait"
+        ),
+    }
+    Ok(handles)
+}

@@ -176,10 +176,12 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     let pool = server::connect(&cfg.database_url).await?;
     let embedder = server::load_embedder(&cfg);
     let synonyms = server::load_synonyms(Some(&pool)).await?;
-    let live = server::open_live(&cfg, pool, embedder, synonyms)?;
-    let state = AppState::new(live.clone(), cfg.admin_token.clone());
+    let live = server::open_live(&cfg, pool.clone(), embedder, synonyms)?;
+    let state = AppState::new(live.clone(), cfg.admin_token.clone())
+        .with_leads(server::leads_state(&cfg, pool.clone()));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let sync = tokio::spawn(live.run(stop_rx));
+    let sync = tokio::spawn(live.run(stop_rx.clone()));
+    let workers = server::spawn_lead_workers(&cfg, pool, stop_rx)?;
     let app = api::router(
         state,
         &HttpOptions {
@@ -206,6 +208,9 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         .await?;
     let _ = stop_tx.send(true);
     let _ = sync.await;
+    for w in workers {
+        let _ = w.await;
+    }
     Ok(())
 }
 

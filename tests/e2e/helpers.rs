@@ -12,6 +12,9 @@ use tower::ServiceExt;
 
 /// Operator token of every test app.
 pub const ADMIN_TOKEN: &str = "test-admin-token";
+pub const WEBHOOK_SECRET: &str = "hook-0f3c9a7e5b1d4c2a8e6f";
+pub const BOT_TOKEN: &str = "123456:TEST-bot-token";
+pub const BOT_SERVICE_TOKEN: &str = "bot-service-token";
 
 pub struct TestApp {
     pub pool: PgPool,
@@ -64,7 +67,14 @@ pub async fn spawn_replica(
         replica_id,
     ));
     let live = indexer::Live::new(indexer.clone(), dirs, generation);
-    let state = AppState::new(live.clone(), Some(ADMIN_TOKEN.to_string()));
+    let mut leads = server::api::lead_routes::LeadsState::new(pool.clone(), dir.path().to_path_buf());
+    leads.webhook_secret = Some(WEBHOOK_SECRET.to_string());
+    leads.amo_subdomain = Some("stanki".to_string());
+    leads.bot_token = Some(BOT_TOKEN.to_string());
+    leads.bot_service_token = Some(BOT_SERVICE_TOKEN.to_string());
+    leads.link_signing_key = Some("link-key".to_string());
+    leads.max_attachment_bytes = 64 * 1024;
+    let state = AppState::new(live.clone(), Some(ADMIN_TOKEN.to_string())).with_leads(leads);
     let router = api::router(state, &HttpOptions::default());
     TestApp {
         pool,

@@ -7,4 +7,5 @@ mod embed;
 mod helpers;
 mod http;
 mod indexer;
+mod leads;
 mod reindex;

@@ -40,6 +40,15 @@ pub enum ApiError {
     /// Operator routes are off (no `ADMIN_TOKEN` configured).
     #[error("admin routes disabled")]
     AdminDisabled,
+    /// Authenticated, but this resource belongs to someone else.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// The Idempotency-Key was used before for a different request.
+    #[error("idempotency key reused")]
+    KeyReused,
+    /// An uploaded file's content is not an accepted type.
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
     /// The request conflicts with work in progress.
     #[error("conflict: {0}")]
     Conflict(String),
@@ -65,6 +74,22 @@ impl From<search_core::Error> for ApiError {
     }
 }
 
+impl From<leads::Error> for ApiError {
+    fn from(e: leads::Error) -> ApiError {
+        use leads::Error as E;
+        match e {
+            E::InvalidPhone(_) => invalid("contact.phone", "номер не распознан"),
+            E::Invalid { field, message } => ApiError::InvalidParameter { field, message },
+            E::NotFound(what) => ApiError::NotFound(what),
+            E::KeyReused(_) => ApiError::KeyReused,
+            E::TooLarge { .. } => ApiError::BodyTooLarge,
+            E::UnsupportedType => ApiError::UnsupportedMediaType,
+            E::Unauthenticated(_) => ApiError::Unauthorized,
+            e @ (E::Db(_) | E::Io(_) | E::Crm(_)) => ApiError::Internal(anyhow::Error::new(e)),
+        }
+    }
+}
+
 impl ApiError {
     /// Status and stable code. Exhaustive on purpose: a new variant needs a decision here.
     pub fn status_and_code(&self) -> (StatusCode, &'static str) {
@@ -83,6 +108,12 @@ impl ApiError {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::AdminDisabled => (StatusCode::FORBIDDEN, "admin_disabled"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::KeyReused => (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused"),
+            ApiError::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+            ),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -102,11 +133,20 @@ impl ApiError {
                 "Смысловой поиск временно недоступен; используйте mode=lexical".into()
             }
             ApiError::Timeout => "Запрос выполнялся слишком долго".into(),
-            ApiError::Unauthorized => "Нужен действительный токен администратора".into(),
+            ApiError::Unauthorized => {
+                "Нужна авторизация: действительный токен или данные Telegram Mini App".into()
+            }
             ApiError::AdminDisabled => {
                 "Административные функции отключены (не задан ADMIN_TOKEN)".into()
             }
             ApiError::Conflict(what) => format!("Операция уже выполняется: {what}"),
+            ApiError::Forbidden(what) => format!("Нет доступа: {what}"),
+            ApiError::KeyReused => {
+                "Этот Idempotency-Key уже использован для другого запроса".into()
+            }
+            ApiError::UnsupportedMediaType => {
+                "Неподдерживаемый тип файла: принимаются JPEG, PNG, WebP и PDF".into()
+            }
             ApiError::Internal(_) => "Внутренняя ошибка сервера".into(),
         }
     }

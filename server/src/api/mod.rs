@@ -1,6 +1,7 @@
 //! HTTP routes, DTOs and middleware.
 
 pub mod error;
+pub mod lead_routes;
 pub mod metrics;
 pub mod openapi;
 
@@ -32,6 +33,8 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Bearer token of the operator routes (`ADMIN_TOKEN`); `None` turns them off.
     pub admin_token: Option<Arc<str>>,
+    /// Lead, webhook and park routes (`None`: those routes answer 404).
+    pub leads: Option<Arc<lead_routes::LeadsState>>,
 }
 
 impl AppState {
@@ -40,7 +43,14 @@ impl AppState {
             live,
             metrics: Arc::new(metrics::Metrics::default()),
             admin_token: admin_token.filter(|t| !t.is_empty()).map(Arc::from),
+            leads: None,
         }
+    }
+
+    /// Turns on the lead, webhook and park routes.
+    pub fn with_leads(mut self, leads: lead_routes::LeadsState) -> AppState {
+        self.leads = Some(Arc::new(leads));
+        self
     }
 
     fn engine(&self) -> Arc<Engine> {
@@ -707,6 +717,12 @@ pub fn router(state: AppState, opts: &HttpOptions) -> Router {
             )
         });
     let request_id = header::HeaderName::from_static("x-request-id");
+    // Room for the largest file plus nothing else: the body *is* the file.
+    let attachment_limit = state
+        .leads
+        .as_ref()
+        .map_or(leads::attachments::DEFAULT_MAX_BYTES, |l| l.max_attachment_bytes)
+        + 1;
     Router::new()
         .route("/api/v1/search", get(search_get).post(search_post))
         .route("/api/v1/catalog/{id}", get(catalog_item))
@@ -718,6 +734,24 @@ pub fn router(state: AppState, opts: &HttpOptions) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
         .route("/api/v1/admin/reindex", axum::routing::post(start_reindex))
+        .route(
+            "/api/v1/leads",
+            axum::routing::post(lead_routes::create_lead).get(lead_routes::list_leads),
+        )
+        .route(
+            "/api/v1/leads/{id}/attachments",
+            axum::routing::post(lead_routes::add_attachment)
+                .layer(axum::extract::DefaultBodyLimit::max(attachment_limit)),
+        )
+        .route(
+            "/api/v1/leads/{id}/attachments/{sha256}",
+            get(lead_routes::get_attachment),
+        )
+        .route(
+            "/api/v1/webhooks/amocrm/{secret}",
+            axum::routing::post(lead_routes::amocrm_webhook),
+        )
+        .route("/api/v1/clients/{id}/park", get(lead_routes::client_park))
         .fallback(no_route)
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
         .layer(

@@ -1,0 +1,288 @@
+//! Lead intake, attachments, the operators' sync list, the amoCRM webhook and the client park.
+//!
+//! Who may call what:
+//! - `POST /api/v1/leads`, `POST /api/v1/leads/{id}/attachments`: anyone (the site's forms);
+//!   a Mini App caller may add `Authorization: tma <initData>` to be recorded as the submitter.
+//! - `GET /api/v1/leads?status=`: operators (`Authorization: Bearer ADMIN_TOKEN`).
+//! - `GET /api/v1/leads/{id}/attachments/{sha256}?sig=`: links in amoCRM notes, signed with
+//!   `LINK_SIGNING_KEY`.
+//! - `POST /api/v1/webhooks/amocrm/{secret}`: amoCRM, with the secret from configuration.
+//! - `GET /api/v1/clients/{id}/park`: that client's Telegram users (Mini App `initData`, or
+//!   the bot's service token plus `X-Telegram-User-Id`), and operators.
+
+use super::error::{invalid, ApiError};
+use super::{token_matches, ApiJson, ApiQuery, AppState};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use sqlx::PgPool;
+use std::path::PathBuf;
+
+/// Settings and handles of the lead routes.
+#[derive(Clone)]
+pub struct LeadsState {
+    pub pool: PgPool,
+    pub data_dir: PathBuf,
+    /// Path secret of the amoCRM webhook (`None`: the webhook is off).
+    pub webhook_secret: Option<String>,
+    /// `account[subdomain]` webhooks must carry (`None`: not checked).
+    pub amo_subdomain: Option<String>,
+    /// Bot token for Mini App `initData` validation.
+    pub bot_token: Option<String>,
+    /// The bot's own token for calls on behalf of a Telegram user.
+    pub bot_service_token: Option<String>,
+    pub link_signing_key: Option<String>,
+    pub max_attachment_bytes: usize,
+    pub init_data_max_age_secs: i64,
+}
+
+impl LeadsState {
+    pub fn new(pool: PgPool, data_dir: PathBuf) -> LeadsState {
+        LeadsState {
+            pool,
+            data_dir,
+            webhook_secret: None,
+            amo_subdomain: None,
+            bot_token: None,
+            bot_service_token: None,
+            link_signing_key: None,
+            max_attachment_bytes: leads::attachments::DEFAULT_MAX_BYTES,
+            init_data_max_age_secs: 86_400,
+        }
+    }
+}
+
+fn leads_state(state: &AppState) -> Result<&LeadsState, ApiError> {
+    state.leads.as_deref().ok_or(ApiError::NoRoute)
+}
+
+/// The Telegram user a request speaks for, if it carries Mini App `initData` or the bot's
+/// service token with a user id. `Err` when it tries and fails.
+fn telegram_caller(ls: &LeadsState, headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
+    let Some(auth) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Ok(None);
+    };
+    if let Some(init) = auth.strip_prefix("tma ") {
+        let token = ls.bot_token.as_deref().ok_or(ApiError::Unauthorized)?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or_default();
+        let user =
+            leads::auth::validate_init_data(init.trim(), token, now, ls.init_data_max_age_secs)?;
+        return Ok(Some(user.id));
+    }
+    if let Some(bearer) = auth.strip_prefix("Bearer ") {
+        if let Some(service) = ls.bot_service_token.as_deref() {
+            if token_matches(bearer.trim().as_bytes(), service.as_bytes()) {
+                let id = headers
+                    .get("x-telegram-user-id")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<i64>().ok())
+                    .ok_or_else(|| invalid("X-Telegram-User-Id", "ожидается id пользователя"))?;
+                return Ok(Some(id));
+            }
+        }
+    }
+    Ok(None)
+}
+
+fn is_admin(state: &AppState, headers: &HeaderMap) -> bool {
+    let Some(expected) = state.admin_token.as_deref() else {
+        return false;
+    };
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|t| token_matches(t.trim().as_bytes(), expected.as_bytes()))
+}
+
+pub(super) async fn create_lead(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<leads::intake::LeadRequest>,
+) -> Result<Response, ApiError> {
+    let ls = leads_state(&state)?;
+    let telegram_id = telegram_caller(ls, &headers)?;
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| invalid("Idempotency-Key", "только ASCII"))?
+                .to_string(),
+        ),
+    };
+    let out = leads::intake::submit(
+        &ls.pool,
+        &req,
+        key.as_deref(),
+        leads::intake::Submitter { telegram_id },
+    )
+    .await?;
+    let mut resp = (StatusCode::CREATED, Json(&out.lead)).into_response();
+    if out.replayed {
+        resp.headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(resp)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct AttachParams {
+    name: Option<String>,
+}
+
+fn lead_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| invalid("id", "ожидается номер заявки"))
+}
+
+/// The file is the raw request body; its name comes from `?name=`.
+pub(super) async fn add_attachment(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    ApiQuery(p): ApiQuery<AttachParams>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<(StatusCode, Json<leads::attachments::Attachment>), ApiError> {
+    let ls = leads_state(&state)?;
+    let id = lead_id(&id)?;
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::BodyTooLarge
+        } else {
+            ApiError::InvalidBody(e.body_text())
+        }
+    })?;
+    let a = leads::attachments::store(
+        &ls.pool,
+        &ls.data_dir,
+        id,
+        p.name.as_deref().unwrap_or("file"),
+        &body,
+        ls.max_attachment_bytes,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(a)))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SigParams {
+    sig: Option<String>,
+}
+
+pub(super) async fn get_attachment(
+    State(state): State<AppState>,
+    Path((id, sha)): Path<(String, String)>,
+    ApiQuery(p): ApiQuery<SigParams>,
+) -> Result<Response, ApiError> {
+    let ls = leads_state(&state)?;
+    let id = lead_id(&id)?;
+    let key = ls.link_signing_key.as_deref().ok_or(ApiError::NoRoute)?;
+    let sig = p.sig.ok_or(ApiError::Unauthorized)?;
+    if !token_matches(sig.as_bytes(), leads::attachments::link_signature(key, id, &sha).as_bytes()) {
+        return Err(ApiError::Unauthorized);
+    }
+    let files = leads::attachments::list(&ls.pool, id).await?;
+    let file = files
+        .into_iter()
+        .find(|a| a.sha256 == sha)
+        .ok_or_else(|| ApiError::NotFound("файл".into()))?;
+    let bytes = tokio::fs::read(leads::attachments::path_for(&ls.data_dir, &file.sha256))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let disposition = format!(
+        "attachment; filename*=UTF-8''{}",
+        serde_urlencoded::to_string([("f", &file.file_name)])
+            .unwrap_or_default()
+            .trim_start_matches("f=")
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, file.mime_type),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ListParams {
+    status: Option<String>,
+    limit: Option<String>,
+}
+
+pub(super) async fn list_leads(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiQuery(p): ApiQuery<ListParams>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    super::require_admin(&state, &headers)?;
+    let ls = leads_state(&state)?;
+    let status = p.status.unwrap_or_else(|| "failed".into());
+    let limit = match p.limit {
+        None => 100,
+        Some(l) => l
+            .parse::<i64>()
+            .ok()
+            .filter(|l| (1..=1000).contains(l))
+            .ok_or_else(|| invalid("limit", "от 1 до 1000"))?,
+    };
+    let rows = leads::intake::list_by_status(&ls.pool, &status, limit).await?;
+    Ok(Json(serde_json::json!({"status": status, "leads": rows})))
+}
+
+pub(super) async fn amocrm_webhook(
+    State(state): State<AppState>,
+    Path(secret): Path<String>,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let ls = leads_state(&state)?;
+    // A wrong secret looks like a missing route and stores nothing.
+    let expected = ls.webhook_secret.as_deref().ok_or(ApiError::NoRoute)?;
+    if !token_matches(secret.as_bytes(), expected.as_bytes()) {
+        return Err(ApiError::NoRoute);
+    }
+    let hook = leads::passport::parse_webhook(&body)?;
+    if let Some(want) = ls.amo_subdomain.as_deref() {
+        if hook.subdomain.as_deref() != Some(want) {
+            return Err(ApiError::Forbidden("чужой аккаунт amoCRM".into()));
+        }
+    }
+    let stored = leads::passport::store_events(&ls.pool, &hook).await?;
+    Ok(Json(
+        serde_json::json!({"received": hook.changes.len(), "stored": stored}),
+    ))
+}
+
+pub(super) async fn client_park(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<leads::park::Park>, ApiError> {
+    let ls = leads_state(&state)?;
+    let client_id = id
+        .parse::<i64>()
+        .map_err(|_| invalid("id", "ожидается номер клиента"))?;
+    if !is_admin(&state, &headers) {
+        let user = telegram_caller(ls, &headers)?.ok_or(ApiError::Unauthorized)?;
+        let own = leads::park::client_of_telegram_user(&ls.pool, user).await?;
+        if own != Some(client_id) {
+            // Same answer whether the client exists or not.
+            return Err(ApiError::Forbidden("это не ваш клиент".into()));
+        }
+    }
+    Ok(Json(leads::park::park(&ls.pool, client_id).await?))
+}

@@ -1,0 +1,545 @@
+//! Leads against real Postgres and the local amoCRM stand-in: intake, idempotency,
+//! attachments, delivery through failures, the 7 requests/s limit, token rotation, the
+//! passport webhook and the park.
+
+use crate::helpers::*;
+use axum::body::Body;
+use axum::http::Request;
+use e2e::amocrm_standin::{AmoStandIn, FaultKind};
+use leads::amocrm::{AmoAuth, AmoClient, AmoConfig};
+use leads::sync::{SyncConfig, SyncWorker};
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use std::sync::Arc;
+use std::time::Duration;
+
+const ACCESS: &str = "long-lived-test-token";
+
+fn amo(standin: &AmoStandIn, pool: &PgPool) -> Arc<AmoClient> {
+    let mut cfg = AmoConfig::new(
+        standin.base_url.clone(),
+        "stanki",
+        AmoAuth::LongLived(ACCESS.into()),
+    );
+    cfg.timeout = Duration::from_secs(1);
+    Arc::new(AmoClient::new(cfg, pool.clone()))
+}
+
+fn worker(pool: &PgPool, amo: Arc<AmoClient>) -> SyncWorker {
+    SyncWorker::new(
+        pool.clone(),
+        amo,
+        SyncConfig {
+            lease: Duration::from_secs(2),
+            base_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_millis(200),
+            public_base_url: "https://stanki.example".into(),
+            link_signing_key: Some("link-key".into()),
+            ..Default::default()
+        },
+    )
+}
+
+async fn state_of(pool: &PgPool, id: i64) -> String {
+    sqlx::query_scalar("SELECT sync_state::text FROM leads WHERE id = $1")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+/// Runs the worker until lead `id` is synced (or fails the test after `secs`).
+async fn deliver(pool: &PgPool, w: &SyncWorker, id: i64, secs: u64) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    while state_of(pool, id).await != "synced" {
+        assert!(std::time::Instant::now() < deadline, "lead {id} not delivered");
+        if w.run_once().await.unwrap().is_none() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+fn cart() -> String {
+    json!({
+        "source": "site", "kind": "cart",
+        "contact": {"name": "Иван Петров", "phone": "8 (912) 345-67-89", "email": "ivan@zavod.ru"},
+        "payload": {"lines": [
+            {"catalog_id": "P-1", "qty": 2, "price_rub": 450},
+            {"catalog_id": "P-5", "qty": 1}
+        ], "comment": "Нужно до пятницы"}
+    })
+    .to_string()
+}
+
+async fn post_lead(app: &TestApp, body: &str, key: Option<&str>) -> (u16, Value, bool) {
+    let mut req = Request::post("/api/v1/leads").header("content-type", "application/json");
+    if let Some(k) = key {
+        req = req.header("idempotency-key", k);
+    }
+    let res = tower::ServiceExt::oneshot(app.router.clone(), req.body(Body::from(body.to_string())).unwrap())
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let replayed = res.headers().get("idempotent-replayed").is_some();
+    let bytes = http_body_util::BodyExt::collect(res.into_body()).await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap(), replayed)
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn intake_validates_replays_and_stores_attachments(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    app.import(&small_catalog(), false).await;
+
+    let (s, first, replayed) = post_lead(&app, &cart(), Some("order-1")).await;
+    assert_eq!(s, 201, "{first}");
+    assert!(!replayed);
+    assert_eq!(first["contact"]["phone"], "+79123456789");
+    assert_eq!(first["payload"]["total_rub"], 900.0);
+    assert_eq!(first["payload"]["lines"][0]["sku"], "6205-2RS");
+    // The same submit again: the first result, nothing new stored.
+    let (s, again, replayed) = post_lead(&app, &cart(), Some("order-1")).await;
+    assert_eq!((s, replayed), (201, true));
+    assert_eq!(again, first);
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM leads").fetch_one(&pool).await.unwrap();
+    assert_eq!(n, 1);
+    // The same key for another request is refused.
+    let other = cart().replace("Иван Петров", "Пётр Иванов");
+    let (s, v, _) = post_lead(&app, &other, Some("order-1")).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (422, Some("idempotency_key_reused")));
+
+    // Validation names the field.
+    for (body, field) in [
+        (cart().replace("\"price_rub\":450", "\"price_rub\":400"), "payload.lines[0].price_rub"),
+        (cart().replace("P-1", "NOPE"), "payload.lines[0].catalog_id"),
+        (cart().replace("\"qty\":2", "\"qty\":0"), "payload.lines[0].qty"),
+        (cart().replace("8 (912) 345-67-89", "12"), "contact.phone"),
+        (cart().replace("\"cart\"", "\"gift\""), "kind"),
+        (json!({"source": "site", "kind": "callback", "contact": {"name": "Без связи"}}).to_string(), "contact"),
+        (json!({"source": "bot", "kind": "sos", "contact": {"phone": "+79123456789"},
+                "payload": {"machine_instance_id": 999, "description": "стучит шпиндель"}}).to_string(),
+         "payload.machine_instance_id"),
+    ] {
+        let (s, v, _) = post_lead(&app, &body, None).await;
+        assert_eq!(s, 400, "{body}: {v}");
+        assert_eq!(v["error"]["code"], "invalid_parameter", "{v}");
+        assert!(v["error"]["message"].as_str().unwrap().contains(field), "{field}: {v}");
+    }
+
+    // Attachments: content decides, size is limited, the file lands under its hash.
+    let id = first["id"].as_i64().unwrap();
+    let upload = |name: &str, bytes: Vec<u8>| {
+        Request::post(format!("/api/v1/leads/{id}/attachments?name={name}"))
+            .header("content-type", "application/octet-stream")
+            .body(Body::from(bytes))
+            .unwrap()
+    };
+    let pdf = b"%PDF-1.4\n% invoice\n".to_vec();
+    let (s, v) = app.request(upload("invoice.pdf", pdf.clone())).await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["mime_type"], "application/pdf");
+    let sha = v["sha256"].as_str().unwrap().to_string();
+    let stored = std::fs::read(leads::attachments::path_for(app.dir.path(), &sha)).unwrap();
+    assert_eq!(stored, pdf);
+    let (s, v) = app.request(upload("photo.jpg", b"MZ\x90\0 not really a photo".to_vec())).await;
+    assert_eq!((s.as_u16(), v["error"]["code"].as_str()), (415, Some("unsupported_media_type")));
+    let mut big = b"%PDF-1.4\n".to_vec();
+    big.resize(70 * 1024, b'x');
+    let (s, v) = app.request(upload("big.pdf", big)).await;
+    assert_eq!((s.as_u16(), v["error"]["code"].as_str()), (413, Some("body_too_large")));
+    let (s, _) = app
+        .request(
+            Request::post("/api/v1/leads/999999/attachments?name=a.pdf")
+                .body(Body::from(pdf.clone()))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s, 404);
+    // The signed link serves the file; a forged one does not.
+    let sig = leads::attachments::link_signature("link-key", id, &sha);
+    let (s, _) = app.get(&format!("/api/v1/leads/{id}/attachments/{sha}?sig={sig}")).await;
+    assert_eq!(s, 200);
+    let (s, _) = app.get(&format!("/api/v1/leads/{id}/attachments/{sha}?sig=00{}", &sig[2..])).await;
+    assert_eq!(s, 401);
+
+    // Operators list leads by sync state; others may not.
+    let (s, _) = app.get("/api/v1/leads?status=pending").await;
+    assert_eq!(s, 401, "no token");
+    let (s, v) = app
+        .request(
+            Request::get("/api/v1/leads?status=pending")
+                .header("authorization", format!("Bearer {ADMIN_TOKEN}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(v["leads"][0]["id"], id);
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn cart_lead_reaches_amocrm_once_through_outages(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    app.import(&small_catalog(), false).await;
+    let standin = AmoStandIn::start(ACCESS, "refresh-0").await;
+    // The customer is already a contact, with the phone typed differently.
+    let contact = standin.add_contact("Иван Петров", &["+7 912 345 67 89"]);
+    let (_, lead, _) = post_lead(&app, &cart(), None).await;
+    let id = lead["id"].as_i64().unwrap();
+
+    // amoCRM misbehaves: 500 twice, a 429, a timeout, then a lead created whose answer is lost;
+    // the note fails once with 503.
+    standin.fail("/leads/complex", None, FaultKind::Status(500), 2);
+    standin.fail("/leads/complex", None, FaultKind::Status(429), 1);
+    standin.fail("/leads/complex", None, FaultKind::Delay(Duration::from_millis(1500)), 1);
+    standin.fail("/leads/complex", None, FaultKind::FailAfterWork, 1);
+    standin.fail("/notes", Some(axum::http::Method::POST), FaultKind::Status(503), 1);
+    let w = worker(&pool, amo(&standin, &pool));
+    deliver(&pool, &w, id, 60).await;
+
+    let mark = leads::sync::marker(id);
+    let created: Vec<Value> = standin
+        .leads()
+        .into_iter()
+        .filter(|l| l["name"].as_str().unwrap_or("").contains(&mark))
+        .collect();
+    assert_eq!(created.len(), 1, "exactly one CRM lead: {created:?}");
+    let crm_id = created[0]["id"].as_i64().unwrap();
+    assert_eq!(created[0]["_embedded"]["contacts"][0]["id"], contact, "existing contact reused");
+    assert_eq!(created[0]["price"], 900);
+    let notes = standin.notes(crm_id);
+    assert_eq!(notes.len(), 1, "exactly one note: {notes:?}");
+    let text = notes[0]["params"]["text"].as_str().unwrap();
+    assert_eq!(notes[0]["note_type"], "common");
+    assert!(text.contains("1. 6205-2RS — Подшипник шариковый 6205-2RS SKF — 2 шт × 450,00\u{a0}₽ = 900,00\u{a0}₽"), "{text}");
+    assert!(text.contains("2. B-1600 — Ремень клиновой B-1600 Gates — 1 шт × цена по запросу"), "{text}");
+    assert!(text.contains("Итого: 900,00\u{a0}₽"), "{text}");
+    assert!(text.contains("Комментарий: Нужно до пятницы"), "{text}");
+    let (stored_crm, attempts): (Option<i64>, i32) =
+        sqlx::query_as("SELECT crm_lead_id, attempts FROM leads WHERE id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(stored_crm, Some(crm_id));
+    assert!(attempts >= 6, "every failure was an attempt: {attempts}");
+    let failures: i64 = sqlx::query_scalar("SELECT count(*) FROM lead_sync_attempts WHERE lead_id = $1 AND NOT ok")
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(failures >= 6, "failures recorded: {failures}");
+    assert_eq!(standin.throttled(), 0);
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn worker_killed_between_lead_and_note_resumes_without_duplicates(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    app.import(&small_catalog(), false).await;
+    let standin = AmoStandIn::start(ACCESS, "refresh-0").await;
+    let (_, lead, _) = post_lead(&app, &cart(), None).await;
+    let id = lead["id"].as_i64().unwrap();
+    // The note request hangs; the worker is killed while it waits.
+    standin.fail("/notes", Some(axum::http::Method::POST), FaultKind::Delay(Duration::from_secs(3)), 1);
+    let client = amo(&standin, &pool);
+    let w = Arc::new(worker(&pool, client.clone()));
+    let task = tokio::spawn({
+        let w = w.clone();
+        async move { w.run_once().await }
+    });
+    for _ in 0..100 {
+        if state_of(&pool, id).await == "lead_created" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(state_of(&pool, id).await, "lead_created");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    task.abort();
+    let _ = task.await;
+
+    // A new worker takes the lead once its lease ends and finishes the job.
+    let w2 = worker(&pool, client);
+    deliver(&pool, &w2, id, 30).await;
+    let mark = leads::sync::marker(id);
+    let created: Vec<Value> = standin
+        .leads()
+        .into_iter()
+        .filter(|l| l["name"].as_str().unwrap_or("").contains(&mark))
+        .collect();
+    assert_eq!(created.len(), 1);
+    tokio::time::sleep(Duration::from_secs(3)).await; // let a hung note request finish, if any
+    assert_eq!(standin.notes(created[0]["id"].as_i64().unwrap()).len(), 1);
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn a_burst_of_500_leads_is_delivered_once_each_within_the_rate_limit(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let standin = AmoStandIn::start(ACCESS, "refresh-0").await;
+    for i in 0..500 {
+        let body = json!({"source": "site", "kind": "callback",
+                          "contact": {"name": format!("Клиент {i}"), "phone": format!("+7900{:07}", i)}});
+        let (s, v, _) = post_lead(&app, &body.to_string(), Some(&format!("burst-{i}"))).await;
+        assert_eq!(s, 201, "{v}");
+    }
+    // Two workers share one client (and so one rate limiter), racing for leads.
+    let client = amo(&standin, &pool);
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let w1 = Arc::new(worker(&pool, client.clone()));
+    let w2 = Arc::new(worker(&pool, client));
+    let t1 = tokio::spawn(w1.run(rx.clone()));
+    let t2 = tokio::spawn(w2.run(rx));
+    let deadline = std::time::Instant::now() + Duration::from_secs(400);
+    loop {
+        let left: i64 = sqlx::query_scalar("SELECT count(*) FROM leads WHERE sync_state <> 'synced'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        if left == 0 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "{left} leads left");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    stop.send(true).unwrap();
+    t1.await.unwrap();
+    t2.await.unwrap();
+    let names: std::collections::HashSet<String> = standin
+        .leads()
+        .iter()
+        .map(|l| l["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(standin.leads().len(), 500, "none twice");
+    assert_eq!(names.len(), 500);
+    assert!(standin.max_per_second() <= 7, "at most 7 requests in any second: {}", standin.max_per_second());
+    assert_eq!(standin.throttled(), 0);
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn oauth_refresh_rotates_persists_and_never_reuses_a_stale_token(pool: PgPool) {
+    let standin = AmoStandIn::start("not-used", "refresh-0").await;
+    let oauth = |initial: &str| {
+        let mut cfg = AmoConfig::new(
+            standin.base_url.clone(),
+            "stanki",
+            AmoAuth::OAuth {
+                client_id: "cid".into(),
+                client_secret: "secret".into(),
+                redirect_uri: "https://stanki.example/oauth".into(),
+                initial_refresh_token: Some(initial.into()),
+            },
+        );
+        cfg.timeout = Duration::from_secs(2);
+        Arc::new(AmoClient::new(cfg, pool.clone()))
+    };
+    let stored = || async {
+        sqlx::query_as::<_, (String, Option<String>)>(
+            "SELECT access_token, refresh_token FROM crm_tokens WHERE account = 'stanki'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    let a = oauth("refresh-0");
+    assert_eq!(a.find_contact_by_phone("+79123456789").await.unwrap(), None);
+    assert_eq!(standin.refreshes(), 1);
+    let (access1, refresh1) = stored().await;
+    assert!(access1.starts_with("access-1"));
+    assert!(refresh1.as_deref().unwrap().starts_with("refresh-1"));
+
+    // The access token dies: one refresh, the new pair persisted.
+    standin.expire_access_tokens();
+    a.find_contact_by_phone("+79123456789").await.unwrap();
+    assert_eq!(standin.refreshes(), 2);
+    let (_, refresh2) = stored().await;
+    assert_ne!(refresh2, refresh1);
+
+    // A restarted process still configured with the first refresh token uses the stored one;
+    // two clients hitting an expired token at once refresh once.
+    standin.expire_access_tokens();
+    // Separate clients have separate rate limiters (as separate processes would): let the
+    // stand-in's one-second window empty first.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let b = oauth("refresh-0");
+    let c = oauth("refresh-0");
+    let (rb, rc) = tokio::join!(
+        b.find_contact_by_phone("+79123456789"),
+        c.find_contact_by_phone("+79123456789")
+    );
+    rb.unwrap();
+    rc.unwrap();
+    assert_eq!(standin.refreshes(), 3, "one refresh for both");
+    let used: Vec<String> = standin
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/oauth2"))
+        .map(|r| r.body["refresh_token"].as_str().unwrap_or("").to_string())
+        .collect();
+    let distinct: std::collections::HashSet<&String> = used.iter().collect();
+    assert_eq!(used.len(), distinct.len(), "a refresh token is used once: {used:?}");
+    assert_eq!(used[0], "refresh-0");
+}
+
+fn webhook_body(changes: &[(i64, i64)]) -> String {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for (i, (lead, status)) in changes.iter().enumerate() {
+        pairs.push((format!("leads[status][{i}][id]"), lead.to_string()));
+        pairs.push((format!("leads[status][{i}][status_id]"), status.to_string()));
+        pairs.push((format!("leads[status][{i}][old_status_id]"), "142553".into()));
+        pairs.push((format!("leads[status][{i}][pipeline_id]"), "5553".into()));
+        pairs.push((format!("leads[status][{i}][name]"), "Сделка".into()));
+    }
+    pairs.push(("account[subdomain]".into(), "stanki".into()));
+    pairs.push(("account[id]".into(), "29911".into()));
+    serde_urlencoded::to_string(&pairs).unwrap()
+}
+
+async fn post_hook(app: &TestApp, secret: &str, body: &str) -> (u16, Value) {
+    let (s, v) = app
+        .request(
+            Request::post(format!("/api/v1/webhooks/amocrm/{secret}"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("user-agent", "amoCRM-WebHook-client/1.0")
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await;
+    (s.as_u16(), v)
+}
+
+const SERIAL_FIELD: i64 = 701;
+const PRODUCT_FIELD: i64 = 702;
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn won_deal_becomes_a_machine_in_the_right_clients_park(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    app.import(&small_catalog(), false).await;
+    let standin = AmoStandIn::start(ACCESS, "refresh-0").await;
+    let client_id: i64 = sqlx::query_scalar(
+        "INSERT INTO clients (company, phone) VALUES ('ООО Ромашка', '+79123456789') RETURNING id",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let other_client: i64 = sqlx::query_scalar(
+        "INSERT INTO clients (company, phone) VALUES ('АО Другое', '+79990001122') RETURNING id",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO telegram_users (telegram_id, client_id, role) VALUES (555, $1, 'engineer'), (777, $2, 'engineer')")
+        .bind(client_id)
+        .bind(other_client)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let contact = standin.add_contact("ООО Ромашка", &["8 (912) 345-67-89"]);
+    let won = standin.add_deal("Станок 16К20", 142, contact, &[(SERIAL_FIELD, "SN-0042"), (PRODUCT_FIELD, "16K20-710")]);
+    let lost = standin.add_deal("Не купили", 143, contact, &[]);
+    let not_really = standin.add_deal("Передумали", 143, contact, &[(SERIAL_FIELD, "SN-0099"), (PRODUCT_FIELD, "16K20-710")]);
+    let unknown_product = standin.add_deal("Неизвестный", 142, contact, &[(SERIAL_FIELD, "SN-0100"), (PRODUCT_FIELD, "XYZ-1")]);
+    let events = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM crm_webhook_events")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+
+    // A wrong secret stores nothing and looks like no route; garbage is a 400.
+    let body = webhook_body(&[(won, 142), (lost, 143)]);
+    let (s, _) = post_hook(&app, "wrong-secret", &body).await;
+    assert_eq!(s, 404);
+    assert_eq!(events().await, 0);
+    let (s, v) = post_hook(&app, WEBHOOK_SECRET, "leads%5Bstatus%5D%5B0%5D%5Bid%5D=abc").await;
+    assert_eq!(s, 400, "{v}");
+    let (s, _) = post_hook(&app, WEBHOOK_SECRET, &body.replace("stanki", "chuzhie")).await;
+    assert_eq!(s, 403, "another account's webhook");
+    assert_eq!(events().await, 0);
+
+    let (s, v) = post_hook(&app, WEBHOOK_SECRET, &body).await;
+    assert_eq!((s, v["stored"].as_i64()), (200, Some(2)));
+    let (s, v) = post_hook(&app, WEBHOOK_SECRET, &body).await;
+    assert_eq!((s, v["stored"].as_i64()), (200, Some(0)), "a replay stores nothing new");
+    // The webhook says won, the CRM says otherwise; and a product we do not sell.
+    let (s, _) = post_hook(&app, WEBHOOK_SECRET, &webhook_body(&[(not_really, 142), (unknown_product, 142)])).await;
+    assert_eq!(s, 200);
+
+    let worker = leads::passport::PassportWorker::new(
+        pool.clone(),
+        amo(&standin, &pool),
+        leads::passport::PassportConfig {
+            serial_field_id: SERIAL_FIELD,
+            product_field_id: PRODUCT_FIELD,
+            max_attempts: 5,
+            lease: Duration::from_secs(5),
+        },
+    );
+    while worker.run_once().await.unwrap().is_some() {}
+    let machines: Vec<(String, Option<String>, i64, Option<i64>)> = sqlx::query_as(
+        "SELECT serial_number, product_id, client_id, crm_deal_id FROM machine_instances ORDER BY id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(machines, vec![("SN-0042".to_string(), Some("M-1".to_string()), client_id, Some(won))]);
+    let states: Vec<(i64, String)> = sqlx::query_as("SELECT crm_lead_id, state FROM crm_webhook_events ORDER BY crm_lead_id")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        states,
+        vec![(won, "done".into()), (lost, "ignored".into()), (not_really, "ignored".into()), (unknown_product, "review".into())]
+    );
+    let clients: i64 = sqlx::query_scalar("SELECT count(*) FROM clients").fetch_one(&pool).await.unwrap();
+    assert_eq!(clients, 2, "the client was found by phone, not created again");
+
+    // Replaying the won event changes nothing.
+    sqlx::query("UPDATE crm_webhook_events SET state = 'pending' WHERE crm_lead_id = $1")
+        .bind(won)
+        .execute(&pool)
+        .await
+        .unwrap();
+    while worker.run_once().await.unwrap().is_some() {}
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM machine_instances").fetch_one(&pool).await.unwrap();
+    assert_eq!(n, 1);
+
+    // The park: the client's own engineer sees it; others do not.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let tma = |user: i64, at: i64| {
+        leads::auth::sign_init_data(BOT_TOKEN, at, &format!(r#"{{"id":{user},"first_name":"Инженер"}}"#), "q")
+    };
+    let park = |auth: Option<String>, id: i64| {
+        let mut r = Request::get(format!("/api/v1/clients/{id}/park"));
+        if let Some(a) = auth {
+            r = r.header("authorization", a);
+        }
+        r.body(Body::empty()).unwrap()
+    };
+    let (s, v) = app.request(park(Some(format!("tma {}", tma(555, now))), client_id)).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["machines"][0]["serial_number"], "SN-0042");
+    assert_eq!(v["machines"][0]["product_name"], "Токарно-винторезный станок 16К20 РМЦ 710 мм");
+    let (s, _) = app.request(park(Some(format!("tma {}", tma(777, now))), client_id)).await;
+    assert_eq!(s, 403, "another client's engineer");
+    let (s, _) = app.request(park(Some(format!("tma {}", tma(555, now - 2 * 86_400))), client_id)).await;
+    assert_eq!(s, 401, "stale auth_date");
+    let good = tma(555, now);
+    let flipped = if good.ends_with('0') { '1' } else { '0' };
+    let bad_hash = format!("{}{flipped}", &good[..good.len() - 1]);
+    let (s, _) = app.request(park(Some(format!("tma {bad_hash}")), client_id)).await;
+    assert_eq!(s, 401, "bad hash");
+    let (s, _) = app.request(park(None, client_id)).await;
+    assert_eq!(s, 401);
+    // The bot on behalf of a user; operators see any park.
+    let (s, _) = app
+        .request(
+            Request::get(format!("/api/v1/clients/{client_id}/park"))
+                .header("authorization", format!("Bearer {BOT_SERVICE_TOKEN}"))
+                .header("x-telegram-user-id", "555")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = app.request(park(Some(format!("Bearer {ADMIN_TOKEN}")), other_client)).await;
+    assert_eq!(s, 200);
+}
