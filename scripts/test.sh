@@ -12,3 +12,5 @@ if command -v cargo-nextest >/dev/null 2>&1; then
 else
   cargo test --workspace --no-fail-fast "$@"
 fi
+# Schema-driven fuzzing of the running server (schemathesis from PyPI).
+bash scripts/fuzz.sh

@@ -5,6 +5,8 @@
 //! indexer errors to status codes in one place (`api::error`). It is never a dependency of
 //! another crate; the bot talks to it over HTTP.
 
+#![recursion_limit = "512"]
+
 pub mod api;
 pub mod config;
 pub mod eval;

@@ -582,12 +582,14 @@ fn token_matches(presented: &[u8], expected: &[u8]) -> bool {
 }
 
 fn require_admin(state: &AppState, headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
-    let expected = state.admin_token.as_ref().ok_or(ApiError::AdminDisabled)?;
+    // No credentials at all is 401 whatever the configuration; credentials for routes that
+    // are switched off are 403.
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or(ApiError::Unauthorized)?;
+    let expected = state.admin_token.as_ref().ok_or(ApiError::AdminDisabled)?;
     if token_matches(presented.trim().as_bytes(), expected.as_bytes()) {
         Ok(())
     } else {

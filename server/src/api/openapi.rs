@@ -9,17 +9,17 @@ fn error_response(description: &str) -> Value {
 
 fn search_params() -> Value {
     json!([
-        {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": search_core::engine::MAX_QUERY_CHARS}},
-        {"name": "mode", "in": "query", "schema": {"type": "string", "enum": ["hybrid", "lexical", "semantic"], "default": "hybrid"}},
-        {"name": "kind", "in": "query", "schema": {"type": "string", "enum": ["product", "spare_part"]}},
-        {"name": "category", "in": "query", "schema": {"type": "string", "maxLength": 200}},
-        {"name": "brand", "in": "query", "schema": {"type": "string", "maxLength": 200}},
-        {"name": "compatible_with", "in": "query", "schema": {"type": "string", "maxLength": 200}},
-        {"name": "in_stock", "in": "query", "schema": {"type": "boolean"}},
-        {"name": "price_min", "in": "query", "schema": {"type": "number", "minimum": 0}},
-        {"name": "price_max", "in": "query", "description": "Not below price_min (400 otherwise).", "schema": {"type": "number", "minimum": 0}},
-        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10}},
-        {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}}
+        {"name": "q", "in": "query", "allowEmptyValue": true, "schema": {"type": "string", "maxLength": search_core::engine::MAX_QUERY_CHARS}},
+        {"name": "mode", "in": "query", "allowEmptyValue": true, "schema": {"type": "string", "enum": ["hybrid", "lexical", "semantic"], "default": "hybrid"}},
+        {"name": "kind", "in": "query", "allowEmptyValue": true, "schema": {"type": "string", "enum": ["product", "spare_part"]}},
+        {"name": "category", "in": "query", "allowEmptyValue": true, "schema": {"type": "string", "maxLength": 200}},
+        {"name": "brand", "in": "query", "allowEmptyValue": true, "schema": {"type": "string", "maxLength": 200}},
+        {"name": "compatible_with", "in": "query", "allowEmptyValue": true, "schema": {"type": "string", "maxLength": 200}},
+        {"name": "in_stock", "in": "query", "allowEmptyValue": true, "schema": {"type": "boolean"}},
+        {"name": "price_min", "in": "query", "allowEmptyValue": true, "schema": {"type": "number", "minimum": 0}},
+        {"name": "price_max", "in": "query", "allowEmptyValue": true, "description": "Not below price_min (400 otherwise).", "schema": {"type": "number", "minimum": 0}},
+        {"name": "limit", "in": "query", "allowEmptyValue": true, "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": 10}},
+        {"name": "offset", "in": "query", "allowEmptyValue": true, "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}}
     ])
 }
 
@@ -54,6 +54,46 @@ pub fn document() -> Value {
                 "responses": {"200": {"description": "Ready", "content": {"application/json": {"schema": {"type": "object"}}}}, "503": error_response("Индекс не готов")}}},
             "/metrics": {"get": {"summary": "Prometheus metrics", "operationId": "metrics",
                 "responses": {"200": {"description": "Prometheus text format", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+            "/api/v1/leads": {
+                "post": {"summary": "Submit a lead (cart order, SOS, invoice/quote request, callback)", "operationId": "createLead",
+                    "parameters": [{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "minLength": 1, "maxLength": 200}}],
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LeadRequest"}}}},
+                    "responses": {"201": {"description": "Заявка принята (при повторе с тем же ключом — первая)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Lead"}}}},
+                                  "400": error_response("Неверная заявка"), "401": error_response("Неверные данные Mini App"),
+                                  "413": error_response("Тело слишком большое"), "422": error_response("Ключ уже использован для другой заявки")}},
+                "get": {"summary": "Leads by sync state (operators)", "operationId": "listLeads", "security": [{"adminToken": []}],
+                    "parameters": [{"name": "status", "in": "query", "schema": {"type": "string", "enum": ["pending", "lead_created", "synced", "failed"], "default": "failed"}},
+                                   {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}],
+                    "responses": {"200": {"description": "Заявки", "content": {"application/json": {"schema": {"type": "object", "required": ["status", "leads"],
+                                      "properties": {"status": {"type": "string"}, "leads": {"type": "array", "items": {"type": "object"}}}}}}},
+                                  "400": error_response("Неверный параметр"), "401": error_response("Нет токена"), "403": error_response("Администрирование отключено")}}
+            },
+            "/api/v1/leads/{id}/attachments": {"post": {"summary": "Attach a file (JPEG, PNG, WebP or PDF; the body is the file)", "operationId": "addAttachment",
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}},
+                               {"name": "name", "in": "query", "schema": {"type": "string", "maxLength": 200}}],
+                "requestBody": {"required": true, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+                "responses": {"201": {"description": "Файл сохранён", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Attachment"}}}},
+                              "400": error_response("Неверный запрос"), "404": error_response("Нет такой заявки"),
+                              "413": error_response("Файл слишком большой"), "415": error_response("Неподдерживаемый тип файла")}}},
+            "/api/v1/leads/{id}/attachments/{sha256}": {"get": {"summary": "Download an attachment by a signed link from the CRM note", "operationId": "getAttachment",
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer", "minimum": 1}},
+                               {"name": "sha256", "in": "path", "required": true, "schema": {"type": "string"}},
+                               {"name": "sig", "in": "query", "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "Файл", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+                              "400": error_response("Неверный запрос"), "401": error_response("Неверная подпись"), "404": error_response("Нет файла")}}},
+            "/api/v1/webhooks/amocrm/{secret}": {"post": {"summary": "amoCRM status-change webhook (digital passport)", "operationId": "amocrmWebhook",
+                "parameters": [{"name": "secret", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "requestBody": {"required": true, "content": {"application/x-www-form-urlencoded": {"schema": {"type": "object", "additionalProperties": {"type": "string"}}}}},
+                "responses": {"200": {"description": "Принято", "content": {"application/json": {"schema": {"type": "object", "required": ["received", "stored"],
+                                  "properties": {"received": {"type": "integer"}, "stored": {"type": "integer"}}}}}},
+                              "400": error_response("Неверное тело"), "403": error_response("Чужой аккаунт"), "404": error_response("Неизвестный адрес")}}},
+            "/api/v1/clients/{id}/park": {"get": {"summary": "A client's machines and open tickets (Мой парк)", "operationId": "clientPark",
+                "security": [{"adminToken": []}, {"telegramInitData": []}, {"botService": []}],
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}},
+                               {"name": "X-Telegram-User-Id", "in": "header", "schema": {"type": "integer"}}],
+                "responses": {"200": {"description": "Парк", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Park"}}}},
+                              "400": error_response("Неверный id"), "401": error_response("Нужна авторизация"),
+                              "403": error_response("Чужой клиент"), "404": error_response("Нет клиента")}}},
             "/api/v1/admin/reindex": {"post": {"summary": "Rebuild the index from Postgres and swap it in (search keeps serving)", "operationId": "adminReindex",
                 "security": [{"adminToken": []}],
                 "responses": {"202": {"description": "Переиндексация запущена", "content": {"application/json": {"schema": {"type": "object"}}}},
@@ -61,8 +101,27 @@ pub fn document() -> Value {
                               "409": error_response("Переиндексация уже идёт")}}}
         },
         "components": {
-          "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer", "description": "ADMIN_TOKEN of the server"}},
+          "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer", "description": "ADMIN_TOKEN of the server"},
+                              "botService": {"type": "http", "scheme": "bearer", "description": "BOT_SERVICE_TOKEN plus X-Telegram-User-Id"},
+                              "telegramInitData": {"type": "apiKey", "in": "header", "name": "Authorization", "description": "tma <Mini App initData>"}},
           "schemas": {
+            "LeadRequest": {"type": "object", "additionalProperties": false, "required": ["source", "kind", "contact"], "properties": {
+                "source": {"type": "string", "enum": ["site", "bot", "tma"]},
+                "kind": {"type": "string", "enum": ["cart", "sos", "invoice", "quote", "callback"]},
+                "contact": {"type": "object", "additionalProperties": false, "properties": {
+                    "name": {"type": "string", "nullable": true}, "phone": {"type": "string", "nullable": true}, "email": {"type": "string", "nullable": true}}},
+                "payload": {"description": "cart: {lines: [{catalog_id, qty, price_rub}], comment}; sos: {machine_instance_id, description}; others: {comment, order_number}"}}},
+            "Lead": {"type": "object", "required": ["id", "source", "kind", "status", "contact", "payload", "created_at"], "properties": {
+                "id": {"type": "integer"}, "source": {"type": "string"}, "kind": {"type": "string"},
+                "status": {"type": "string", "enum": ["pending", "lead_created", "synced", "failed"]},
+                "contact": {"type": "object"}, "payload": {"type": "object"}, "ticket_id": {"type": "integer", "nullable": true},
+                "created_at": {"type": "string"}}},
+            "Attachment": {"type": "object", "required": ["id", "lead_id", "sha256", "file_name", "mime_type", "size_bytes"], "properties": {
+                "id": {"type": "integer"}, "lead_id": {"type": "integer"}, "sha256": {"type": "string"}, "file_name": {"type": "string"},
+                "mime_type": {"type": "string", "enum": ["image/jpeg", "image/png", "image/webp", "application/pdf"]}, "size_bytes": {"type": "integer"}}},
+            "Park": {"type": "object", "required": ["client_id", "company", "machines", "open_tickets"], "properties": {
+                "client_id": {"type": "integer"}, "company": {"type": "string"},
+                "machines": {"type": "array", "items": {"type": "object"}}, "open_tickets": {"type": "array", "items": {"type": "object"}}}},
             "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message"],
                       "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
             "SearchRequest": {"type": "object", "additionalProperties": false,
