@@ -163,7 +163,13 @@ impl AmoStandIn {
     }
 
     pub fn contacts(&self) -> Vec<Value> {
-        self.inner.lock().unwrap().contacts.values().cloned().collect()
+        self.inner
+            .lock()
+            .unwrap()
+            .contacts
+            .values()
+            .cloned()
+            .collect()
     }
 
     pub fn notes(&self, lead_id: i64) -> Vec<Value> {
@@ -185,7 +191,10 @@ impl AmoStandIn {
     pub fn add_contact(&self, name: &str, phones: &[&str]) -> i64 {
         let mut g = self.inner.lock().unwrap();
         let id = g.id();
-        let values: Vec<Value> = phones.iter().map(|p| json!({"value": p, "enum_code": "WORK"})).collect();
+        let values: Vec<Value> = phones
+            .iter()
+            .map(|p| json!({"value": p, "enum_code": "WORK"}))
+            .collect();
         g.contacts.insert(
             id,
             json!({"id": id, "name": name, "custom_fields_values": [{"field_code": "PHONE", "field_name": "Телефон", "values": values}]}),
@@ -194,12 +203,20 @@ impl AmoStandIn {
     }
 
     /// Adds a deal in `status_id` with custom fields `(field_id, value)` and a contact.
-    pub fn add_deal(&self, name: &str, status_id: i64, contact_id: i64, fields: &[(i64, &str)]) -> i64 {
+    pub fn add_deal(
+        &self,
+        name: &str,
+        status_id: i64,
+        contact_id: i64,
+        fields: &[(i64, &str)],
+    ) -> i64 {
         let mut g = self.inner.lock().unwrap();
         let id = g.id();
         let cf: Vec<Value> = fields
             .iter()
-            .map(|(fid, v)| json!({"field_id": fid, "field_name": "поле", "values": [{"value": v}]}))
+            .map(
+                |(fid, v)| json!({"field_id": fid, "field_name": "поле", "values": [{"value": v}]}),
+            )
             .collect();
         g.leads.insert(
             id,
@@ -239,14 +256,23 @@ async fn gate(
         .map(str::to_string);
     let (req, body) = {
         let (parts, body) = req.into_parts();
-        let bytes = axum::body::to_bytes(body, 10 << 20).await.unwrap_or_default();
+        let bytes = axum::body::to_bytes(body, 10 << 20)
+            .await
+            .unwrap_or_default();
         let v: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        (axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes)), v)
+        (
+            axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes)),
+            v,
+        )
     };
     let now = Instant::now();
     let (verdict, fault) = {
         let mut g = inner.lock().unwrap();
-        while g.window.front().is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1)) {
+        while g
+            .window
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
+        {
             g.window.pop_front();
         }
         g.window.push_back(now);
@@ -254,7 +280,9 @@ async fn gate(
             g.throttled += 1;
             Some((StatusCode::TOO_MANY_REQUESTS, "throttled"))
         } else if path.starts_with("/api/v4/")
-            && !authorised.as_ref().is_some_and(|t| g.access_tokens.contains(t))
+            && !authorised
+                .as_ref()
+                .is_some_and(|t| g.access_tokens.contains(t))
         {
             Some((StatusCode::UNAUTHORIZED, "unauthorized"))
         } else {
@@ -290,7 +318,11 @@ async fn gate(
         ),
         (None, Some(FaultKind::FailAfterWork)) => {
             let _ = next.run(req).await;
-            problem(StatusCode::INTERNAL_SERVER_ERROR, "Injected", "ответ потерян")
+            problem(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Injected",
+                "ответ потерян",
+            )
         }
         (None, Some(FaultKind::Delay(d))) => {
             tokio::time::sleep(d).await;
@@ -311,8 +343,14 @@ async fn gate(
 async fn token(State(inner): State<Shared>, body: Bytes) -> Response {
     let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     let mut g = inner.lock().unwrap();
-    if v["grant_type"] != "refresh_token" || v["refresh_token"].as_str() != Some(g.refresh_token.as_str()) {
-        return problem(StatusCode::BAD_REQUEST, "invalid_grant", "Refresh token has been revoked");
+    if v["grant_type"] != "refresh_token"
+        || v["refresh_token"].as_str() != Some(g.refresh_token.as_str())
+    {
+        return problem(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "Refresh token has been revoked",
+        );
     }
     g.refreshes += 1;
     let n = g.refreshes;
@@ -331,7 +369,8 @@ fn rand_suffix() -> String {
 }
 
 fn query_param(q: &Option<String>, key: &str) -> Option<String> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q.as_deref().unwrap_or("")).ok()?;
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(q.as_deref().unwrap_or("")).ok()?;
     pairs.into_iter().find(|(k, _)| k == key).map(|(_, v)| v)
 }
 
@@ -342,15 +381,17 @@ async fn find_contacts(State(inner): State<Shared>, RawQuery(q): RawQuery) -> Re
         .contacts
         .values()
         .filter(|c| {
-            !query.is_empty()
-                && c.to_string().split('"').any(|s| digits(s).contains(&query))
+            !query.is_empty() && c.to_string().split('"').any(|s| digits(s).contains(&query))
         })
         .cloned()
         .collect();
     if found.is_empty() {
         return StatusCode::NO_CONTENT.into_response();
     }
-    hal(StatusCode::OK, json!({"_page": 1, "_embedded": {"contacts": found}}))
+    hal(
+        StatusCode::OK,
+        json!({"_page": 1, "_embedded": {"contacts": found}}),
+    )
 }
 
 async fn get_contact(State(inner): State<Shared>, Path(id): Path<i64>) -> Response {
@@ -372,7 +413,10 @@ async fn find_leads(State(inner): State<Shared>, RawQuery(q): RawQuery) -> Respo
     if found.is_empty() {
         return StatusCode::NO_CONTENT.into_response();
     }
-    hal(StatusCode::OK, json!({"_page": 1, "_embedded": {"leads": found}}))
+    hal(
+        StatusCode::OK,
+        json!({"_page": 1, "_embedded": {"leads": found}}),
+    )
 }
 
 async fn create_complex(State(inner): State<Shared>, body: Bytes) -> Response {
@@ -412,8 +456,10 @@ async fn create_complex(State(inner): State<Shared>, body: Bytes) -> Response {
         lead["status_id"] = json!(100);
         lead["_embedded"]["contacts"] = json!([{"id": contact_id}]);
         g.leads.insert(id, lead);
-        out.push(json!({"id": id, "contact_id": contact_id, "company_id": null,
-                        "request_id": [item["request_id"].clone()], "merged": false}));
+        out.push(
+            json!({"id": id, "contact_id": contact_id, "company_id": null,
+                        "request_id": [item["request_id"].clone()], "merged": false}),
+        );
     }
     hal(StatusCode::OK, Value::Array(out))
 }

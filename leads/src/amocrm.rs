@@ -324,7 +324,9 @@ impl AmoClient {
     /// comparison (amoCRM does not normalise phones).
     pub async fn find_contact_by_phone(&self, phone: &str) -> Result<Option<i64>, CrmError> {
         let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
-        let query = digits.get(digits.len().saturating_sub(10)..).unwrap_or(&digits);
+        let query = digits
+            .get(digits.len().saturating_sub(10)..)
+            .unwrap_or(&digits);
         let found = self
             .call(
                 Method::GET,

@@ -41,19 +41,12 @@ pub struct Attachment {
 
 /// Where a file with this hash lives.
 pub fn path_for(data_dir: &Path, sha256: &str) -> PathBuf {
-    data_dir
-        .join("attachments")
-        .join(&sha256[..2])
-        .join(sha256)
+    data_dir.join("attachments").join(&sha256[..2]).join(sha256)
 }
 
 fn clean_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or("");
-    let cleaned: String = base
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(200)
-        .collect();
+    let cleaned: String = base.chars().filter(|c| !c.is_control()).take(200).collect();
     if cleaned.trim().is_empty() {
         "file".to_string()
     } else {
@@ -150,14 +143,16 @@ pub async fn list(pool: &PgPool, lead_id: i64) -> Result<Vec<Attachment>> {
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, sha256, file_name, mime_type, size_bytes)| Attachment {
-            id,
-            lead_id,
-            sha256,
-            file_name,
-            mime_type,
-            size_bytes,
-        })
+        .map(
+            |(id, sha256, file_name, mime_type, size_bytes)| Attachment {
+                id,
+                lead_id,
+                sha256,
+                file_name,
+                mime_type,
+                size_bytes,
+            },
+        )
         .collect())
 }
 

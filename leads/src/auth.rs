@@ -27,8 +27,8 @@ pub fn validate_init_data(
     max_age_secs: i64,
 ) -> Result<TelegramUser> {
     let bad = |why: &str| Error::Unauthenticated(why.to_string());
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(init_data)
-        .map_err(|_| bad("initData is not a query string"))?;
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(init_data).map_err(|_| bad("initData is not a query string"))?;
     let mut hash = None;
     let mut rest = Vec::with_capacity(pairs.len());
     for (k, v) in pairs {
@@ -127,7 +127,12 @@ mod tests {
 
     #[test]
     fn signed_data_round_trips() {
-        let s = sign_init_data("1:abc", 1_700_000_000, r#"{"id":42,"first_name":"Анна"}"#, "q1");
+        let s = sign_init_data(
+            "1:abc",
+            1_700_000_000,
+            r#"{"id":42,"first_name":"Анна"}"#,
+            "q1",
+        );
         let u = validate_init_data(&s, "1:abc", 1_700_000_100, 3600).unwrap();
         assert_eq!((u.id, u.first_name.as_str()), (42, "Анна"));
     }

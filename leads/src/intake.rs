@@ -228,7 +228,11 @@ async fn validate_cart(pool: &PgPool, m: &serde_json::Map<String, Value>) -> Res
 }
 
 /// Validates the kind-specific payload; for `sos` also returns the machine's client.
-async fn validate_payload(pool: &PgPool, kind: &str, payload: &Value) -> Result<(Value, Option<(i64, i64)>)> {
+async fn validate_payload(
+    pool: &PgPool,
+    kind: &str,
+    payload: &Value,
+) -> Result<(Value, Option<(i64, i64)>)> {
     let m = obj(payload, kind)?;
     match kind {
         "cart" => Ok((validate_cart(pool, m).await?, None)),
@@ -269,7 +273,8 @@ fn request_hash(req: &LeadRequest) -> String {
     hex::encode(Sha256::digest(canonical))
 }
 
-const VIEW_COLUMNS: &str = "id, source::text AS source, kind::text AS kind, sync_state::text AS status, \
+const VIEW_COLUMNS: &str =
+    "id, source::text AS source, kind::text AS kind, sync_state::text AS status, \
     contact_name, contact_phone, contact_email, payload, request_hash, \
     to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created";
 
@@ -319,7 +324,10 @@ pub async fn submit(
         return Err(invalid("source", "одно из: site, bot, tma"));
     }
     if !KINDS.contains(&req.kind.as_str()) {
-        return Err(invalid("kind", "одно из: cart, sos, invoice, quote, callback"));
+        return Err(invalid(
+            "kind",
+            "одно из: cart, sos, invoice, quote, callback",
+        ));
     }
     let contact = validate_contact(&req.contact)?;
     let (mut payload, sos) = validate_payload(pool, &req.kind, &req.payload).await?;
@@ -471,7 +479,9 @@ mod tests {
             name: Some("Иван".into()),
             ..Default::default()
         };
-        assert!(matches!(validate_contact(&c), Err(Error::Invalid { field, .. }) if field == "contact"));
+        assert!(
+            matches!(validate_contact(&c), Err(Error::Invalid { field, .. }) if field == "contact")
+        );
         let c = ContactIn {
             phone: Some("8 (912) 345-67-89".into()),
             ..Default::default()

@@ -195,7 +195,12 @@ impl PassportWorker {
         .await?;
         match outcome {
             Ok(o) => {
-                tracing::info!(event = id, crm_lead = lead_id, ?o, "webhook event processed");
+                tracing::info!(
+                    event = id,
+                    crm_lead = lead_id,
+                    ?o,
+                    "webhook event processed"
+                );
                 Ok(Some((id, o)))
             }
             Err(e) => {
@@ -219,8 +224,14 @@ impl PassportWorker {
         let mut phone = None;
         let mut contact_id = None;
         let mut company = String::new();
-        for c in lead["_embedded"]["contacts"].as_array().cloned().unwrap_or_default() {
-            let Some(cid) = c["id"].as_i64() else { continue };
+        for c in lead["_embedded"]["contacts"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+        {
+            let Some(cid) = c["id"].as_i64() else {
+                continue;
+            };
             if let Some(contact) = self.amo.contact(cid).await? {
                 if let Some(p) = amocrm::contact_phones(&contact)
                     .iter()
@@ -238,7 +249,12 @@ impl PassportWorker {
         };
         let serials: Vec<String> = amocrm::field_values(&lead, self.cfg.serial_field_id)
             .iter()
-            .flat_map(|v| v.split([',', ';', '\n']).map(str::trim).map(str::to_string).collect::<Vec<_>>())
+            .flat_map(|v| {
+                v.split([',', ';', '\n'])
+                    .map(str::trim)
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
             .filter(|s| !s.is_empty())
             .collect();
         if serials.is_empty() {
@@ -249,7 +265,9 @@ impl PassportWorker {
             .map(|v| v.trim().to_string())
             .find(|v| !v.is_empty())
         else {
-            return Ok(Outcome::Review("в сделке не указан станок из каталога".into()));
+            return Ok(Outcome::Review(
+                "в сделке не указан станок из каталога".into(),
+            ));
         };
         let product = sqlx::query(
             "SELECT id, model FROM catalog_items
@@ -260,7 +278,9 @@ impl PassportWorker {
         .fetch_optional(&self.pool)
         .await?;
         let Some(product) = product else {
-            return Ok(Outcome::Review(format!("станок «{code}» не найден в каталоге")));
+            return Ok(Outcome::Review(format!(
+                "станок «{code}» не найден в каталоге"
+            )));
         };
         let product_id: String = product.try_get("id")?;
         let model: String = product.try_get("model")?;
@@ -356,20 +376,38 @@ mod tests {
         assert_eq!(
             hook.changes,
             vec![
-                StatusChange { lead_id: 25399013, status_id: 142, pipeline_id: Some(5553) },
-                StatusChange { lead_id: 25399014, status_id: 143, pipeline_id: Some(5553) },
+                StatusChange {
+                    lead_id: 25399013,
+                    status_id: 142,
+                    pipeline_id: Some(5553)
+                },
+                StatusChange {
+                    lead_id: 25399014,
+                    status_id: 143,
+                    pipeline_id: Some(5553)
+                },
             ]
         );
-        assert_eq!(hook.raw["leads[status][0][custom_fields][0][values][0][value]"], "SN-1");
+        assert_eq!(
+            hook.raw["leads[status][0][custom_fields][0][values][0][value]"],
+            "SN-1"
+        );
     }
 
     #[test]
     fn malformed_bodies_are_errors() {
         assert!(parse_webhook(b"").is_err());
-        assert!(parse_webhook(b"leads%5Bstatus%5D%5B0%5D%5Bid%5D=abc&leads%5Bstatus%5D%5B0%5D%5Bstatus_id%5D=142").is_err());
-        assert!(parse_webhook(b"leads%5Bstatus%5D%5B0%5D%5Bid%5D=5").is_err(), "no status_id");
+        assert!(parse_webhook(
+            b"leads%5Bstatus%5D%5B0%5D%5Bid%5D=abc&leads%5Bstatus%5D%5B0%5D%5Bstatus_id%5D=142"
+        )
+        .is_err());
+        assert!(
+            parse_webhook(b"leads%5Bstatus%5D%5B0%5D%5Bid%5D=5").is_err(),
+            "no status_id"
+        );
         // Other events are not errors, they just carry no status change.
-        let hook = parse_webhook(b"leads%5Badd%5D%5B0%5D%5Bid%5D=5&account%5Bsubdomain%5D=x").unwrap();
+        let hook =
+            parse_webhook(b"leads%5Badd%5D%5B0%5D%5Bid%5D=5&account%5Bsubdomain%5D=x").unwrap();
         assert!(hook.changes.is_empty());
     }
 }

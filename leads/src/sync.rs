@@ -250,8 +250,8 @@ impl SyncWorker {
                     .bind(id)
                     .fetch_one(&self.pool)
                     .await?;
-                let give_up = matches!(e, CrmError::Permanent { .. })
-                    || attempts >= self.cfg.max_attempts;
+                let give_up =
+                    matches!(e, CrmError::Permanent { .. }) || attempts >= self.cfg.max_attempts;
                 let delay = self.backoff(attempts);
                 sqlx::query(
                     "UPDATE leads SET locked_until = NULL, last_error = $2,
@@ -286,13 +286,20 @@ impl SyncWorker {
         half + half.mul_f64(rand::random::<f64>())
     }
 
-    async fn deliver(&self, mut lead: Claimed) -> std::result::Result<(), (&'static str, CrmError)> {
+    async fn deliver(
+        &self,
+        mut lead: Claimed,
+    ) -> std::result::Result<(), (&'static str, CrmError)> {
         let mark = marker(lead.id);
         let maybe_done_before = lead.attempts > 1;
         if lead.crm_lead_id.is_none() {
             let mut found = None;
             if maybe_done_before {
-                let leads = self.amo.find_leads(&mark).await.map_err(|e| ("find_lead", e))?;
+                let leads = self
+                    .amo
+                    .find_leads(&mark)
+                    .await
+                    .map_err(|e| ("find_lead", e))?;
                 found = leads
                     .iter()
                     .find(|l| l["name"].as_str().is_some_and(|n| n.contains(&mark)))
@@ -320,7 +327,10 @@ impl SyncWorker {
                                 fields.push(json!({"field_code": "EMAIL", "values": [{"value": e, "enum_code": "WORK"}]}));
                             }
                             let name = if lead.name.is_empty() {
-                                lead.phone.clone().or(lead.email.clone()).unwrap_or_default()
+                                lead.phone
+                                    .clone()
+                                    .or(lead.email.clone())
+                                    .unwrap_or_default()
                             } else {
                                 lead.name.clone()
                             };
@@ -367,15 +377,31 @@ impl SyncWorker {
 
         let attachments = crate::attachments::list(&self.pool, lead.id)
             .await
-            .map_err(|e| ("attachments", CrmError::Retryable { status: None, message: e.to_string() }))?;
+            .map_err(|e| {
+                (
+                    "attachments",
+                    CrmError::Retryable {
+                        status: None,
+                        message: e.to_string(),
+                    },
+                )
+            })?;
         let needs_note = lead.kind != "callback" || !attachments.is_empty();
         if needs_note && lead.note_ids.is_empty() {
             let mut note_id = None;
             if maybe_done_before {
-                let notes = self.amo.lead_notes(crm_id).await.map_err(|e| ("find_note", e))?;
+                let notes = self
+                    .amo
+                    .lead_notes(crm_id)
+                    .await
+                    .map_err(|e| ("find_note", e))?;
                 note_id = notes
                     .iter()
-                    .find(|n| n["params"]["text"].as_str().is_some_and(|t| t.contains(&mark)))
+                    .find(|n| {
+                        n["params"]["text"]
+                            .as_str()
+                            .is_some_and(|t| t.contains(&mark))
+                    })
                     .and_then(|n| n["id"].as_i64());
             }
             let note_id = match note_id {
@@ -398,15 +424,20 @@ impl SyncWorker {
                         })
                         .collect();
                     let text = note_text(lead.id, &lead.kind, &lead.source, &lead.payload, &links);
-                    self.amo.add_note(crm_id, &text).await.map_err(|e| ("add_note", e))?
+                    self.amo
+                        .add_note(crm_id, &text)
+                        .await
+                        .map_err(|e| ("add_note", e))?
                 }
             };
-            sqlx::query("UPDATE leads SET crm_note_ids = array_append(crm_note_ids, $2) WHERE id = $1")
-                .bind(lead.id)
-                .bind(note_id)
-                .execute(&self.pool)
-                .await
-                .map_err(|e| ("store_note", CrmError::Db(e)))?;
+            sqlx::query(
+                "UPDATE leads SET crm_note_ids = array_append(crm_note_ids, $2) WHERE id = $1",
+            )
+            .bind(lead.id)
+            .bind(note_id)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| ("store_note", CrmError::Db(e)))?;
             self.record(lead.id, "add_note", Ok(())).await;
         }
         Ok(())
@@ -456,11 +487,23 @@ mod tests {
             ],
             "total_rub": 900.0, "has_unpriced_lines": true, "comment": "Срочно"
         });
-        let text = note_text(7, "cart", "site", &payload, &[("скан.pdf".into(), "https://x/f".into())]);
+        let text = note_text(
+            7,
+            "cart",
+            "site",
+            &payload,
+            &[("скан.pdf".into(), "https://x/f".into())],
+        );
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "Заказ из корзины (сайт), заявка [stanok-lead-7]");
-        assert_eq!(lines[1], "1. 6205-2RS — Подшипник 6205-2RS SKF — 2 шт × 450,00\u{a0}₽ = 900,00\u{a0}₽");
-        assert_eq!(lines[2], "2. B-1600 — Ремень B-1600 — 1 шт × цена по запросу");
+        assert_eq!(
+            lines[1],
+            "1. 6205-2RS — Подшипник 6205-2RS SKF — 2 шт × 450,00\u{a0}₽ = 900,00\u{a0}₽"
+        );
+        assert_eq!(
+            lines[2],
+            "2. B-1600 — Ремень B-1600 — 1 шт × цена по запросу"
+        );
         assert!(lines[3].starts_with("Итого: 900,00\u{a0}₽"));
         assert!(text.contains("Комментарий: Срочно"));
         assert!(text.contains("- скан.pdf: https://x/f"));

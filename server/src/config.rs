@@ -53,7 +53,11 @@ fn opt(name: &str) -> Option<String> {
 
 fn opt_i64(name: &str) -> anyhow::Result<Option<i64>> {
     opt(name)
-        .map(|v| v.trim().parse::<i64>().map_err(|e| anyhow::anyhow!("{name}: {e}")))
+        .map(|v| {
+            v.trim()
+                .parse::<i64>()
+                .map_err(|e| anyhow::anyhow!("{name}: {e}"))
+        })
         .transpose()
 }
 

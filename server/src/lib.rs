@@ -182,7 +182,9 @@ pub fn spawn_lead_workers(
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     let Some(amo_cfg) = cfg.leads.amo()? else {
-        tracing::warn!("amoCRM is not configured (AMOCRM_BASE_URL): leads are stored and wait for it");
+        tracing::warn!(
+            "amoCRM is not configured (AMOCRM_BASE_URL): leads are stored and wait for it"
+        );
         return Ok(Vec::new());
     };
     let amo = Arc::new(leads::amocrm::AmoClient::new(amo_cfg, pool.clone()));

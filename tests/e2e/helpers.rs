@@ -67,7 +67,8 @@ pub async fn spawn_replica(
         replica_id,
     ));
     let live = indexer::Live::new(indexer.clone(), dirs, generation);
-    let mut leads = server::api::lead_routes::LeadsState::new(pool.clone(), dir.path().to_path_buf());
+    let mut leads =
+        server::api::lead_routes::LeadsState::new(pool.clone(), dir.path().to_path_buf());
     leads.webhook_secret = Some(WEBHOOK_SECRET.to_string());
     leads.amo_subdomain = Some("stanki".to_string());
     leads.bot_token = Some(BOT_TOKEN.to_string());

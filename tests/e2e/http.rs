@@ -133,7 +133,10 @@ async fn wire_level_errors_compression_and_cors(pool: PgPool) {
             .unwrap(),
     )
     .await;
-    assert_eq!((s, v["error"]["code"].as_str()), (413, Some("body_too_large")));
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (413, Some("body_too_large"))
+    );
     // Malformed JSON and a bad query string.
     let (s, v) = json(
         srv.http
@@ -145,7 +148,10 @@ async fn wire_level_errors_compression_and_cors(pool: PgPool) {
             .unwrap(),
     )
     .await;
-    assert_eq!((s, v["error"]["code"].as_str()), (400, Some("invalid_body")));
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (400, Some("invalid_body"))
+    );
     let (s, v) = json(
         srv.http
             .get(format!("{}/api/v1/search?q=x&limit=abc", srv.base))
@@ -205,5 +211,10 @@ async fn wire_level_errors_compression_and_cors(pool: PgPool) {
     let base = srv.base.clone();
     srv.stop.send(()).unwrap();
     srv.served.await.unwrap().unwrap();
-    assert!(srv.http.get(format!("{base}/healthz")).send().await.is_err());
+    assert!(srv
+        .http
+        .get(format!("{base}/healthz"))
+        .send()
+        .await
+        .is_err());
 }

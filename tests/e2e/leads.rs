@@ -52,7 +52,10 @@ async fn state_of(pool: &PgPool, id: i64) -> String {
 async fn deliver(pool: &PgPool, w: &SyncWorker, id: i64, secs: u64) {
     let deadline = std::time::Instant::now() + Duration::from_secs(secs);
     while state_of(pool, id).await != "synced" {
-        assert!(std::time::Instant::now() < deadline, "lead {id} not delivered");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "lead {id} not delivered"
+        );
         if w.run_once().await.unwrap().is_none() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -76,12 +79,18 @@ async fn post_lead(app: &TestApp, body: &str, key: Option<&str>) -> (u16, Value,
     if let Some(k) = key {
         req = req.header("idempotency-key", k);
     }
-    let res = tower::ServiceExt::oneshot(app.router.clone(), req.body(Body::from(body.to_string())).unwrap())
-        .await
-        .unwrap();
+    let res = tower::ServiceExt::oneshot(
+        app.router.clone(),
+        req.body(Body::from(body.to_string())).unwrap(),
+    )
+    .await
+    .unwrap();
     let status = res.status().as_u16();
     let replayed = res.headers().get("idempotent-replayed").is_some();
-    let bytes = http_body_util::BodyExt::collect(res.into_body()).await.unwrap().to_bytes();
+    let bytes = http_body_util::BodyExt::collect(res.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
     (status, serde_json::from_slice(&bytes).unwrap(), replayed)
 }
 
@@ -100,29 +109,51 @@ async fn intake_validates_replays_and_stores_attachments(pool: PgPool) {
     let (s, again, replayed) = post_lead(&app, &cart(), Some("order-1")).await;
     assert_eq!((s, replayed), (201, true));
     assert_eq!(again, first);
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM leads").fetch_one(&pool).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM leads")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(n, 1);
     // The same key for another request is refused.
     let other = cart().replace("Иван Петров", "Пётр Иванов");
     let (s, v, _) = post_lead(&app, &other, Some("order-1")).await;
-    assert_eq!((s, v["error"]["code"].as_str()), (422, Some("idempotency_key_reused")));
+    assert_eq!(
+        (s, v["error"]["code"].as_str()),
+        (422, Some("idempotency_key_reused"))
+    );
 
     // Validation names the field.
     for (body, field) in [
-        (cart().replace("\"price_rub\":450", "\"price_rub\":400"), "payload.lines[0].price_rub"),
+        (
+            cart().replace("\"price_rub\":450", "\"price_rub\":400"),
+            "payload.lines[0].price_rub",
+        ),
         (cart().replace("P-1", "NOPE"), "payload.lines[0].catalog_id"),
-        (cart().replace("\"qty\":2", "\"qty\":0"), "payload.lines[0].qty"),
+        (
+            cart().replace("\"qty\":2", "\"qty\":0"),
+            "payload.lines[0].qty",
+        ),
         (cart().replace("8 (912) 345-67-89", "12"), "contact.phone"),
         (cart().replace("\"cart\"", "\"gift\""), "kind"),
-        (json!({"source": "site", "kind": "callback", "contact": {"name": "Без связи"}}).to_string(), "contact"),
-        (json!({"source": "bot", "kind": "sos", "contact": {"phone": "+79123456789"},
-                "payload": {"machine_instance_id": 999, "description": "стучит шпиндель"}}).to_string(),
-         "payload.machine_instance_id"),
+        (
+            json!({"source": "site", "kind": "callback", "contact": {"name": "Без связи"}})
+                .to_string(),
+            "contact",
+        ),
+        (
+            json!({"source": "bot", "kind": "sos", "contact": {"phone": "+79123456789"},
+                "payload": {"machine_instance_id": 999, "description": "стучит шпиндель"}})
+            .to_string(),
+            "payload.machine_instance_id",
+        ),
     ] {
         let (s, v, _) = post_lead(&app, &body, None).await;
         assert_eq!(s, 400, "{body}: {v}");
         assert_eq!(v["error"]["code"], "invalid_parameter", "{v}");
-        assert!(v["error"]["message"].as_str().unwrap().contains(field), "{field}: {v}");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains(field),
+            "{field}: {v}"
+        );
     }
 
     // Attachments: content decides, size is limited, the file lands under its hash.
@@ -140,12 +171,20 @@ async fn intake_validates_replays_and_stores_attachments(pool: PgPool) {
     let sha = v["sha256"].as_str().unwrap().to_string();
     let stored = std::fs::read(leads::attachments::path_for(app.dir.path(), &sha)).unwrap();
     assert_eq!(stored, pdf);
-    let (s, v) = app.request(upload("photo.jpg", b"MZ\x90\0 not really a photo".to_vec())).await;
-    assert_eq!((s.as_u16(), v["error"]["code"].as_str()), (415, Some("unsupported_media_type")));
+    let (s, v) = app
+        .request(upload("photo.jpg", b"MZ\x90\0 not really a photo".to_vec()))
+        .await;
+    assert_eq!(
+        (s.as_u16(), v["error"]["code"].as_str()),
+        (415, Some("unsupported_media_type"))
+    );
     let mut big = b"%PDF-1.4\n".to_vec();
     big.resize(70 * 1024, b'x');
     let (s, v) = app.request(upload("big.pdf", big)).await;
-    assert_eq!((s.as_u16(), v["error"]["code"].as_str()), (413, Some("body_too_large")));
+    assert_eq!(
+        (s.as_u16(), v["error"]["code"].as_str()),
+        (413, Some("body_too_large"))
+    );
     let (s, _) = app
         .request(
             Request::post("/api/v1/leads/999999/attachments?name=a.pdf")
@@ -156,9 +195,16 @@ async fn intake_validates_replays_and_stores_attachments(pool: PgPool) {
     assert_eq!(s, 404);
     // The signed link serves the file; a forged one does not.
     let sig = leads::attachments::link_signature("link-key", id, &sha);
-    let (s, _) = app.get(&format!("/api/v1/leads/{id}/attachments/{sha}?sig={sig}")).await;
+    let (s, _) = app
+        .get(&format!("/api/v1/leads/{id}/attachments/{sha}?sig={sig}"))
+        .await;
     assert_eq!(s, 200);
-    let (s, _) = app.get(&format!("/api/v1/leads/{id}/attachments/{sha}?sig=00{}", &sig[2..])).await;
+    let (s, _) = app
+        .get(&format!(
+            "/api/v1/leads/{id}/attachments/{sha}?sig=00{}",
+            &sig[2..]
+        ))
+        .await;
     assert_eq!(s, 401);
 
     // Operators list leads by sync state; others may not.
@@ -190,9 +236,19 @@ async fn cart_lead_reaches_amocrm_once_through_outages(pool: PgPool) {
     // the note fails once with 503.
     standin.fail("/leads/complex", None, FaultKind::Status(500), 2);
     standin.fail("/leads/complex", None, FaultKind::Status(429), 1);
-    standin.fail("/leads/complex", None, FaultKind::Delay(Duration::from_millis(1500)), 1);
+    standin.fail(
+        "/leads/complex",
+        None,
+        FaultKind::Delay(Duration::from_millis(1500)),
+        1,
+    );
     standin.fail("/leads/complex", None, FaultKind::FailAfterWork, 1);
-    standin.fail("/notes", Some(axum::http::Method::POST), FaultKind::Status(503), 1);
+    standin.fail(
+        "/notes",
+        Some(axum::http::Method::POST),
+        FaultKind::Status(503),
+        1,
+    );
     let w = worker(&pool, amo(&standin, &pool));
     deliver(&pool, &w, id, 60).await;
 
@@ -204,14 +260,25 @@ async fn cart_lead_reaches_amocrm_once_through_outages(pool: PgPool) {
         .collect();
     assert_eq!(created.len(), 1, "exactly one CRM lead: {created:?}");
     let crm_id = created[0]["id"].as_i64().unwrap();
-    assert_eq!(created[0]["_embedded"]["contacts"][0]["id"], contact, "existing contact reused");
+    assert_eq!(
+        created[0]["_embedded"]["contacts"][0]["id"], contact,
+        "existing contact reused"
+    );
     assert_eq!(created[0]["price"], 900);
     let notes = standin.notes(crm_id);
     assert_eq!(notes.len(), 1, "exactly one note: {notes:?}");
     let text = notes[0]["params"]["text"].as_str().unwrap();
     assert_eq!(notes[0]["note_type"], "common");
-    assert!(text.contains("1. 6205-2RS — Подшипник шариковый 6205-2RS SKF — 2 шт × 450,00\u{a0}₽ = 900,00\u{a0}₽"), "{text}");
-    assert!(text.contains("2. B-1600 — Ремень клиновой B-1600 Gates — 1 шт × цена по запросу"), "{text}");
+    assert!(
+        text.contains(
+            "1. 6205-2RS — Подшипник шариковый 6205-2RS SKF — 2 шт × 450,00\u{a0}₽ = 900,00\u{a0}₽"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("2. B-1600 — Ремень клиновой B-1600 Gates — 1 шт × цена по запросу"),
+        "{text}"
+    );
     assert!(text.contains("Итого: 900,00\u{a0}₽"), "{text}");
     assert!(text.contains("Комментарий: Нужно до пятницы"), "{text}");
     let (stored_crm, attempts): (Option<i64>, i32) =
@@ -222,11 +289,12 @@ async fn cart_lead_reaches_amocrm_once_through_outages(pool: PgPool) {
             .unwrap();
     assert_eq!(stored_crm, Some(crm_id));
     assert!(attempts >= 6, "every failure was an attempt: {attempts}");
-    let failures: i64 = sqlx::query_scalar("SELECT count(*) FROM lead_sync_attempts WHERE lead_id = $1 AND NOT ok")
-        .bind(id)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let failures: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM lead_sync_attempts WHERE lead_id = $1 AND NOT ok")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert!(failures >= 6, "failures recorded: {failures}");
     assert_eq!(standin.throttled(), 0);
 }
@@ -239,7 +307,12 @@ async fn worker_killed_between_lead_and_note_resumes_without_duplicates(pool: Pg
     let (_, lead, _) = post_lead(&app, &cart(), None).await;
     let id = lead["id"].as_i64().unwrap();
     // The note request hangs; the worker is killed while it waits.
-    standin.fail("/notes", Some(axum::http::Method::POST), FaultKind::Delay(Duration::from_secs(3)), 1);
+    standin.fail(
+        "/notes",
+        Some(axum::http::Method::POST),
+        FaultKind::Delay(Duration::from_secs(3)),
+        1,
+    );
     let client = amo(&standin, &pool);
     let w = Arc::new(worker(&pool, client.clone()));
     let task = tokio::spawn({
@@ -290,10 +363,11 @@ async fn a_burst_of_500_leads_is_delivered_once_each_within_the_rate_limit(pool:
     let t2 = tokio::spawn(w2.run(rx));
     let deadline = std::time::Instant::now() + Duration::from_secs(400);
     loop {
-        let left: i64 = sqlx::query_scalar("SELECT count(*) FROM leads WHERE sync_state <> 'synced'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+        let left: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM leads WHERE sync_state <> 'synced'")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
         if left == 0 {
             break;
         }
@@ -310,7 +384,11 @@ async fn a_burst_of_500_leads_is_delivered_once_each_within_the_rate_limit(pool:
         .collect();
     assert_eq!(standin.leads().len(), 500, "none twice");
     assert_eq!(names.len(), 500);
-    assert!(standin.max_per_second() <= 7, "at most 7 requests in any second: {}", standin.max_per_second());
+    assert!(
+        standin.max_per_second() <= 7,
+        "at most 7 requests in any second: {}",
+        standin.max_per_second()
+    );
     assert_eq!(standin.throttled(), 0);
 }
 
@@ -375,7 +453,11 @@ async fn oauth_refresh_rotates_persists_and_never_reuses_a_stale_token(pool: PgP
         .map(|r| r.body["refresh_token"].as_str().unwrap_or("").to_string())
         .collect();
     let distinct: std::collections::HashSet<&String> = used.iter().collect();
-    assert_eq!(used.len(), distinct.len(), "a refresh token is used once: {used:?}");
+    assert_eq!(
+        used.len(),
+        distinct.len(),
+        "a refresh token is used once: {used:?}"
+    );
     assert_eq!(used[0], "refresh-0");
 }
 
@@ -384,7 +466,10 @@ fn webhook_body(changes: &[(i64, i64)]) -> String {
     for (i, (lead, status)) in changes.iter().enumerate() {
         pairs.push((format!("leads[status][{i}][id]"), lead.to_string()));
         pairs.push((format!("leads[status][{i}][status_id]"), status.to_string()));
-        pairs.push((format!("leads[status][{i}][old_status_id]"), "142553".into()));
+        pairs.push((
+            format!("leads[status][{i}][old_status_id]"),
+            "142553".into(),
+        ));
         pairs.push((format!("leads[status][{i}][pipeline_id]"), "5553".into()));
         pairs.push((format!("leads[status][{i}][name]"), "Сделка".into()));
     }
@@ -433,10 +518,25 @@ async fn won_deal_becomes_a_machine_in_the_right_clients_park(pool: PgPool) {
         .await
         .unwrap();
     let contact = standin.add_contact("ООО Ромашка", &["8 (912) 345-67-89"]);
-    let won = standin.add_deal("Станок 16К20", 142, contact, &[(SERIAL_FIELD, "SN-0042"), (PRODUCT_FIELD, "16K20-710")]);
+    let won = standin.add_deal(
+        "Станок 16К20",
+        142,
+        contact,
+        &[(SERIAL_FIELD, "SN-0042"), (PRODUCT_FIELD, "16K20-710")],
+    );
     let lost = standin.add_deal("Не купили", 143, contact, &[]);
-    let not_really = standin.add_deal("Передумали", 143, contact, &[(SERIAL_FIELD, "SN-0099"), (PRODUCT_FIELD, "16K20-710")]);
-    let unknown_product = standin.add_deal("Неизвестный", 142, contact, &[(SERIAL_FIELD, "SN-0100"), (PRODUCT_FIELD, "XYZ-1")]);
+    let not_really = standin.add_deal(
+        "Передумали",
+        143,
+        contact,
+        &[(SERIAL_FIELD, "SN-0099"), (PRODUCT_FIELD, "16K20-710")],
+    );
+    let unknown_product = standin.add_deal(
+        "Неизвестный",
+        142,
+        contact,
+        &[(SERIAL_FIELD, "SN-0100"), (PRODUCT_FIELD, "XYZ-1")],
+    );
     let events = || async {
         sqlx::query_scalar::<_, i64>("SELECT count(*) FROM crm_webhook_events")
             .fetch_one(&pool)
@@ -458,9 +558,18 @@ async fn won_deal_becomes_a_machine_in_the_right_clients_park(pool: PgPool) {
     let (s, v) = post_hook(&app, WEBHOOK_SECRET, &body).await;
     assert_eq!((s, v["stored"].as_i64()), (200, Some(2)));
     let (s, v) = post_hook(&app, WEBHOOK_SECRET, &body).await;
-    assert_eq!((s, v["stored"].as_i64()), (200, Some(0)), "a replay stores nothing new");
+    assert_eq!(
+        (s, v["stored"].as_i64()),
+        (200, Some(0)),
+        "a replay stores nothing new"
+    );
     // The webhook says won, the CRM says otherwise; and a product we do not sell.
-    let (s, _) = post_hook(&app, WEBHOOK_SECRET, &webhook_body(&[(not_really, 142), (unknown_product, 142)])).await;
+    let (s, _) = post_hook(
+        &app,
+        WEBHOOK_SECRET,
+        &webhook_body(&[(not_really, 142), (unknown_product, 142)]),
+    )
+    .await;
     assert_eq!(s, 200);
 
     let worker = leads::passport::PassportWorker::new(
@@ -480,17 +589,37 @@ async fn won_deal_becomes_a_machine_in_the_right_clients_park(pool: PgPool) {
     .fetch_all(&pool)
     .await
     .unwrap();
-    assert_eq!(machines, vec![("SN-0042".to_string(), Some("M-1".to_string()), client_id, Some(won))]);
-    let states: Vec<(i64, String)> = sqlx::query_as("SELECT crm_lead_id, state FROM crm_webhook_events ORDER BY crm_lead_id")
-        .fetch_all(&pool)
+    assert_eq!(
+        machines,
+        vec![(
+            "SN-0042".to_string(),
+            Some("M-1".to_string()),
+            client_id,
+            Some(won)
+        )]
+    );
+    let states: Vec<(i64, String)> =
+        sqlx::query_as("SELECT crm_lead_id, state FROM crm_webhook_events ORDER BY crm_lead_id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        states,
+        vec![
+            (won, "done".into()),
+            (lost, "ignored".into()),
+            (not_really, "ignored".into()),
+            (unknown_product, "review".into())
+        ]
+    );
+    let clients: i64 = sqlx::query_scalar("SELECT count(*) FROM clients")
+        .fetch_one(&pool)
         .await
         .unwrap();
     assert_eq!(
-        states,
-        vec![(won, "done".into()), (lost, "ignored".into()), (not_really, "ignored".into()), (unknown_product, "review".into())]
+        clients, 2,
+        "the client was found by phone, not created again"
     );
-    let clients: i64 = sqlx::query_scalar("SELECT count(*) FROM clients").fetch_one(&pool).await.unwrap();
-    assert_eq!(clients, 2, "the client was found by phone, not created again");
 
     // Replaying the won event changes nothing.
     sqlx::query("UPDATE crm_webhook_events SET state = 'pending' WHERE crm_lead_id = $1")
@@ -499,13 +628,24 @@ async fn won_deal_becomes_a_machine_in_the_right_clients_park(pool: PgPool) {
         .await
         .unwrap();
     while worker.run_once().await.unwrap().is_some() {}
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM machine_instances").fetch_one(&pool).await.unwrap();
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM machine_instances")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(n, 1);
 
     // The park: the client's own engineer sees it; others do not.
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
     let tma = |user: i64, at: i64| {
-        leads::auth::sign_init_data(BOT_TOKEN, at, &format!(r#"{{"id":{user},"first_name":"Инженер"}}"#), "q")
+        leads::auth::sign_init_data(
+            BOT_TOKEN,
+            at,
+            &format!(r#"{{"id":{user},"first_name":"Инженер"}}"#),
+            "q",
+        )
     };
     let park = |auth: Option<String>, id: i64| {
         let mut r = Request::get(format!("/api/v1/clients/{id}/park"));
@@ -514,18 +654,32 @@ async fn won_deal_becomes_a_machine_in_the_right_clients_park(pool: PgPool) {
         }
         r.body(Body::empty()).unwrap()
     };
-    let (s, v) = app.request(park(Some(format!("tma {}", tma(555, now))), client_id)).await;
+    let (s, v) = app
+        .request(park(Some(format!("tma {}", tma(555, now))), client_id))
+        .await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(v["machines"][0]["serial_number"], "SN-0042");
-    assert_eq!(v["machines"][0]["product_name"], "Токарно-винторезный станок 16К20 РМЦ 710 мм");
-    let (s, _) = app.request(park(Some(format!("tma {}", tma(777, now))), client_id)).await;
+    assert_eq!(
+        v["machines"][0]["product_name"],
+        "Токарно-винторезный станок 16К20 РМЦ 710 мм"
+    );
+    let (s, _) = app
+        .request(park(Some(format!("tma {}", tma(777, now))), client_id))
+        .await;
     assert_eq!(s, 403, "another client's engineer");
-    let (s, _) = app.request(park(Some(format!("tma {}", tma(555, now - 2 * 86_400))), client_id)).await;
+    let (s, _) = app
+        .request(park(
+            Some(format!("tma {}", tma(555, now - 2 * 86_400))),
+            client_id,
+        ))
+        .await;
     assert_eq!(s, 401, "stale auth_date");
     let good = tma(555, now);
     let flipped = if good.ends_with('0') { '1' } else { '0' };
     let bad_hash = format!("{}{flipped}", &good[..good.len() - 1]);
-    let (s, _) = app.request(park(Some(format!("tma {bad_hash}")), client_id)).await;
+    let (s, _) = app
+        .request(park(Some(format!("tma {bad_hash}")), client_id))
+        .await;
     assert_eq!(s, 401, "bad hash");
     let (s, _) = app.request(park(None, client_id)).await;
     assert_eq!(s, 401);
@@ -540,6 +694,8 @@ async fn won_deal_becomes_a_machine_in_the_right_clients_park(pool: PgPool) {
         )
         .await;
     assert_eq!(s, 200);
-    let (s, _) = app.request(park(Some(format!("Bearer {ADMIN_TOKEN}")), other_client)).await;
+    let (s, _) = app
+        .request(park(Some(format!("Bearer {ADMIN_TOKEN}")), other_client))
+        .await;
     assert_eq!(s, 200);
 }

@@ -190,7 +190,10 @@ pub(super) async fn get_attachment(
     let id = lead_id(&id)?;
     let key = ls.link_signing_key.as_deref().ok_or(ApiError::NoRoute)?;
     let sig = p.sig.ok_or(ApiError::Unauthorized)?;
-    if !token_matches(sig.as_bytes(), leads::attachments::link_signature(key, id, &sha).as_bytes()) {
+    if !token_matches(
+        sig.as_bytes(),
+        leads::attachments::link_signature(key, id, &sha).as_bytes(),
+    ) {
         return Err(ApiError::Unauthorized);
     }
     let files = leads::attachments::list(&ls.pool, id).await?;

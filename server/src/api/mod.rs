@@ -723,7 +723,9 @@ pub fn router(state: AppState, opts: &HttpOptions) -> Router {
     let attachment_limit = state
         .leads
         .as_ref()
-        .map_or(leads::attachments::DEFAULT_MAX_BYTES, |l| l.max_attachment_bytes)
+        .map_or(leads::attachments::DEFAULT_MAX_BYTES, |l| {
+            l.max_attachment_bytes
+        })
         + 1;
     Router::new()
         .route("/api/v1/search", get(search_get).post(search_post))
