@@ -11,5 +11,19 @@ mkdir -p "$DATA_DIR"
 "$BIN" migrate
 "$BIN" demo-catalog --count "${DEMO_COUNT:-3000}" > "$DATA_DIR/demo-catalog.jsonl"
 "$BIN" import "$DATA_DIR/demo-catalog.jsonl"
+# Demo mode: without a real amoCRM account, leads go to the local amoCRM stand-in (the same
+# one the tests use), so the whole lead flow can be tried; see README.
+if [ -z "${AMOCRM_BASE_URL:-}" ]; then
+  cargo build --release -q -p e2e --bin amocrm-standin
+  STANDIN_ADDR="${STANDIN_ADDR:-127.0.0.1:8099}"
+  STANDIN_ADDR="$STANDIN_ADDR" AMOCRM_LONG_LIVED_TOKEN=demo-token \
+    "$CARGO_TARGET_DIR/release/amocrm-standin" &
+  STANDIN=$!
+  trap 'kill $STANDIN 2>/dev/null || true' EXIT
+  export AMOCRM_BASE_URL="http://$STANDIN_ADDR" AMOCRM_SUBDOMAIN=demo AMOCRM_LONG_LIVED_TOKEN=demo-token
+  export AMOCRM_WEBHOOK_SECRET="${AMOCRM_WEBHOOK_SECRET:-demo-webhook-secret}"
+  export AMOCRM_SERIAL_FIELD_ID=701 AMOCRM_PRODUCT_FIELD_ID=702
+  echo "[run] demo amoCRM stand-in on http://$STANDIN_ADDR (received leads: curl http://$STANDIN_ADDR/_standin/leads)" >&2
+fi
 echo "[run] search server on http://$LISTEN_ADDR  (try: curl 'http://$LISTEN_ADDR/api/v1/search?q=подшипник+6205')" >&2
-exec "$BIN" serve
+"$BIN" serve

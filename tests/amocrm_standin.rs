@@ -100,6 +100,16 @@ impl AmoStandIn {
     /// Starts on a free loopback port. `access_token` is valid from the start (a long-lived
     /// token); `refresh_token` is the first OAuth refresh token.
     pub async fn start(access_token: &str, refresh_token: &str) -> AmoStandIn {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::serve(listener, access_token, refresh_token)
+    }
+
+    /// Serves on `listener` (the demo binary picks its port).
+    pub fn serve(
+        listener: tokio::net::TcpListener,
+        access_token: &str,
+        refresh_token: &str,
+    ) -> AmoStandIn {
         let inner = Arc::new(Mutex::new(Inner {
             next_id: 1000,
             access_tokens: vec![access_token.to_string()],
@@ -115,8 +125,8 @@ impl AmoStandIn {
             .route("/api/v4/leads/{id}", get(get_lead))
             .route("/api/v4/leads/{id}/notes", get(list_notes).post(add_notes))
             .layer(axum::middleware::from_fn_with_state(inner.clone(), gate))
+            .route("/_standin/leads", get(dump))
             .with_state(inner.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         AmoStandIn { base_url, inner }
@@ -509,4 +519,23 @@ async fn add_notes(
         created.push(n);
     }
     hal(StatusCode::OK, json!({"_embedded": {"notes": created}}))
+}
+
+/// Everything received so far (for the demo: `curl …/_standin/leads`).
+async fn dump(State(inner): State<Shared>) -> Response {
+    let g = inner.lock().unwrap();
+    let leads: Vec<Value> = g
+        .leads
+        .values()
+        .map(|l| {
+            let mut l = l.clone();
+            let id = l["id"].as_i64().unwrap_or_default();
+            l["notes"] = json!(g.notes.get(&id).cloned().unwrap_or_default());
+            l
+        })
+        .collect();
+    hal(
+        StatusCode::OK,
+        json!({"leads": leads, "contacts": g.contacts.values().collect::<Vec<_>>()}),
+    )
 }

@@ -699,3 +699,66 @@ async fn won_deal_becomes_a_machine_in_the_right_clients_park(pool: PgPool) {
         .await;
     assert_eq!(s, 200);
 }
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn sos_opens_a_ticket_and_a_rejected_lead_is_left_for_operators(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    app.import(&small_catalog(), false).await;
+    let client: i64 = sqlx::query_scalar(
+        "INSERT INTO clients (company, phone) VALUES ('ООО Ромашка', '+79123456789') RETURNING id",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let machine: i64 = sqlx::query_scalar(
+        "INSERT INTO machine_instances (serial_number, product_id, model, client_id) VALUES ('SN-1', 'M-1', '16К20', $1) RETURNING id",
+    )
+    .bind(client)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let sos = json!({"source": "bot", "kind": "sos", "contact": {"name": "Инженер", "phone": "+79123456789"},
+                     "payload": {"machine_instance_id": machine, "description": "Стук в шпинделе на 1000 об/мин"}});
+    let (s, v, _) = post_lead(&app, &sos.to_string(), None).await;
+    assert_eq!(s, 201, "{v}");
+    let ticket = v["ticket_id"]
+        .as_i64()
+        .expect("the ticket number comes back at once");
+    let (kind, status, t_client): (String, String, i64) = sqlx::query_as(
+        "SELECT kind::text, status::text, client_id FROM service_tickets WHERE id = $1",
+    )
+    .bind(ticket)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (kind.as_str(), status.as_str(), t_client),
+        ("sos", "new", client)
+    );
+
+    // amoCRM rejects the lead outright (400): no retry storm, the lead waits for a person.
+    let standin = AmoStandIn::start(ACCESS, "refresh-0").await;
+    standin.fail("/leads/complex", None, FaultKind::Status(400), 1);
+    let id = v["id"].as_i64().unwrap();
+    let w = worker(&pool, amo(&standin, &pool));
+    while w.run_once().await.unwrap().is_some() {}
+    assert_eq!(state_of(&pool, id).await, "failed");
+    let (s, list) = app
+        .request(
+            Request::get("/api/v1/leads?status=failed")
+                .header("authorization", format!("Bearer {ADMIN_TOKEN}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(list["leads"][0]["id"], id);
+    assert!(
+        list["leads"][0]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("400"),
+        "{list}"
+    );
+    assert!(standin.leads().is_empty());
+}
