@@ -38,45 +38,59 @@ mkdir -p "$(dirname "$OUT")"
 
 DATA="$(mktemp -d /tmp/stanok-load.XXXXXX)"
 LOG="$DATA/server.log"
-DATABASE_URL="$LOAD_DB_URL" DATA_DIR="$DATA" LISTEN_ADDR="127.0.0.1:$PORT" RUST_LOG=warn \
-  "$BIN/stanok" serve >"$LOG" 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -rf "$DATA"' EXIT
 BASE="http://127.0.0.1:$PORT"
-started=$(date +%s)
-until curl -sf "$BASE/readyz" >/dev/null; do
-  kill -0 $SERVER 2>/dev/null || { cat "$LOG"; echo "[load] server exited"; exit 1; }
-  sleep 1
-done
-echo "[load] $N documents loaded in $(( $(date +%s) - started )) s"
+SERVER=
+trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -rf "$DATA"' EXIT
 
-for mode in lexical hybrid; do
-  # Warm-up: every query once (embeds each hybrid query with the real model, then cached).
-  wrk -t1 -c1 -d3s -s "$ROOT/benches/load/mix.lua" "$BASE" -- "$mode" >/dev/null
-done
+start_server() { # $1 = SEARCH_CACHE_ENTRIES
+  DATABASE_URL="$LOAD_DB_URL" DATA_DIR="$DATA" LISTEN_ADDR="127.0.0.1:$PORT" RUST_LOG=warn \
+    SEARCH_CACHE_ENTRIES="$1" "$BIN/stanok" serve >>"$LOG" 2>&1 &
+  SERVER=$!
+  local started; started=$(date +%s)
+  until curl -sf "$BASE/readyz" >/dev/null; do
+    kill -0 $SERVER 2>/dev/null || { cat "$LOG"; echo "[load] server exited"; exit 1; }
+    sleep 1
+  done
+  echo "[load] ready in $(( $(date +%s) - started )) s (result cache $1)"
+  for mode in lexical hybrid; do
+    # Warm-up: every query once (embeds each hybrid query with the real model, then cached).
+    wrk -t1 -c1 -d3s -s "$ROOT/benches/load/mix.lua" "$BASE" -- "$mode" >/dev/null
+  done
+}
+
+stop_server() {
+  kill $SERVER; wait $SERVER 2>/dev/null || true; SERVER=
+}
 
 cores=$(nproc)
 {
   echo "# HTTP load test"
   echo
   echo "\`bash benches/load/run.sh\` on $(date -u +%Y-%m-%d), $cores cores shared by wrk (2 threads) and the server;"
-  echo "$N generated documents, query mix of \`benches/load/mix.lua\` (codes, models, Russian and English"
-  echo "descriptions, typos, filters, browsing), limit 10, ${SECONDS_PER_STEP} s per step; query embeddings cached."
+  echo "$N generated documents, query mix of \`benches/load/mix.lua\` (36 requests: codes, models, Russian and"
+  echo "English descriptions, typos, filters, browsing), limit 10, ${SECONDS_PER_STEP} s per step; query embeddings"
+  echo "cached. \"result cache\" is \`SEARCH_CACHE_ENTRIES\`: 0 computes every request; 1024 answers a repeated"
+  echo "identical request from the current snapshot's cache (emptied by every applied change), which"
+  echo "this 36-request mix hits almost always."
   echo
-  echo "| mode | connections | requests/s | p50 ms | p90 ms | p99 ms | non-2xx |"
-  echo "|---|---|---|---|---|---|---|"
+  echo "| result cache | mode | connections | requests/s | p50 ms | p90 ms | p99 ms | non-2xx |"
+  echo "|---|---|---|---|---|---|---|---|"
 } >"$OUT"
-for mode in lexical hybrid; do
-  for c in $CONCURRENCY; do
-    line=$(wrk -t2 -c"$c" -d"${SECONDS_PER_STEP}s" -s "$ROOT/benches/load/mix.lua" "$BASE" -- "$mode" | grep '^RESULT')
-    echo "[load] $mode c=$c $line"
-    rps=$(sed 's/.*rps=\([^ ]*\).*/\1/' <<<"$line")
-    p50=$(sed 's/.*p50_ms=\([^ ]*\).*/\1/' <<<"$line")
-    p90=$(sed 's/.*p90_ms=\([^ ]*\).*/\1/' <<<"$line")
-    p99=$(sed 's/.*p99_ms=\([^ ]*\).*/\1/' <<<"$line")
-    bad=$(sed 's/.*non2xx=\([^ ]*\).*/\1/' <<<"$line")
-    echo "| $mode | $c | $rps | $p50 | $p90 | $p99 | $bad |" >>"$OUT"
+for cache in 0 1024; do
+  start_server "$cache"
+  for mode in lexical hybrid; do
+    for c in $CONCURRENCY; do
+      line=$(wrk -t2 -c"$c" -d"${SECONDS_PER_STEP}s" -s "$ROOT/benches/load/mix.lua" "$BASE" -- "$mode" | grep '^RESULT')
+      echo "[load] cache=$cache $mode c=$c $line"
+      rps=$(sed 's/.*rps=\([^ ]*\).*/\1/' <<<"$line")
+      p50=$(sed 's/.*p50_ms=\([^ ]*\).*/\1/' <<<"$line")
+      p90=$(sed 's/.*p90_ms=\([^ ]*\).*/\1/' <<<"$line")
+      p99=$(sed 's/.*p99_ms=\([^ ]*\).*/\1/' <<<"$line")
+      bad=$(sed 's/.*non2xx=\([^ ]*\).*/\1/' <<<"$line")
+      echo "| $cache | $mode | $c | $rps | $p50 | $p90 | $p99 | $bad |" >>"$OUT"
+    done
   done
+  stop_server
 done
 echo "[load] report: $OUT"
 cat "$OUT"

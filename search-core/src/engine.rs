@@ -136,6 +136,10 @@ pub struct EngineConfig {
     pub model_id: String,
     pub dim: usize,
     pub writer_heap_bytes: usize,
+    /// Results kept per snapshot for repeated identical requests (0 turns the cache off). A
+    /// new snapshot (any applied change) starts with an empty cache, so a cached answer is
+    /// never staler than the snapshot it was computed on.
+    pub result_cache: usize,
 }
 
 impl std::fmt::Debug for EngineConfig {
@@ -158,8 +162,16 @@ impl EngineConfig {
             model_id: model_id.into(),
             dim,
             writer_heap_bytes: 64 << 20,
+            result_cache: 1024,
         }
     }
+}
+
+type ResultCache = Option<Arc<parking_lot::Mutex<lru::LruCache<String, SearchResults>>>>;
+
+fn result_cache(size: usize) -> ResultCache {
+    std::num::NonZeroUsize::new(size)
+        .map(|n| Arc::new(parking_lot::Mutex::new(lru::LruCache::new(n))))
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -185,6 +197,8 @@ pub struct Snapshot {
     fields: Fields,
     config: EngineConfig,
     embedder: Option<Arc<CachedEmbedder>>,
+    /// Results of this snapshot by request (see [`EngineConfig::result_cache`]).
+    cache: ResultCache,
 }
 
 /// Counters an operator wants to see.
@@ -386,6 +400,7 @@ impl Engine {
             fields,
             config: config.clone(),
             embedder: None,
+            cache: result_cache(config.result_cache),
         });
         Ok(Engine {
             index,
@@ -559,6 +574,7 @@ impl Engine {
             fields: self.fields,
             config: self.config.clone(),
             embedder: self.embedder.read().clone(),
+            cache: result_cache(self.config.result_cache),
         };
         *self.snapshot.write() = Arc::new(snap);
         Ok(())
@@ -655,6 +671,11 @@ struct Candidate {
 }
 
 impl Snapshot {
+    /// Size of a vid bitset covering every vid of this snapshot, in 64-bit words.
+    fn vid_words(&self) -> usize {
+        self.live.len()
+    }
+
     pub fn applied_seq(&self) -> i64 {
         self.applied_seq
     }
@@ -728,7 +749,16 @@ impl Snapshot {
 
     /// Runs a search. The query vector is computed with the engine's embedder unless given.
     pub fn search(&self, req: &SearchRequest) -> Result<SearchResults> {
-        self.search_with_vector(req, None)
+        let Some(cache) = &self.cache else {
+            return self.search_with_vector(req, None);
+        };
+        let key = format!("{req:?}");
+        if let Some(hit) = cache.lock().get(&key) {
+            return Ok(hit.clone());
+        }
+        let res = self.search_with_vector(req, None)?;
+        cache.lock().put(key, res.clone());
+        Ok(res)
     }
 
     /// Runs a search with a precomputed query vector (benches, eval).
@@ -797,7 +827,11 @@ impl Snapshot {
                 &*filtered_text,
                 &(
                     TopDocs::with_limit(depth),
-                    MatchSetCollector { with_facets: true },
+                    MatchSetCollector {
+                        with_facets: true,
+                        with_vids: mode == Mode::Hybrid,
+                        vid_words: self.vid_words(),
+                    },
                 ),
             )?
         };
@@ -832,6 +866,8 @@ impl Snapshot {
                     &*fq,
                     &MatchSetCollector {
                         with_facets: mode == Mode::Semantic,
+                        with_vids: true,
+                        vid_words: self.vid_words(),
                     },
                 )?;
                 sem = if set.count <= EXACT_SEARCH_MAX {
@@ -1171,5 +1207,35 @@ fn merge_facets(a: Facets, b: Facets) -> Facets {
         kind: merge(a.kind, b.kind),
         category: merge(a.category, b.category),
         brand: merge(a.brand, b.brand),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(id: &str, name: &str) -> CatalogDoc {
+        serde_json::from_value(serde_json::json!({"id": id, "kind": "spare_part", "name": name}))
+            .expect("a valid document")
+    }
+
+    #[test]
+    fn cached_results_never_outlive_their_snapshot() {
+        let engine = Engine::in_memory(EngineConfig::new("none", 8)).unwrap();
+        let upsert = |d: CatalogDoc| Change::Upsert {
+            doc: d,
+            vector: None,
+        };
+        engine
+            .apply(vec![upsert(doc("A", "Подшипник 6205"))], 1)
+            .unwrap();
+        let req = SearchRequest::new("подшипник", Mode::Lexical);
+        let first = engine.snapshot().search(&req).unwrap();
+        assert_eq!(first.total, 1);
+        // Served from the cache: same answer.
+        assert_eq!(engine.snapshot().search(&req).unwrap().total, 1);
+        engine.apply(vec![upsert(doc("A", "Ремень клиновой"))], 2).unwrap();
+        let after = engine.snapshot().search(&req).unwrap();
+        assert_eq!(after.total, 0, "a new snapshot does not reuse the old answers");
     }
 }

@@ -770,10 +770,15 @@ impl MatchSet {
 /// Counts facets over the whole match set and records every matched vid.
 pub struct MatchSetCollector {
     pub with_facets: bool,
+    /// Record the matched vids (hybrid fusion and filters need them; plain lexical does not).
+    pub with_vids: bool,
+    /// Vid bitset size in 64-bit words, so segments never grow it while collecting.
+    pub vid_words: usize,
 }
 
 pub struct MatchSetSegment {
     with_facets: bool,
+    with_vids: bool,
     count: u64,
     vid: Column<u64>,
     cols: Vec<Option<StrColumn>>,
@@ -809,11 +814,16 @@ impl Collector for MatchSetCollector {
         }
         Ok(MatchSetSegment {
             with_facets: self.with_facets,
+            with_vids: self.with_vids,
             count: 0,
             vid: ff.u64("vid")?,
             cols,
             counts,
-            vids: Vec::new(),
+            vids: if self.with_vids {
+                vec![0; self.vid_words]
+            } else {
+                Vec::new()
+            },
         })
     }
 
@@ -831,11 +841,15 @@ impl Collector for MatchSetCollector {
                     *maps[i].entry(v).or_default() += c;
                 }
             }
-            if out.vids.len() < fr.vids.len() {
-                out.vids.resize(fr.vids.len(), 0);
-            }
-            for (i, w) in fr.vids.into_iter().enumerate() {
-                out.vids[i] |= w;
+            if out.vids.is_empty() {
+                out.vids = fr.vids;
+            } else {
+                if out.vids.len() < fr.vids.len() {
+                    out.vids.resize(fr.vids.len(), 0);
+                }
+                for (o, w) in out.vids.iter_mut().zip(fr.vids) {
+                    *o |= w;
+                }
             }
         }
         let sorted = |m: std::collections::HashMap<String, u64>| {
@@ -856,12 +870,14 @@ impl SegmentCollector for MatchSetSegment {
 
     fn collect(&mut self, doc: DocId, _score: Score) {
         self.count += 1;
-        if let Some(v) = self.vid.first(doc) {
-            let v = v as usize;
-            if self.vids.len() <= v / 64 {
-                self.vids.resize(v / 64 + 1, 0);
+        if self.with_vids {
+            if let Some(v) = self.vid.first(doc) {
+                let v = v as usize;
+                if self.vids.len() <= v / 64 {
+                    self.vids.resize(v / 64 + 1, 0);
+                }
+                self.vids[v / 64] |= 1 << (v % 64);
             }
-            self.vids[v / 64] |= 1 << (v % 64);
         }
         if self.with_facets {
             for (col, counts) in self.cols.iter().zip(self.counts.iter_mut()) {

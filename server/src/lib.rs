@@ -117,6 +117,9 @@ pub fn engine_config(embedder: Option<&Arc<dyn Embedder>>, synonyms: Synonyms) -
     if let Some(ef) = env_usize("HNSW_EF_SEARCH") {
         cfg.hnsw.ef_search = ef;
     }
+    if let Some(n) = env_usize("SEARCH_CACHE_ENTRIES") {
+        cfg.result_cache = n;
+    }
     cfg
 }
 
