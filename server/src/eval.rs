@@ -72,6 +72,21 @@ impl EvalSet {
         })
     }
 
+    /// Every query as (id, text, type, judgments), for harnesses that rank by other means.
+    pub fn cases(&self) -> Vec<(String, String, String, Judgments)> {
+        self.queries
+            .iter()
+            .map(|q| {
+                (
+                    q.qid.clone(),
+                    q.query.clone(),
+                    q.kind.clone(),
+                    self.qrels.get(&q.qid).cloned().unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+
     /// Runs every query in `mode` and aggregates; `embedder` computes query vectors.
     pub fn run(
         &self,
