@@ -9,6 +9,16 @@ use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
 
+/// `HMAC(HMAC("WebAppData", bot_token), data_check_string)`, ready to finalize or verify.
+fn signer(bot_token: &str, check: &str) -> HmacSha256 {
+    let mut secret = HmacSha256::new_from_slice(b"WebAppData").expect("any key length");
+    secret.update(bot_token.as_bytes());
+    let secret = secret.finalize().into_bytes();
+    let mut mac = HmacSha256::new_from_slice(&secret).expect("any key length");
+    mac.update(check.as_bytes());
+    mac
+}
+
 /// The Telegram user an `initData` vouches for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TelegramUser {
@@ -48,12 +58,8 @@ pub fn validate_init_data(
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join("\n");
-    let mut secret = HmacSha256::new_from_slice(b"WebAppData").expect("any key length");
-    secret.update(bot_token.as_bytes());
-    let secret = secret.finalize().into_bytes();
-    let mut mac = HmacSha256::new_from_slice(&secret).expect("any key length");
-    mac.update(check.as_bytes());
-    mac.verify_slice(&expected)
+    signer(bot_token, &check)
+        .verify_slice(&expected)
         .map_err(|_| bad("signature mismatch"))?;
 
     let get = |key: &str| rest.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
@@ -88,12 +94,7 @@ pub fn sign_init_data(bot_token: &str, auth_date: i64, user_json: &str, query_id
         .map(|(k, v)| format!("{k}={v}"))
         .collect::<Vec<_>>()
         .join("\n");
-    let mut secret = HmacSha256::new_from_slice(b"WebAppData").expect("any key length");
-    secret.update(bot_token.as_bytes());
-    let secret = secret.finalize().into_bytes();
-    let mut mac = HmacSha256::new_from_slice(&secret).expect("any key length");
-    mac.update(check.as_bytes());
-    let hash = hex::encode(mac.finalize().into_bytes());
+    let hash = hex::encode(signer(bot_token, &check).finalize().into_bytes());
     pairs.push(("hash".to_string(), hash));
     serde_urlencoded::to_string(&pairs).expect("pairs encode")
 }

@@ -66,3 +66,33 @@ pub(crate) fn invalid(field: &str, message: impl Into<String>) -> Error {
         message: message.into(),
     }
 }
+
+/// Runs `step` until `shutdown`; `step` says whether it found work, and an idle or failed step
+/// waits half a second (or for shutdown) before the next.
+pub(crate) async fn poll_until<F, Fut>(
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+    what: &str,
+    mut step: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<bool>>,
+{
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let busy = match step().await {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(error = %e, "{what} loop error");
+                false
+            }
+        };
+        if !busy {
+            tokio::select! {
+                _ = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    }
+}

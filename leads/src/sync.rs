@@ -444,26 +444,11 @@ impl SyncWorker {
     }
 
     /// Delivers leads until `shutdown`; sleeps briefly when nothing is due.
-    pub async fn run(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-        loop {
-            if *shutdown.borrow() {
-                return;
-            }
-            let idle = match self.run_once().await {
-                Ok(Some(_)) => false,
-                Ok(None) => true,
-                Err(e) => {
-                    tracing::warn!(error = %e, "lead sync loop error");
-                    true
-                }
-            };
-            if idle {
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-                    _ = shutdown.changed() => return,
-                }
-            }
-        }
+    pub async fn run(self: Arc<Self>, shutdown: tokio::sync::watch::Receiver<bool>) {
+        crate::poll_until(shutdown, "lead sync", || async {
+            self.run_once().await.map(|o| o.is_some())
+        })
+        .await
     }
 }
 

@@ -1234,8 +1234,13 @@ mod tests {
         assert_eq!(first.total, 1);
         // Served from the cache: same answer.
         assert_eq!(engine.snapshot().search(&req).unwrap().total, 1);
-        engine.apply(vec![upsert(doc("A", "Ремень клиновой"))], 2).unwrap();
+        engine
+            .apply(vec![upsert(doc("A", "Ремень клиновой"))], 2)
+            .unwrap();
         let after = engine.snapshot().search(&req).unwrap();
-        assert_eq!(after.total, 0, "a new snapshot does not reuse the old answers");
+        assert_eq!(
+            after.total, 0,
+            "a new snapshot does not reuse the old answers"
+        );
     }
 }

@@ -62,6 +62,16 @@ async fn deliver(pool: &PgPool, w: &SyncWorker, id: i64, secs: u64) {
     }
 }
 
+/// The stand-in's leads carrying our lead's marker.
+fn crm_leads_of(standin: &AmoStandIn, id: i64) -> Vec<Value> {
+    let mark = leads::sync::marker(id);
+    standin
+        .leads()
+        .into_iter()
+        .filter(|l| l["name"].as_str().unwrap_or("").contains(&mark))
+        .collect()
+}
+
 fn cart() -> String {
     json!({
         "source": "site", "kind": "cart",
@@ -252,12 +262,7 @@ async fn cart_lead_reaches_amocrm_once_through_outages(pool: PgPool) {
     let w = worker(&pool, amo(&standin, &pool));
     deliver(&pool, &w, id, 60).await;
 
-    let mark = leads::sync::marker(id);
-    let created: Vec<Value> = standin
-        .leads()
-        .into_iter()
-        .filter(|l| l["name"].as_str().unwrap_or("").contains(&mark))
-        .collect();
+    let created = crm_leads_of(&standin, id);
     assert_eq!(created.len(), 1, "exactly one CRM lead: {created:?}");
     let crm_id = created[0]["id"].as_i64().unwrap();
     assert_eq!(
@@ -333,12 +338,7 @@ async fn worker_killed_between_lead_and_note_resumes_without_duplicates(pool: Pg
     // A new worker takes the lead once its lease ends and finishes the job.
     let w2 = worker(&pool, client);
     deliver(&pool, &w2, id, 30).await;
-    let mark = leads::sync::marker(id);
-    let created: Vec<Value> = standin
-        .leads()
-        .into_iter()
-        .filter(|l| l["name"].as_str().unwrap_or("").contains(&mark))
-        .collect();
+    let created = crm_leads_of(&standin, id);
     assert_eq!(created.len(), 1);
     tokio::time::sleep(Duration::from_secs(3)).await; // let a hung note request finish, if any
     assert_eq!(standin.notes(created[0]["id"].as_i64().unwrap()).len(), 1);
