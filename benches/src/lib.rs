@@ -34,18 +34,4 @@ pub fn engine(n: usize) -> (Engine, Vec<Vec<f32>>) {
     (engine, vectors)
 }
 
-/// A realistic query mix: part numbers, models, descriptions, abbreviations, typos.
-pub const QUERIES: &[&str] = &[
-    "6205-2RS",
-    "SFU1605",
-    "1FK7042-5AF71",
-    "16К20",
-    "VF-2",
-    "подшипник шпинделя 16К20",
-    "шарико-винтовая пара для VF-2",
-    "ремень клиновой B-1600",
-    "контактор 220 В",
-    "швп",
-    "подшибник",
-    "серводвигатель siemens",
-];
+pub use search_core::fixture::QUERIES;

@@ -356,6 +356,22 @@ pub fn vectors(n: usize, dim: usize, seed: u64) -> Vec<Vec<f32>> {
         .collect()
 }
 
+/// A realistic query mix: part numbers, models, descriptions, abbreviations, typos.
+pub const QUERIES: &[&str] = &[
+    "6205-2RS",
+    "SFU1605",
+    "1FK7042-5AF71",
+    "16К20",
+    "VF-2",
+    "подшипник шпинделя 16К20",
+    "шарико-винтовая пара для VF-2",
+    "ремень клиновой B-1600",
+    "контактор 220 В",
+    "швп",
+    "подшибник",
+    "серводвигатель siemens",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

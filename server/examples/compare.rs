@@ -619,59 +619,11 @@ async fn main() -> anyhow::Result<()> {
          process while building and the index directory size.\n\n\
          | documents | side | build s | p50 ms | p99 ms | queries/s (1 client) | memory MB | speed-up (baseline p50 / engine p50) |\n|---|---|---|---|---|---|---|---|\n",
     );
-    let queries = [
-        "6205-2RS",
-        "SFU1605",
-        "1FK7042-5AF71",
-        "16К20",
-        "VF-2",
-        "подшипник шпинделя 16К20",
-        "шарико-винтовая пара для VF-2",
-        "ремень клиновой B-1600",
-        "контактор 220 В",
-        "швп",
-        "подшибник",
-        "серводвигатель siemens",
-    ];
     let mut curve = Vec::new();
     for &n in &sizes {
-        let docs = search_core::fixture::catalog(n, 77);
-        let vecs = search_core::fixture::vectors(n, embedder.dim(), 77);
-        let qv = search_core::fixture::vectors(queries.len(), embedder.dim(), 991);
-        let base_build = build_baseline(&base, &docs, &vecs).await?;
-        let base_mb = baseline_mb(&base).await?;
-        let before = rss_mb();
-        let dir = tempfile::tempdir()?;
-        let (engine, eng_build) = build_engine(
-            dir.path(),
-            embedder.model_id(),
-            embedder.dim(),
-            &docs,
-            &vecs,
-        )?;
-        drop(docs);
-        drop(vecs);
-        let eng_mb = (rss_mb() - before).max(0.0);
-        let disk_mb = dir_mb(dir.path());
-        let (mut b, mut e) = (Side::default(), Side::default());
-        for _ in 0..5 {
-            for (q, v) in queries.iter().zip(&qv) {
-                let t = Instant::now();
-                baseline_search(&base, Mode::Hybrid, q, v).await?;
-                b.lat.push(t.elapsed().as_secs_f64() * 1000.0);
-                let t = Instant::now();
-                engine_search(&engine, Mode::Hybrid, q, v)?;
-                e.lat.push(t.elapsed().as_secs_f64() * 1000.0);
-            }
-        }
-        let (bp50, bp99, bqps, _, _) = b.row();
-        let (ep50, ep99, eqps, _, _) = e.row();
-        report.push_str(&format!(
-            "| {n} | baseline | {base_build:.1} | {bp50:.2} | {bp99:.2} | {bqps:.0} | {:.0} | |\n",
-            base_mb
-        ));
-        report.push_str(&format!("| {n} | engine | {eng_build:.1} | {ep50:.2} | {ep99:.2} | {eqps:.0} | {eng_mb:.0} RSS, {disk_mb:.0} disk | {:.1}× |\n", bp50 / ep50));
-        eprintln!("[compare] n={n}: baseline p50 {bp50:.2} ms, engine p50 {ep50:.2} ms");
+        let (rows, bp50, ep50) =
+            scale_point(&base, embedder.model_id(), embedder.dim(), n, Mode::Hybrid).await?;
+        report.push_str(&rows);
         curve.push((n, bp50, ep50));
     }
     report.push_str("\n![p50 hybrid latency by catalog size](scale.svg)\n");
@@ -689,41 +641,70 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     for &n in &lexical_sizes {
-        let docs = search_core::fixture::catalog(n, 78);
-        let base_build = build_baseline(&base, &docs, &[]).await?;
-        let base_mb = baseline_mb(&base).await?;
-        let before = rss_mb();
-        let dir = tempfile::tempdir()?;
-        let (engine, eng_build) =
-            build_engine(dir.path(), embedder.model_id(), embedder.dim(), &docs, &[])?;
-        drop(docs);
-        let eng_mb = (rss_mb() - before).max(0.0);
-        let disk_mb = dir_mb(dir.path());
-        let (mut b, mut e) = (Side::default(), Side::default());
-        for _ in 0..5 {
-            for q in &queries {
-                let t = Instant::now();
-                baseline_search(&base, Mode::Lexical, q, &[]).await?;
-                b.lat.push(t.elapsed().as_secs_f64() * 1000.0);
-                let t = Instant::now();
-                engine_search(&engine, Mode::Lexical, q, &[])?;
-                e.lat.push(t.elapsed().as_secs_f64() * 1000.0);
-            }
-        }
-        let (bp50, bp99, bqps, _, _) = b.row();
-        let (ep50, ep99, eqps, _, _) = e.row();
-        report.push_str(&format!(
-            "| {n} | baseline | {base_build:.1} | {bp50:.2} | {bp99:.2} | {bqps:.0} | {:.0} | |\n",
-            base_mb
-        ));
-        report.push_str(&format!("| {n} | engine | {eng_build:.1} | {ep50:.2} | {ep99:.2} | {eqps:.0} | {eng_mb:.0} RSS, {disk_mb:.0} disk | {:.1}× |\n", bp50 / ep50));
-        eprintln!("[compare] lexical n={n}: baseline p50 {bp50:.2} ms, engine p50 {ep50:.2} ms");
+        let (rows, _, _) =
+            scale_point(&base, embedder.model_id(), embedder.dim(), n, Mode::Lexical).await?;
+        report.push_str(&rows);
     }
     std::fs::create_dir_all(&out_dir)?;
     std::fs::write(out_dir.join("baseline.md"), &report)?;
     std::fs::write(out_dir.join("scale.svg"), svg(&curve))?;
     println!("{report}");
     Ok(())
+}
+
+/// One scale point: the same generated catalog (with fixture vectors unless `mode` is lexical)
+/// built into both sides, the query mix run 5 times, interleaved. Returns the two table rows
+/// and both p50s.
+async fn scale_point(
+    base: &Baseline,
+    model_id: &str,
+    dim: usize,
+    n: usize,
+    mode: Mode,
+) -> anyhow::Result<(String, f64, f64)> {
+    let queries = search_core::fixture::QUERIES;
+    let docs = search_core::fixture::catalog(n, 77);
+    let vecs = if mode == Mode::Lexical {
+        Vec::new()
+    } else {
+        search_core::fixture::vectors(n, dim, 77)
+    };
+    let qv = search_core::fixture::vectors(queries.len(), dim, 991);
+    let base_build = build_baseline(base, &docs, &vecs).await?;
+    let base_mb = baseline_mb(base).await?;
+    let before = rss_mb();
+    let dir = tempfile::tempdir()?;
+    let (engine, eng_build) = build_engine(dir.path(), model_id, dim, &docs, &vecs)?;
+    drop(docs);
+    drop(vecs);
+    let eng_mb = (rss_mb() - before).max(0.0);
+    let disk_mb = dir_mb(dir.path());
+    let (mut b, mut e) = (Side::default(), Side::default());
+    for _ in 0..5 {
+        for (q, v) in queries.iter().zip(&qv) {
+            let t = Instant::now();
+            baseline_search(base, mode, q, v).await?;
+            b.lat.push(t.elapsed().as_secs_f64() * 1000.0);
+            let t = Instant::now();
+            engine_search(&engine, mode, q, v)?;
+            e.lat.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+    }
+    let (bp50, bp99, bqps, _, _) = b.row();
+    let (ep50, ep99, eqps, _, _) = e.row();
+    eprintln!(
+        "[compare] {} n={n}: baseline p50 {bp50:.2} ms, engine p50 {ep50:.2} ms",
+        mode.as_str()
+    );
+    Ok((
+        format!(
+            "| {n} | baseline | {base_build:.1} | {bp50:.2} | {bp99:.2} | {bqps:.0} | {base_mb:.0} | |\n\
+             | {n} | engine | {eng_build:.1} | {ep50:.2} | {ep99:.2} | {eqps:.0} | {eng_mb:.0} RSS, {disk_mb:.0} disk | {:.1}× |\n",
+            bp50 / ep50
+        ),
+        bp50,
+        ep50,
+    ))
 }
 
 /// A small log-log line chart of p50 latency by catalog size.
