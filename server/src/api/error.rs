@@ -154,8 +154,15 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        if status.is_server_error() {
-            tracing::error!(error = ?self, code, "request failed");
+        match self {
+            // Expected while the index loads or without a model: not an incident.
+            ApiError::NotReady | ApiError::SemanticUnavailable(_) => {
+                tracing::debug!(code, "request refused")
+            }
+            _ if status.is_server_error() => {
+                tracing::error!(error = ?self, code, "request failed")
+            }
+            _ => {}
         }
         let body = json!({"error": {"code": code, "message": self.message()}});
         (status, Json(body)).into_response()

@@ -774,7 +774,9 @@ pub fn router(state: AppState, opts: &HttpOptions) -> Router {
                                 .unwrap_or("-");
                             tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
                         },
-                    ),
+                    )
+                    // 5xx are logged once, by `ApiError`, at the level they deserve.
+                    .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG)),
                 )
                 .layer(tower_http::request_id::PropagateRequestIdLayer::new(request_id))
                 .layer(tower_http::timeout::TimeoutLayer::with_status_code(
