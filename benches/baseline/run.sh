@@ -13,7 +13,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 source "$ROOT/scripts/env.sh"
 SIZES="${COMPARE_SIZES:-10000,100000}"
-LEXICAL_SIZES="${COMPARE_LEXICAL_SIZES:-1000000}"
+LEXICAL_SIZES="${COMPARE_LEXICAL_SIZES-1000000}"   # empty: no lexical-only points
 PORT="${BASELINE_PORT:-55432}"
 VPORT="${BASELINE_VECTOR_PORT:-55433}"
 BASE_DIR="${BASELINE_DIR:-/var/tmp/stanok-baseline}"
