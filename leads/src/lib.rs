@@ -15,6 +15,7 @@
 //! Boundary: Postgres and the amoCRM HTTP API live here; no HTTP *server* types. The server
 //! maps [`Error`] to responses.
 
+pub mod account;
 pub mod amocrm;
 pub mod attachments;
 pub mod auth;

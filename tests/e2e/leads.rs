@@ -762,3 +762,98 @@ async fn sos_opens_a_ticket_and_a_rejected_lead_is_left_for_operators(pool: PgPo
     );
     assert!(standin.leads().is_empty());
 }
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn the_bot_links_users_by_phone_and_directors_see_spend(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let client: i64 = sqlx::query_scalar(
+        "INSERT INTO clients (company, phone) VALUES ('ООО Ромашка', '+79123456789') RETURNING id",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let link = |token: &str, body: Value| {
+        Request::post("/api/v1/telegram/link")
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::from(body.to_string()))
+            .unwrap()
+    };
+    // Only the bot may link; the phone may be typed any Russian way.
+    let (s, _) = app
+        .request(link(
+            "wrong",
+            json!({"telegram_id": 1, "phone": "+79123456789"}),
+        ))
+        .await;
+    assert_eq!(s, 401);
+    let (s, v) = app
+        .request(link(
+            BOT_SERVICE_TOKEN,
+            json!({"telegram_id": 555, "phone": "8 (912) 345-67-89", "first_name": "Анна"}),
+        ))
+        .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        (v["client_id"].as_i64(), v["role"].as_str()),
+        (Some(client), Some("engineer"))
+    );
+    let (_, v) = app
+        .request(link(
+            BOT_SERVICE_TOKEN,
+            json!({"telegram_id": 556, "phone": "+7 999 000 11 22"}),
+        ))
+        .await;
+    assert_eq!(
+        (v["client_id"].clone(), v["role"].clone()),
+        (Value::Null, Value::Null),
+        "unknown phone"
+    );
+
+    // Spend this month vs last month, from the tables the director's numbers come from.
+    for sql in [
+        "INSERT INTO orders (number, client_id, status, total_rub, created_at) VALUES
+           ('A-1', $1, 'paid', 100000, date_trunc('month', now()) + interval '1 hour'),
+           ('A-2', $1, 'cancelled', 999999, date_trunc('month', now()) + interval '2 hours'),
+           ('A-0', $1, 'delivered', 50000, date_trunc('month', now()) - interval '10 days')",
+        "INSERT INTO maintenance_spend (client_id, amount_rub, spent_on) VALUES
+           ($1, 25000, date_trunc('month', now())::date),
+           ($1, 50000, (date_trunc('month', now()) - interval '1 month')::date)",
+    ] {
+        sqlx::query(sql).bind(client).execute(&pool).await.unwrap();
+    }
+    let spend = |user: &str| {
+        Request::get(format!("/api/v1/clients/{client}/spend?period=month"))
+            .header("authorization", format!("Bearer {BOT_SERVICE_TOKEN}"))
+            .header("x-telegram-user-id", user)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (s, _) = app.request(spend("555")).await;
+    assert_eq!(s, 403, "an engineer does not see spend");
+    sqlx::query("UPDATE telegram_users SET role = 'director' WHERE telegram_id = 555")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (s, v) = app.request(spend("555")).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(
+        v["current"]["orders_rub"], 100000.0,
+        "cancelled orders do not count"
+    );
+    assert_eq!(v["current"]["maintenance_rub"], 25000.0);
+    assert_eq!(v["previous"]["total_rub"], 100000.0);
+    assert_eq!(v["change_pct"], 25.0);
+    let (s, v) = app
+        .request(
+            Request::get(format!("/api/v1/clients/{client}/spend?period=decade"))
+                .header("authorization", format!("Bearer {ADMIN_TOKEN}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        (s.as_u16(), v["error"]["code"].as_str()),
+        (400, Some("invalid_parameter"))
+    );
+}

@@ -289,3 +289,86 @@ pub(super) async fn client_park(
     }
     Ok(Json(leads::park::park(&ls.pool, client_id).await?))
 }
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct LinkRequest {
+    telegram_id: i64,
+    phone: String,
+    #[serde(default)]
+    first_name: String,
+    #[serde(default)]
+    username: Option<String>,
+}
+
+/// The bot links a Telegram user who shared their phone (bot service token only).
+pub(super) async fn link_telegram(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<LinkRequest>,
+) -> Result<Json<leads::account::Link>, ApiError> {
+    let ls = leads_state(&state)?;
+    let service = ls
+        .bot_service_token
+        .as_deref()
+        .ok_or(ApiError::Unauthorized)?;
+    let ok = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|t| token_matches(t.trim().as_bytes(), service.as_bytes()));
+    if !ok {
+        return Err(ApiError::Unauthorized);
+    }
+    if req.first_name.chars().count() > 200 {
+        return Err(invalid("first_name", "не длиннее 200 символов"));
+    }
+    Ok(Json(
+        leads::account::link_telegram_user(
+            &ls.pool,
+            req.telegram_id,
+            &req.phone,
+            &req.first_name,
+            req.username.as_deref(),
+        )
+        .await?,
+    ))
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SpendParams {
+    period: Option<String>,
+}
+
+/// The director's spend for the current month / quarter / year against the previous one:
+/// directors of that client and operators only.
+pub(super) async fn client_spend(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    ApiQuery(p): ApiQuery<SpendParams>,
+) -> Result<Json<leads::account::Spend>, ApiError> {
+    let ls = leads_state(&state)?;
+    let client_id = id
+        .parse::<i64>()
+        .map_err(|_| invalid("id", "ожидается номер клиента"))?;
+    if !is_admin(&state, &headers) {
+        let user = telegram_caller(ls, &headers)?.ok_or(ApiError::Unauthorized)?;
+        match leads::account::role_of(&ls.pool, user).await? {
+            Some((client, role)) if client == client_id && role == "director" => {}
+            Some((client, _)) if client == client_id => {
+                return Err(ApiError::Forbidden("расходы видит директор".into()))
+            }
+            _ => return Err(ApiError::Forbidden("это не ваш клиент".into())),
+        }
+    }
+    let today: String = sqlx::query_scalar("SELECT current_date::text")
+        .fetch_one(&ls.pool)
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let period = p.period.unwrap_or_else(|| "month".into());
+    Ok(Json(
+        leads::account::spend(&ls.pool, client_id, &period, &today).await?,
+    ))
+}

@@ -756,6 +756,11 @@ pub fn router(state: AppState, opts: &HttpOptions) -> Router {
             axum::routing::post(lead_routes::amocrm_webhook),
         )
         .route("/api/v1/clients/{id}/park", get(lead_routes::client_park))
+        .route("/api/v1/clients/{id}/spend", get(lead_routes::client_spend))
+        .route(
+            "/api/v1/telegram/link",
+            axum::routing::post(lead_routes::link_telegram),
+        )
         .fallback(no_route)
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
         .layer(
