@@ -54,8 +54,50 @@ fn clean_name(name: &str) -> String {
     }
 }
 
-/// Checks and stores one file for a lead. The file is written (atomically, by rename) before
-/// its row is inserted, so a row never points at a missing file.
+/// A file checked and written to the content-addressed store.
+#[derive(Debug, Clone)]
+pub struct StoredFile {
+    pub sha256: String,
+    pub file_name: String,
+    pub mime_type: &'static str,
+}
+
+/// Checks a file (size, accepted type judged by content) and writes it under its hash,
+/// atomically by rename; a file already stored is not written again.
+pub async fn put_file(
+    data_dir: &Path,
+    file_name: &str,
+    bytes: &[u8],
+    max_bytes: usize,
+) -> Result<StoredFile> {
+    if bytes.len() > max_bytes {
+        return Err(Error::TooLarge {
+            size: bytes.len(),
+            limit: max_bytes,
+        });
+    }
+    if bytes.is_empty() {
+        return Err(invalid("file", "файл пустой"));
+    }
+    let mime = sniff(bytes).ok_or(Error::UnsupportedType)?;
+    let sha = hex::encode(Sha256::digest(bytes));
+    let path = path_for(data_dir, &sha);
+    if !path.exists() {
+        let dir = path.parent().expect("hash path has a parent");
+        tokio::fs::create_dir_all(dir).await?;
+        let tmp = dir.join(format!(".{sha}.{}", std::process::id()));
+        tokio::fs::write(&tmp, bytes).await?;
+        tokio::fs::rename(&tmp, &path).await?;
+    }
+    Ok(StoredFile {
+        sha256: sha,
+        file_name: clean_name(file_name),
+        mime_type: mime,
+    })
+}
+
+/// Checks and stores one file for a lead. The file is written before its row is inserted,
+/// so a row never points at a missing file.
 pub async fn store(
     pool: &PgPool,
     data_dir: &Path,
@@ -70,10 +112,6 @@ pub async fn store(
             limit: max_bytes,
         });
     }
-    if bytes.is_empty() {
-        return Err(invalid("file", "файл пустой"));
-    }
-    let mime = sniff(bytes).ok_or(Error::UnsupportedType)?;
     let exists: Option<i64> = sqlx::query_scalar(
         "SELECT (SELECT count(*) FROM lead_attachments WHERE lead_id = $1) FROM leads WHERE id = $1",
     )
@@ -90,16 +128,7 @@ pub async fn store(
         }
         Some(_) => {}
     }
-    let sha = hex::encode(Sha256::digest(bytes));
-    let path = path_for(data_dir, &sha);
-    if !path.exists() {
-        let dir = path.parent().expect("hash path has a parent");
-        tokio::fs::create_dir_all(dir).await?;
-        let tmp = dir.join(format!(".{sha}.{}", std::process::id()));
-        tokio::fs::write(&tmp, bytes).await?;
-        tokio::fs::rename(&tmp, &path).await?;
-    }
-    let name = clean_name(file_name);
+    let file = put_file(data_dir, file_name, bytes, max_bytes).await?;
     let row: (i64,) = sqlx::query_as(
         "INSERT INTO lead_attachments (lead_id, sha256, file_name, mime_type, size_bytes)
          VALUES ($1, $2, $3, $4, $5)
@@ -107,18 +136,18 @@ pub async fn store(
          RETURNING id",
     )
     .bind(lead_id)
-    .bind(&sha)
-    .bind(&name)
-    .bind(mime)
+    .bind(&file.sha256)
+    .bind(&file.file_name)
+    .bind(file.mime_type)
     .bind(bytes.len() as i64)
     .fetch_one(pool)
     .await?;
     Ok(Attachment {
         id: row.0,
         lead_id,
-        sha256: sha,
-        file_name: name,
-        mime_type: mime.to_string(),
+        sha256: file.sha256,
+        file_name: file.file_name,
+        mime_type: file.mime_type.to_string(),
         size_bytes: bytes.len() as i64,
     })
 }

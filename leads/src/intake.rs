@@ -343,6 +343,17 @@ pub async fn submit(
         }
         _ => None,
     };
+    if let (Some((_, client)), Some(user)) = (&sos, who.telegram_id) {
+        // A Telegram user calls service only for their own client's machines.
+        let own: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT client_id FROM telegram_users WHERE telegram_id = $1")
+                .bind(user)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if own.flatten() != Some(*client) {
+            return Err(Error::Forbidden("это не ваш станок".into()));
+        }
+    }
     if let Some((machine, client)) = sos {
         let ticket: i64 = sqlx::query_scalar(
             "INSERT INTO service_tickets (machine_instance_id, client_id, kind, description, created_by_telegram)

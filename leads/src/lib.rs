@@ -23,6 +23,7 @@ pub mod intake;
 pub mod park;
 pub mod passport;
 pub mod phone;
+pub mod portal;
 pub mod sync;
 
 pub use phone::Phone;
@@ -48,6 +49,9 @@ pub enum Error {
     /// An uploaded file is not of an accepted type (judged by content).
     #[error("unsupported file type")]
     UnsupportedType,
+    /// The caller is known but may not do this (another client's machine, wrong role).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     /// Authentication failed (bad signature, stale data, unknown user).
     #[error("unauthenticated: {0}")]
     Unauthenticated(String),

@@ -85,6 +85,7 @@ impl From<leads::Error> for ApiError {
             E::TooLarge { .. } => ApiError::BodyTooLarge,
             E::UnsupportedType => ApiError::UnsupportedMediaType,
             E::Unauthenticated(_) => ApiError::Unauthorized,
+            E::Forbidden(why) => ApiError::Forbidden(why),
             e @ (E::Db(_) | E::Io(_) | E::Crm(_)) => ApiError::Internal(anyhow::Error::new(e)),
         }
     }

@@ -55,13 +55,13 @@ impl LeadsState {
     }
 }
 
-fn leads_state(state: &AppState) -> Result<&LeadsState, ApiError> {
+pub(super) fn leads_state(state: &AppState) -> Result<&LeadsState, ApiError> {
     state.leads.as_deref().ok_or(ApiError::NoRoute)
 }
 
 /// The Telegram user a request speaks for, if it carries Mini App `initData` or the bot's
 /// service token with a user id. `Err` when it tries and fails.
-fn telegram_caller(ls: &LeadsState, headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
+pub(super) fn telegram_caller(ls: &LeadsState, headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
     let Some(auth) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -93,7 +93,7 @@ fn telegram_caller(ls: &LeadsState, headers: &HeaderMap) -> Result<Option<i64>, 
     Ok(None)
 }
 
-fn is_admin(state: &AppState, headers: &HeaderMap) -> bool {
+pub(super) fn is_admin(state: &AppState, headers: &HeaderMap) -> bool {
     let Some(expected) = state.admin_token.as_deref() else {
         return false;
     };

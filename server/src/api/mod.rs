@@ -2,6 +2,7 @@
 
 pub mod error;
 pub mod lead_routes;
+mod portal_routes;
 pub mod metrics;
 pub mod openapi;
 
@@ -703,6 +704,9 @@ impl Default for HttpOptions {
     }
 }
 
+/// Largest knowledge-base document an operator may upload (drawings and manuals are big).
+pub const DOCUMENT_MAX_BYTES: usize = 50 * 1024 * 1024;
+
 /// The application router.
 pub fn router(state: AppState, opts: &HttpOptions) -> Router {
     use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -760,6 +764,41 @@ pub fn router(state: AppState, opts: &HttpOptions) -> Router {
         .route(
             "/api/v1/telegram/link",
             axum::routing::post(lead_routes::link_telegram),
+        )
+        .route("/api/v1/telegram/me", get(portal_routes::telegram_me))
+        .route(
+            "/api/v1/admin/telegram-users/{telegram_id}/role",
+            axum::routing::post(portal_routes::set_role),
+        )
+        .route(
+            "/api/v1/admin/tickets/{id}/status",
+            axum::routing::post(portal_routes::set_ticket_status),
+        )
+        .route(
+            "/api/v1/admin/documents",
+            axum::routing::post(portal_routes::add_document)
+                .layer(axum::extract::DefaultBodyLimit::max(DOCUMENT_MAX_BYTES + 1)),
+        )
+        .route(
+            "/api/v1/clients/{id}/tickets",
+            get(portal_routes::client_tickets),
+        )
+        .route(
+            "/api/v1/clients/{id}/projects",
+            get(portal_routes::client_projects),
+        )
+        .route("/api/v1/clients/{id}/offers", get(portal_routes::client_offers))
+        .route(
+            "/api/v1/clients/{id}/orders/{number}/shipments",
+            get(portal_routes::order_shipments),
+        )
+        .route(
+            "/api/v1/clients/{id}/documents",
+            get(portal_routes::client_documents),
+        )
+        .route(
+            "/api/v1/clients/{id}/documents/{document_id}/file",
+            get(portal_routes::document_file),
         )
         .fallback(no_route)
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
