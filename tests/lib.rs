@@ -2,3 +2,4 @@
 //! cannot reach, speaking their real wire formats.
 
 pub mod amocrm_standin;
+pub mod telegram_standin;

@@ -222,7 +222,12 @@ struct ErrorInner {
 
 #[derive(Deserialize)]
 struct List<T> {
-    #[serde(alias = "tickets", alias = "projects", alias = "offers", alias = "documents")]
+    #[serde(
+        alias = "tickets",
+        alias = "projects",
+        alias = "offers",
+        alias = "documents"
+    )]
     items: Vec<T>,
 }
 

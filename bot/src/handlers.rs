@@ -93,9 +93,8 @@ fn menu_keyboard(role: Option<&str>, mini_app: Option<&Url>) -> KeyboardMarkup {
         ],
         Some("procurement") => {
             let catalog = match mini_app {
-                Some(url) => b(t::BTN_CATALOG).request(ButtonRequest::WebApp(WebAppInfo {
-                    url: url.clone(),
-                })),
+                Some(url) => b(t::BTN_CATALOG)
+                    .request(ButtonRequest::WebApp(WebAppInfo { url: url.clone() })),
                 None => b(t::BTN_CATALOG),
             };
             vec![
@@ -203,17 +202,38 @@ async fn handle_message(
             "start" => {
                 if let Some(me) = ctx.api.me(user).await? {
                     if me.client_id.is_some() {
-                        save(dialogue, State { step: Step::Idle, ..state }).await?;
+                        save(
+                            dialogue,
+                            State {
+                                step: Step::Idle,
+                                ..state
+                            },
+                        )
+                        .await?;
                         return send_menu(bot, chat, &me, ctx).await;
                     }
                 }
-                save(dialogue, State { step: Step::AwaitPhone, ..state }).await?;
+                save(
+                    dialogue,
+                    State {
+                        step: Step::AwaitPhone,
+                        ..state
+                    },
+                )
+                .await?;
                 bot.send_message(chat, t::ASK_PHONE)
                     .reply_markup(phone_keyboard())
                     .await?;
             }
             "cancel" => {
-                save(dialogue, State { step: Step::Idle, ..state }).await?;
+                save(
+                    dialogue,
+                    State {
+                        step: Step::Idle,
+                        ..state
+                    },
+                )
+                .await?;
                 bot.send_message(chat, t::CANCELLED).await?;
                 if let Some((me, _)) = linked(bot, chat, ctx, user).await? {
                     send_menu(bot, chat, &me, ctx).await?;
@@ -221,7 +241,14 @@ async fn handle_message(
             }
             "menu" => {
                 if let Some((me, _)) = linked(bot, chat, ctx, user).await? {
-                    save(dialogue, State { step: Step::Idle, ..state }).await?;
+                    save(
+                        dialogue,
+                        State {
+                            step: Step::Idle,
+                            ..state
+                        },
+                    )
+                    .await?;
                     send_menu(bot, chat, &me, ctx).await?;
                 }
             }
@@ -234,7 +261,10 @@ async fn handle_message(
     // A menu button works from any step and ends the one in progress.
     if let Some(text) = text {
         if is_menu_button(text) {
-            let state = State { step: Step::Idle, ..state };
+            let state = State {
+                step: Step::Idle,
+                ..state
+            };
             save(dialogue, state.clone()).await?;
             return on_menu_button(bot, dialogue, state, msg, ctx, user, text).await;
         }
@@ -250,11 +280,7 @@ async fn handle_message(
                 bot.send_message(chat, t::ASK_CALLBACK_COMMENT).await?;
                 return Ok(());
             };
-            let name = msg
-                .from
-                .as_ref()
-                .map(|u| u.full_name())
-                .unwrap_or_default();
+            let name = msg.from.as_ref().map(|u| u.full_name()).unwrap_or_default();
             let lead = ctx
                 .api
                 .create_lead(
@@ -268,7 +294,14 @@ async fn handle_message(
                     },
                 )
                 .await?;
-            save(dialogue, State { step: Step::Idle, ..state }).await?;
+            save(
+                dialogue,
+                State {
+                    step: Step::Idle,
+                    ..state
+                },
+            )
+            .await?;
             bot.send_message(chat, t::callback_created(lead.id)).await?;
         }
         Step::SosDescribe {
@@ -351,8 +384,11 @@ async fn handle_message(
                 return Ok(());
             };
             if size > MAX_DOWNLOAD_BYTES {
-                bot.send_message(chat, "Файл больше 20 МБ — пришлите его меньшего размера или на почту.")
-                    .await?;
+                bot.send_message(
+                    chat,
+                    "Файл больше 20 МБ — пришлите его меньшего размера или на почту.",
+                )
+                .await?;
                 return Ok(());
             }
             let Some((me, _)) = linked(bot, chat, ctx, user).await? else {
@@ -363,7 +399,11 @@ async fn handle_message(
                 return Ok(());
             };
             let bytes = download(ctx, file_id).await?;
-            let kind: &'static str = if kind == "invoice" { "invoice" } else { "quote" };
+            let kind: &'static str = if kind == "invoice" {
+                "invoice"
+            } else {
+                "quote"
+            };
             let lead = ctx
                 .api
                 .create_lead(
@@ -378,7 +418,14 @@ async fn handle_message(
                 )
                 .await?;
             ctx.api.attach(lead.id, &name, bytes).await?;
-            save(dialogue, State { step: Step::Idle, ..state }).await?;
+            save(
+                dialogue,
+                State {
+                    step: Step::Idle,
+                    ..state
+                },
+            )
+            .await?;
             bot.send_message(chat, t::file_lead_created(kind, lead.id))
                 .await?;
         }
@@ -394,7 +441,14 @@ async fn handle_message(
                 Some(o) => t::shipments(&o),
                 None => t::order_not_found(number),
             };
-            save(dialogue, State { step: Step::Idle, ..state }).await?;
+            save(
+                dialogue,
+                State {
+                    step: Step::Idle,
+                    ..state
+                },
+            )
+            .await?;
             bot.send_message(chat, answer).await?;
         }
         Step::Idle => match text {
@@ -590,10 +644,12 @@ async fn on_menu_button(
         t::BTN_CATALOG => {
             let mut req = bot.send_message(chat, t::SEARCH_HINT);
             if let Some(url) = &ctx.mini_app_url {
-                req = req.reply_markup(InlineKeyboardMarkup::new([[InlineKeyboardButton::web_app(
-                    "Открыть каталог",
-                    WebAppInfo { url: url.clone() },
-                )]]));
+                req = req.reply_markup(InlineKeyboardMarkup::new([[
+                    InlineKeyboardButton::web_app(
+                        "Открыть каталог",
+                        WebAppInfo { url: url.clone() },
+                    ),
+                ]]));
             }
             req.await?;
         }

@@ -134,7 +134,10 @@ impl Config {
 fn secret_matches(presented: &[u8], expected: &[u8]) -> bool {
     use sha2::{Digest, Sha256};
     let (a, b) = (Sha256::digest(presented), Sha256::digest(expected));
-    a.iter().zip(b.iter()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.iter()
+        .zip(b.iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
 }
 
 async fn check_secret(
@@ -164,7 +167,10 @@ fn commands() -> Vec<BotCommand> {
 }
 
 /// Runs the bot until `shutdown` resolves.
-pub async fn run(cfg: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn run(
+    cfg: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let mut plain = Bot::new(&cfg.token);
     if let Some(u) = &cfg.telegram_api_url {
         plain = plain.set_api_url(u.clone());

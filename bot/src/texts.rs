@@ -1,7 +1,7 @@
 //! Everything the bot says, in Russian, as plain text (no parse mode, so nothing needs escaping).
 //! Formatting functions are pure and tested here.
 
-use crate::api::{Document, Hit, Machine, OrderShipments, Offer, Project, Spend, Ticket};
+use crate::api::{Document, Hit, Machine, Offer, OrderShipments, Project, Spend, Ticket};
 use crate::state::CartLine;
 
 pub const ASK_PHONE: &str = "Здравствуйте! Это бот сервиса станков и запчастей.\n\
@@ -54,7 +54,8 @@ pub const SEARCH_HINT: &str =
     "Напишите, что ищете: название, артикул или модель станка — например, «подшипник шпинделя 16К20».";
 pub const NOTHING_FOUND: &str =
     "Ничего не нашлось. Попробуйте другие слова, артикул или модель станка.";
-pub const CART_EMPTY: &str = "Корзина пуста. Найдите запчасть: просто напишите её название или артикул.";
+pub const CART_EMPTY: &str =
+    "Корзина пуста. Найдите запчасть: просто напишите её название или артикул.";
 pub const CART_FULL: &str = "В корзине уже 30 позиций — оформите заказ или очистите корзину.";
 pub const CART_CLEARED: &str = "Корзина очищена.";
 pub const CHECKOUT_BUTTON: &str = "✅ Оформить заказ";
@@ -133,7 +134,10 @@ pub fn menu_greeting(company: Option<&str>, role: Option<&str>) -> String {
         Some("engineer") => "инженер",
         _ => "роль не назначена",
     };
-    format!("{} · {role}\nВыберите раздел в меню.", company.unwrap_or("Клиент"))
+    format!(
+        "{} · {role}\nВыберите раздел в меню.",
+        company.unwrap_or("Клиент")
+    )
 }
 
 pub fn machine_label(m: &Machine) -> String {
@@ -252,7 +256,10 @@ pub fn projects(list: &[Project]) -> String {
         } else {
             "предложен"
         };
-        out.push_str(&format!("\n• {} — {status}, готовность {}%", p.title, p.progress_pct));
+        out.push_str(&format!(
+            "\n• {} — {status}, готовность {}%",
+            p.title, p.progress_pct
+        ));
         if let Some(b) = p.budget_rub {
             out.push_str(&format!(", бюджет {}", rub(b)));
         }
@@ -297,7 +304,11 @@ pub fn shipments(o: &OrderShipments) -> String {
         out.push_str("\nОтгрузок по заказу пока нет.");
     }
     for s in &o.shipments {
-        out.push_str(&format!("\n\n🚚 {}: {}", s.carrier, shipment_status(&s.status)));
+        out.push_str(&format!(
+            "\n\n🚚 {}: {}",
+            s.carrier,
+            shipment_status(&s.status)
+        ));
         if let Some(t) = &s.tracking_no {
             out.push_str(&format!("\nТрек-номер: {t}"));
         }
@@ -331,7 +342,11 @@ pub fn documents(list: &[Document]) -> String {
             "schematic" => "схема",
             _ => "инструкция",
         };
-        out.push_str(&format!("\n• {} ({kind}; {})", d.title, d.models.join(", ")));
+        out.push_str(&format!(
+            "\n• {} ({kind}; {})",
+            d.title,
+            d.models.join(", ")
+        ));
     }
     out
 }
@@ -397,7 +412,9 @@ pub fn file_lead_created(kind: &str, lead: i64) -> String {
     } else {
         "на коммерческое предложение"
     };
-    format!("Заявка {what} №{lead} принята, файл получен. Менеджер пришлёт ответ сюда или на почту.")
+    format!(
+        "Заявка {what} №{lead} принята, файл получен. Менеджер пришлёт ответ сюда или на почту."
+    )
 }
 
 pub fn callback_created(lead: i64) -> String {
@@ -501,7 +518,10 @@ mod tests {
         };
         let text = tickets(&[t]);
         assert!(text.contains("№9 — 16К20 №SN-1 — ждём запчасти"), "{text}");
-        assert!(text.contains("2026-11-21 09:30 · ждём запчасти — заказан подшипник"), "{text}");
+        assert!(
+            text.contains("2026-11-21 09:30 · ждём запчасти — заказан подшипник"),
+            "{text}"
+        );
         assert_eq!(tickets(&[]), NO_TICKETS);
     }
 }

@@ -61,7 +61,11 @@ pub async fn set_role(pool: &PgPool, telegram_id: i64, role: &str) -> Result<Me>
             .fetch_optional(pool)
             .await?;
     match linked {
-        None => return Err(Error::NotFound(format!("пользователь Telegram {telegram_id}"))),
+        None => {
+            return Err(Error::NotFound(format!(
+                "пользователь Telegram {telegram_id}"
+            )))
+        }
         Some(None) => {
             return Err(invalid(
                 "telegram_id",
@@ -104,7 +108,11 @@ pub struct TicketDetail {
 }
 
 /// Tickets of `client_id`, newest first: open ones only, or all of them.
-pub async fn tickets(pool: &PgPool, client_id: i64, include_closed: bool) -> Result<Vec<TicketDetail>> {
+pub async fn tickets(
+    pool: &PgPool,
+    client_id: i64,
+    include_closed: bool,
+) -> Result<Vec<TicketDetail>> {
     let rows = sqlx::query(&format!(
         "SELECT t.id, t.machine_instance_id, m.serial_number, m.model, t.kind::text AS kind,
                 t.status::text AS status, t.description,
@@ -274,7 +282,11 @@ pub struct OrderShipments {
 
 /// Shipment status of order `number` of `client_id`. An order of another client is
 /// indistinguishable from a missing one.
-pub async fn order_shipments(pool: &PgPool, client_id: i64, number: &str) -> Result<OrderShipments> {
+pub async fn order_shipments(
+    pool: &PgPool,
+    client_id: i64,
+    number: &str,
+) -> Result<OrderShipments> {
     let number = number.trim();
     if number.is_empty() || number.chars().count() > 64 {
         return Err(invalid("number", "номер заказа: от 1 до 64 символов"));
@@ -367,7 +379,8 @@ fn document(r: &sqlx::postgres::PgRow) -> Result<Document> {
     })
 }
 
-const DOC_COLUMNS: &str = "d.id, d.title, d.doc_type, d.file_name, d.mime_type, d.size_bytes, d.sha256,
+const DOC_COLUMNS: &str =
+    "d.id, d.title, d.doc_type, d.file_name, d.mime_type, d.size_bytes, d.sha256,
     ARRAY(SELECT model FROM kb_document_models WHERE document_id = d.id ORDER BY model) AS models";
 
 /// Documents for the models in `client_id`'s park.
@@ -413,7 +426,10 @@ pub async fn add_document(
         return Err(invalid("title", "от 1 до 300 символов"));
     }
     if !DOC_TYPES.contains(&doc_type) {
-        return Err(invalid("doc_type", "одно из: manual, drawing, schematic, instruction"));
+        return Err(invalid(
+            "doc_type",
+            "одно из: manual, drawing, schematic, instruction",
+        ));
     }
     let models: Vec<String> = models
         .iter()
@@ -447,15 +463,24 @@ pub async fn add_document(
         .await?;
     }
     tx.commit().await?;
-    let row = sqlx::query(&format!("SELECT {DOC_COLUMNS} FROM kb_documents d WHERE d.id = $1"))
-        .bind(id)
-        .fetch_one(pool)
-        .await?;
+    let row = sqlx::query(&format!(
+        "SELECT {DOC_COLUMNS} FROM kb_documents d WHERE d.id = $1"
+    ))
+    .bind(id)
+    .fetch_one(pool)
+    .await?;
     document(&row)
 }
 
 /// Ticket statuses.
-pub const TICKET_STATUSES: &[&str] = &["new", "accepted", "in_progress", "waiting_parts", "done", "cancelled"];
+pub const TICKET_STATUSES: &[&str] = &[
+    "new",
+    "accepted",
+    "in_progress",
+    "waiting_parts",
+    "done",
+    "cancelled",
+];
 
 /// Moves ticket `id` to `status`; the history trigger records the change with `comment`.
 pub async fn set_ticket_status(pool: &PgPool, id: i64, status: &str, comment: &str) -> Result<()> {

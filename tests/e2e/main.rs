@@ -9,3 +9,4 @@ mod http;
 mod indexer;
 mod leads;
 mod reindex;
+mod telegram_bot;

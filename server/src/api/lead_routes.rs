@@ -61,7 +61,10 @@ pub(super) fn leads_state(state: &AppState) -> Result<&LeadsState, ApiError> {
 
 /// The Telegram user a request speaks for, if it carries Mini App `initData` or the bot's
 /// service token with a user id. `Err` when it tries and fails.
-pub(super) fn telegram_caller(ls: &LeadsState, headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
+pub(super) fn telegram_caller(
+    ls: &LeadsState,
+    headers: &HeaderMap,
+) -> Result<Option<i64>, ApiError> {
     let Some(auth) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())

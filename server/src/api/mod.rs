@@ -2,9 +2,9 @@
 
 pub mod error;
 pub mod lead_routes;
-mod portal_routes;
 pub mod metrics;
 pub mod openapi;
+mod portal_routes;
 
 use crate::api::error::{invalid, ApiError};
 use axum::body::Bytes;

@@ -94,7 +94,9 @@ pub(super) async fn set_role(
     let id = telegram_id
         .parse::<i64>()
         .map_err(|_| invalid("telegram_id", "ожидается id пользователя Telegram"))?;
-    Ok(Json(leads::portal::set_role(&ls.pool, id, &req.role).await?))
+    Ok(Json(
+        leads::portal::set_role(&ls.pool, id, &req.role).await?,
+    ))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -118,7 +120,9 @@ pub(super) async fn client_tickets(
     };
     let ls = leads_state(&state)?;
     let tickets = leads::portal::tickets(&ls.pool, id, include_closed).await?;
-    Ok(Json(serde_json::json!({"client_id": id, "tickets": tickets})))
+    Ok(Json(
+        serde_json::json!({"client_id": id, "tickets": tickets}),
+    ))
 }
 
 pub(super) async fn client_projects(
@@ -130,7 +134,9 @@ pub(super) async fn client_projects(
     client_access(&state, &headers, id, &["director"]).await?;
     let ls = leads_state(&state)?;
     let projects = leads::portal::projects(&ls.pool, id).await?;
-    Ok(Json(serde_json::json!({"client_id": id, "projects": projects})))
+    Ok(Json(
+        serde_json::json!({"client_id": id, "projects": projects}),
+    ))
 }
 
 pub(super) async fn client_offers(
@@ -171,7 +177,9 @@ pub(super) async fn client_documents(
     client_access(&state, &headers, id, &["engineer", "director"]).await?;
     let ls = leads_state(&state)?;
     let documents = leads::portal::documents(&ls.pool, id).await?;
-    Ok(Json(serde_json::json!({"client_id": id, "documents": documents})))
+    Ok(Json(
+        serde_json::json!({"client_id": id, "documents": documents}),
+    ))
 }
 
 pub(super) async fn document_file(
