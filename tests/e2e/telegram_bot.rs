@@ -773,3 +773,146 @@ async fn webhook_mode_accepts_telegram_and_rejects_a_wrong_secret(pool: PgPool) 
     w.tg.wait_for(user, 0, WAIT, is(t::HELP)).await;
     running.stop().await;
 }
+
+/// The server side the bot relies on: every portal route answers only for the caller's own
+/// client and role, and a Telegram user's SOS only for their own machine.
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn portal_routes_answer_only_for_the_callers_client_and_role(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    app.import(&small_catalog(), false).await;
+    let own = client(&pool, "ООО Ромашка", "+79123456789").await;
+    let other = client(&pool, "АО Другое", "+79990001122").await;
+    let mine = machine(&pool, own, "SN-1", "16К20").await;
+    let theirs = machine(&pool, other, "SN-2", "16К20").await;
+    seed(
+        &pool,
+        own,
+        other,
+        "INSERT INTO orders (number, client_id) VALUES ('ЗК-7', $1), ('ЗК-8', $2)",
+    )
+    .await;
+    let (engineer, director, procurement) = (501, 502, 503);
+    for (user, role) in [
+        (engineer, "engineer"),
+        (director, "director"),
+        (procurement, "procurement"),
+    ] {
+        sqlx::query("INSERT INTO telegram_users (telegram_id, client_id, role, phone) VALUES ($1, $2, $3::telegram_role, '+79123456789')")
+            .bind(user)
+            .bind(own)
+            .bind(role)
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    let get = |uri: String, user: Option<i64>| {
+        let mut r = Request::get(uri);
+        if let Some(u) = user {
+            r = r
+                .header("authorization", format!("Bearer {BOT_SERVICE_TOKEN}"))
+                .header("x-telegram-user-id", u.to_string());
+        }
+        app.request(r.body(Body::empty()).unwrap())
+    };
+    let status = |(s, _): (axum::http::StatusCode, serde_json::Value)| s.as_u16();
+    for (path, allowed) in [
+        ("tickets", vec![engineer, director, procurement]),
+        ("documents", vec![engineer, director]),
+        ("projects", vec![director]),
+        ("offers", vec![director]),
+        ("orders/ЗК-7/shipments", vec![procurement, director]),
+    ] {
+        let path = path.replace("ЗК", "%D0%97%D0%9A");
+        for user in [engineer, director, procurement] {
+            let want = if allowed.contains(&user) { 200 } else { 403 };
+            assert_eq!(
+                status(get(format!("/api/v1/clients/{own}/{path}"), Some(user)).await),
+                want,
+                "{path} as {user}"
+            );
+            // Another client's data: refused for everyone.
+            assert_eq!(
+                status(get(format!("/api/v1/clients/{other}/{path}"), Some(user)).await),
+                403,
+                "{path} of another client as {user}"
+            );
+        }
+        assert_eq!(
+            status(get(format!("/api/v1/clients/{own}/{path}"), None).await),
+            401,
+            "{path} without credentials"
+        );
+    }
+    // Another client's order number is "not found" even for the right role.
+    assert_eq!(
+        status(
+            get(
+                format!("/api/v1/clients/{own}/orders/%D0%97%D0%9A-8/shipments"),
+                Some(director)
+            )
+            .await
+        ),
+        404
+    );
+    // /me names the caller; an unknown Telegram user is 404.
+    let (s, me) = get("/api/v1/telegram/me".into(), Some(director)).await;
+    assert_eq!(
+        (s.as_u16(), me["client_id"].as_i64(), me["role"].as_str()),
+        (200, Some(own), Some("director"))
+    );
+    assert_eq!(
+        status(get("/api/v1/telegram/me".into(), Some(999)).await),
+        404
+    );
+    // SOS from a Telegram user: own machine yes, another client's machine no (nothing stored).
+    let sos = |machine: i64| {
+        Request::post("/api/v1/leads")
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {BOT_SERVICE_TOKEN}"))
+            .header("x-telegram-user-id", engineer.to_string())
+            .body(Body::from(
+                serde_json::json!({"source": "bot", "kind": "sos", "contact": {"phone": "+79123456789"},
+                                   "payload": {"machine_instance_id": machine, "description": "не включается"}})
+                .to_string(),
+            ))
+            .unwrap()
+    };
+    assert_eq!(status(app.request(sos(theirs)).await), 403);
+    assert_eq!(status(app.request(sos(mine)).await), 201);
+    let tickets: Vec<i64> = sqlx::query_scalar("SELECT machine_instance_id FROM service_tickets")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(tickets, vec![mine]);
+    // Roles are assigned by operators only, and only to linked users.
+    let role = |token: &str, user: i64, role: &str| {
+        Request::post(format!("/api/v1/admin/telegram-users/{user}/role"))
+            .header("content-type", "application/json")
+            .header("authorization", format!("Bearer {token}"))
+            .body(Body::from(serde_json::json!({"role": role}).to_string()))
+            .unwrap()
+    };
+    assert_eq!(
+        status(
+            app.request(role(BOT_SERVICE_TOKEN, engineer, "director"))
+                .await
+        ),
+        401
+    );
+    assert_eq!(
+        status(app.request(role(ADMIN_TOKEN, engineer, "boss")).await),
+        400
+    );
+    assert_eq!(
+        status(app.request(role(ADMIN_TOKEN, 424242, "director")).await),
+        404
+    );
+    assert_eq!(
+        status(app.request(role(ADMIN_TOKEN, engineer, "director")).await),
+        200
+    );
+    assert_eq!(
+        status(get(format!("/api/v1/clients/{own}/projects"), Some(engineer)).await),
+        200
+    );
+}
