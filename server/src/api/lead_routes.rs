@@ -107,6 +107,45 @@ pub(super) fn is_admin(state: &AppState, headers: &HeaderMap) -> bool {
         .is_some_and(|t| token_matches(t.trim().as_bytes(), expected.as_bytes()))
 }
 
+/// The body of a route whose body *is* a file: too large is 413, unreadable is 400.
+pub(super) fn raw_body(
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Bytes, ApiError> {
+    body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::BodyTooLarge
+        } else {
+            ApiError::InvalidBody(e.body_text())
+        }
+    })
+}
+
+/// A stored file (by sha256 under `DATA_DIR`) as a download with its original name.
+pub(super) async fn file_response(
+    data_dir: &std::path::Path,
+    sha256: &str,
+    mime_type: String,
+    file_name: &str,
+) -> Result<Response, ApiError> {
+    let bytes = tokio::fs::read(leads::attachments::path_for(data_dir, sha256))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let disposition = format!(
+        "attachment; filename*=UTF-8''{}",
+        serde_urlencoded::to_string([("f", file_name)])
+            .unwrap_or_default()
+            .trim_start_matches("f=")
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime_type),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 pub(super) async fn create_lead(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -159,13 +198,7 @@ pub(super) async fn add_attachment(
 ) -> Result<(StatusCode, Json<leads::attachments::Attachment>), ApiError> {
     let ls = leads_state(&state)?;
     let id = lead_id(&id)?;
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::BodyTooLarge
-        } else {
-            ApiError::InvalidBody(e.body_text())
-        }
-    })?;
+    let body = raw_body(body)?;
     let a = leads::attachments::store(
         &ls.pool,
         &ls.data_dir,
@@ -204,23 +237,7 @@ pub(super) async fn get_attachment(
         .into_iter()
         .find(|a| a.sha256 == sha)
         .ok_or_else(|| ApiError::NotFound("файл".into()))?;
-    let bytes = tokio::fs::read(leads::attachments::path_for(&ls.data_dir, &file.sha256))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    let disposition = format!(
-        "attachment; filename*=UTF-8''{}",
-        serde_urlencoded::to_string([("f", &file.file_name)])
-            .unwrap_or_default()
-            .trim_start_matches("f=")
-    );
-    Ok((
-        [
-            (header::CONTENT_TYPE, file.mime_type),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        bytes,
-    )
-        .into_response())
+    file_response(&ls.data_dir, &file.sha256, file.mime_type, &file.file_name).await
 }
 
 #[derive(Debug, Default, Deserialize)]

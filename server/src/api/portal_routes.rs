@@ -10,12 +10,12 @@
 //! - shipments: procurement and directors.
 
 use super::error::{invalid, ApiError};
-use super::lead_routes::{is_admin, leads_state, telegram_caller};
+use super::lead_routes::{file_response, is_admin, leads_state, raw_body, telegram_caller};
 use super::{require_admin, ApiJson, ApiQuery, AppState};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
 
@@ -192,23 +192,7 @@ pub(super) async fn document_file(
     client_access(&state, &headers, id, &["engineer", "director"]).await?;
     let ls = leads_state(&state)?;
     let d = leads::portal::document_for_client(&ls.pool, id, doc).await?;
-    let bytes = tokio::fs::read(leads::attachments::path_for(&ls.data_dir, &d.sha256))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
-    let disposition = format!(
-        "attachment; filename*=UTF-8''{}",
-        serde_urlencoded::to_string([("f", &d.file_name)])
-            .unwrap_or_default()
-            .trim_start_matches("f=")
-    );
-    Ok((
-        [
-            (header::CONTENT_TYPE, d.mime_type),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
-        bytes,
-    )
-        .into_response())
+    file_response(&ls.data_dir, &d.sha256, d.mime_type, &d.file_name).await
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -230,13 +214,7 @@ pub(super) async fn add_document(
 ) -> Result<(StatusCode, Json<leads::portal::Document>), ApiError> {
     require_admin(&state, &headers)?;
     let ls = leads_state(&state)?;
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::BodyTooLarge
-        } else {
-            ApiError::InvalidBody(e.body_text())
-        }
-    })?;
+    let body = raw_body(body)?;
     let models: Vec<String> = p
         .models
         .unwrap_or_default()
