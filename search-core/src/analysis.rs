@@ -250,6 +250,33 @@ pub fn is_machine_word(norm_word: &str) -> bool {
     STEMS.iter().any(|s| norm_word.starts_with(s))
 }
 
+/// Words naming a type of machine (`токарного`, `фрезерный`, `milling`): after "для"/"for"
+/// they say which machine a part is for, not what the part is.
+pub fn is_machine_type_word(norm_word: &str) -> bool {
+    const STEMS: &[&str] = &[
+        "токарн",
+        "фрезерн",
+        "шлифовальн",
+        "сверлильн",
+        "расточн",
+        "пильн",
+        "ленточнопильн",
+        "листогибочн",
+        "обрабатывающ",
+        "электроэрозионн",
+        "универсальн",
+        "координатн",
+        "вертикальн",
+        "горизонтальн",
+        "milling",
+        "grinding",
+        "drilling",
+        "boring",
+        "turning",
+    ];
+    STEMS.iter().any(|s| norm_word.starts_with(s))
+}
+
 /// Words that only say "parts" without naming which.
 pub fn is_generic_parts_word(norm_word: &str) -> bool {
     const STEMS: &[&str] = &["запчаст", "запасн", "parts", "part", "spare"];

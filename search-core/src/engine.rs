@@ -795,7 +795,11 @@ impl Snapshot {
         } else if let Some(v) = query_vec {
             Some(v)
         } else {
-            match self.embedder.as_ref().map(|e| e.embed_query(text)) {
+            match self
+                .embedder
+                .as_ref()
+                .map(|e| e.embed_query(&self.semantic_text(text)))
+            {
                 Some(Ok(v)) => {
                     owned_vec = v;
                     Some(owned_vec.as_slice())
@@ -941,7 +945,28 @@ impl Snapshot {
                     .take(LEXICAL_DEPTH)
                     .map(|c| c.vid)
                     .collect();
-                let sem_ids: Vec<Vid> = sem.iter().map(|x| x.0).collect();
+                // A query that names a part number or model exactly says little in words (an
+                // embedding of `0903573` is noise); what is like it is what is like the
+                // document it names. Its neighbours by the document's own vector stand in for
+                // the query's.
+                let like_pinned = if !pinned.is_empty() && !lex.pin_codes.is_empty() {
+                    self.vectors.vector(pinned[0]).map(|v| match &filter_set {
+                        Some(set) => self.vectors.search(&v, SEMANTIC_DEPTH, None, &|x| {
+                            bit_get(&self.live, x) && set.contains(x)
+                        }),
+                        None => self
+                            .vectors
+                            .search(&v, SEMANTIC_DEPTH, None, &|x| bit_get(&self.live, x)),
+                    })
+                } else {
+                    None
+                };
+                let sem_ids: Vec<Vid> = like_pinned
+                    .as_ref()
+                    .unwrap_or(&sem)
+                    .iter()
+                    .map(|x| x.0)
+                    .collect();
                 // The embedding model is much weaker on English queries over this Russian
                 // catalog (dev set: semantic nDCG@10 0.17 vs 0.42 overall), so its vote counts
                 // less when the query's words are Latin.
@@ -1044,6 +1069,11 @@ impl Snapshot {
             facets,
             mode,
         })
+    }
+
+    /// The text the query embedding is computed from (see [`text::semantic_text`]).
+    pub fn semantic_text(&self, text: &str) -> String {
+        text::semantic_text(&self.fields, &self.text, &self.config.synonyms, text.trim())
     }
 
     /// Prefix completion over names, models and part numbers.

@@ -361,10 +361,40 @@ const COMPAT_NEED_BOOST: f32 = 1000.0;
 pub const CONSTRAINT_SCORE: f32 = COMPAT_NEED_BOOST;
 const PART_INTENT_BOOST: f32 = 3.0;
 const REPAIRED_BOOST: f32 = 0.8;
+/// Weight of machine words that only say which machine a part is for (`для листогиба`).
+const CONTEXT_BOOST: f32 = 0.3;
 
 /// Answers whether a term exists in the index (all segments of one snapshot).
 pub trait Vocabulary {
     fn knows(&self, field: Field, term: &str) -> bool;
+
+    /// The indexed term of `field` nearest to `term` within `distance` edits (transpositions
+    /// count as one), the most frequent one among equally near ones.
+    fn nearest(&self, _field: Field, _term: &str, _distance: u8) -> Option<String> {
+        None
+    }
+}
+
+/// tantivy-fst automaton over a Levenshtein DFA (as in tantivy's fuzzy query).
+struct Dfa(levenshtein_automata::DFA);
+
+impl tantivy_fst::Automaton for Dfa {
+    type State = u32;
+    fn start(&self) -> u32 {
+        self.0.initial_state()
+    }
+    fn is_match(&self, state: &u32) -> bool {
+        matches!(
+            self.0.distance(*state),
+            levenshtein_automata::Distance::Exact(_)
+        )
+    }
+    fn can_match(&self, state: &u32) -> bool {
+        *state != levenshtein_automata::SINK_STATE
+    }
+    fn accept(&self, state: &u32, byte: u8) -> u32 {
+        self.0.transition(*state, byte)
+    }
 }
 
 impl Vocabulary for tantivy::Searcher {
@@ -376,6 +406,38 @@ impl Vocabulary for tantivy::Searcher {
                 .and_then(|ii| ii.get_term_info(&t).ok().flatten())
                 .is_some()
         })
+    }
+
+    fn nearest(&self, field: Field, term: &str, distance: u8) -> Option<String> {
+        let builder = levenshtein_automata::LevenshteinAutomatonBuilder::new(distance, true);
+        let mut best: Option<(u8, u32, String)> = None;
+        for reader in self.segment_readers() {
+            let Ok(ii) = reader.inverted_index(field) else {
+                continue;
+            };
+            let dfa = builder.build_dfa(term);
+            let Ok(mut stream) = ii.terms().search(Dfa(dfa)).into_stream() else {
+                continue;
+            };
+            while stream.advance() {
+                let Ok(candidate) = std::str::from_utf8(stream.key()) else {
+                    continue;
+                };
+                let d = match builder.build_dfa(term).eval(candidate) {
+                    levenshtein_automata::Distance::Exact(d) => d,
+                    levenshtein_automata::Distance::AtLeast(_) => continue,
+                };
+                let freq = stream.value().doc_freq;
+                let better = match &best {
+                    None => true,
+                    Some((bd, bf, _)) => d < *bd || (d == *bd && freq > *bf),
+                };
+                if better {
+                    best = Some((d, freq, candidate.to_string()));
+                }
+            }
+        }
+        best.map(|b| b.2)
     }
 }
 
@@ -567,7 +629,35 @@ pub fn build_query(
         HashSet::new()
     };
 
-    for word in &raw_words {
+    // "педаль управления для листогиба": what follows "для" after a need names the machine the
+    // part is for. Such machine words are context: they weigh less than the need, and the query
+    // is after a part.
+    let context_factor = CONTEXT_BOOST;
+    let mut context = vec![false; raw_words.len()];
+    {
+        let mut seen_need = false;
+        let mut after_preposition = false;
+        for (i, w) in raw_words.iter().enumerate() {
+            let norm = normalize(w);
+            if matches!(norm.as_str(), "для" | "на" | "к" | "for" | "to" | "on") {
+                after_preposition |= seen_need;
+            } else if after_preposition {
+                context[i] =
+                    analysis::is_machine_word(&norm) || analysis::is_machine_type_word(&norm);
+            } else if is_need_word(w) && !analysis::is_machine_type_word(&norm) {
+                seen_need = true;
+            }
+        }
+    }
+    if !part_intent && context.iter().any(|c| *c) {
+        clauses.push((
+            Occur::Should,
+            const_term(f.kind, Kind::SparePart.as_str(), PART_INTENT_BOOST),
+        ));
+    }
+    let mut normalized_context: Vec<bool> = Vec::new();
+
+    for (wi, word) in raw_words.iter().enumerate() {
         if skip_words.contains(word) {
             // The machine model is matched through declared compatibility instead.
             normalized_words.extend(
@@ -575,6 +665,7 @@ pub fn build_query(
                     .into_iter()
                     .map(|x| normalize(x.2)),
             );
+            normalized_context.resize(normalized_words.len(), context[wi]);
             continue;
         }
         let before = clauses.len();
@@ -663,12 +754,23 @@ pub fn build_query(
         if part_intent && is_need_word(word) {
             need_clauses.extend(clauses[before..].iter().map(|(_, q)| q.box_clone()));
         }
+        normalized_context.resize(normalized_words.len(), context[wi]);
+        if context[wi] {
+            for c in clauses[before..].iter_mut() {
+                c.1 = Box::new(BoostQuery::new(c.1.box_clone(), context_factor));
+            }
+        }
     }
 
     // Synonyms and abbreviations over word n-grams (up to three words).
     let content: Vec<&str> = normalized_words.iter().map(String::as_str).collect();
     for n in (1..=3).rev() {
-        for window in content.windows(n) {
+        for (start, window) in content.windows(n).enumerate() {
+            let boost = if normalized_context[start..start + n].iter().all(|c| *c) {
+                SYNONYM_BOOST * context_factor
+            } else {
+                SYNONYM_BOOST
+            };
             for exp in synonyms.expansions(window) {
                 let terms: Vec<String> = analysis::analyze(exp).into_iter().map(|x| x.2).collect();
                 let must: Vec<(Occur, Box<dyn Query>)> = terms
@@ -685,10 +787,7 @@ pub fn build_query(
                     }
                     clauses.push((
                         Occur::Should,
-                        Box::new(BoostQuery::new(
-                            Box::new(BooleanQuery::new(must)),
-                            SYNONYM_BOOST,
-                        )),
+                        Box::new(BoostQuery::new(Box::new(BooleanQuery::new(must)), boost)),
                     ));
                 }
             }
@@ -731,6 +830,78 @@ pub fn build_query(
         pin_codes,
         is_browse,
     }
+}
+
+/// The query as the embedding model should read it: words typed on the Latin keyboard layout
+/// or transliterated from Russian are written in Cyrillic when the index knows them that way,
+/// and Latin phrases the synonym dictionary maps to Russian are replaced by the Russian member.
+/// The model was trained mostly on natural text and reads `podshipnik` or `yfcjc` as noise;
+/// the lexical side repairs such words itself, this gives the vector side the same repair.
+pub fn semantic_text(
+    f: &Fields,
+    vocab: &dyn Vocabulary,
+    synonyms: &Synonyms,
+    text: &str,
+) -> String {
+    let is_latin_word = |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphabetic());
+    let mut words: Vec<String> = Vec::new();
+    for word in text.split_whitespace() {
+        let known = |w: &str| {
+            let terms: Vec<String> = analysis::analyze(w).into_iter().map(|x| x.2).collect();
+            !terms.is_empty() && terms.iter().all(|t| vocab.knows(f.body, t))
+        };
+        if known(word) {
+            words.push(word.to_string());
+            continue;
+        }
+        if is_layout_word(word) {
+            let fixed = analysis::layout_en_to_ru(word);
+            if known(&fixed) {
+                words.push(fixed);
+                continue;
+            }
+        }
+        let norm = normalize(word);
+        if is_latin_word(&norm) {
+            let cyr = analysis::translit_lat_to_cyr(&norm);
+            if known(&cyr) {
+                words.push(cyr);
+                continue;
+            }
+        }
+        // A misspelt Russian word: the nearest indexed stem (`потрон` → `патрон`).
+        let dist = analysis::fuzzy_distance(&norm);
+        if dist > 0 && norm.chars().all(|c| c.is_alphabetic() && !c.is_ascii()) {
+            if let Some(stem) = vocab.nearest(f.body, &analysis::term_for_word(&norm), dist) {
+                words.push(stem);
+                continue;
+            }
+        }
+        words.push(word.to_string());
+    }
+    // Latin phrases with a Cyrillic member in the dictionary, longest first.
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    'next: while i < words.len() {
+        for n in (1..=3usize.min(words.len() - i)).rev() {
+            let window: Vec<String> = words[i..i + n].iter().map(|w| normalize(w)).collect();
+            if !window.iter().all(|w| is_latin_word(w)) {
+                continue;
+            }
+            let refs: Vec<&str> = window.iter().map(String::as_str).collect();
+            if let Some(ru) = synonyms.expansions(&refs).into_iter().find(|e| {
+                e.chars()
+                    .any(|c| matches!(c, 'а'..='я' | 'А'..='Я' | 'ё' | 'Ё'))
+            }) {
+                out.push(ru.to_string());
+                i += n;
+                continue 'next;
+            }
+        }
+        out.push(words[i].clone());
+        i += 1;
+    }
+    out.join(" ")
 }
 
 /// Combines a scoring query with score-free filters.

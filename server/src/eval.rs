@@ -101,7 +101,7 @@ impl EvalSet {
             let judged = self.qrels.get(&q.qid).unwrap_or(&empty);
             let vec = match (mode, embedder) {
                 (Mode::Lexical, _) | (_, None) => None,
-                (_, Some(e)) => Some(e.embed_query(&q.query)?),
+                (_, Some(e)) => Some(e.embed_query(&snap.semantic_text(&q.query))?),
             };
             let mut req = SearchRequest::new(q.query.clone(), mode);
             req.limit = 10;
@@ -125,14 +125,15 @@ impl EvalSet {
                     .take(3)
                     .collect();
                 println!(
-                    "{}\t{}\t{:.3}\t{}\t{}\ttop={}\twant={:?}",
+                    "{}\t{}\t{:.3}\t{}\t{}\ttop={}\twant={:?}\tembedded={}",
                     mode.as_str(),
                     q.qid,
                     m.0,
                     q.kind,
                     q.query,
                     top.join(","),
-                    best
+                    best,
+                    snap.semantic_text(&q.query)
                 );
             }
             groups.entry(q.kind.clone()).or_default().push(m);
