@@ -1,0 +1,656 @@
+//! Engine tests on temp dirs with a fixed small catalog: visibility of writes in the next
+//! snapshot, filters, facets, pagination, persistence, corrupt-index recovery, the query repairs
+//! the embedding side reads, and snapshots of ranked lists (`tests/snapshots/ranked.txt`;
+//! regenerate with `UPDATE_SNAPSHOTS=1` and review the diff).
+
+use search_core::{
+    CatalogDoc, Change, Embedder, Engine, EngineConfig, Filters, HashingEmbedder, Kind, Mode,
+    OpenOutcome, SearchRequest, Synonyms, TextKind,
+};
+use std::collections::HashSet;
+use std::sync::Arc;
+
+const DIM: usize = 64;
+
+#[allow(clippy::too_many_arguments)]
+fn doc(
+    id: &str,
+    kind: &str,
+    sku: &str,
+    name: &str,
+    brand: &str,
+    model: &str,
+    category: &str,
+    description: &str,
+    compat: &[&str],
+    price: f64,
+    stock: i64,
+) -> CatalogDoc {
+    serde_json::from_value(serde_json::json!({
+        "id": id, "kind": kind, "sku": sku, "name": name, "brand": brand, "model": model,
+        "category": category, "description": description, "compatible_models": compat,
+        "price_rub": price, "in_stock": stock,
+    }))
+    .expect("a valid document")
+}
+
+/// A small catalog with the hard cases of the real one: codes typed several ways, parts for a
+/// named machine, a press-brake pedal next to press-brake tooling, English-only needs.
+fn catalog() -> Vec<CatalogDoc> {
+    vec![
+        doc(
+            "M-1",
+            "product",
+            "16K20-1000",
+            "Токарно-винторезный станок 16К20 РМЦ 1000 мм",
+            "Россия",
+            "16К20",
+            "Токарные станки",
+            "Универсальный токарно-винторезный станок для точения и нарезания резьбы.",
+            &[],
+            1_850_000.0,
+            1,
+        ),
+        doc(
+            "M-2",
+            "product",
+            "VF-2",
+            "Вертикальный обрабатывающий центр Haas VF-2",
+            "Haas",
+            "VF-2",
+            "Обрабатывающие центры",
+            "Вертикальный обрабатывающий центр с ЧПУ, стол 914x356 мм.",
+            &[],
+            9_500_000.0,
+            0,
+        ),
+        doc(
+            "M-3",
+            "product",
+            "WC67K-100/3200",
+            "Гидравлический листогибочный пресс STALEX WC67K-100/3200",
+            "STALEX",
+            "WC67K-100/3200",
+            "Листогибочные прессы",
+            "Листогибочный пресс усилием 100 т, длина гиба 3200 мм.",
+            &[],
+            2_400_000.0,
+            2,
+        ),
+        doc(
+            "M-4",
+            "product",
+            "6Р82Г",
+            "Горизонтально-фрезерный станок 6Р82Г",
+            "Россия",
+            "6Р82Г",
+            "Фрезерные станки",
+            "Консольно-фрезерный станок с горизонтальным шпинделем.",
+            &[],
+            1_200_000.0,
+            0,
+        ),
+        doc(
+            "P-1",
+            "spare_part",
+            "6205-2RS",
+            "Подшипник 6205-2RS SKF",
+            "SKF",
+            "6205",
+            "Подшипники",
+            "Шариковый радиальный подшипник 25x52x15 мм с двумя уплотнениями.",
+            &[],
+            450.0,
+            40,
+        ),
+        doc(
+            "P-2",
+            "spare_part",
+            "6205-2Z",
+            "Подшипник 6205-2Z FAG",
+            "FAG",
+            "6205",
+            "Подшипники",
+            "Шариковый радиальный подшипник 25x52x15 мм с металлическими шайбами.",
+            &[],
+            420.0,
+            12,
+        ),
+        doc(
+            "P-3",
+            "spare_part",
+            "6206-2RS",
+            "Подшипник 6206-2RS SKF",
+            "SKF",
+            "6206",
+            "Подшипники",
+            "Шариковый радиальный подшипник 30x62x16 мм.",
+            &[],
+            520.0,
+            0,
+        ),
+        doc(
+            "P-4",
+            "spare_part",
+            "3182120",
+            "Подшипник шпинделя 3182120 для 16К20",
+            "ГПЗ",
+            "3182120",
+            "Подшипники",
+            "Роликовый двухрядный подшипник передней опоры шпинделя токарного станка.",
+            &["16К20"],
+            14_000.0,
+            3,
+        ),
+        doc(
+            "P-5",
+            "spare_part",
+            "SFU1605-1000",
+            "ШВП SFU1605 длина 1000 мм",
+            "HIWIN",
+            "SFU1605",
+            "ШВП и винтовые пары",
+            "Шарико-винтовая пара, диаметр 16 мм, шаг 5 мм, с гайкой.",
+            &[],
+            6_900.0,
+            7,
+        ),
+        doc(
+            "P-6",
+            "spare_part",
+            "SFU1610-1000",
+            "ШВП SFU1610 длина 1000 мм",
+            "HIWIN",
+            "SFU1610",
+            "ШВП и винтовые пары",
+            "Шарико-винтовая пара, диаметр 16 мм, шаг 10 мм.",
+            &[],
+            7_400.0,
+            0,
+        ),
+        doc(
+            "P-7",
+            "spare_part",
+            "25-1633",
+            "Шарико-винтовая пара оси X для Haas VF-2",
+            "Haas",
+            "VF-2",
+            "ШВП и винтовые пары",
+            "Оригинальная шарико-винтовая передача привода подачи по оси X.",
+            &["VF-2"],
+            98_000.0,
+            1,
+        ),
+        doc(
+            "P-8",
+            "spare_part",
+            "HRF-FS2",
+            "Педаль управления Kacon HRF-FS2 (ножной выключатель)",
+            "Kacon",
+            "HRF",
+            "Концевые выключатели и датчики",
+            "Ножной выключатель для управления ходом траверсы пресса.",
+            &[],
+            2_870.0,
+            15,
+        ),
+        doc(
+            "P-9",
+            "spare_part",
+            "ROL-D88-V40",
+            "Матрица листогиба Wila V40, 88°",
+            "Rolleri",
+            "Wila",
+            "Инструмент для листогибов",
+            "Нижний гибочный инструмент для листогибочного пресса.",
+            &[],
+            31_000.0,
+            4,
+        ),
+        doc(
+            "P-10",
+            "spare_part",
+            "ROL-D88-V16",
+            "Матрица листогиба Promecam V16, 88°",
+            "Rolleri",
+            "Promecam",
+            "Инструмент для листогибов",
+            "Нижний гибочный инструмент, раскрытие 16 мм.",
+            &[],
+            19_000.0,
+            0,
+        ),
+        doc(
+            "P-11",
+            "spare_part",
+            "1FK7042-5AF71",
+            "Серводвигатель Siemens 1FK7042-5AF71",
+            "Siemens",
+            "1FK7",
+            "Серводвигатели",
+            "Синхронный серводвигатель 0,82 кВт, 3000 об/мин, без тормоза.",
+            &["VF-2"],
+            120_000.0,
+            2,
+        ),
+        doc(
+            "P-12",
+            "spare_part",
+            "ПА-22",
+            "Насос охлаждения ПА-22",
+            "Россия",
+            "ПА-22",
+            "Насосы СОЖ",
+            "Погружной электронасос для подачи смазочно-охлаждающей жидкости, 22 л/мин.",
+            &["6Р82Г", "16К20"],
+            5_300.0,
+            9,
+        ),
+        doc(
+            "P-13",
+            "spare_part",
+            "A-1250",
+            "Ремень клиновой A-1250",
+            "Gates",
+            "A",
+            "Приводные ремни",
+            "Клиновой приводной ремень профиля A длиной 1250 мм.",
+            &["16К20"],
+            390.0,
+            30,
+        ),
+        doc(
+            "P-14",
+            "spare_part",
+            "3-1202",
+            "Патрон токарный трехкулачковый 250 мм",
+            "Bison",
+            "3-1202",
+            "Патроны и оснастка",
+            "Самоцентрирующий патрон 250 мм для токарного станка.",
+            &["16К20"],
+            28_000.0,
+            5,
+        ),
+        doc(
+            "P-15",
+            "spare_part",
+            "MUF-6R82",
+            "Муфта обгонная 6Р82Г",
+            "Россия",
+            "6Р82Г",
+            "Зубчатые передачи и муфты",
+            "Муфта привода подачи консольно-фрезерного станка.",
+            &["6Р82Г"],
+            8_200.0,
+            2,
+        ),
+    ]
+}
+
+fn embedder() -> HashingEmbedder {
+    HashingEmbedder::new(DIM)
+}
+
+fn upsert(d: CatalogDoc) -> Change {
+    let v = embedder()
+        .embed(&[d.embedding_text().as_str()], TextKind::Passage)
+        .expect("hashing embedder")
+        .remove(0);
+    Change::Upsert {
+        doc: d,
+        vector: Some(v),
+    }
+}
+
+fn config() -> EngineConfig {
+    let mut cfg = EngineConfig::new(embedder().model_id().to_string(), DIM);
+    cfg.synonyms = Arc::new(
+        Synonyms::parse(
+            "швп = шарико-винтовая пара = ball screw\nлистогиб = листогибочный пресс = press brake\n\
+             подшипник = bearing\nпатрон = chuck\nнасос = pump\nхаас = haas\n",
+        )
+        .expect("valid synonyms"),
+    );
+    cfg.result_cache = 0;
+    cfg
+}
+
+fn loaded(dir: &std::path::Path) -> Engine {
+    let (engine, outcome) = Engine::open(dir, config()).expect("open");
+    assert!(matches!(outcome, OpenOutcome::Created), "{outcome:?}");
+    engine.set_embedder(Some(Arc::new(search_core::CachedEmbedder::new(
+        Arc::new(embedder()),
+        64,
+    ))));
+    engine
+        .apply(catalog().into_iter().map(upsert).collect(), 1)
+        .expect("apply");
+    engine
+}
+
+fn ids(engine: &Engine, req: &SearchRequest) -> Vec<String> {
+    engine
+        .snapshot()
+        .search(req)
+        .expect("search")
+        .hits
+        .into_iter()
+        .map(|h| h.doc.id)
+        .collect()
+}
+
+fn req(text: &str, mode: Mode) -> SearchRequest {
+    SearchRequest::new(text, mode)
+}
+
+#[test]
+fn writes_show_in_the_next_snapshot_and_never_in_an_open_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = loaded(dir.path());
+    let before = engine.snapshot();
+    let mut renamed = catalog()
+        .into_iter()
+        .find(|d| d.id == "P-13")
+        .expect("the belt");
+    renamed.name = "Ремень зубчатый HTD 8M-1200".into();
+    renamed.description = "Зубчатый ремень привода шпинделя.".into();
+    let new = doc(
+        "P-99",
+        "spare_part",
+        "NEW-1",
+        "Фильтр гидравлический напорный",
+        "Hydac",
+        "HF",
+        "Гидравлика",
+        "Напорный фильтр гидросистемы.",
+        &[],
+        3_000.0,
+        1,
+    );
+    engine
+        .apply(
+            vec![
+                upsert(renamed),
+                upsert(new),
+                Change::Delete { id: "P-3".into() },
+            ],
+            2,
+        )
+        .unwrap();
+    let after = engine.snapshot();
+    let lex = |s: &search_core::Snapshot, q: &str| -> Vec<String> {
+        s.search(&req(q, Mode::Lexical))
+            .unwrap()
+            .hits
+            .into_iter()
+            .map(|h| h.doc.id)
+            .collect()
+    };
+    // The open snapshot still answers as before.
+    assert!(lex(&before, "клиновой ремень").contains(&"P-13".to_string()));
+    assert!(lex(&before, "6206").contains(&"P-3".to_string()));
+    assert!(!lex(&before, "фильтр гидравлический Hydac").contains(&"P-99".to_string()));
+    // The next one sees the update, the insert and the delete, on both sides.
+    assert!(!lex(&after, "клиновой").contains(&"P-13".to_string()));
+    assert_eq!(
+        lex(&after, "HTD 8M").first().map(String::as_str),
+        Some("P-13")
+    );
+    assert_eq!(
+        lex(&after, "фильтр гидравлический Hydac")
+            .first()
+            .map(String::as_str),
+        Some("P-99")
+    );
+    assert!(!lex(&after, "6206").contains(&"P-3".to_string()));
+    assert!(after.get("P-3").unwrap().is_none());
+    let sem = after
+        .search(&req("подшипник 6206-2RS", Mode::Semantic))
+        .unwrap();
+    assert!(
+        sem.hits.iter().all(|h| h.doc.id != "P-3"),
+        "deleted doc left the vector side"
+    );
+    assert_eq!(after.applied_seq(), 2);
+    assert_eq!(before.applied_seq(), 1);
+}
+
+#[test]
+fn filters_apply_before_ranking_on_both_sides_and_facets_cover_the_match_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = loaded(dir.path());
+    for mode in [Mode::Lexical, Mode::Semantic, Mode::Hybrid] {
+        let mut r = req("подшипник", mode);
+        r.filters = Filters {
+            in_stock: Some(true),
+            brand: Some("SKF".into()),
+            ..Filters::default()
+        };
+        let res = engine.snapshot().search(&r).unwrap();
+        let got: Vec<&str> = res.hits.iter().map(|h| h.doc.id.as_str()).collect();
+        assert_eq!(got, vec!["P-1"], "{mode:?}: only the SKF bearing in stock");
+        assert!(res.hits.iter().all(|h| h.doc.in_stock > 0));
+    }
+    // A filter that leaves few documents still fills `limit` from them (semantic side).
+    let mut r = req("станок", Mode::Semantic);
+    r.filters.kind = Some(Kind::SparePart);
+    r.filters.compatible_with = Some("16K20".into()); // Latin K
+    r.limit = 10;
+    let res = engine.snapshot().search(&r).unwrap();
+    let got: HashSet<String> = res.hits.iter().map(|h| h.doc.id.clone()).collect();
+    let want: HashSet<String> = ["P-4", "P-12", "P-13", "P-14"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(got, want);
+    // Price range and facets over the whole filtered match set, not the page.
+    let mut r = req("подшипник", Mode::Lexical);
+    r.filters.price_max = Some(500.0);
+    r.limit = 1;
+    let res = engine.snapshot().search(&r).unwrap();
+    assert_eq!(res.total, 2, "6205-2RS and 6205-2Z cost at most 500");
+    assert_eq!(res.hits.len(), 1);
+    let brands: HashSet<(String, u64)> = res.facets.brand.iter().cloned().collect();
+    assert_eq!(
+        brands,
+        [("SKF".to_string(), 1), ("FAG".to_string(), 1)]
+            .into_iter()
+            .collect()
+    );
+    assert_eq!(res.facets.category, vec![("Подшипники".to_string(), 2)]);
+}
+
+#[test]
+fn pages_are_disjoint_and_total_is_stable() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = loaded(dir.path());
+    for mode in [Mode::Lexical, Mode::Hybrid, Mode::Semantic] {
+        let mut all = Vec::new();
+        let mut totals = HashSet::new();
+        for page in 0..5 {
+            let mut r = req("станок подшипник ремень", mode);
+            r.limit = 3;
+            r.offset = page * 3;
+            let res = engine.snapshot().search(&r).unwrap();
+            totals.insert(res.total);
+            all.extend(res.hits.into_iter().map(|h| h.doc.id));
+        }
+        let mut whole = req("станок подшипник ремень", mode);
+        whole.limit = 15;
+        assert_eq!(totals.len(), 1, "{mode:?}: total changed between pages");
+        assert_eq!(
+            all,
+            ids(&engine, &whole),
+            "{mode:?}: pages differ from one long page"
+        );
+        let unique: HashSet<&String> = all.iter().collect();
+        assert_eq!(unique.len(), all.len(), "{mode:?}: a document on two pages");
+    }
+}
+
+#[test]
+fn a_reopened_index_answers_the_same_and_a_corrupt_one_is_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    let queries = [
+        "6205 2RS",
+        "ШВП для VF-2",
+        "педаль для листогиба",
+        "насос сож",
+    ];
+    let before: Vec<Vec<String>> = {
+        let engine = loaded(dir.path());
+        engine
+            .apply(vec![Change::Delete { id: "P-2".into() }], 7)
+            .unwrap();
+        queries
+            .iter()
+            .map(|q| ids(&engine, &req(q, Mode::Hybrid)))
+            .collect()
+    };
+    let (engine, outcome) = Engine::open(dir.path(), config()).unwrap();
+    assert!(matches!(outcome, OpenOutcome::Loaded), "{outcome:?}");
+    engine.set_embedder(Some(Arc::new(search_core::CachedEmbedder::new(
+        Arc::new(embedder()),
+        64,
+    ))));
+    assert_eq!(engine.snapshot().applied_seq(), 7);
+    assert_eq!(engine.snapshot().num_docs(), catalog().len() as u64 - 1);
+    let after: Vec<Vec<String>> = queries
+        .iter()
+        .map(|q| ids(&engine, &req(q, Mode::Hybrid)))
+        .collect();
+    assert_eq!(before, after);
+    drop(engine);
+
+    // Damage the text index's metadata: the engine must not serve it.
+    std::fs::write(dir.path().join("text").join("meta.json"), b"{ not json").unwrap();
+    let (engine, outcome) = Engine::open(dir.path(), config()).unwrap();
+    assert!(matches!(outcome, OpenOutcome::Recreated(_)), "{outcome:?}");
+    assert_eq!(engine.snapshot().num_docs(), 0);
+    assert_eq!(
+        engine.snapshot().applied_seq(),
+        0,
+        "rebuilt from the change log start"
+    );
+
+    // An index built for another model is rebuilt too.
+    drop(engine);
+    let mut other = config();
+    other.model_id = "another-model".into();
+    let (_, outcome) = Engine::open(dir.path(), other).unwrap();
+    assert!(
+        matches!(outcome, OpenOutcome::Created | OpenOutcome::Recreated(_)),
+        "{outcome:?}"
+    );
+}
+
+#[test]
+fn machine_words_after_dlya_are_context_not_the_need() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = loaded(dir.path());
+    let top = ids(
+        &engine,
+        &req("педаль управления для листогиба", Mode::Lexical),
+    );
+    assert_eq!(top.first().map(String::as_str), Some("P-8"), "{top:?}");
+    // Without a need before "для" the machine itself is asked for.
+    let top = ids(&engine, &req("листогиб", Mode::Lexical));
+    assert_eq!(top.first().map(String::as_str), Some("M-3"), "{top:?}");
+}
+
+#[test]
+fn the_embedding_reads_a_repaired_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = loaded(dir.path());
+    let snap = engine.snapshot();
+    // Latin keyboard layout, transliteration, a typo, an English phrase from the dictionary.
+    assert_eq!(snap.semantic_text("gjlibgybr 6205"), "подшипник 6205");
+    assert_eq!(snap.semantic_text("podshipnik 6205"), "подшипник 6205");
+    assert_eq!(snap.semantic_text("подшибник 6205"), "подшипник 6205");
+    assert_eq!(snap.semantic_text("ball screw for VF-2"), "швп for VF-2");
+    // Known words and codes stay as typed.
+    assert_eq!(
+        snap.semantic_text("Подшипник 6205-2RS SKF"),
+        "Подшипник 6205-2RS SKF"
+    );
+}
+
+#[test]
+fn an_exact_code_is_first_in_every_form_and_mode_that_has_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = loaded(dir.path());
+    for q in [
+        "6205-2RS",
+        "6205 2RS",
+        "62052rs",
+        "1FK7042-5AF71",
+        "1FK70425AF71",
+    ] {
+        for mode in [Mode::Lexical, Mode::Hybrid] {
+            let top = ids(&engine, &req(q, mode));
+            let want = if q.starts_with("6205") { "P-1" } else { "P-11" };
+            assert_eq!(
+                top.first().map(String::as_str),
+                Some(want),
+                "{q} {mode:?}: {top:?}"
+            );
+        }
+    }
+    // A model typed with a Latin K finds the machine first.
+    let top = ids(&engine, &req("станок 16K20", Mode::Hybrid));
+    assert_eq!(top.first().map(String::as_str), Some("M-1"), "{top:?}");
+}
+
+/// Ranked lists for a fixed query set; any ranking change shows up as a diff of this file.
+#[test]
+fn ranked_lists_match_the_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = loaded(dir.path());
+    let queries = [
+        "6205-2RS",
+        "6205",
+        "SFU1605",
+        "16K20",
+        "подшипник шпинделя для 16К20",
+        "ШВП для VF-2",
+        "ball screw 16 mm pitch 5",
+        "подшибник 6206",
+        "хаас",
+        "насос сож для 6Р82Г",
+        "педаль для листогиба",
+        "ремень",
+        "chuck for 16K20 lathe",
+    ];
+    let mut out = String::new();
+    for q in queries {
+        for mode in [Mode::Lexical, Mode::Semantic, Mode::Hybrid] {
+            let mut r = req(q, mode);
+            r.limit = 5;
+            out.push_str(&format!(
+                "{q} | {} | {}\n",
+                mode.as_str(),
+                ids(&engine, &r).join(" ")
+            ));
+        }
+    }
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/ranked.txt");
+    if std::env::var("UPDATE_SNAPSHOTS").is_ok_and(|v| v == "1") {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &out).unwrap();
+        return;
+    }
+    let want = std::fs::read_to_string(&path)
+        .expect("tests/snapshots/ranked.txt (create it with UPDATE_SNAPSHOTS=1)");
+    let diff: Vec<String> = want
+        .lines()
+        .zip(out.lines())
+        .filter(|(a, b)| a != b)
+        .map(|(a, b)| format!("- {a}\n+ {b}"))
+        .collect();
+    assert!(
+        diff.is_empty() && want.lines().count() == out.lines().count(),
+        "ranking changed (UPDATE_SNAPSHOTS=1 to accept):\n{}",
+        diff.join("\n")
+    );
+}
