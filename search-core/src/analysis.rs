@@ -277,6 +277,74 @@ pub fn is_machine_type_word(norm_word: &str) -> bool {
     STEMS.iter().any(|s| norm_word.starts_with(s))
 }
 
+/// Power written in the other unit the catalog may use: `370 Вт` → `0,37 кВт`, `1500W` →
+/// `1,5 кВт`, `0,75 кВт` → `750 Вт`. Returns (the words as written, the alternative), for each
+/// power in the text. Catalog cards write kilowatts with a decimal comma.
+pub fn power_alternatives(text: &str) -> Vec<(String, String)> {
+    fn number(s: &str) -> Option<f64> {
+        if s.is_empty()
+            || !s
+                .chars()
+                .all(|c| c.is_ascii_digit() || c == ',' || c == '.')
+        {
+            return None;
+        }
+        s.replace(',', ".").parse().ok()
+    }
+    fn unit(s: &str) -> Option<bool> {
+        // true = kilowatts
+        match s.to_lowercase().trim_end_matches('.') {
+            "вт" | "w" | "ватт" => Some(false),
+            "квт" | "kw" => Some(true),
+            _ => None,
+        }
+    }
+    fn format_kw(v: f64) -> String {
+        let s = format!("{v:.3}");
+        let s = s.trim_end_matches('0').trim_end_matches('.');
+        s.replace('.', ",")
+    }
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        let w = words[i];
+        let split = w
+            .char_indices()
+            .find(|(_, c)| c.is_alphabetic())
+            .map(|(at, _)| w.split_at(at));
+        let (value, kw, written) = match split {
+            Some((n, u)) if !n.is_empty() => match (number(n), unit(u)) {
+                (Some(v), Some(k)) => (v, k, w.to_string()),
+                _ => {
+                    i += 1;
+                    continue;
+                }
+            },
+            _ => match (number(w), words.get(i + 1).and_then(|u| unit(u))) {
+                (Some(v), Some(k)) => {
+                    i += 1;
+                    (v, k, format!("{w} {}", words[i]))
+                }
+                _ => {
+                    i += 1;
+                    continue;
+                }
+            },
+        };
+        i += 1;
+        let alt = if kw {
+            (value < 10.0 && value > 0.0).then(|| format!("{} Вт", (value * 1000.0).round()))
+        } else {
+            (value >= 100.0).then(|| format!("{} кВт", format_kw(value / 1000.0)))
+        };
+        if let Some(alt) = alt {
+            out.push((written, alt));
+        }
+    }
+    out
+}
+
 /// Words that only say "parts" without naming which.
 pub fn is_generic_parts_word(norm_word: &str) -> bool {
     const STEMS: &[&str] = &["запчаст", "запасн", "parts", "part", "spare"];
@@ -428,6 +496,23 @@ pub fn fuzzy_distance(word: &str) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn power_is_offered_in_the_other_unit() {
+        let alt = |t: &str| {
+            power_alternatives(t)
+                .into_iter()
+                .map(|x| x.1)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(alt("насос 370 Вт на 380 В"), vec!["0,37 кВт"]);
+        assert_eq!(alt("servo motor 1500W 380V"), vec!["1,5 кВт"]);
+        assert_eq!(alt("двигатель 0,75 кВт"), vec!["750 Вт"]);
+        assert_eq!(alt("мотор 2.2kW"), vec!["2200 Вт"]);
+        // Large kilowatts and small watts have no useful other form; voltages are not power.
+        assert!(alt("шпиндель 15 кВт, 40 Вт, 380 В").is_empty());
+        assert_eq!(power_alternatives("1500 W")[0].0, "1500 W");
+    }
     use proptest::prelude::*;
 
     #[test]

@@ -762,6 +762,25 @@ pub fn build_query(
         }
     }
 
+    // Power in the other unit (`370 Вт` also finds `0,37 кВт`).
+    for (_, alt) in analysis::power_alternatives(text) {
+        let must: Vec<(Occur, Box<dyn Query>)> = analysis::analyze(&alt)
+            .into_iter()
+            .filter_map(|(_, _, t)| {
+                term_group(f, std::slice::from_ref(&t)).map(|q| (Occur::Must, q))
+            })
+            .collect();
+        if !must.is_empty() {
+            clauses.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(
+                    Box::new(BooleanQuery::new(must)),
+                    SYNONYM_BOOST,
+                )),
+            ));
+        }
+    }
+
     // Synonyms and abbreviations over word n-grams (up to three words).
     let content: Vec<&str> = normalized_words.iter().map(String::as_str).collect();
     for n in (1..=3).rev() {
@@ -844,6 +863,13 @@ pub fn semantic_text(
     text: &str,
 ) -> String {
     let is_latin_word = |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphabetic());
+    // Watts as the catalog writes them, in kilowatts.
+    let mut text = text.to_string();
+    for (written, alt) in analysis::power_alternatives(&text) {
+        if alt.ends_with("кВт") {
+            text = text.replacen(&written, &alt, 1);
+        }
+    }
     let mut words: Vec<String> = Vec::new();
     for word in text.split_whitespace() {
         let known = |w: &str| {
