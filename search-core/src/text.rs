@@ -554,6 +554,11 @@ pub fn build_query(
     // A brand, also when typed in Cyrillic and known through the synonyms (сименс = siemens).
     let is_brand = |norm: &str| {
         vocab.knows(f.brand_t, &analysis::term_for_word(norm))
+            || (norm.chars().count() >= 3
+                && vocab.knows(
+                    f.brand_t,
+                    &analysis::term_for_word(&analysis::translit_cyr_to_lat(norm)),
+                ))
             || synonyms.expansions(&[norm]).iter().any(|e| {
                 analysis::analyze(e)
                     .iter()
