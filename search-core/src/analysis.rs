@@ -229,6 +229,19 @@ pub fn is_stopword(norm_word: &str) -> bool {
             | "наличии"
             | "buy"
             | "price"
+            // Words asking for an equivalent name a relation, not the item: the codes and
+            // their cross-references carry the search ("подшипник 3182118 импортный аналог").
+            | "аналог"
+            | "аналоги"
+            | "аналога"
+            | "замена"
+            | "замену"
+            | "импортный"
+            | "импортные"
+            | "импортного"
+            | "equivalent"
+            | "replacement"
+            | "substitute"
     )
 }
 
