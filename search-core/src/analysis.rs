@@ -89,7 +89,8 @@ pub fn is_code_like(token: &str) -> bool {
     token.chars().any(|c| c.is_ascii_digit())
 }
 
-fn is_cyrillic(c: char) -> bool {
+/// A letter of the Cyrillic block.
+pub fn is_cyrillic(c: char) -> bool {
     matches!(c, '\u{0400}'..='\u{04FF}')
 }
 

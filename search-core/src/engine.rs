@@ -950,14 +950,12 @@ impl Snapshot {
                 // document it names. Its neighbours by the document's own vector stand in for
                 // the query's.
                 let like_pinned = if !pinned.is_empty() && !lex.pin_codes.is_empty() {
-                    self.vectors.vector(pinned[0]).map(|v| match &filter_set {
-                        Some(set) => self.vectors.search(&v, SEMANTIC_DEPTH, None, &|x| {
-                            bit_get(&self.live, x) && set.contains(x)
-                        }),
-                        None => self
-                            .vectors
-                            .search(&v, SEMANTIC_DEPTH, None, &|x| bit_get(&self.live, x)),
-                    })
+                    let accept = |x: Vid| {
+                        bit_get(&self.live, x) && filter_set.as_ref().is_none_or(|s| s.contains(x))
+                    };
+                    self.vectors
+                        .vector(pinned[0])
+                        .map(|v| self.vectors.search(&v, SEMANTIC_DEPTH, None, &accept))
                 } else {
                     None
                 };

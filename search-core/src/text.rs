@@ -376,9 +376,9 @@ pub trait Vocabulary {
 }
 
 /// tantivy-fst automaton over a Levenshtein DFA (as in tantivy's fuzzy query).
-struct Dfa(levenshtein_automata::DFA);
+struct Dfa<'a>(&'a levenshtein_automata::DFA);
 
-impl tantivy_fst::Automaton for Dfa {
+impl tantivy_fst::Automaton for Dfa<'_> {
     type State = u32;
     fn start(&self) -> u32 {
         self.0.initial_state()
@@ -409,21 +409,21 @@ impl Vocabulary for tantivy::Searcher {
     }
 
     fn nearest(&self, field: Field, term: &str, distance: u8) -> Option<String> {
-        let builder = levenshtein_automata::LevenshteinAutomatonBuilder::new(distance, true);
+        let dfa =
+            levenshtein_automata::LevenshteinAutomatonBuilder::new(distance, true).build_dfa(term);
         let mut best: Option<(u8, u32, String)> = None;
         for reader in self.segment_readers() {
             let Ok(ii) = reader.inverted_index(field) else {
                 continue;
             };
-            let dfa = builder.build_dfa(term);
-            let Ok(mut stream) = ii.terms().search(Dfa(dfa)).into_stream() else {
+            let Ok(mut stream) = ii.terms().search(Dfa(&dfa)).into_stream() else {
                 continue;
             };
             while stream.advance() {
                 let Ok(candidate) = std::str::from_utf8(stream.key()) else {
                     continue;
                 };
-                let d = match builder.build_dfa(term).eval(candidate) {
+                let d = match dfa.eval(candidate) {
                     levenshtein_automata::Distance::Exact(d) => d,
                     levenshtein_automata::Distance::AtLeast(_) => continue,
                 };
@@ -637,7 +637,6 @@ pub fn build_query(
     // "педаль управления для листогиба": what follows "для" after a need names the machine the
     // part is for. Such machine words are context: they weigh less than the need, and the query
     // is after a part.
-    let context_factor = CONTEXT_BOOST;
     let mut context = vec![false; raw_words.len()];
     {
         let mut seen_need = false;
@@ -762,7 +761,7 @@ pub fn build_query(
         normalized_context.resize(normalized_words.len(), context[wi]);
         if context[wi] {
             for c in clauses[before..].iter_mut() {
-                c.1 = Box::new(BoostQuery::new(c.1.box_clone(), context_factor));
+                c.1 = Box::new(BoostQuery::new(c.1.box_clone(), CONTEXT_BOOST));
             }
         }
     }
@@ -791,7 +790,7 @@ pub fn build_query(
     for n in (1..=3).rev() {
         for (start, window) in content.windows(n).enumerate() {
             let boost = if normalized_context[start..start + n].iter().all(|c| *c) {
-                SYNONYM_BOOST * context_factor
+                SYNONYM_BOOST * CONTEXT_BOOST
             } else {
                 SYNONYM_BOOST
             };
@@ -875,12 +874,12 @@ pub fn semantic_text(
             text = text.replacen(&written, &alt, 1);
         }
     }
+    let known = |w: &str| {
+        let terms: Vec<String> = analysis::analyze(w).into_iter().map(|x| x.2).collect();
+        !terms.is_empty() && terms.iter().all(|t| vocab.knows(f.body, t))
+    };
     let mut words: Vec<String> = Vec::new();
     for word in text.split_whitespace() {
-        let known = |w: &str| {
-            let terms: Vec<String> = analysis::analyze(w).into_iter().map(|x| x.2).collect();
-            !terms.is_empty() && terms.iter().all(|t| vocab.knows(f.body, t))
-        };
         if known(word) {
             words.push(word.to_string());
             continue;
@@ -920,10 +919,11 @@ pub fn semantic_text(
                 continue;
             }
             let refs: Vec<&str> = window.iter().map(String::as_str).collect();
-            if let Some(ru) = synonyms.expansions(&refs).into_iter().find(|e| {
-                e.chars()
-                    .any(|c| matches!(c, 'а'..='я' | 'А'..='Я' | 'ё' | 'Ё'))
-            }) {
+            if let Some(ru) = synonyms
+                .expansions(&refs)
+                .into_iter()
+                .find(|e| e.chars().any(analysis::is_cyrillic))
+            {
                 out.push(ru.to_string());
                 i += n;
                 continue 'next;

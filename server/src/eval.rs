@@ -99,9 +99,10 @@ impl EvalSet {
         for q in &self.queries {
             let empty = Judgments::new();
             let judged = self.qrels.get(&q.qid).unwrap_or(&empty);
+            let embedded = snap.semantic_text(&q.query);
             let vec = match (mode, embedder) {
                 (Mode::Lexical, _) | (_, None) => None,
-                (_, Some(e)) => Some(e.embed_query(&snap.semantic_text(&q.query))?),
+                (_, Some(e)) => Some(e.embed_query(&embedded)?),
             };
             let mut req = SearchRequest::new(q.query.clone(), mode);
             req.limit = 10;
@@ -133,7 +134,7 @@ impl EvalSet {
                     q.query,
                     top.join(","),
                     best,
-                    snap.semantic_text(&q.query)
+                    embedded
                 );
             }
             groups.entry(q.kind.clone()).or_default().push(m);
