@@ -620,11 +620,11 @@ pub fn build_query(
             pin_codes.insert(code);
         }
     }
+    // Boosts that rank what matched but do not match on their own: "a spare part" is no
+    // reason to return every part of the catalog.
+    let mut boosts: Vec<Box<dyn Query>> = Vec::new();
     if part_intent {
-        clauses.push((
-            Occur::Should,
-            const_term(f.kind, Kind::SparePart.as_str(), PART_INTENT_BOOST),
-        ));
+        boosts.push(const_term(f.kind, Kind::SparePart.as_str(), PART_INTENT_BOOST));
     }
 
     let mut need_clauses: Vec<Box<dyn Query>> = Vec::new();
@@ -654,10 +654,7 @@ pub fn build_query(
         }
     }
     if !part_intent && context.iter().any(|c| *c) {
-        clauses.push((
-            Occur::Should,
-            const_term(f.kind, Kind::SparePart.as_str(), PART_INTENT_BOOST),
-        ));
+        boosts.push(const_term(f.kind, Kind::SparePart.as_str(), PART_INTENT_BOOST));
     }
     let mut normalized_context: Vec<bool> = Vec::new();
 
@@ -842,11 +839,21 @@ pub fn build_query(
             ));
         }
     }
-    let is_browse = clauses.is_empty();
+    let is_browse = clauses.is_empty() && boosts.is_empty();
     let query: Box<dyn Query> = if is_browse {
         Box::new(AllQuery)
-    } else {
+    } else if clauses.is_empty() {
+        // Nothing but context matched the index: the boosts are all there is to go by.
+        Box::new(BooleanQuery::new(
+            boosts.into_iter().map(|q| (Occur::Should, q)).collect(),
+        ))
+    } else if boosts.is_empty() {
         Box::new(BooleanQuery::new(clauses))
+    } else {
+        let mut all: Vec<(Occur, Box<dyn Query>)> =
+            vec![(Occur::Must, Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>)];
+        all.extend(boosts.into_iter().map(|q| (Occur::Should, q)));
+        Box::new(BooleanQuery::new(all))
     };
     LexicalQuery {
         query,

@@ -1,0 +1,45 @@
+//! Per-query latency on the synthetic fixture, for finding where time goes:
+//! `cargo run --release -p benches --example profile -- [lexical|hybrid|semantic] [seconds]`.
+//! With `perf record -g` around it, the loop after the table is the profile's subject.
+
+use benches::{docs_from_env, engine, DIM, QUERIES};
+use search_core::{Mode, SearchRequest};
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let mode = Mode::parse(&args.next().unwrap_or_else(|| "lexical".into())).expect("mode");
+    let secs: f64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(0.0);
+    let n = docs_from_env();
+    let (engine, _) = engine(n);
+    let snap = engine.snapshot();
+    let qvecs = search_core::fixture::vectors(QUERIES.len(), DIM, 7);
+    let mut all = Vec::new();
+    for (k, q) in QUERIES.iter().enumerate() {
+        let req = SearchRequest::new(*q, mode);
+        let mut times = Vec::new();
+        let mut total = 0;
+        for _ in 0..200 {
+            let t = std::time::Instant::now();
+            let r = snap.search_with_vector(&req, Some(&qvecs[k])).unwrap();
+            times.push(t.elapsed().as_secs_f64() * 1000.0);
+            total = r.total;
+        }
+        times.sort_by(|a, b| a.total_cmp(b));
+        println!("{:>8.3} ms  total {:>6}  {q}", times[100], total);
+        all.extend(times);
+    }
+    all.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "{}: p50 {:.3} ms p99 {:.3} ms",
+        mode.as_str(),
+        all[all.len() / 2],
+        all[all.len() * 99 / 100]
+    );
+    let started = std::time::Instant::now();
+    let mut k = 0;
+    while started.elapsed().as_secs_f64() < secs {
+        let req = SearchRequest::new(QUERIES[k % QUERIES.len()], mode);
+        let _ = snap.search_with_vector(&req, Some(&qvecs[k % QUERIES.len()]));
+        k += 1;
+    }
+}
