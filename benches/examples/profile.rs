@@ -1,5 +1,5 @@
 //! Per-query latency on the synthetic fixture, for finding where time goes:
-//! `cargo run --release -p benches --example profile -- [lexical|hybrid|semantic] [seconds]`.
+//! `cargo run --release -p benches --example profile -- [lexical|hybrid|semantic][,mode…] [seconds]`.
 //! With `perf record -g` around it, the loop after the table is the profile's subject.
 
 use benches::{docs_from_env, engine, DIM, QUERIES};
@@ -7,12 +7,31 @@ use search_core::{Mode, SearchRequest};
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let mode = Mode::parse(&args.next().unwrap_or_else(|| "lexical".into())).expect("mode");
+    let modes: Vec<Mode> = args
+        .next()
+        .unwrap_or_else(|| "lexical".into())
+        .split(',')
+        .map(|m| Mode::parse(m).expect("mode"))
+        .collect();
     let secs: f64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(0.0);
     let n = docs_from_env();
     let (engine, _) = engine(n);
     let snap = engine.snapshot();
     let qvecs = search_core::fixture::vectors(QUERIES.len(), DIM, 7);
+    for &mode in &modes {
+        table(&snap, mode, &qvecs);
+    }
+    let mode = modes[0];
+    let started = std::time::Instant::now();
+    let mut k = 0;
+    while started.elapsed().as_secs_f64() < secs {
+        let req = SearchRequest::new(QUERIES[k % QUERIES.len()], mode);
+        let _ = snap.search_with_vector(&req, Some(&qvecs[k % QUERIES.len()]));
+        k += 1;
+    }
+}
+
+fn table(snap: &search_core::Snapshot, mode: Mode, qvecs: &[Vec<f32>]) {
     let mut all = Vec::new();
     for (k, q) in QUERIES.iter().enumerate() {
         let req = SearchRequest::new(*q, mode);
@@ -35,11 +54,4 @@ fn main() {
         all[all.len() / 2],
         all[all.len() * 99 / 100]
     );
-    let started = std::time::Instant::now();
-    let mut k = 0;
-    while started.elapsed().as_secs_f64() < secs {
-        let req = SearchRequest::new(QUERIES[k % QUERIES.len()], mode);
-        let _ = snap.search_with_vector(&req, Some(&qvecs[k % QUERIES.len()]));
-        k += 1;
-    }
 }

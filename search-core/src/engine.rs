@@ -12,7 +12,7 @@ use crate::embed::CachedEmbedder;
 use crate::error::{Error, Result};
 use crate::fusion::{rrf, RrfParams};
 use crate::synonyms::Synonyms;
-use crate::text::{self, Fields, Filters, MatchSet, MatchSetCollector};
+use crate::text::{self, Fields, Filters, MatchSet, MatchSetCollector, SegmentTable};
 use crate::vector::{HnswParams, VectorIndex, Vid};
 use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
@@ -189,8 +189,8 @@ pub struct Snapshot {
     live: Arc<Vec<u64>>,
     /// vid → (segment ordinal, doc id) of the live document holding it.
     addrs: Arc<HashMap<Vid, DocAddress>>,
-    /// Fast-field columns per segment, opened once per snapshot.
-    cols: Arc<Vec<SegmentColumns>>,
+    /// Decoded fast fields per segment, in segment-ordinal order (shared across snapshots).
+    cols: Arc<Vec<Arc<SegmentTable>>>,
     applied_seq: i64,
     docs: u64,
     without_vector: u64,
@@ -246,6 +246,8 @@ pub struct Engine {
     vectors: RwLock<Arc<VectorIndex>>,
     snapshot: RwLock<Arc<Snapshot>>,
     embedder: RwLock<Option<Arc<CachedEmbedder>>>,
+    /// Segment tables by segment id, so a publish decodes only new segments.
+    tables: Mutex<HashMap<tantivy::index::SegmentId, Arc<SegmentTable>>>,
     dir: Option<PathBuf>,
 }
 
@@ -411,6 +413,7 @@ impl Engine {
             vectors: RwLock::new(vectors),
             snapshot: RwLock::new(snapshot),
             embedder: RwLock::new(None),
+            tables: Mutex::new(HashMap::new()),
             dir,
         })
     }
@@ -560,7 +563,7 @@ impl Engine {
         let vectors = self.vectors.read().clone();
         let docs = text.num_docs();
         let with_vector = iter_bits(&live).filter(|&v| vectors.has_vector(v)).count() as u64;
-        let cols = segment_columns(&text)?;
+        let cols = self.segment_tables(&text)?;
         let addrs = vid_addresses(&text, &cols);
         let snap = Snapshot {
             text,
@@ -578,6 +581,25 @@ impl Engine {
         };
         *self.snapshot.write() = Arc::new(snap);
         Ok(())
+    }
+
+    /// One table per segment of `searcher`, decoding only segments not seen before.
+    fn segment_tables(&self, searcher: &tantivy::Searcher) -> Result<Vec<Arc<SegmentTable>>> {
+        let mut cache = self.tables.lock();
+        let mut out = Vec::with_capacity(searcher.segment_readers().len());
+        for r in searcher.segment_readers() {
+            let id = r.segment_id();
+            let t = match cache.get(&id) {
+                Some(t) => t.clone(),
+                None => Arc::new(SegmentTable::build(r)?),
+            };
+            out.push(t);
+        }
+        cache.clear();
+        for (r, t) in searcher.segment_readers().iter().zip(&out) {
+            cache.insert(r.segment_id(), t.clone());
+        }
+        Ok(out)
     }
 
     /// The tantivy index (for diagnostics).
@@ -615,49 +637,14 @@ fn lookup(searcher: &tantivy::Searcher, f: &Fields, id: &str) -> Result<Option<(
     Ok(Some((vid, hash)))
 }
 
-/// Columns of one segment read on the hot path.
-struct SegmentColumns {
-    vid: tantivy::columnar::Column<u64>,
-    kind: Option<tantivy::columnar::StrColumn>,
-    category: Option<tantivy::columnar::StrColumn>,
-    brand: Option<tantivy::columnar::StrColumn>,
-    sku_key: Option<tantivy::columnar::StrColumn>,
-    model_key: Option<tantivy::columnar::StrColumn>,
-}
-
-fn first_str(col: &Option<tantivy::columnar::StrColumn>, doc: tantivy::DocId) -> Option<String> {
-    let col = col.as_ref()?;
-    let ord = col.term_ords(doc).next()?;
-    let mut s = String::new();
-    col.ord_to_str(ord, &mut s).ok()?.then_some(s)
-}
-
-fn segment_columns(searcher: &tantivy::Searcher) -> Result<Vec<SegmentColumns>> {
-    searcher
-        .segment_readers()
-        .iter()
-        .map(|r| {
-            let ff = r.fast_fields();
-            Ok(SegmentColumns {
-                vid: ff.u64("vid")?,
-                kind: ff.str("kind")?,
-                category: ff.str("category")?,
-                brand: ff.str("brand")?,
-                sku_key: ff.str("sku_key")?,
-                model_key: ff.str("model_key")?,
-            })
-        })
-        .collect()
-}
-
 fn vid_addresses(
     searcher: &tantivy::Searcher,
-    cols: &[SegmentColumns],
+    cols: &[Arc<SegmentTable>],
 ) -> HashMap<Vid, DocAddress> {
     let mut out = HashMap::with_capacity(searcher.num_docs() as usize);
     for (ord, seg) in searcher.segment_readers().iter().enumerate() {
         for doc in seg.doc_ids_alive() {
-            if let Some(v) = cols[ord].vid.first(doc) {
+            if let Some(v) = cols[ord].vid(doc) {
                 out.insert(v as Vid, DocAddress::new(ord as u32, doc));
             }
         }
@@ -725,26 +712,12 @@ impl Snapshot {
 
     fn vid_of(&self, addr: DocAddress) -> Result<Vid> {
         Ok(self.cols[addr.segment_ord as usize]
-            .vid
-            .first(addr.doc_id)
+            .vid(addr.doc_id)
             .unwrap_or(0) as Vid)
     }
 
     fn addr_of(&self, vid: Vid) -> Result<Option<DocAddress>> {
         Ok(self.addrs.get(&vid).copied())
-    }
-
-    /// Pin tier of a document from fast fields (see `text::pin_tier`).
-    fn pin_tier(&self, addr: DocAddress, codes: &std::collections::HashSet<String>) -> Option<u8> {
-        let c = &self.cols[addr.segment_ord as usize];
-        if first_str(&c.sku_key, addr.doc_id).is_some_and(|k| codes.contains(&k)) {
-            return Some(0);
-        }
-        if first_str(&c.model_key, addr.doc_id).is_some_and(|k| codes.contains(&k)) {
-            let product = first_str(&c.kind, addr.doc_id).as_deref() == Some("product");
-            return Some(if product { 1 } else { 2 });
-        }
-        None
     }
 
     /// Runs a search. The query vector is computed with the engine's embedder unless given.
@@ -788,10 +761,90 @@ impl Snapshot {
         if browse {
             mode = Mode::Lexical;
         }
-        // Query vector, if the mode wants one; hybrid degrades to lexical without it.
-        let owned_vec;
+        let want = req.offset + req.limit;
+        let filtered_text = text::with_filters(lex.query.box_clone(), filter_clauses);
+
+        // Lexical side: ranked candidates plus the whole match set (facets, total, vids).
+        let (lex_top, lex_set) = if mode == Mode::Semantic {
+            (Vec::new(), MatchSet::default())
+        } else {
+            let depth = if mode == Mode::Hybrid {
+                LEXICAL_DEPTH.max(want)
+            } else {
+                want.max(1)
+            };
+            self.text.search(
+                &*filtered_text,
+                &(
+                    TopDocs::with_limit(depth),
+                    MatchSetCollector {
+                        with_facets: true,
+                        with_vids: mode == Mode::Hybrid,
+                        vid_words: self.vid_words(),
+                        tables: self.cols.clone(),
+                    },
+                ),
+            )?
+        };
+        let lex_cands: Vec<Candidate> = lex_top
+            .iter()
+            .map(|(_, addr)| {
+                let vid = self.vid_of(*addr)?;
+                Ok(Candidate {
+                    vid,
+                    addr: Some(*addr),
+                })
+            })
+            .collect::<Result<_>>()?;
+
+        // Exact code matches, best tier first: sku, then a machine of that model, then a part
+        // of that series; lexical order within a tier.
+        let pinned: Vec<Vid> = {
+            let codes: Vec<text::SegmentCodes> = if lex.pin_codes.is_empty() {
+                Vec::new()
+            } else {
+                self.cols
+                    .iter()
+                    .map(|t| t.resolve_codes(&lex.pin_codes))
+                    .collect()
+            };
+            let mut p: Vec<(u8, usize, Vid)> = Vec::new();
+            for (rank, (c, (score, _))) in lex_cands
+                .iter()
+                .zip(&lex_top)
+                .enumerate()
+                .take(LEXICAL_DEPTH)
+            {
+                let tier = match c.addr {
+                    Some(addr) if !codes.is_empty() => self.cols[addr.segment_ord as usize]
+                        .pin_tier(addr.doc_id, &codes[addr.segment_ord as usize]),
+                    _ => None,
+                };
+                // Documents meeting a query's hard constraint (a part declared for the named
+                // machine that matches the need) follow the exact codes.
+                let tier = tier.or((*score >= text::CONSTRAINT_SCORE).then_some(3));
+                if let Some(t) = tier {
+                    p.push((t, rank, c.vid));
+                }
+            }
+            p.sort();
+            p.into_iter().map(|x| x.2).collect()
+        };
+        let code_pinned = !pinned.is_empty() && !lex.pin_codes.is_empty();
+
+        // The vector the semantic side searches with; hybrid degrades to lexical without one.
+        // A query that names a part number or model exactly says little in words (an embedding
+        // of `0903573` is noise); what is like it is what is like the document it names, so
+        // that document's own vector stands in for the query's (and nothing is embedded).
+        let (doc_vec, owned_vec);
         let qvec: Option<&[f32]> = if mode == Mode::Lexical {
             None
+        } else if let Some(v) = (mode == Mode::Hybrid && code_pinned)
+            .then(|| self.vectors.vector(pinned[0]))
+            .flatten()
+        {
+            doc_vec = v;
+            Some(doc_vec.as_slice())
         } else if let Some(v) = query_vec {
             Some(v)
         } else {
@@ -815,44 +868,8 @@ impl Snapshot {
             mode = Mode::Lexical;
         }
 
-        let want = req.offset + req.limit;
-        let filtered_text = text::with_filters(lex.query.box_clone(), filter_clauses);
-
-        // Lexical side: ranked candidates plus the whole match set (facets, total, vids).
-        let (lex_top, lex_set) = if mode == Mode::Semantic {
-            (Vec::new(), MatchSet::default())
-        } else {
-            let depth = if mode == Mode::Hybrid {
-                LEXICAL_DEPTH.max(want)
-            } else {
-                want.max(1)
-            };
-            self.text.search(
-                &*filtered_text,
-                &(
-                    TopDocs::with_limit(depth),
-                    MatchSetCollector {
-                        with_facets: true,
-                        with_vids: mode == Mode::Hybrid,
-                        vid_words: self.vid_words(),
-                    },
-                ),
-            )?
-        };
-        let lex_cands: Vec<Candidate> = lex_top
-            .iter()
-            .map(|(_, addr)| {
-                let vid = self.vid_of(*addr)?;
-                Ok(Candidate {
-                    vid,
-                    addr: Some(*addr),
-                })
-            })
-            .collect::<Result<_>>()?;
-
         // Semantic side: top SEMANTIC_DEPTH among live documents passing the filters.
         let mut sem: Vec<(Vid, f32)> = Vec::new();
-        let mut filter_set: Option<MatchSet> = None;
         if let Some(qv) = qvec {
             let k = if mode == Mode::Semantic {
                 SEMANTIC_DEPTH.max(want)
@@ -872,6 +889,7 @@ impl Snapshot {
                         with_facets: mode == Mode::Semantic,
                         with_vids: true,
                         vid_words: self.vid_words(),
+                        tables: self.cols.clone(),
                     },
                 )?;
                 sem = if set.count <= EXACT_SEARCH_MAX {
@@ -881,7 +899,6 @@ impl Snapshot {
                     self.vectors
                         .search(qv, k, None, &|v| bit_get(&self.live, v) && set.contains(v))
                 };
-                filter_set = Some(set);
             }
         }
 
@@ -897,30 +914,6 @@ impl Snapshot {
             .iter()
             .filter_map(|c| c.addr.map(|a| (c.vid, a)))
             .collect();
-        // Exact code matches, best tier first: sku, then a machine of that model, then a part
-        // of that series; lexical order within a tier.
-        let pinned: Vec<Vid> = {
-            let mut p: Vec<(u8, usize, Vid)> = Vec::new();
-            for (rank, (c, (score, _))) in lex_cands
-                .iter()
-                .zip(&lex_top)
-                .enumerate()
-                .take(LEXICAL_DEPTH)
-            {
-                let tier = match c.addr {
-                    Some(addr) if !lex.pin_codes.is_empty() => self.pin_tier(addr, &lex.pin_codes),
-                    _ => None,
-                };
-                // Documents meeting a query's hard constraint (a part declared for the named
-                // machine that matches the need) follow the exact codes.
-                let tier = tier.or((*score >= text::CONSTRAINT_SCORE).then_some(3));
-                if let Some(t) = tier {
-                    p.push((t, rank, c.vid));
-                }
-            }
-            p.sort();
-            p.into_iter().map(|x| x.2).collect()
-        };
         match mode {
             Mode::Lexical => {
                 for (c, (score, _)) in lex_cands.iter().zip(&lex_top) {
@@ -929,12 +922,7 @@ impl Snapshot {
             }
             Mode::Semantic => {
                 total = sem.len() as u64;
-                if let Some(set) = &filter_set {
-                    facets = facets_of(self, &sem, None)?;
-                    let _ = set;
-                } else {
-                    facets = facets_of(self, &sem, None)?;
-                }
+                facets = facets_of(self, &sem)?;
                 for (vid, score) in &sem {
                     ordered.push((*vid, *score, None));
                 }
@@ -945,26 +933,7 @@ impl Snapshot {
                     .take(LEXICAL_DEPTH)
                     .map(|c| c.vid)
                     .collect();
-                // A query that names a part number or model exactly says little in words (an
-                // embedding of `0903573` is noise); what is like it is what is like the
-                // document it names. Its neighbours by the document's own vector stand in for
-                // the query's.
-                let like_pinned = if !pinned.is_empty() && !lex.pin_codes.is_empty() {
-                    let accept = |x: Vid| {
-                        bit_get(&self.live, x) && filter_set.as_ref().is_none_or(|s| s.contains(x))
-                    };
-                    self.vectors
-                        .vector(pinned[0])
-                        .map(|v| self.vectors.search(&v, SEMANTIC_DEPTH, None, &accept))
-                } else {
-                    None
-                };
-                let sem_ids: Vec<Vid> = like_pinned
-                    .as_ref()
-                    .unwrap_or(&sem)
-                    .iter()
-                    .map(|x| x.0)
-                    .collect();
+                let sem_ids: Vec<Vid> = sem.iter().map(|x| x.0).collect();
                 // The embedding model is much weaker on English queries over this Russian
                 // catalog (dev set: semantic nDCG@10 0.17 vs 0.42 overall), so its vote counts
                 // less when the query's words are Latin.
@@ -974,7 +943,7 @@ impl Snapshot {
                 }
                 // A part-number query has found its target; neighbours by meaning matter less
                 // than neighbours by code.
-                if !pinned.is_empty() && !lex.pin_codes.is_empty() {
+                if code_pinned {
                     sem_weight *= self.config.rrf.code_semantic_factor;
                 }
                 let fused = rrf(
@@ -991,7 +960,7 @@ impl Snapshot {
                     .collect();
                 total += extra.len() as u64;
                 if !extra.is_empty() {
-                    let add = facets_of(self, &extra, None)?;
+                    let add = facets_of(self, &extra)?;
                     facets = merge_facets(facets, add);
                 }
                 let max = fused.first().map_or(0.0, |x| x.1);
@@ -1166,31 +1135,25 @@ impl Snapshot {
     }
 }
 
-fn facets_of(snap: &Snapshot, vids: &[(Vid, f32)], _unused: Option<()>) -> Result<Facets> {
+fn facets_of(snap: &Snapshot, vids: &[(Vid, f32)]) -> Result<Facets> {
     // Count by (segment, ordinal) first and resolve each distinct ordinal to its string once:
     // dictionary lookups cost far more than counting.
-    let mut ords: [HashMap<(u32, u64), u64>; 3] = Default::default();
+    let mut ords: [HashMap<(u32, u32), u64>; 3] = Default::default();
     for (vid, _) in vids {
         if let Some(addr) = snap.addr_of(*vid)? {
             let c = &snap.cols[addr.segment_ord as usize];
-            for (i, col) in [&c.kind, &c.category, &c.brand].into_iter().enumerate() {
-                if let Some(ord) = col.as_ref().and_then(|c| c.term_ords(addr.doc_id).next()) {
-                    *ords[i].entry((addr.segment_ord, ord)).or_default() += 1;
+            for (i, counts) in ords.iter_mut().enumerate() {
+                if let Some(ord) = c.facet_ord(addr.doc_id, i) {
+                    *counts.entry((addr.segment_ord, ord)).or_default() += 1;
                 }
             }
         }
     }
-    let resolve = |i: usize, counts: &HashMap<(u32, u64), u64>| {
+    let resolve = |i: usize, counts: &HashMap<(u32, u32), u64>| {
         let mut m: HashMap<String, u64> = HashMap::new();
         for ((seg, ord), n) in counts {
-            let c = &snap.cols[*seg as usize];
-            let col = [&c.kind, &c.category, &c.brand][i];
-            let mut s = String::new();
-            if col
-                .as_ref()
-                .is_some_and(|col| col.ord_to_str(*ord, &mut s).unwrap_or(false))
-            {
-                *m.entry(s).or_default() += n;
+            if let Some(s) = snap.cols[*seg as usize].facet_str(i, *ord) {
+                *m.entry(s.to_string()).or_default() += n;
             }
         }
         let mut v: Vec<(String, u64)> = m.into_iter().collect();

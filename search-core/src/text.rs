@@ -11,7 +11,7 @@ use crate::doc::{CatalogDoc, Kind};
 use crate::synonyms::Synonyms;
 use std::collections::HashSet;
 use tantivy::collector::{Collector, SegmentCollector};
-use tantivy::columnar::{Column, StrColumn};
+use tantivy::columnar::StrColumn;
 use tantivy::query::{
     AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, RangeQuery,
     TermQuery,
@@ -624,7 +624,11 @@ pub fn build_query(
     // reason to return every part of the catalog.
     let mut boosts: Vec<Box<dyn Query>> = Vec::new();
     if part_intent {
-        boosts.push(const_term(f.kind, Kind::SparePart.as_str(), PART_INTENT_BOOST));
+        boosts.push(const_term(
+            f.kind,
+            Kind::SparePart.as_str(),
+            PART_INTENT_BOOST,
+        ));
     }
 
     let mut need_clauses: Vec<Box<dyn Query>> = Vec::new();
@@ -654,7 +658,11 @@ pub fn build_query(
         }
     }
     if !part_intent && context.iter().any(|c| *c) {
-        boosts.push(const_term(f.kind, Kind::SparePart.as_str(), PART_INTENT_BOOST));
+        boosts.push(const_term(
+            f.kind,
+            Kind::SparePart.as_str(),
+            PART_INTENT_BOOST,
+        ));
     }
     let mut normalized_context: Vec<bool> = Vec::new();
 
@@ -850,8 +858,10 @@ pub fn build_query(
     } else if boosts.is_empty() {
         Box::new(BooleanQuery::new(clauses))
     } else {
-        let mut all: Vec<(Occur, Box<dyn Query>)> =
-            vec![(Occur::Must, Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>)];
+        let mut all: Vec<(Occur, Box<dyn Query>)> = vec![(
+            Occur::Must,
+            Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>,
+        )];
         all.extend(boosts.into_iter().map(|q| (Occur::Should, q)));
         Box::new(BooleanQuery::new(all))
     };
@@ -976,6 +986,146 @@ impl MatchSet {
     }
 }
 
+/// Marks a missing vid or ordinal in a [`SegmentTable`] row.
+pub const NO_ORD: u32 = u32::MAX;
+
+/// Column of a [`SegmentTable`] row.
+const ROW_VID: usize = 0;
+const ROW_FACETS: usize = 1;
+const ROW_SKU: usize = 4;
+const ROW_MODEL: usize = 5;
+
+/// The fast fields of one segment that the hot path reads, decoded once into a flat table.
+///
+/// Segments are immutable (deletes only change the alive bitset), so a table built for a
+/// segment stays valid in every later snapshot holding that segment: the engine caches tables
+/// by segment id. Reading `rows[doc]` replaces six column decodes per matched document, and
+/// facet values and code keys are compared by ordinal: a string column's dictionary is an
+/// sstable whose every lookup decompresses a block.
+pub struct SegmentTable {
+    /// Per doc id: vid, kind / category / brand ordinals, sku_key / model_key ordinals;
+    /// [`NO_ORD`] if absent.
+    rows: Vec<[u32; 6]>,
+    /// Kind, category and brand values by ordinal (small dictionaries, decoded once).
+    facet_values: [Vec<String>; 3],
+    /// Ordinal of the kind `product`.
+    product_ord: u32,
+    /// The sku_key and model_key dictionaries, for resolving query codes to ordinals.
+    code_dicts: [Option<StrColumn>; 2],
+}
+
+/// Query codes resolved to the ordinals of one segment's sku_key and model_key dictionaries.
+#[derive(Debug, Default)]
+pub struct SegmentCodes {
+    sku: Vec<u32>,
+    model: Vec<u32>,
+}
+
+impl SegmentTable {
+    pub fn build(reader: &SegmentReader) -> tantivy::Result<SegmentTable> {
+        let ff = reader.fast_fields();
+        let vid = ff.u64("vid")?;
+        let facets = [ff.str("kind")?, ff.str("category")?, ff.str("brand")?];
+        let code_dicts = [ff.str("sku_key")?, ff.str("model_key")?];
+        let ord = |col: &Option<StrColumn>, doc: DocId| {
+            col.as_ref()
+                .and_then(|c| c.term_ords(doc).next())
+                .map_or(NO_ORD, |o| o as u32)
+        };
+        let rows = (0..reader.max_doc())
+            .map(|doc| {
+                [
+                    vid.first(doc).map_or(NO_ORD, |v| v as u32),
+                    ord(&facets[0], doc),
+                    ord(&facets[1], doc),
+                    ord(&facets[2], doc),
+                    ord(&code_dicts[0], doc),
+                    ord(&code_dicts[1], doc),
+                ]
+            })
+            .collect();
+        let mut facet_values: [Vec<String>; 3] = Default::default();
+        for (values, col) in facet_values.iter_mut().zip(&facets) {
+            if let Some(col) = col {
+                for o in 0..col.num_terms() as u64 {
+                    let mut s = String::new();
+                    col.ord_to_str(o, &mut s)?;
+                    values.push(s);
+                }
+            }
+        }
+        let product_ord = facet_values[0]
+            .iter()
+            .position(|k| k == Kind::Product.as_str())
+            .map_or(NO_ORD, |o| o as u32);
+        Ok(SegmentTable {
+            rows,
+            facet_values,
+            product_ord,
+            code_dicts,
+        })
+    }
+
+    /// Number of doc ids (alive or not) the table covers.
+    pub fn max_doc(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// The vid stored in `doc`.
+    pub fn vid(&self, doc: DocId) -> Option<u32> {
+        let v = self.rows.get(doc as usize)?[ROW_VID];
+        (v != NO_ORD).then_some(v)
+    }
+
+    /// Facet ordinal of `doc` in facet `i` (0 kind, 1 category, 2 brand).
+    pub fn facet_ord(&self, doc: DocId, i: usize) -> Option<u32> {
+        let o = self.rows.get(doc as usize)?[ROW_FACETS + i];
+        (o != NO_ORD).then_some(o)
+    }
+
+    /// Number of distinct values of facet `i` in this segment.
+    pub fn facet_len(&self, i: usize) -> usize {
+        self.facet_values[i].len()
+    }
+
+    /// The value of ordinal `ord` in facet `i`.
+    pub fn facet_str(&self, i: usize, ord: u32) -> Option<&str> {
+        self.facet_values[i].get(ord as usize).map(String::as_str)
+    }
+
+    /// Resolves folded query codes to this segment's sku and model ordinals.
+    pub fn resolve_codes(&self, codes: &HashSet<String>) -> SegmentCodes {
+        let resolve = |col: &Option<StrColumn>| -> Vec<u32> {
+            let Some(col) = col else {
+                return Vec::new();
+            };
+            codes
+                .iter()
+                .filter_map(|c| col.dictionary().term_ord(c).ok().flatten())
+                .map(|o| o as u32)
+                .collect()
+        };
+        SegmentCodes {
+            sku: resolve(&self.code_dicts[0]),
+            model: resolve(&self.code_dicts[1]),
+        }
+    }
+
+    /// Pin tier of `doc` for the resolved codes: 0 its sku is one of them, 1 it is a machine
+    /// of such a model, 2 a part of such a series; `None` otherwise.
+    pub fn pin_tier(&self, doc: DocId, codes: &SegmentCodes) -> Option<u8> {
+        let row = self.rows.get(doc as usize)?;
+        if row[ROW_SKU] != NO_ORD && codes.sku.contains(&row[ROW_SKU]) {
+            return Some(0);
+        }
+        if row[ROW_MODEL] != NO_ORD && codes.model.contains(&row[ROW_MODEL]) {
+            let product = row[ROW_FACETS] != NO_ORD && row[ROW_FACETS] == self.product_ord;
+            return Some(if product { 1 } else { 2 });
+        }
+        None
+    }
+}
+
 /// Counts facets over the whole match set and records every matched vid.
 pub struct MatchSetCollector {
     pub with_facets: bool,
@@ -983,15 +1133,16 @@ pub struct MatchSetCollector {
     pub with_vids: bool,
     /// Vid bitset size in 64-bit words, so segments never grow it while collecting.
     pub vid_words: usize,
+    /// One table per segment of the searcher, in segment-ordinal order.
+    pub tables: std::sync::Arc<Vec<std::sync::Arc<SegmentTable>>>,
 }
 
 pub struct MatchSetSegment {
     with_facets: bool,
     with_vids: bool,
     count: u64,
-    vid: Column<u64>,
-    cols: Vec<Option<StrColumn>>,
-    counts: Vec<Vec<u64>>,
+    table: std::sync::Arc<SegmentTable>,
+    counts: [Vec<u64>; 3],
     vids: Vec<u64>,
 }
 
@@ -1008,25 +1159,24 @@ impl Collector for MatchSetCollector {
 
     fn for_segment(
         &self,
-        _ord: SegmentOrdinal,
+        ord: SegmentOrdinal,
         reader: &SegmentReader,
     ) -> tantivy::Result<MatchSetSegment> {
-        let ff = reader.fast_fields();
-        let mut cols = Vec::new();
-        let mut counts = Vec::new();
-        if self.with_facets {
-            for name in ["kind", "category", "brand"] {
-                let col = ff.str(name)?;
-                counts.push(vec![0u64; col.as_ref().map_or(0, |c| c.num_terms())]);
-                cols.push(col);
-            }
-        }
+        let table = match self.tables.get(ord as usize) {
+            Some(t) if t.max_doc() == reader.max_doc() as usize => t.clone(),
+            _ => std::sync::Arc::new(SegmentTable::build(reader)?),
+        };
+        let counts = if self.with_facets {
+            let n = |i: usize| table.facet_len(i);
+            [vec![0u64; n(0)], vec![0u64; n(1)], vec![0u64; n(2)]]
+        } else {
+            Default::default()
+        };
         Ok(MatchSetSegment {
             with_facets: self.with_facets,
             with_vids: self.with_vids,
             count: 0,
-            vid: ff.u64("vid")?,
-            cols,
+            table,
             counts,
             vids: if self.with_vids {
                 vec![0; self.vid_words]
@@ -1074,49 +1224,56 @@ impl Collector for MatchSetCollector {
     }
 }
 
+impl MatchSetSegment {
+    #[inline]
+    fn add(&mut self, doc: DocId) {
+        let Some(row) = self.table.rows.get(doc as usize) else {
+            return;
+        };
+        if self.with_vids && row[ROW_VID] != NO_ORD {
+            let v = row[ROW_VID] as usize;
+            if self.vids.len() <= v / 64 {
+                self.vids.resize(v / 64 + 1, 0);
+            }
+            self.vids[v / 64] |= 1 << (v % 64);
+        }
+        if self.with_facets {
+            for (i, counts) in self.counts.iter_mut().enumerate() {
+                if let Some(c) = counts.get_mut(row[ROW_FACETS + i] as usize) {
+                    *c += 1;
+                }
+            }
+        }
+    }
+}
+
 impl SegmentCollector for MatchSetSegment {
     type Fruit = SegmentMatches;
 
     fn collect(&mut self, doc: DocId, _score: Score) {
         self.count += 1;
-        if self.with_vids {
-            if let Some(v) = self.vid.first(doc) {
-                let v = v as usize;
-                if self.vids.len() <= v / 64 {
-                    self.vids.resize(v / 64 + 1, 0);
-                }
-                self.vids[v / 64] |= 1 << (v % 64);
-            }
-        }
-        if self.with_facets {
-            for (col, counts) in self.cols.iter().zip(self.counts.iter_mut()) {
-                if let Some(col) = col {
-                    for ord in col.term_ords(doc) {
-                        counts[ord as usize] += 1;
-                    }
-                }
-            }
+        self.add(doc);
+    }
+
+    fn collect_block(&mut self, docs: &[DocId]) {
+        self.count += docs.len() as u64;
+        for &doc in docs {
+            self.add(doc);
         }
     }
 
     fn harvest(self) -> SegmentMatches {
-        let mut facets = Vec::new();
-        for (col, counts) in self.cols.iter().zip(self.counts) {
-            let mut out = Vec::new();
-            if let Some(col) = col {
+        let mut facets = vec![Vec::new(); 3];
+        if self.with_facets {
+            for (i, counts) in self.counts.into_iter().enumerate() {
                 for (ord, c) in counts.into_iter().enumerate() {
                     if c > 0 {
-                        let mut s = String::new();
-                        if col.ord_to_str(ord as u64, &mut s).unwrap_or(false) {
-                            out.push((s, c));
+                        if let Some(s) = self.table.facet_str(i, ord as u32) {
+                            facets[i].push((s.to_string(), c));
                         }
                     }
                 }
             }
-            facets.push(out);
-        }
-        if !self.with_facets {
-            facets = vec![Vec::new(); 3];
         }
         SegmentMatches {
             count: self.count,

@@ -149,6 +149,11 @@ async fn main() -> anyhow::Result<()> {
             };
             let cached = embedder.map(|e| search_core::CachedEmbedder::new(e, 4096));
             let snap = engine.snapshot();
+            // A reopened index searches vectors exactly until its graph is rebuilt; measure
+            // the graph that serves.
+            while !snap.vectors().graph_ready() {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
             let mut reports = Vec::new();
             for m in modes {
                 if m != search_core::Mode::Lexical && cached.is_none() {
