@@ -463,26 +463,59 @@ fn const_term(field: Field, text: &str, score: f32) -> Box<dyn Query> {
     ))
 }
 
-fn term_group(f: &Fields, terms: &[String]) -> Option<Box<dyn Query>> {
-    if terms.is_empty() {
-        return None;
-    }
-    let per_term: Vec<(Occur, Box<dyn Query>)> = terms
+/// Every term in every weighted field, as flat boosted term queries: summed by one union, the
+/// same score as a union of per-term unions, without the nesting (see [`Clause`]).
+fn term_fields(f: &Fields, terms: &[String]) -> Vec<Box<dyn Query>> {
+    terms
         .iter()
-        .map(|t| {
-            let fields: Vec<(Occur, Box<dyn Query>)> = FIELD_BOOSTS
+        .flat_map(|t| {
+            FIELD_BOOSTS
                 .iter()
-                .map(|(field, boost)| (Occur::Should, boosted_term(field(f), t, *boost)))
-                .collect();
-            let q: Box<dyn Query> = Box::new(BooleanQuery::new(fields));
-            (Occur::Should, q)
+                .map(move |(field, boost)| boosted_term(field(f), t, *boost))
         })
+        .collect()
+}
+
+/// One term in any weighted field, as one query (an operand of a `Must`).
+fn term_any_field(f: &Fields, term: &str) -> Box<dyn Query> {
+    let fields: Vec<(Occur, Box<dyn Query>)> = term_fields(f, &[term.to_string()])
+        .into_iter()
+        .map(|q| (Occur::Should, q))
         .collect();
-    if per_term.len() == 1 {
-        per_term.into_iter().next().map(|x| x.1)
-    } else {
-        Some(Box::new(BooleanQuery::new(per_term)))
+    Box::new(BooleanQuery::new(fields))
+}
+
+/// A `Should` clause of the lexical query. `term` marks a single (boosted) term query: tantivy
+/// unions a boolean query made only of term scorers without dynamic dispatch, so the terms are
+/// gathered into one such query and the few compound clauses sit beside it.
+struct Clause {
+    term: bool,
+    q: Box<dyn Query>,
+}
+
+impl Clause {
+    fn term(q: Box<dyn Query>) -> Clause {
+        Clause { term: true, q }
     }
+    fn other(q: Box<dyn Query>) -> Clause {
+        Clause { term: false, q }
+    }
+}
+
+/// The union of `clauses`: the term clauses in one boolean query, the others beside it.
+fn union_of(clauses: Vec<Clause>) -> Box<dyn Query> {
+    let (terms, others): (Vec<Clause>, Vec<Clause>) = clauses.into_iter().partition(|c| c.term);
+    let should = |v: Vec<Clause>| -> Vec<(Occur, Box<dyn Query>)> {
+        v.into_iter().map(|c| (Occur::Should, c.q)).collect()
+    };
+    let mut all = should(others);
+    if !terms.is_empty() {
+        all.push((Occur::Should, Box::new(BooleanQuery::new(should(terms)))));
+    }
+    if all.len() == 1 {
+        return all.pop().map(|x| x.1).unwrap_or_else(|| Box::new(AllQuery));
+    }
+    Box::new(BooleanQuery::new(all))
 }
 
 fn is_layout_word(word: &str) -> bool {
@@ -499,7 +532,7 @@ pub fn build_query(
     text: &str,
 ) -> LexicalQuery {
     let raw_words: Vec<&str> = text.split_whitespace().collect();
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let mut clauses: Vec<Clause> = Vec::new();
     let mut normalized_words: Vec<String> = Vec::new();
 
     // Codes: runs of up to three adjacent words, folded; Latin-typed Cyrillic model codes
@@ -605,15 +638,16 @@ pub fn build_query(
         } else {
             CODE_EXACT_BOOST
         };
-        clauses.push((Occur::Should, boosted_term(f.code, &code, exact_boost)));
+        clauses.push(Clause::term(boosted_term(f.code, &code, exact_boost)));
         if code.len() >= 4 {
-            clauses.push((
-                Occur::Should,
-                boosted_term(f.code_prefix, &code, CODE_PREFIX_BOOST),
-            ));
+            clauses.push(Clause::term(boosted_term(
+                f.code_prefix,
+                &code,
+                CODE_PREFIX_BOOST,
+            )));
         }
         if part_intent && machine_code {
-            clauses.push((Occur::Should, const_term(f.compat, &code, COMPAT_BOOST)));
+            clauses.push(Clause::other(const_term(f.compat, &code, COMPAT_BOOST)));
         }
         // A code that covers the query but for at most one word is what the user is after.
         if !part_intent && content_words.len() - n <= 1 {
@@ -695,9 +729,7 @@ pub fn build_query(
                     unknown.push(norm);
                 }
             }
-            if let Some(q) = term_group(f, &direct) {
-                clauses.push((Occur::Should, q));
-            }
+            clauses.extend(term_fields(f, &direct).into_iter().map(Clause::term));
             if unknown.is_empty() {
                 break 'word;
             }
@@ -732,10 +764,10 @@ pub fn build_query(
                         analysis::fuzzy_distance(&alt),
                         true,
                     );
-                    clauses.push((
-                        Occur::Should,
-                        Box::new(BoostQuery::new(Box::new(q), REPAIRED_BOOST)),
-                    ));
+                    clauses.push(Clause::other(Box::new(BoostQuery::new(
+                        Box::new(q),
+                        REPAIRED_BOOST,
+                    ))));
                 } else if is_latin {
                     // Russian typed in Latin may also be a known synonym key (shvp -> швп).
                     let expansions = synonyms.expansions(&[alt.as_str()]);
@@ -744,8 +776,12 @@ pub fn build_query(
                     }
                 }
             }
-            if let Some(q) = term_group(f, &repaired) {
-                clauses.push((Occur::Should, Box::new(BoostQuery::new(q, REPAIRED_BOOST))));
+            if !repaired.is_empty() {
+                clauses.extend(
+                    term_fields(f, &repaired)
+                        .into_iter()
+                        .map(|q| Clause::term(Box::new(BoostQuery::new(q, REPAIRED_BOOST)))),
+                );
                 break 'word;
             }
             for norm in &unknown {
@@ -756,17 +792,17 @@ pub fn build_query(
                 let term = analysis::term_for_word(norm);
                 for (field, boost) in [(f.body, 1.0f32), (f.name, 2.0)] {
                     let q = FuzzyTermQuery::new(Term::from_field_text(field, &term), dist, true);
-                    clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost))));
+                    clauses.push(Clause::other(Box::new(BoostQuery::new(Box::new(q), boost))));
                 }
             }
         }
         if part_intent && is_need_word(word) {
-            need_clauses.extend(clauses[before..].iter().map(|(_, q)| q.box_clone()));
+            need_clauses.extend(clauses[before..].iter().map(|c| c.q.box_clone()));
         }
         normalized_context.resize(normalized_words.len(), context[wi]);
         if context[wi] {
             for c in clauses[before..].iter_mut() {
-                c.1 = Box::new(BoostQuery::new(c.1.box_clone(), CONTEXT_BOOST));
+                c.q = Box::new(BoostQuery::new(c.q.box_clone(), CONTEXT_BOOST));
             }
         }
     }
@@ -775,18 +811,13 @@ pub fn build_query(
     for (_, alt) in analysis::power_alternatives(text) {
         let must: Vec<(Occur, Box<dyn Query>)> = analysis::analyze(&alt)
             .into_iter()
-            .filter_map(|(_, _, t)| {
-                term_group(f, std::slice::from_ref(&t)).map(|q| (Occur::Must, q))
-            })
+            .map(|(_, _, t)| (Occur::Must, term_any_field(f, &t)))
             .collect();
         if !must.is_empty() {
-            clauses.push((
-                Occur::Should,
-                Box::new(BoostQuery::new(
-                    Box::new(BooleanQuery::new(must)),
-                    SYNONYM_BOOST,
-                )),
-            ));
+            clauses.push(Clause::other(Box::new(BoostQuery::new(
+                Box::new(BooleanQuery::new(must)),
+                SYNONYM_BOOST,
+            ))));
         }
     }
 
@@ -803,9 +834,7 @@ pub fn build_query(
                 let terms: Vec<String> = analysis::analyze(exp).into_iter().map(|x| x.2).collect();
                 let must: Vec<(Occur, Box<dyn Query>)> = terms
                     .iter()
-                    .filter_map(|t| {
-                        term_group(f, std::slice::from_ref(t)).map(|q| (Occur::Must, q))
-                    })
+                    .map(|t| (Occur::Must, term_any_field(f, t)))
                     .collect();
                 if !must.is_empty() {
                     if part_intent && window.iter().all(|w| is_need_word(w)) {
@@ -813,10 +842,10 @@ pub fn build_query(
                             must.iter().map(|(o, q)| (*o, q.box_clone())).collect(),
                         )));
                     }
-                    clauses.push((
-                        Occur::Should,
-                        Box::new(BoostQuery::new(Box::new(BooleanQuery::new(must)), boost)),
-                    ));
+                    clauses.push(Clause::other(Box::new(BoostQuery::new(
+                        Box::new(BooleanQuery::new(must)),
+                        boost,
+                    ))));
                 }
             }
         }
@@ -841,10 +870,10 @@ pub fn build_query(
                 ),
                 (Occur::Must, need.box_clone()),
             ]);
-            clauses.push((
-                Occur::Should,
-                Box::new(ConstScoreQuery::new(Box::new(both), COMPAT_NEED_BOOST)),
-            ));
+            clauses.push(Clause::other(Box::new(ConstScoreQuery::new(
+                Box::new(both),
+                COMPAT_NEED_BOOST,
+            ))));
         }
     }
     let is_browse = clauses.is_empty() && boosts.is_empty();
@@ -856,12 +885,9 @@ pub fn build_query(
             boosts.into_iter().map(|q| (Occur::Should, q)).collect(),
         ))
     } else if boosts.is_empty() {
-        Box::new(BooleanQuery::new(clauses))
+        union_of(clauses)
     } else {
-        let mut all: Vec<(Occur, Box<dyn Query>)> = vec![(
-            Occur::Must,
-            Box::new(BooleanQuery::new(clauses)) as Box<dyn Query>,
-        )];
+        let mut all: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, union_of(clauses))];
         all.extend(boosts.into_iter().map(|q| (Occur::Should, q)));
         Box::new(BooleanQuery::new(all))
     };
