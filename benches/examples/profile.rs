@@ -1,6 +1,7 @@
 //! Per-query latency on the synthetic fixture, for finding where time goes:
 //! `cargo run --release -p benches --example profile -- [lexical|hybrid|semantic][,mode…] [seconds]`.
 //! With `perf record -g` around it, the loop after the table is the profile's subject.
+//! `PROFILE_HIGHLIGHT=1` asks for highlights, as the HTTP API does.
 
 use benches::{docs_from_env, engine, DIM, QUERIES};
 use search_core::{Mode, SearchRequest};
@@ -25,7 +26,7 @@ fn main() {
     let started = std::time::Instant::now();
     let mut k = 0;
     while started.elapsed().as_secs_f64() < secs {
-        let req = SearchRequest::new(QUERIES[k % QUERIES.len()], mode);
+        let req = request(QUERIES[k % QUERIES.len()], mode);
         let _ = snap.search_with_vector(&req, Some(&qvecs[k % QUERIES.len()]));
         k += 1;
     }
@@ -34,7 +35,7 @@ fn main() {
 fn table(snap: &search_core::Snapshot, mode: Mode, qvecs: &[Vec<f32>]) {
     let mut all = Vec::new();
     for (k, q) in QUERIES.iter().enumerate() {
-        let req = SearchRequest::new(*q, mode);
+        let req = request(q, mode);
         let mut times = Vec::new();
         let mut total = 0;
         for _ in 0..200 {
@@ -54,4 +55,10 @@ fn table(snap: &search_core::Snapshot, mode: Mode, qvecs: &[Vec<f32>]) {
         all[all.len() / 2],
         all[all.len() * 99 / 100]
     );
+}
+
+fn request(q: &str, mode: Mode) -> SearchRequest {
+    let mut req = SearchRequest::new(q, mode);
+    req.highlight = std::env::var("PROFILE_HIGHLIGHT").is_ok_and(|v| v == "1");
+    req
 }

@@ -9,10 +9,38 @@ use std::sync::OnceLock;
 
 /// Lowercases and folds `ё` to `е`.
 pub fn normalize(text: &str) -> String {
-    text.chars()
-        .flat_map(char::to_lowercase)
-        .map(|c| if c == 'ё' { 'е' } else { c })
-        .collect()
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            'Ё' | 'ё' => out.push('е'),
+            c => push_lower(&mut out, c),
+        }
+    }
+    out
+}
+
+/// Appends the lowercase form of `c`; ASCII and the Russian alphabet without the Unicode
+/// tables, which dominate tokenizing otherwise.
+#[inline]
+fn push_lower(out: &mut String, c: char) {
+    match c {
+        'A'..='Z' => out.push(c.to_ascii_lowercase()),
+        _ if c.is_ascii() => out.push(c),
+        // А..Я → а..я is a fixed offset in Unicode.
+        'А'..='Я' => out.push(char::from_u32(c as u32 + 0x20).unwrap_or(c)),
+        'а'..='я' => out.push(c),
+        _ => out.extend(c.to_lowercase()),
+    }
+}
+
+/// `char::is_alphanumeric` with fast paths for ASCII and the Russian alphabet.
+#[inline]
+pub fn is_word_char(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphanumeric()
+    } else {
+        matches!(c, 'а'..='я' | 'А'..='Я' | 'ё' | 'Ё') || c.is_alphanumeric()
+    }
 }
 
 /// Maps a Cyrillic letter that looks like a Latin one to that Latin letter (lowercase input).
@@ -38,9 +66,14 @@ fn lookalike(c: char) -> char {
 /// Cyrillic look-alikes mapped to Latin, so `6205-2RS`, `6205 2rs` and `62052RS` meet and
 /// `16К20` (Cyrillic К) equals `16K20`.
 pub fn fold_code(text: &str) -> String {
-    text.chars()
-        .flat_map(char::to_lowercase)
-        .filter(|c| c.is_alphanumeric())
+    let mut lower = String::with_capacity(text.len());
+    for c in text.chars().filter(|c| is_word_char(*c)) {
+        push_lower(&mut lower, c);
+    }
+    // Lowercasing can yield non-alphanumerics (combining marks); keep the old filter after it.
+    lower
+        .chars()
+        .filter(|c| is_word_char(*c))
         .map(lookalike)
         .collect()
 }
@@ -145,7 +178,7 @@ pub fn split_words(text: &str) -> Vec<(usize, usize, &str)> {
     let mut out = Vec::new();
     let mut start = None;
     for (i, c) in text.char_indices() {
-        if c.is_alphanumeric() {
+        if is_word_char(c) {
             if start.is_none() {
                 start = Some(i);
             }
@@ -176,12 +209,30 @@ pub fn term_for_word(word: &str) -> String {
     if is_code_like(&norm) {
         return fold_code(&norm);
     }
-    let (ru, en) = stemmers();
-    if norm.chars().any(is_cyrillic) {
-        ru.stem(&norm).into_owned()
-    } else {
-        en.stem(&norm).into_owned()
+    // Stemming is the costliest step of analysis and a catalog's vocabulary is small, so each
+    // thread remembers its stems (a pure function: a cached stem is always right).
+    thread_local! {
+        static STEMS: std::cell::RefCell<std::collections::HashMap<String, String>> =
+            std::cell::RefCell::new(std::collections::HashMap::new());
     }
+    const MAX_CACHED_STEMS: usize = 200_000;
+    STEMS.with(|cache| {
+        if let Some(stem) = cache.borrow().get(&norm) {
+            return stem.clone();
+        }
+        let (ru, en) = stemmers();
+        let stem = if norm.chars().any(is_cyrillic) {
+            ru.stem(&norm).into_owned()
+        } else {
+            en.stem(&norm).into_owned()
+        };
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= MAX_CACHED_STEMS {
+            cache.clear();
+        }
+        cache.insert(norm, stem.clone());
+        stem
+    })
 }
 
 /// Analyses a text into `(start, end, term)` triples.
@@ -600,6 +651,19 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn fast_paths_agree_with_the_unicode_tables(s in "(\\PC|[А-Яа-яЁё]){0,40}") {
+            let reference: String = s
+                .chars()
+                .flat_map(char::to_lowercase)
+                .map(|c| if c == 'ё' { 'е' } else { c })
+                .collect();
+            prop_assert_eq!(normalize(&s), reference);
+            for c in s.chars().chain("АЯаяЁёЖжZz09_-".chars()) {
+                prop_assert_eq!(is_word_char(c), c.is_alphanumeric(), "{:?}", c);
+            }
+        }
+
         #[test]
         fn fold_code_is_idempotent_and_alnum(s in "\\PC{0,40}") {
             let once = fold_code(&s);
