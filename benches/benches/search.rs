@@ -105,38 +105,12 @@ fn bench(c: &mut Criterion) {
     });
 
     // HNSW alone at several ef, with recall@10 against exact search printed once.
-    // Probe queries near documents (as real queries are), not uniform noise.
     let mut g = c.benchmark_group(format!("hnsw_{n}"));
     let vidx = snap.vectors();
-    let live: Vec<u32> = snap.live_vids().collect();
     for ef in [32usize, 64, 96, 128, 200] {
-        let mut hits = 0;
-        let probes = 100;
-        for (pi, base) in vectors
-            .iter()
-            .step_by(vectors.len() / probes)
-            .take(probes)
-            .enumerate()
-        {
-            let mut q: Vec<f32> = base
-                .iter()
-                .zip(&qvecs[pi % qvecs.len()])
-                .map(|(a, b)| a + 0.3 * b)
-                .collect();
-            let norm = q.iter().map(|x| x * x).sum::<f32>().sqrt();
-            q.iter_mut().for_each(|x| *x /= norm);
-            let q = &q;
-            let exact = vidx.exact_search(q, 10, &mut live.iter().copied());
-            let approx: Vec<u32> = vidx
-                .search(q, 10, Some(ef), &|_| true)
-                .into_iter()
-                .map(|x| x.0)
-                .collect();
-            hits += exact.iter().filter(|(v, _)| approx.contains(v)).count();
-        }
         eprintln!(
             "hnsw ef={ef}: recall@10 = {:.3}",
-            hits as f64 / (probes * 10) as f64
+            benches::hnsw_recall_at_10(&snap, &vectors, &qvecs, ef)
         );
         g.bench_with_input(BenchmarkId::new("search_ef", ef), &ef, |b, &ef| {
             let mut i = 0;

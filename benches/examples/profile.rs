@@ -16,9 +16,15 @@ fn main() {
         .collect();
     let secs: f64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(0.0);
     let n = docs_from_env();
-    let (engine, _) = engine(n);
+    let (engine, vectors) = engine(n);
     let snap = engine.snapshot();
     let qvecs = search_core::fixture::vectors(QUERIES.len(), DIM, 7);
+    let ef = engine.config().hnsw.ef_search;
+    println!(
+        "hnsw M={} ef={ef}: recall@10 {:.3}",
+        engine.config().hnsw.m,
+        benches::hnsw_recall_at_10(&snap, &vectors, &qvecs, ef)
+    );
     for &mode in &modes {
         table(&snap, mode, &qvecs);
     }

@@ -17,7 +17,12 @@ pub fn docs_from_env() -> usize {
 pub fn engine(n: usize) -> (Engine, Vec<Vec<f32>>) {
     let docs = search_core::fixture::catalog(n, 42);
     let vectors = search_core::fixture::vectors(n, DIM, 42);
-    let engine = Engine::in_memory(EngineConfig::new("bench-synthetic", DIM)).expect("engine");
+    let mut config = EngineConfig::new("bench-synthetic", DIM);
+    // `BENCH_HNSW_M` tries another graph degree without a rebuild of the defaults.
+    if let Some(m) = std::env::var("BENCH_HNSW_M").ok().and_then(|v| v.parse().ok()) {
+        config.hnsw.m = m;
+    }
+    let engine = Engine::in_memory(config).expect("engine");
     let mut seq = 0;
     for (chunk_docs, chunk_vecs) in docs.chunks(10_000).zip(vectors.chunks(10_000)) {
         seq += 1;
@@ -35,3 +40,39 @@ pub fn engine(n: usize) -> (Engine, Vec<Vec<f32>>) {
 }
 
 pub use search_core::fixture::QUERIES;
+
+/// HNSW recall@10 at `ef` against exact search, over 100 probes near documents (as real
+/// queries are), each a document's vector nudged towards one of `qvecs`.
+pub fn hnsw_recall_at_10(
+    snap: &search_core::Snapshot,
+    vectors: &[Vec<f32>],
+    qvecs: &[Vec<f32>],
+    ef: usize,
+) -> f64 {
+    let vidx = snap.vectors();
+    let live: Vec<u32> = snap.live_vids().collect();
+    let probes = 100;
+    let mut hits = 0;
+    for (pi, base) in vectors
+        .iter()
+        .step_by((vectors.len() / probes).max(1))
+        .take(probes)
+        .enumerate()
+    {
+        let mut q: Vec<f32> = base
+            .iter()
+            .zip(&qvecs[pi % qvecs.len()])
+            .map(|(a, b)| a + 0.3 * b)
+            .collect();
+        let norm = q.iter().map(|x| x * x).sum::<f32>().sqrt();
+        q.iter_mut().for_each(|x| *x /= norm);
+        let exact = vidx.exact_search(&q, 10, &mut live.iter().copied());
+        let approx: Vec<u32> = vidx
+            .search(&q, 10, Some(ef), &|_| true)
+            .into_iter()
+            .map(|x| x.0)
+            .collect();
+        hits += exact.iter().filter(|(v, _)| approx.contains(v)).count();
+    }
+    hits as f64 / (probes * 10) as f64
+}
