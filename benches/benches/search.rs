@@ -100,6 +100,19 @@ fn bench(c: &mut Criterion) {
     let lists: Vec<Vec<u32>> = (0..2)
         .map(|s| (0..200u32).map(|x| (x * 7 + s * 13) % 400).collect())
         .collect();
+    // The distance kernel, run-time SIMD against the portable loop, side by side.
+    let mut g = c.benchmark_group("dot_384");
+    let (a, b2) = (&vectors[0], &vectors[1]);
+    g.bench_function("simd", |b| {
+        b.iter(|| search_core::vector::dot(criterion::black_box(a), criterion::black_box(b2)))
+    });
+    g.bench_function("portable", |b| {
+        b.iter(|| {
+            search_core::vector::dot_portable(criterion::black_box(a), criterion::black_box(b2))
+        })
+    });
+    g.finish();
+
     c.bench_function("rrf_200x100", |b| {
         b.iter(|| search_core::rrf(&[(&lists[0], 1.0), (&lists[1][..100], 1.0)], 60.0))
     });
@@ -116,7 +129,7 @@ fn bench(c: &mut Criterion) {
             let mut i = 0;
             b.iter(|| {
                 i += 1;
-                vidx.search(&qvecs[i % qvecs.len()], 10, Some(ef), &|_| true)
+                vidx.search(&qvecs[i % qvecs.len()], 10, Some(ef), 1.0, &|_| true)
             })
         });
     }

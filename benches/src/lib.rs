@@ -1,6 +1,7 @@
 //! Shared bench fixture: a seeded synthetic catalog indexed in memory with synthetic
-//! 384-dimensional vectors (cluster-structured unit vectors), so the search path is measured
-//! without the embedding model. `BENCH_DOCS` sets the catalog size (default 100,000).
+//! 384-dimensional vectors (cluster-structured unit vectors) and the server's synonym
+//! dictionary, so the search path is measured as it runs in production, without the
+//! embedding model. `BENCH_DOCS` sets the catalog size (default 100,000).
 
 use search_core::{Change, Engine, EngineConfig};
 
@@ -18,8 +19,16 @@ pub fn engine(n: usize) -> (Engine, Vec<Vec<f32>>) {
     let docs = search_core::fixture::catalog(n, 42);
     let vectors = search_core::fixture::vectors(n, DIM, 42);
     let mut config = EngineConfig::new("bench-synthetic", DIM);
+    // The server's default dictionary: queries expand as they do in production.
+    config.synonyms = std::sync::Arc::new(
+        search_core::Synonyms::parse(include_str!("../../server/synonyms.txt"))
+            .expect("server/synonyms.txt parses"),
+    );
     // `BENCH_HNSW_M` tries another graph degree without a rebuild of the defaults.
-    if let Some(m) = std::env::var("BENCH_HNSW_M").ok().and_then(|v| v.parse().ok()) {
+    if let Some(m) = std::env::var("BENCH_HNSW_M")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
         config.hnsw.m = m;
     }
     let engine = Engine::in_memory(config).expect("engine");
@@ -68,7 +77,7 @@ pub fn hnsw_recall_at_10(
         q.iter_mut().for_each(|x| *x /= norm);
         let exact = vidx.exact_search(&q, 10, &mut live.iter().copied());
         let approx: Vec<u32> = vidx
-            .search(&q, 10, Some(ef), &|_| true)
+            .search(&q, 10, Some(ef), 1.0, &|_| true)
             .into_iter()
             .map(|x| x.0)
             .collect();

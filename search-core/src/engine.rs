@@ -34,6 +34,10 @@ pub const SEMANTIC_DEPTH: usize = 100;
 pub const LEXICAL_DEPTH: usize = 200;
 /// Filtered sets at most this large are searched exactly instead of through the graph.
 const EXACT_SEARCH_MAX: u64 = 3000;
+/// Filtered sets holding less than this share of the live documents are searched exactly too:
+/// the graph walk would need about `k / share` neighbours to keep `k` of them, which costs
+/// more than scanning the set's vectors.
+const EXACT_SEARCH_SHARE: f64 = 0.2;
 /// Longest accepted query, in characters.
 pub const MAX_QUERY_CHARS: usize = 512;
 
@@ -879,7 +883,7 @@ impl Snapshot {
             if req.filters.is_empty() {
                 sem = self
                     .vectors
-                    .search(qv, k, None, &|v| bit_get(&self.live, v));
+                    .search(qv, k, None, 1.0, &|v| bit_get(&self.live, v));
             } else {
                 let fq =
                     text::with_filters(Box::new(tantivy::query::AllQuery), req.filters.clauses(f));
@@ -892,12 +896,14 @@ impl Snapshot {
                         tables: self.cols.clone(),
                     },
                 )?;
-                sem = if set.count <= EXACT_SEARCH_MAX {
+                let share = set.count as f64 / self.docs.max(1) as f64;
+                sem = if set.count <= EXACT_SEARCH_MAX || share < EXACT_SEARCH_SHARE {
                     let mut it = iter_bits(&set.vids);
                     self.vectors.exact_search(qv, k, &mut it)
                 } else {
-                    self.vectors
-                        .search(qv, k, None, &|v| bit_get(&self.live, v) && set.contains(v))
+                    self.vectors.search(qv, k, None, share, &|v| {
+                        bit_get(&self.live, v) && set.contains(v)
+                    })
                 };
             }
         }

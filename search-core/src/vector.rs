@@ -258,15 +258,19 @@ impl VectorIndex {
     }
 
     /// Approximate top-k among the vids `accept` admits, best first, as (vid, cosine).
+    /// `pass_rate` is the share of vids `accept` is expected to admit (1.0 without a filter).
     ///
     /// hnsw_rs's filtered search gives up its early exit and walks much of the graph, so the
-    /// graph is searched unfiltered for a growing k and the rejects are dropped afterwards;
-    /// only a very selective filter falls back to the filtered walk.
+    /// graph is searched unfiltered for a k large enough that `pass_rate` of it is `k`
+    /// (growing if that was not enough) and the rejects are dropped afterwards; only a very
+    /// selective filter falls back to the filtered walk. Callers rank small or selective
+    /// filtered sets with [`VectorIndex::exact_search`] instead.
     pub fn search(
         &self,
         query: &[f32],
         k: usize,
         ef: Option<usize>,
+        pass_rate: f64,
         accept: &(dyn Fn(Vid) -> bool + Sync),
     ) -> Vec<(Vid, f32)> {
         if k == 0 {
@@ -277,7 +281,12 @@ impl VectorIndex {
             return self.exact_search(query, k, &mut (0..n as Vid).filter(|v| accept(*v)));
         }
         let ef = ef.unwrap_or(self.params.ef_search);
-        let mut want = k;
+        let mut want = if pass_rate >= 1.0 {
+            k
+        } else {
+            // A quarter more than the expected share, so one walk usually suffices.
+            ((k as f64 * 1.25 / pass_rate.max(0.01)).ceil() as usize).min(n.max(k))
+        };
         loop {
             let found = self.hnsw.search(query, want, ef.max(want));
             let got = found.len();
@@ -371,8 +380,9 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     }
 }
 
-/// Portable dot product over the common length; eight independent sums so it vectorises.
-fn dot_portable(a: &[f32], b: &[f32]) -> f32 {
+/// Portable dot product over the common length; eight independent sums so it vectorises
+/// (the fallback, and the reference the SIMD kernel is benchmarked against).
+pub fn dot_portable(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
     let mut acc = [0f32; 8];
@@ -430,7 +440,7 @@ mod tests {
         let mut hits = 0;
         for q in vecs.iter().take(50) {
             let approx: Vec<Vid> = idx
-                .search(q, 10, None, &|_| true)
+                .search(q, 10, None, 1.0, &|_| true)
                 .into_iter()
                 .map(|x| x.0)
                 .collect();
@@ -442,8 +452,22 @@ mod tests {
             "recall {}",
             hits as f32 / 500.0
         );
-        let even = idx.search(&vecs[1], 10, None, &|v| v % 2 == 0);
+        let even = idx.search(&vecs[1], 10, None, 0.5, &|v| v % 2 == 0);
         assert!(!even.is_empty() && even.iter().all(|(v, _)| v % 2 == 0));
+        // A selective filter with its pass rate: still k results, all admitted, and the
+        // filtered exact top-k found.
+        let mut hits = 0;
+        for q in vecs.iter().take(20) {
+            let tenth = idx.search(q, 10, None, 0.1, &|v| v % 10 == 3);
+            assert_eq!(tenth.len(), 10);
+            assert!(tenth.iter().all(|(v, _)| v % 10 == 3));
+            let exact = idx.exact_search(q, 10, &mut (0..2000u32).filter(|v| v % 10 == 3));
+            hits += exact
+                .iter()
+                .filter(|e| tenth.iter().any(|t| t.0 == e.0))
+                .count();
+        }
+        assert!(hits >= 180, "filtered recall {hits}/200");
     }
 
     #[test]
@@ -467,12 +491,12 @@ mod tests {
         let idx = VectorIndex::open(dir.path(), dim, HnswParams::default(), &|v| v != 2).unwrap();
         assert_eq!(idx.len(), 3);
         // Exact answers while the graph builds, the same answer after.
-        assert_eq!(idx.search(&b, 1, None, &|v| v != 2)[0].0, 0);
+        assert_eq!(idx.search(&b, 1, None, 1.0, &|v| v != 2)[0].0, 0);
         while !idx.graph_ready() {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
         assert!(idx.has_vector(0) && !idx.has_vector(1) && idx.has_vector(2));
-        let top = idx.search(&b, 1, None, &|_| true);
+        let top = idx.search(&b, 1, None, 1.0, &|_| true);
         assert_eq!(top[0].0, 0, "vid 2 is not live, so it is not in the graph");
     }
 }
