@@ -766,7 +766,10 @@ impl Snapshot {
             mode = Mode::Lexical;
         }
         let want = req.offset + req.limit;
-        let filtered_text = text::with_filters(lex.query.box_clone(), filter_clauses);
+        let pin_codes = lex.pin_codes;
+        // The filters add no terms of the highlighted fields, so the filtered query also
+        // serves the snippet generators below.
+        let filtered_text = text::with_filters(lex.query, filter_clauses);
 
         // Lexical side: ranked candidates plus the whole match set (facets, total, vids).
         let (lex_top, lex_set) = if mode == Mode::Semantic {
@@ -804,12 +807,12 @@ impl Snapshot {
         // Exact code matches, best tier first: sku, then a machine of that model, then a part
         // of that series; lexical order within a tier.
         let pinned: Vec<Vid> = {
-            let codes: Vec<text::SegmentCodes> = if lex.pin_codes.is_empty() {
+            let codes: Vec<text::SegmentCodes> = if pin_codes.is_empty() {
                 Vec::new()
             } else {
                 self.cols
                     .iter()
-                    .map(|t| t.resolve_codes(&lex.pin_codes))
+                    .map(|t| t.resolve_codes(&pin_codes))
                     .collect()
             };
             let mut p: Vec<(u8, usize, Vid)> = Vec::new();
@@ -834,7 +837,7 @@ impl Snapshot {
             p.sort();
             p.into_iter().map(|x| x.2).collect()
         };
-        let code_pinned = !pinned.is_empty() && !lex.pin_codes.is_empty();
+        let code_pinned = !pinned.is_empty() && !pin_codes.is_empty();
 
         // The vector the semantic side searches with; hybrid degrades to lexical without one.
         // A query that names a part number or model exactly says little in words (an embedding
@@ -1001,8 +1004,12 @@ impl Snapshot {
         let mut hits = Vec::new();
         let gens = if req.highlight && !browse {
             Some((
-                tantivy::snippet::SnippetGenerator::create(&self.text, &*lex.query, f.name)?,
-                tantivy::snippet::SnippetGenerator::create(&self.text, &*lex.query, f.description)?,
+                tantivy::snippet::SnippetGenerator::create(&self.text, &*filtered_text, f.name)?,
+                tantivy::snippet::SnippetGenerator::create(
+                    &self.text,
+                    &*filtered_text,
+                    f.description,
+                )?,
             ))
         } else {
             None
