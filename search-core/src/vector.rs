@@ -5,7 +5,9 @@
 //! tombstone: it stays in the graph but no snapshot that has moved past it treats it as live.
 //! `rebuilt` compacts the graph when tombstones pile up. Vectors are also kept flat, which
 //! serves exact search for small filtered sets and recall checks, and is the persistent form
-//! (`vectors.f32`, append-only, one record per id, all zeros for "no vector").
+//! (`vectors.f32`, append-only, one record per id, all zeros for "no vector"). The graph holds
+//! half-precision copies: a walk is bound by memory traffic, and its candidates are re-scored
+//! exactly from the flat f32 store, so scores and the final order are full precision.
 
 use crate::error::{Error, Result};
 use hnsw_rs::prelude::*;
@@ -45,7 +47,9 @@ impl Default for HnswParams {
 pub struct VectorIndex {
     dim: usize,
     params: HnswParams,
-    hnsw: Arc<Hnsw<'static, f32, UnitDot>>,
+    /// The graph holds half-precision copies (half the memory and memory traffic of the
+    /// walk); results are re-scored from the exact `flat` store.
+    hnsw: Arc<Hnsw<'static, Half, UnitDot>>,
     /// False while the graph of a reopened index is still being built in the background;
     /// searches are exact until then, so a restart is ready without waiting for the graph.
     graph_ready: Arc<AtomicBool>,
@@ -64,7 +68,7 @@ impl std::fmt::Debug for VectorIndex {
     }
 }
 
-fn new_hnsw(params: &HnswParams, capacity: usize) -> Hnsw<'static, f32, UnitDot> {
+fn new_hnsw(params: &HnswParams, capacity: usize) -> Hnsw<'static, Half, UnitDot> {
     Hnsw::new(
         params.m,
         capacity.max(1024),
@@ -74,14 +78,39 @@ fn new_hnsw(params: &HnswParams, capacity: usize) -> Hnsw<'static, f32, UnitDot>
     )
 }
 
-/// `1 - dot` for unit vectors, clamped at 0 (hnsw_rs's own `DistDot` asserts on the rounding
-/// error of nearly identical vectors).
+/// Half-precision component of the vectors the graph holds.
+pub type Half = simsimd::f16;
+
+/// Half-precision copy of a vector, for the graph.
+fn to_half(v: &[f32]) -> Vec<Half> {
+    v.iter().map(|x| Half::from_f32(*x)).collect()
+}
+
+/// `1 - dot` for unit vectors in half precision, clamped at 0 (hnsw_rs's own `DistDot`
+/// asserts on the rounding error of nearly identical vectors).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct UnitDot;
 
-impl hnsw_rs::anndists::dist::Distance<f32> for UnitDot {
-    fn eval(&self, a: &[f32], b: &[f32]) -> f32 {
-        (1.0 - dot(a, b)).max(0.0)
+impl hnsw_rs::anndists::dist::Distance<Half> for UnitDot {
+    fn eval(&self, a: &[Half], b: &[Half]) -> f32 {
+        let d = match <Half as simsimd::SpatialSimilarity>::dot(a, b) {
+            Some(d) => d as f32,
+            None => a.iter().zip(b).map(|(x, y)| x.to_f32() * y.to_f32()).sum(),
+        };
+        (1.0 - d).max(0.0)
+    }
+}
+
+/// Inserts `(vector, vid)` pairs into `graph` in half precision, in parallel for batches.
+fn insert_all(graph: &Hnsw<'static, Half, UnitDot>, items: &[(&[f32], usize)]) {
+    let halves: Vec<(Vec<Half>, usize)> = items.iter().map(|(v, id)| (to_half(v), *id)).collect();
+    let batch: Vec<(&[Half], usize)> = halves.iter().map(|(v, id)| (v.as_slice(), *id)).collect();
+    if batch.len() > 16 {
+        graph.parallel_insert_slice(&batch);
+    } else {
+        for item in batch {
+            graph.insert_slice(item);
+        }
     }
 }
 
@@ -151,7 +180,7 @@ impl VectorIndex {
                         .iter()
                         .map(|&i| (&data[i * dim..(i + 1) * dim], i))
                         .collect();
-                    graph.parallel_insert_slice(&batch);
+                    insert_all(&graph, &batch);
                     ready.store(true, Ordering::Release);
                     tracing::info!(
                         vectors = batch.len(),
@@ -230,13 +259,7 @@ impl VectorIndex {
             .enumerate()
             .filter_map(|(i, v)| v.map(|v| (v, first + i)))
             .collect();
-        if batch.len() > 16 {
-            self.hnsw.parallel_insert_slice(&batch);
-        } else {
-            for item in batch {
-                self.hnsw.insert_slice(item);
-            }
-        }
+        insert_all(&self.hnsw, &batch);
         Ok(first as Vid)
     }
 
@@ -287,17 +310,22 @@ impl VectorIndex {
             // A quarter more than the expected share, so one walk usually suffices.
             ((k as f64 * 1.25 / pass_rate.max(0.01)).ceil() as usize).min(n.max(k))
         };
+        let half = to_half(query);
         loop {
-            let found = self.hnsw.search(query, want, ef.max(want));
+            // The walk keeps `ef` candidates anyway; taking all of them costs nothing and lets
+            // the exact re-scoring repair near-ties that half precision ordered wrongly.
+            let take = want.max(ef);
+            let found = self.hnsw.search(&half, take, take);
             let got = found.len();
-            let kept: Vec<(Vid, f32)> = found
+            let kept: Vec<Vid> = found
                 .into_iter()
-                .filter(|n| accept(n.d_id as Vid))
-                .map(|n| (n.d_id as Vid, 1.0 - n.distance))
-                .take(k)
+                .map(|n| n.d_id as Vid)
+                .filter(|v| accept(*v))
                 .collect();
-            if kept.len() >= k || got < want || want >= n {
-                return kept;
+            if kept.len() >= k || got < take || want >= n {
+                let mut best = self.rescored(query, kept);
+                best.truncate(k);
+                return best;
             }
             if want >= 1024 {
                 break;
@@ -305,11 +333,33 @@ impl VectorIndex {
             want *= 4;
         }
         let filter = |id: &usize| accept(*id as Vid);
-        self.hnsw
-            .search_filter(query, k, ef.max(k), Some(&filter))
+        let take = ef.max(k);
+        let found = self
+            .hnsw
+            .search_filter(&half, take, take, Some(&filter))
             .into_iter()
-            .map(|n| (n.d_id as Vid, 1.0 - n.distance))
-            .collect()
+            .map(|n| n.d_id as Vid)
+            .collect();
+        let mut best = self.rescored(query, found);
+        best.truncate(k);
+        best
+    }
+
+    /// `vids` with their exact cosine to `query` (from the f32 store), best first.
+    fn rescored(&self, query: &[f32], vids: Vec<Vid>) -> Vec<(Vid, f32)> {
+        let flat = self.flat.read();
+        let mut out: Vec<(Vid, f32)> = vids
+            .into_iter()
+            .map(|v| {
+                let start = v as usize * self.dim;
+                let score = flat
+                    .get(start..start + self.dim)
+                    .map_or(0.0, |x| dot(query, x));
+                (v, score)
+            })
+            .collect();
+        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        out
     }
 
     /// Exact top-k over the given candidate vids (used when a filter leaves few documents, and
@@ -351,7 +401,7 @@ impl VectorIndex {
             .map(|i| (&flat[i * self.dim..(i + 1) * self.dim], i))
             .filter(|(v, _)| v.iter().any(|x| *x != 0.0))
             .collect();
-        hnsw.parallel_insert_slice(&batch);
+        insert_all(&hnsw, &batch);
         drop(batch);
         let file = match &self.path {
             Some(p) => Some(parking_lot::Mutex::new(
@@ -452,6 +502,10 @@ mod tests {
             "recall {}",
             hits as f32 / 500.0
         );
+        // The graph walks in half precision; the scores it returns are the exact cosines.
+        for (v, score) in idx.search(&vecs[7], 10, None, 1.0, &|_| true) {
+            assert!((score - dot(&vecs[7], &vecs[v as usize])).abs() < 1e-6);
+        }
         let even = idx.search(&vecs[1], 10, None, 0.5, &|v| v % 2 == 0);
         assert!(!even.is_empty() && even.iter().all(|(v, _)| v % 2 == 0));
         // A selective filter with its pass rate: still k results, all admitted, and the
