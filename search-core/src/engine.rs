@@ -775,11 +775,9 @@ impl Snapshot {
         let (lex_top, lex_set) = if mode == Mode::Semantic {
             (Vec::new(), MatchSet::default())
         } else {
-            let depth = if mode == Mode::Hybrid {
-                LEXICAL_DEPTH.max(want)
-            } else {
-                want.max(1)
-            };
+            // Pinning looks at the top LEXICAL_DEPTH in every mode, so what is pinned never
+            // depends on the page asked for.
+            let depth = LEXICAL_DEPTH.max(want);
             self.text.search(
                 &*filtered_text,
                 &(
@@ -988,15 +986,11 @@ impl Snapshot {
             }
         }
         if mode == Mode::Lexical && !pinned.is_empty() {
-            let mut head: Vec<(Vid, f32, Option<DocAddress>)> = Vec::new();
-            let mut tail = Vec::new();
-            for item in ordered {
-                if pinned.contains(&item.0) {
-                    head.push(item);
-                } else {
-                    tail.push(item);
-                }
-            }
+            // Pinned documents in tier order, as in hybrid, then the rest in BM25 order.
+            let (mut head, tail): (Vec<_>, Vec<_>) = ordered
+                .into_iter()
+                .partition(|item| pinned.contains(&item.0));
+            head.sort_by_key(|item| pinned.iter().position(|v| *v == item.0));
             head.extend(tail);
             ordered = head;
         }

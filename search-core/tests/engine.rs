@@ -654,3 +654,58 @@ fn ranked_lists_match_the_snapshot() {
         diff.join("\n")
     );
 }
+
+/// Regression: in lexical mode the pin tiers were looked up among the first `offset + limit`
+/// candidates only, so an exact part-number match ranked below page 1 by BM25 jumped to the
+/// head of a later page, and the pages no longer tiled one long list.
+#[test]
+fn a_pinned_match_below_the_first_page_leads_every_page_in_lexical_mode() {
+    let engine = Engine::in_memory(EngineConfig::new("none", DIM)).unwrap();
+    let mut docs: Vec<CatalogDoc> = (0..12)
+        .map(|i| {
+            doc(
+                &format!("S-{i:02}"),
+                "spare_part",
+                &format!("SFU1605-{}", 300 + i * 100),
+                &format!("ШВП SFU1605 длина {} мм", 300 + i * 100),
+                "HIWIN",
+                "SFU1605",
+                "ШВП и винтовые пары",
+                "Винт SFU1605 с гайкой SFU1605.",
+                &[],
+                5_000.0,
+                1,
+            )
+        })
+        .collect();
+    docs.push(doc(
+        "S-PIN",
+        "spare_part",
+        "SFU1605",
+        "Комплект ремонтный",
+        "TBI",
+        "KIT",
+        "Узлы и детали станков",
+        "Набор уплотнений, смазки и крепежа для обслуживания винтовой передачи в сборе с \
+         опорами, кожухами и деталями крепления на станке.",
+        &[],
+        900.0,
+        1,
+    ));
+    engine
+        .apply(docs.into_iter().map(upsert).collect(), 1)
+        .unwrap();
+    let page = |offset: usize, limit: usize| {
+        let mut r = req("SFU1605", Mode::Lexical);
+        r.offset = offset;
+        r.limit = limit;
+        ids(&engine, &r)
+    };
+    assert_eq!(
+        page(0, 3)[0],
+        "S-PIN",
+        "the part-number match is pinned on page 1"
+    );
+    let pages: Vec<String> = (0..5).flat_map(|p| page(p * 3, 3)).collect();
+    assert_eq!(pages, page(0, 15), "pages tile one long page");
+}
