@@ -513,7 +513,9 @@ fn union_of(clauses: Vec<Clause>) -> Box<dyn Query> {
         all.push((Occur::Should, Box::new(BooleanQuery::new(should(terms)))));
     }
     if all.len() == 1 {
-        return all.pop().map(|x| x.1).unwrap_or_else(|| Box::new(AllQuery));
+        if let Some((_, q)) = all.pop() {
+            return q;
+        }
     }
     Box::new(BooleanQuery::new(all))
 }
