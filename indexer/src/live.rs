@@ -128,7 +128,7 @@ impl IndexDirs {
 }
 
 /// What a finished reindex reports.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct ReindexReport {
     pub documents: u64,
     pub applied_seq: i64,
@@ -137,7 +137,7 @@ pub struct ReindexReport {
 }
 
 /// The state of the last reindex, for the status endpoint.
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum ReindexState {
     #[default]

@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 
 /// The outcome of linking a Telegram user.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Link {
     pub telegram_id: i64,
     /// `None`: no client has this phone (the bot offers a callback request).
@@ -70,7 +70,7 @@ pub async fn role_of(pool: &PgPool, telegram_id: i64) -> Result<Option<(i64, Str
 }
 
 /// Spend in one period.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct PeriodSpend {
     pub from: String,
     pub to: String,
@@ -82,7 +82,7 @@ pub struct PeriodSpend {
 }
 
 /// The current period and the one before it, with the change in percent.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Spend {
     pub period: String,
     pub current: PeriodSpend,
@@ -116,13 +116,16 @@ async fn period_spend(pool: &PgPool, client_id: i64, from: &str, to: &str) -> Re
     })
 }
 
+/// The periods spend is reported for.
+pub const PERIODS: &[&str] = &["month", "quarter", "year"];
+
 /// Spend of `client_id` in the `period` (`month`, `quarter`, `year`) containing `today`
 /// (`YYYY-MM-DD`), and in the period before.
 pub async fn spend(pool: &PgPool, client_id: i64, period: &str, today: &str) -> Result<Spend> {
-    let unit = match period {
-        "month" | "quarter" | "year" => period,
-        _ => return Err(invalid("period", "одно из: month, quarter, year")),
-    };
+    if !PERIODS.contains(&period) {
+        return Err(invalid("period", "одно из: month, quarter, year"));
+    }
+    let unit = period;
     let step = match unit {
         "month" => "1 month",
         "quarter" => "3 months",

@@ -29,7 +29,7 @@ pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
 }
 
 /// Stored attachment metadata.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Attachment {
     pub id: i64,
     pub lead_id: i64,

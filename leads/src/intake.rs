@@ -10,6 +10,8 @@ use sqlx::{PgPool, Row};
 pub const SOURCES: &[&str] = &["site", "bot", "tma"];
 /// Lead kinds.
 pub const KINDS: &[&str] = &["cart", "sos", "invoice", "quote", "callback"];
+/// Sync states of a stored lead.
+pub const SYNC_STATES: &[&str] = &["pending", "lead_created", "synced", "failed"];
 /// Most lines a cart may have.
 pub const MAX_CART_LINES: usize = 100;
 /// Largest quantity of one cart line.
@@ -18,17 +20,21 @@ pub const MAX_QTY: i64 = 10_000;
 pub const MAX_TEXT: usize = 4000;
 
 /// A lead as submitted (JSON body of `POST /api/v1/leads`).
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LeadRequest {
+    #[schema(schema_with = crate::schema::lead_source)]
     pub source: String,
+    #[schema(schema_with = crate::schema::lead_kind)]
     pub kind: String,
     pub contact: ContactIn,
+    /// cart: `{lines: [{catalog_id, qty, price_rub}], comment}`; sos: `{machine_instance_id,
+    /// description}`; others: `{comment, order_number}`.
     #[serde(default)]
     pub payload: Value,
 }
 
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactIn {
     #[serde(default)]
@@ -46,11 +52,12 @@ pub struct Submitter {
 }
 
 /// A stored lead as the API returns it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct LeadView {
     pub id: i64,
     pub source: String,
     pub kind: String,
+    #[schema(schema_with = crate::schema::sync_state)]
     pub status: String,
     pub contact: Value,
     pub payload: Value,
@@ -434,7 +441,7 @@ pub async fn get(pool: &PgPool, id: i64) -> Result<LeadView> {
 }
 
 /// A lead as operators see it in the sync list.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SyncRow {
     pub id: i64,
     pub kind: String,
@@ -448,7 +455,7 @@ pub struct SyncRow {
 
 /// Leads in a sync state (`pending`, `lead_created`, `synced`, `failed`), newest first.
 pub async fn list_by_status(pool: &PgPool, status: &str, limit: i64) -> Result<Vec<SyncRow>> {
-    if !["pending", "lead_created", "synced", "failed"].contains(&status) {
+    if !SYNC_STATES.contains(&status) {
         return Err(invalid(
             "status",
             "одно из: pending, lead_created, synced, failed",

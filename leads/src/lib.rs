@@ -24,6 +24,7 @@ pub mod park;
 pub mod passport;
 pub mod phone;
 pub mod portal;
+pub mod schema;
 pub mod sync;
 
 pub use phone::Phone;

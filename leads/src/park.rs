@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sqlx::{PgPool, Row};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Machine {
     pub id: i64,
     pub serial_number: String,
@@ -19,7 +19,7 @@ pub struct Machine {
     pub passport: Value,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Ticket {
     pub id: i64,
     pub machine_instance_id: i64,
@@ -29,7 +29,7 @@ pub struct Ticket {
     pub created_at: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Park {
     pub client_id: i64,
     pub company: String,

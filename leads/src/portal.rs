@@ -17,7 +17,7 @@ pub const DOC_TYPES: &[&str] = &["manual", "drawing", "schematic", "instruction"
 const TS: &str = "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'";
 
 /// A Telegram user as the bot sees them.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Me {
     pub telegram_id: i64,
     pub client_id: Option<i64>,
@@ -85,7 +85,7 @@ pub async fn set_role(pool: &PgPool, telegram_id: i64, role: &str) -> Result<Me>
 }
 
 /// One status change of a ticket.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct TicketEvent {
     pub status: String,
     pub comment: String,
@@ -93,7 +93,7 @@ pub struct TicketEvent {
 }
 
 /// A service ticket with its machine and status history (oldest first).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct TicketDetail {
     pub id: i64,
     pub machine_instance_id: i64,
@@ -169,7 +169,7 @@ pub async fn tickets(
 }
 
 /// A modernisation project.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Project {
     pub id: i64,
     pub title: String,
@@ -210,7 +210,7 @@ pub async fn projects(pool: &PgPool, client_id: i64) -> Result<Vec<Project>> {
 }
 
 /// A personal offer, with the catalog item it is about.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct Offer {
     pub id: i64,
     pub title: String,
@@ -253,14 +253,14 @@ pub async fn offers(pool: &PgPool, client_id: i64, today: &str) -> Result<Vec<Of
     .collect()
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ShipmentEvent {
     pub status: String,
     pub location: String,
     pub at: String,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Shipment {
     pub id: i64,
     pub carrier: String,
@@ -271,7 +271,7 @@ pub struct Shipment {
 }
 
 /// An order with its shipments.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct OrderShipments {
     pub number: String,
     pub status: String,
@@ -347,7 +347,7 @@ pub async fn order_shipments(
 }
 
 /// A knowledge-base document.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Document {
     pub id: i64,
     pub title: String,

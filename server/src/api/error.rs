@@ -5,7 +5,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
+use serde::Serialize;
 
 /// Every error an API handler can return.
 #[derive(Debug, thiserror::Error)]
@@ -165,9 +165,29 @@ impl IntoResponse for ApiError {
             }
             _ => {}
         }
-        let body = json!({"error": {"code": code, "message": self.message()}});
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code,
+                message: self.message(),
+            },
+        };
         (status, Json(body)).into_response()
     }
+}
+
+/// The body of every 4xx/5xx response.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable and machine-readable, e.g. `invalid_parameter`.
+    pub code: &'static str,
+    /// For people, in Russian.
+    pub message: String,
 }
 
 /// Invalid parameter helper.

@@ -10,14 +10,15 @@
 //! - `GET /api/v1/clients/{id}/park`: that client's Telegram users (Mini App `initData`, or
 //!   the bot's service token plus `X-Telegram-User-Id`), and operators.
 
-use super::error::{invalid, ApiError};
+use super::error::{invalid, ApiError, ErrorBody};
+use super::openapi::FileBytes;
 use super::{token_matches, ApiJson, ApiQuery, AppState};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use std::path::PathBuf;
 
@@ -146,6 +147,16 @@ pub(super) async fn file_response(
         .into_response())
 }
 
+/// Submit a lead (cart order, SOS, invoice/quote request, callback). A repeat with the same
+/// `Idempotency-Key` answers with the first lead.
+#[utoipa::path(post, path = "/api/v1/leads", operation_id = "createLead", tag = "leads",
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 200)),
+    request_body = leads::intake::LeadRequest,
+    responses((status = 201, description = "Заявка принята (при повторе с тем же ключом — первая)", body = leads::intake::LeadView),
+              (status = 400, description = "Неверная заявка", body = ErrorBody),
+              (status = 401, description = "Неверные данные Mini App", body = ErrorBody),
+              (status = 413, description = "Тело слишком большое", body = ErrorBody),
+              (status = 422, description = "Ключ уже использован для другой заявки", body = ErrorBody)))]
 pub(super) async fn create_lead(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -176,9 +187,12 @@ pub(super) async fn create_lead(
     Ok(resp)
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(super) struct AttachParams {
+    /// The file name to store; `file` when absent.
+    #[param(max_length = 200)]
     name: Option<String>,
 }
 
@@ -189,7 +203,16 @@ fn lead_id(raw: &str) -> Result<i64, ApiError> {
         .ok_or_else(|| invalid("id", "ожидается номер заявки"))
 }
 
-/// The file is the raw request body; its name comes from `?name=`.
+/// Attach a file (JPEG, PNG, WebP or PDF); the file is the raw request body, its name comes
+/// from `?name=`.
+#[utoipa::path(post, path = "/api/v1/leads/{id}/attachments", operation_id = "addAttachment", tag = "leads",
+    params(("id" = i64, Path, minimum = 1), AttachParams),
+    request_body(content = inline(FileBytes), content_type = "application/octet-stream"),
+    responses((status = 201, description = "Файл сохранён", body = leads::attachments::Attachment),
+              (status = 400, description = "Неверный запрос", body = ErrorBody),
+              (status = 404, description = "Нет такой заявки", body = ErrorBody),
+              (status = 413, description = "Файл слишком большой", body = ErrorBody),
+              (status = 415, description = "Неподдерживаемый тип файла", body = ErrorBody)))]
 pub(super) async fn add_attachment(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -211,12 +234,21 @@ pub(super) async fn add_attachment(
     Ok((StatusCode::CREATED, Json(a)))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(super) struct SigParams {
+    /// The link's signature (HMAC with `LINK_SIGNING_KEY`).
     sig: Option<String>,
 }
 
+/// Download an attachment by a signed link from the CRM note.
+#[utoipa::path(get, path = "/api/v1/leads/{id}/attachments/{sha256}", operation_id = "getAttachment", tag = "leads",
+    params(("id" = i64, Path, minimum = 1), ("sha256" = String, Path), SigParams),
+    responses((status = 200, description = "Файл", body = inline(FileBytes), content_type = "application/octet-stream"),
+              (status = 400, description = "Неверный запрос", body = ErrorBody),
+              (status = 401, description = "Неверная подпись", body = ErrorBody),
+              (status = 404, description = "Нет файла", body = ErrorBody)))]
 pub(super) async fn get_attachment(
     State(state): State<AppState>,
     Path((id, sha)): Path<(String, String)>,
@@ -240,18 +272,38 @@ pub(super) async fn get_attachment(
     file_response(&ls.data_dir, &file.sha256, file.mime_type, &file.file_name).await
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// Most rows one `GET /api/v1/leads` returns.
+pub const MAX_LIST_LIMIT: i64 = 1000;
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(super) struct ListParams {
+    #[param(schema_with = super::openapi::param::lead_status)]
     status: Option<String>,
+    #[param(schema_with = super::openapi::param::list_limit)]
     limit: Option<String>,
 }
 
+/// Leads in one sync state, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct LeadList {
+    status: String,
+    leads: Vec<leads::intake::SyncRow>,
+}
+
+/// Leads by sync state (operators).
+#[utoipa::path(get, path = "/api/v1/leads", operation_id = "listLeads", tag = "leads", security(("adminToken" = [])),
+    params(ListParams),
+    responses((status = 200, description = "Заявки", body = LeadList),
+              (status = 400, description = "Неверный параметр", body = ErrorBody),
+              (status = 401, description = "Нет токена", body = ErrorBody),
+              (status = 403, description = "Администрирование отключено", body = ErrorBody)))]
 pub(super) async fn list_leads(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiQuery(p): ApiQuery<ListParams>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<LeadList>, ApiError> {
     super::require_admin(&state, &headers)?;
     let ls = leads_state(&state)?;
     let status = p.status.unwrap_or_else(|| "failed".into());
@@ -260,18 +312,35 @@ pub(super) async fn list_leads(
         Some(l) => l
             .parse::<i64>()
             .ok()
-            .filter(|l| (1..=1000).contains(l))
-            .ok_or_else(|| invalid("limit", "от 1 до 1000"))?,
+            .filter(|l| (1..=MAX_LIST_LIMIT).contains(l))
+            .ok_or_else(|| invalid("limit", format!("от 1 до {MAX_LIST_LIMIT}")))?,
     };
-    let rows = leads::intake::list_by_status(&ls.pool, &status, limit).await?;
-    Ok(Json(serde_json::json!({"status": status, "leads": rows})))
+    let leads = leads::intake::list_by_status(&ls.pool, &status, limit).await?;
+    Ok(Json(LeadList { status, leads }))
 }
 
+/// What the webhook took in.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct WebhookAck {
+    /// Status changes in the request.
+    received: usize,
+    /// Of those, the ones stored (not seen before).
+    stored: u64,
+}
+
+/// amoCRM status-change webhook (digital passport).
+#[utoipa::path(post, path = "/api/v1/webhooks/amocrm/{secret}", operation_id = "amocrmWebhook", tag = "leads",
+    params(("secret" = String, Path)),
+    request_body(content = inline(HashMap<String, String>), content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "Принято", body = WebhookAck),
+              (status = 400, description = "Неверное тело", body = ErrorBody),
+              (status = 403, description = "Чужой аккаунт", body = ErrorBody),
+              (status = 404, description = "Неизвестный адрес", body = ErrorBody)))]
 pub(super) async fn amocrm_webhook(
     State(state): State<AppState>,
     Path(secret): Path<String>,
     body: Bytes,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<WebhookAck>, ApiError> {
     let ls = leads_state(&state)?;
     // A wrong secret looks like a missing route and stores nothing.
     let expected = ls.webhook_secret.as_deref().ok_or(ApiError::NoRoute)?;
@@ -285,11 +354,21 @@ pub(super) async fn amocrm_webhook(
         }
     }
     let stored = leads::passport::store_events(&ls.pool, &hook).await?;
-    Ok(Json(
-        serde_json::json!({"received": hook.changes.len(), "stored": stored}),
-    ))
+    Ok(Json(WebhookAck {
+        received: hook.changes.len(),
+        stored,
+    }))
 }
 
+/// A client's machines and open tickets (Мой парк).
+#[utoipa::path(get, path = "/api/v1/clients/{id}/park", operation_id = "clientPark", tag = "clients",
+    security(("adminToken" = []), ("telegramInitData" = []), ("botService" = [])),
+    params(("id" = i64, Path), ("X-Telegram-User-Id" = Option<i64>, Header)),
+    responses((status = 200, description = "Парк", body = leads::park::Park),
+              (status = 400, description = "Неверный id", body = ErrorBody),
+              (status = 401, description = "Нужна авторизация", body = ErrorBody),
+              (status = 403, description = "Чужой клиент", body = ErrorBody),
+              (status = 404, description = "Нет клиента", body = ErrorBody)))]
 pub(super) async fn client_park(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -310,18 +389,25 @@ pub(super) async fn client_park(
     Ok(Json(leads::park::park(&ls.pool, client_id).await?))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct LinkRequest {
     telegram_id: i64,
     phone: String,
     #[serde(default)]
+    #[schema(max_length = 200)]
     first_name: String,
     #[serde(default)]
     username: Option<String>,
 }
 
 /// The bot links a Telegram user who shared their phone (bot service token only).
+#[utoipa::path(post, path = "/api/v1/telegram/link", operation_id = "linkTelegram", tag = "clients",
+    security(("botService" = [])),
+    request_body = LinkRequest,
+    responses((status = 200, description = "Привязка", body = leads::account::Link),
+              (status = 400, description = "Неверный запрос", body = ErrorBody),
+              (status = 401, description = "Нужен токен бота", body = ErrorBody)))]
 pub(super) async fn link_telegram(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -355,14 +441,23 @@ pub(super) async fn link_telegram(
     ))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(super) struct SpendParams {
+    #[param(schema_with = super::openapi::param::spend_period)]
     period: Option<String>,
 }
 
 /// The director's spend for the current month / quarter / year against the previous one:
 /// directors of that client and operators only.
+#[utoipa::path(get, path = "/api/v1/clients/{id}/spend", operation_id = "clientSpend", tag = "clients",
+    security(("adminToken" = []), ("telegramInitData" = []), ("botService" = [])),
+    params(("id" = i64, Path), SpendParams, ("X-Telegram-User-Id" = Option<i64>, Header)),
+    responses((status = 200, description = "Расходы", body = leads::account::Spend),
+              (status = 400, description = "Неверный параметр", body = ErrorBody),
+              (status = 401, description = "Нужна авторизация", body = ErrorBody),
+              (status = 403, description = "Нет доступа", body = ErrorBody)))]
 pub(super) async fn client_spend(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -6,7 +6,7 @@ pub mod metrics;
 pub mod openapi;
 mod portal_routes;
 
-use crate::api::error::{invalid, ApiError};
+use crate::api::error::{invalid, ApiError, ErrorBody};
 use axum::body::Bytes;
 use axum::extract::{FromRequest, MatchedPath, Path, RawQuery, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -25,6 +25,12 @@ use std::time::{Duration, Instant};
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const MAX_LIMIT: usize = 100;
 pub const MAX_OFFSET: usize = 10_000;
+/// Longest `category`, `brand` or `compatible_with` filter value, in bytes.
+pub const MAX_FILTER_CHARS: usize = 200;
+/// Longest suggest prefix, in characters.
+pub const SUGGEST_MAX_CHARS: usize = 100;
+pub const SUGGEST_MAX_LIMIT: usize = 20;
+pub const SUGGEST_DEFAULT_LIMIT: usize = 8;
 
 /// Shared state of the HTTP layer.
 #[derive(Clone)]
@@ -60,19 +66,49 @@ impl AppState {
 }
 
 /// Search parameters as they arrive (query string or JSON), before validation.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[schema(
+    as = SearchRequest,
+    description = "Every field is optional; null means absent. price_min must not exceed price_max (400 otherwise)."
+)]
+#[into_params(parameter_in = Query)]
 pub struct RawSearch {
+    /// The query; empty with filters is a browse request.
+    #[schema(schema_with = openapi::body::q)]
+    #[param(schema_with = openapi::param::q)]
     pub q: Option<String>,
+    #[schema(schema_with = openapi::body::mode)]
+    #[param(schema_with = openapi::param::mode)]
     pub mode: Option<String>,
+    #[schema(schema_with = openapi::body::kind)]
+    #[param(schema_with = openapi::param::kind)]
     pub kind: Option<String>,
+    #[schema(schema_with = openapi::body::filter)]
+    #[param(schema_with = openapi::param::filter)]
     pub category: Option<String>,
+    #[schema(schema_with = openapi::body::filter)]
+    #[param(schema_with = openapi::param::filter)]
     pub brand: Option<String>,
+    /// A machine model the parts must fit.
+    #[schema(schema_with = openapi::body::filter)]
+    #[param(schema_with = openapi::param::filter)]
     pub compatible_with: Option<String>,
+    #[schema(schema_with = openapi::body::in_stock)]
+    #[param(schema_with = openapi::param::in_stock)]
     pub in_stock: Option<serde_json::Value>,
+    #[schema(schema_with = openapi::body::price)]
+    #[param(schema_with = openapi::param::price)]
     pub price_min: Option<serde_json::Value>,
+    /// Not below price_min (400 otherwise).
+    #[schema(schema_with = openapi::body::price)]
+    #[param(schema_with = openapi::param::price)]
     pub price_max: Option<serde_json::Value>,
+    #[schema(schema_with = openapi::body::limit)]
+    #[param(schema_with = openapi::param::limit)]
     pub limit: Option<serde_json::Value>,
+    #[schema(schema_with = openapi::body::offset)]
+    #[param(schema_with = openapi::param::offset)]
     pub offset: Option<serde_json::Value>,
 }
 
@@ -171,8 +207,11 @@ impl RawSearch {
             ("brand", &self.brand),
             ("compatible_with", &self.compatible_with),
         ] {
-            if v.as_ref().is_some_and(|s| s.len() > 200) {
-                return Err(invalid(f, "не длиннее 200 символов"));
+            if v.as_ref().is_some_and(|s| s.len() > MAX_FILTER_CHARS) {
+                return Err(invalid(
+                    f,
+                    format!("не длиннее {MAX_FILTER_CHARS} символов"),
+                ));
             }
         }
         Ok(SearchRequest {
@@ -287,15 +326,17 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct FacetValue {
     pub value: String,
     pub count: u64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Hit)]
 pub struct HitDto {
     pub id: String,
+    #[schema(schema_with = openapi::hit_kind)]
     pub kind: &'static str,
     pub sku: String,
     pub name: String,
@@ -305,17 +346,21 @@ pub struct HitDto {
     pub price_rub: Option<f64>,
     pub in_stock: i64,
     pub score: f32,
+    /// The hit matched a part number or model code exactly (pinned above fusion).
     pub exact: bool,
+    /// `name` and `description` fragments with matched words in `<em>`.
     pub highlights: HashMap<&'static str, String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SearchResponse {
     pub query: String,
+    #[schema(schema_with = openapi::response_mode)]
     pub mode: &'static str,
     pub total: u64,
     pub took_ms: f64,
     pub hits: Vec<HitDto>,
+    /// Counts over the whole filtered match set: `kind`, `category`, `brand`.
     pub facets: HashMap<&'static str, Vec<FacetValue>>,
 }
 
@@ -375,6 +420,11 @@ async fn run_search(state: AppState, raw: RawSearch) -> Result<Json<SearchRespon
     }))
 }
 
+/// Search the catalog.
+#[utoipa::path(get, path = "/api/v1/search", operation_id = "searchGet", tag = "catalog", params(RawSearch),
+    responses((status = 200, description = "Результаты поиска", body = SearchResponse),
+              (status = 400, description = "Неверный параметр", body = ErrorBody),
+              (status = 503, description = "Индекс не готов", body = ErrorBody)))]
 async fn search_get(
     State(state): State<AppState>,
     ApiQuery(raw): ApiQuery<RawSearch>,
@@ -382,6 +432,12 @@ async fn search_get(
     run_search(state, raw).await
 }
 
+/// Search the catalog (JSON body).
+#[utoipa::path(post, path = "/api/v1/search", operation_id = "searchPost", tag = "catalog", request_body = RawSearch,
+    responses((status = 200, description = "Результаты поиска", body = SearchResponse),
+              (status = 400, description = "Неверный запрос", body = ErrorBody),
+              (status = 413, description = "Тело больше 64 KiB", body = ErrorBody),
+              (status = 503, description = "Индекс не готов", body = ErrorBody)))]
 async fn search_post(
     State(state): State<AppState>,
     ApiJson(raw): ApiJson<RawSearch>,
@@ -389,17 +445,74 @@ async fn search_post(
     run_search(state, raw).await
 }
 
-#[derive(Serialize)]
+/// One catalog document with all its fields and its compatibility links.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = CatalogItem)]
 struct CatalogItemDto {
-    #[serde(flatten)]
-    doc: search_core::CatalogDoc,
+    id: String,
+    #[schema(schema_with = openapi::hit_kind)]
+    kind: &'static str,
+    sku: String,
+    name: String,
+    brand: String,
+    model: String,
+    category: String,
+    description: String,
+    /// Technical attributes as imported (an object of name → value).
+    #[schema(value_type = Object)]
+    attributes: serde_json::Value,
+    /// For a part: the machine models it fits.
+    compatible_models: Vec<String>,
+    price_rub: Option<f64>,
+    in_stock: i64,
     /// For a part: the machines it fits that are in the catalog.
     compatible_machines: Vec<LinkDto>,
     /// For a machine: parts that declare compatibility with its model.
     compatible_parts: Vec<LinkDto>,
 }
 
-#[derive(Serialize)]
+impl CatalogItemDto {
+    fn new(
+        doc: search_core::CatalogDoc,
+        compatible_machines: Vec<LinkDto>,
+        compatible_parts: Vec<LinkDto>,
+    ) -> CatalogItemDto {
+        let search_core::CatalogDoc {
+            id,
+            kind,
+            sku,
+            name,
+            brand,
+            model,
+            category,
+            description,
+            attributes,
+            compatible_models,
+            price_rub,
+            in_stock,
+        } = doc;
+        CatalogItemDto {
+            id,
+            kind: kind.as_str(),
+            sku,
+            name,
+            brand,
+            model,
+            category,
+            description,
+            attributes,
+            compatible_models,
+            price_rub,
+            in_stock,
+            compatible_machines,
+            compatible_parts,
+        }
+    }
+}
+
+/// A short reference to another catalog document.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Link)]
 struct LinkDto {
     id: String,
     sku: String,
@@ -418,6 +531,13 @@ impl From<search_core::CatalogDoc> for LinkDto {
     }
 }
 
+/// One catalog item with compatibility.
+#[utoipa::path(get, path = "/api/v1/catalog/{id}", operation_id = "catalogItem", tag = "catalog",
+    params(("id" = String, Path, max_length = 128)),
+    responses((status = 200, description = "Позиция каталога", body = CatalogItemDto),
+              (status = 400, description = "Неверный id", body = ErrorBody),
+              (status = 404, description = "Не найдено", body = ErrorBody),
+              (status = 503, description = "Индекс не готов", body = ErrorBody)))]
 async fn catalog_item(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -472,11 +592,7 @@ async fn catalog_item(
                     .collect();
             }
         }
-        Ok(Some(CatalogItemDto {
-            doc,
-            compatible_machines: machines,
-            compatible_parts: parts,
-        }))
+        Ok(Some(CatalogItemDto::new(doc, machines, parts)))
     })
     .await
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("catalog task: {e}")))??;
@@ -486,20 +602,25 @@ async fn catalog_item(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct SuggestParams {
+    /// The prefix typed so far.
+    #[param(schema_with = openapi::param::suggest_q)]
     q: Option<String>,
+    #[param(schema_with = openapi::param::suggest_limit)]
     limit: Option<serde_json::Value>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct SuggestResponse {
     query: String,
     suggestions: Vec<SuggestionDto>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = Suggestion)]
 struct SuggestionDto {
     id: String,
     name: String,
@@ -507,18 +628,26 @@ struct SuggestionDto {
     model: String,
 }
 
+/// Search-as-you-type completion over names, models and part numbers.
+#[utoipa::path(get, path = "/api/v1/suggest", operation_id = "suggest", tag = "catalog", params(SuggestParams),
+    responses((status = 200, description = "Подсказки", body = SuggestResponse),
+              (status = 400, description = "Неверный параметр", body = ErrorBody),
+              (status = 503, description = "Индекс не готов", body = ErrorBody)))]
 async fn suggest(
     State(state): State<AppState>,
     ApiQuery(p): ApiQuery<SuggestParams>,
 ) -> Result<Json<SuggestResponse>, ApiError> {
     ensure_ready(&state)?;
     let q = p.q.unwrap_or_default();
-    if q.chars().count() > 100 {
-        return Err(invalid("q", "не длиннее 100 символов"));
+    if q.chars().count() > SUGGEST_MAX_CHARS {
+        return Err(invalid(
+            "q",
+            format!("не длиннее {SUGGEST_MAX_CHARS} символов"),
+        ));
     }
-    let limit = uint("limit", &p.limit, 20)?.unwrap_or(8);
+    let limit = uint("limit", &p.limit, SUGGEST_MAX_LIMIT)?.unwrap_or(SUGGEST_DEFAULT_LIMIT);
     if limit == 0 {
-        return Err(invalid("limit", "от 1 до 20"));
+        return Err(invalid("limit", format!("от 1 до {SUGGEST_MAX_LIMIT}")));
     }
     let engine = state.engine();
     let q2 = q.clone();
@@ -540,7 +669,8 @@ async fn suggest(
 }
 
 /// The indexer's status as JSON.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = IndexStatus)]
 pub struct IndexStatusDto {
     pub ready: bool,
     pub documents: u64,
@@ -554,6 +684,9 @@ pub struct IndexStatusDto {
     pub reindex: indexer::live::ReindexState,
 }
 
+/// Indexer status.
+#[utoipa::path(get, path = "/api/v1/index/status", operation_id = "indexStatus", tag = "ops",
+    responses((status = 200, description = "Состояние индекса", body = IndexStatusDto)))]
 async fn index_status(State(state): State<AppState>) -> Json<IndexStatusDto> {
     let indexer = state.live.indexer();
     let s = &indexer.status;
@@ -601,10 +734,16 @@ fn require_admin(state: &AppState, headers: &axum::http::HeaderMap) -> Result<()
 /// Starts a rebuild of the index from Postgres in the background; search keeps serving the
 /// live index and switches to the new one when it has caught up. Progress is in
 /// `/api/v1/index/status` (`reindex`).
+#[utoipa::path(post, path = "/api/v1/admin/reindex", operation_id = "adminReindex", tag = "ops",
+    security(("adminToken" = [])),
+    responses((status = 202, description = "Переиндексация запущена", body = StatusBody),
+              (status = 401, description = "Нет или неверный токен", body = ErrorBody),
+              (status = 403, description = "Администрирование отключено", body = ErrorBody),
+              (status = 409, description = "Переиндексация уже идёт", body = ErrorBody)))]
 async fn start_reindex(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+) -> Result<(StatusCode, Json<StatusBody>), ApiError> {
     require_admin(&state, &headers)?;
     let task = state
         .live
@@ -617,21 +756,34 @@ async fn start_reindex(
             Err(e) => tracing::error!(error = %e, "reindex task panicked"),
         }
     });
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(serde_json::json!({"status": "started"})),
-    ))
+    Ok((StatusCode::ACCEPTED, Json(StatusBody { status: "started" })))
 }
 
-async fn healthz() -> Json<serde_json::Value> {
-    Json(serde_json::json!({"status": "ok"}))
+/// A one-word answer: `ok`, `ready`, `started`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct StatusBody {
+    pub status: &'static str,
 }
 
-async fn readyz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+/// Liveness.
+#[utoipa::path(get, path = "/healthz", operation_id = "healthz", tag = "ops",
+    responses((status = 200, description = "OK", body = StatusBody)))]
+async fn healthz() -> Json<StatusBody> {
+    Json(StatusBody { status: "ok" })
+}
+
+/// Readiness (index loaded).
+#[utoipa::path(get, path = "/readyz", operation_id = "readyz", tag = "ops",
+    responses((status = 200, description = "Ready", body = StatusBody),
+              (status = 503, description = "Индекс не готов", body = ErrorBody)))]
+async fn readyz(State(state): State<AppState>) -> Result<Json<StatusBody>, ApiError> {
     ensure_ready(&state)?;
-    Ok(Json(serde_json::json!({"status": "ready"})))
+    Ok(Json(StatusBody { status: "ready" }))
 }
 
+/// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "ops",
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
 async fn metrics_text(State(state): State<AppState>) -> Response {
     let indexer = state.live.indexer();
     let body = state
@@ -647,7 +799,7 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-async fn openapi_json() -> Json<serde_json::Value> {
+async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     Json(openapi::document())
 }
 

@@ -9,15 +9,16 @@
 //! - projects, offers: directors;
 //! - shipments: procurement and directors.
 
-use super::error::{invalid, ApiError};
+use super::error::{invalid, ApiError, ErrorBody};
 use super::lead_routes::{file_response, is_admin, leads_state, raw_body, telegram_caller};
+use super::openapi::FileBytes;
 use super::{require_admin, ApiJson, ApiQuery, AppState};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Passes when the caller is an operator or a Telegram user of `client_id` with one of `roles`.
 async fn client_access(
@@ -63,7 +64,14 @@ fn positive(field: &str, raw: &str) -> Result<i64, ApiError> {
         .ok_or_else(|| invalid(field, "ожидается положительное целое число"))
 }
 
-/// The Telegram user the bot (or Mini App) speaks for.
+/// The Telegram user the bot (or Mini App) speaks for: client, company, role.
+#[utoipa::path(get, path = "/api/v1/telegram/me", operation_id = "telegramMe", tag = "clients",
+    security(("telegramInitData" = []), ("botService" = [])),
+    params(("X-Telegram-User-Id" = Option<i64>, Header)),
+    responses((status = 200, description = "Пользователь", body = leads::portal::Me),
+              (status = 400, description = "Неверный заголовок", body = ErrorBody),
+              (status = 401, description = "Нужна авторизация", body = ErrorBody),
+              (status = 404, description = "Пользователь не найден", body = ErrorBody)))]
 pub(super) async fn telegram_me(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -76,13 +84,23 @@ pub(super) async fn telegram_me(
         .ok_or_else(|| ApiError::NotFound("пользователь Telegram".into()))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RoleRequest {
+    #[schema(schema_with = leads::schema::role)]
     role: String,
 }
 
 /// An operator assigns a role to a linked Telegram user.
+#[utoipa::path(post, path = "/api/v1/admin/telegram-users/{telegram_id}/role", operation_id = "setTelegramRole", tag = "admin",
+    security(("adminToken" = [])),
+    params(("telegram_id" = i64, Path)),
+    request_body = RoleRequest,
+    responses((status = 200, description = "Роль назначена", body = leads::portal::Me),
+              (status = 400, description = "Неверный запрос", body = ErrorBody),
+              (status = 401, description = "Нет или неверный токен", body = ErrorBody),
+              (status = 403, description = "Администрирование отключено", body = ErrorBody),
+              (status = 404, description = "Пользователь не найден", body = ErrorBody)))]
 pub(super) async fn set_role(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -99,18 +117,53 @@ pub(super) async fn set_role(
     ))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(super) struct TicketParams {
+    /// Also closed tickets.
+    #[param(value_type = Option<bool>, default = false)]
     include_closed: Option<String>,
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct ClientTickets {
+    client_id: i64,
+    tickets: Vec<leads::portal::TicketDetail>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct ClientProjects {
+    client_id: i64,
+    projects: Vec<leads::portal::Project>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct ClientOffers {
+    client_id: i64,
+    offers: Vec<leads::portal::Offer>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct ClientDocuments {
+    client_id: i64,
+    documents: Vec<leads::portal::Document>,
+}
+
+/// A client's service tickets with status history (users of that client).
+#[utoipa::path(get, path = "/api/v1/clients/{id}/tickets", operation_id = "clientTickets", tag = "clients",
+    security(("adminToken" = []), ("telegramInitData" = []), ("botService" = [])),
+    params(("id" = i64, Path, minimum = 1), TicketParams, ("X-Telegram-User-Id" = Option<i64>, Header)),
+    responses((status = 200, description = "Заявки на сервис", body = ClientTickets),
+              (status = 400, description = "Неверный параметр", body = ErrorBody),
+              (status = 401, description = "Нужна авторизация", body = ErrorBody),
+              (status = 403, description = "Нет доступа", body = ErrorBody)))]
 pub(super) async fn client_tickets(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
     ApiQuery(p): ApiQuery<TicketParams>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<ClientTickets>, ApiError> {
     let id = client_id(&id)?;
     client_access(&state, &headers, id, ALL_ROLES).await?;
     let include_closed = match p.include_closed.as_deref() {
@@ -120,30 +173,48 @@ pub(super) async fn client_tickets(
     };
     let ls = leads_state(&state)?;
     let tickets = leads::portal::tickets(&ls.pool, id, include_closed).await?;
-    Ok(Json(
-        serde_json::json!({"client_id": id, "tickets": tickets}),
-    ))
+    Ok(Json(ClientTickets {
+        client_id: id,
+        tickets,
+    }))
 }
 
+/// Proposed and active modernisation projects (directors).
+#[utoipa::path(get, path = "/api/v1/clients/{id}/projects", operation_id = "clientProjects", tag = "clients",
+    security(("adminToken" = []), ("telegramInitData" = []), ("botService" = [])),
+    params(("id" = i64, Path, minimum = 1), ("X-Telegram-User-Id" = Option<i64>, Header)),
+    responses((status = 200, description = "Проекты", body = ClientProjects),
+              (status = 400, description = "Неверный параметр", body = ErrorBody),
+              (status = 401, description = "Нужна авторизация", body = ErrorBody),
+              (status = 403, description = "Нет доступа", body = ErrorBody)))]
 pub(super) async fn client_projects(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<ClientProjects>, ApiError> {
     let id = client_id(&id)?;
     client_access(&state, &headers, id, &["director"]).await?;
     let ls = leads_state(&state)?;
     let projects = leads::portal::projects(&ls.pool, id).await?;
-    Ok(Json(
-        serde_json::json!({"client_id": id, "projects": projects}),
-    ))
+    Ok(Json(ClientProjects {
+        client_id: id,
+        projects,
+    }))
 }
 
+/// Personal offers still valid (directors).
+#[utoipa::path(get, path = "/api/v1/clients/{id}/offers", operation_id = "clientOffers", tag = "clients",
+    security(("adminToken" = []), ("telegramInitData" = []), ("botService" = [])),
+    params(("id" = i64, Path, minimum = 1), ("X-Telegram-User-Id" = Option<i64>, Header)),
+    responses((status = 200, description = "Предложения", body = ClientOffers),
+              (status = 400, description = "Неверный параметр", body = ErrorBody),
+              (status = 401, description = "Нужна авторизация", body = ErrorBody),
+              (status = 403, description = "Нет доступа", body = ErrorBody)))]
 pub(super) async fn client_offers(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<ClientOffers>, ApiError> {
     let id = client_id(&id)?;
     client_access(&state, &headers, id, &["director"]).await?;
     let ls = leads_state(&state)?;
@@ -152,9 +223,22 @@ pub(super) async fn client_offers(
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;
     let offers = leads::portal::offers(&ls.pool, id, &today).await?;
-    Ok(Json(serde_json::json!({"client_id": id, "offers": offers})))
+    Ok(Json(ClientOffers {
+        client_id: id,
+        offers,
+    }))
 }
 
+/// An order's status and shipments (procurement, directors).
+#[utoipa::path(get, path = "/api/v1/clients/{id}/orders/{number}/shipments", operation_id = "orderShipments", tag = "clients",
+    security(("adminToken" = []), ("telegramInitData" = []), ("botService" = [])),
+    params(("id" = i64, Path, minimum = 1), ("number" = String, Path, min_length = 1, max_length = 64),
+           ("X-Telegram-User-Id" = Option<i64>, Header)),
+    responses((status = 200, description = "Заказ и отгрузки", body = leads::portal::OrderShipments),
+              (status = 400, description = "Неверный параметр", body = ErrorBody),
+              (status = 401, description = "Нужна авторизация", body = ErrorBody),
+              (status = 403, description = "Нет доступа", body = ErrorBody),
+              (status = 404, description = "Заказ не найден", body = ErrorBody)))]
 pub(super) async fn order_shipments(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -168,20 +252,39 @@ pub(super) async fn order_shipments(
     ))
 }
 
+/// Knowledge-base documents for the models in the client's park (engineers, directors).
+#[utoipa::path(get, path = "/api/v1/clients/{id}/documents", operation_id = "clientDocuments", tag = "clients",
+    security(("adminToken" = []), ("telegramInitData" = []), ("botService" = [])),
+    params(("id" = i64, Path, minimum = 1), ("X-Telegram-User-Id" = Option<i64>, Header)),
+    responses((status = 200, description = "Документы", body = ClientDocuments),
+              (status = 400, description = "Неверный параметр", body = ErrorBody),
+              (status = 401, description = "Нужна авторизация", body = ErrorBody),
+              (status = 403, description = "Нет доступа", body = ErrorBody)))]
 pub(super) async fn client_documents(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<ClientDocuments>, ApiError> {
     let id = client_id(&id)?;
     client_access(&state, &headers, id, &["engineer", "director"]).await?;
     let ls = leads_state(&state)?;
     let documents = leads::portal::documents(&ls.pool, id).await?;
-    Ok(Json(
-        serde_json::json!({"client_id": id, "documents": documents}),
-    ))
+    Ok(Json(ClientDocuments {
+        client_id: id,
+        documents,
+    }))
 }
 
+/// Download a knowledge-base document (engineers, directors).
+#[utoipa::path(get, path = "/api/v1/clients/{id}/documents/{document_id}/file", operation_id = "documentFile", tag = "clients",
+    security(("adminToken" = []), ("telegramInitData" = []), ("botService" = [])),
+    params(("id" = i64, Path, minimum = 1), ("document_id" = i64, Path, minimum = 1),
+           ("X-Telegram-User-Id" = Option<i64>, Header)),
+    responses((status = 200, description = "Файл", body = inline(FileBytes), content_type = "application/octet-stream"),
+              (status = 400, description = "Неверный параметр", body = ErrorBody),
+              (status = 401, description = "Нужна авторизация", body = ErrorBody),
+              (status = 403, description = "Нет доступа", body = ErrorBody),
+              (status = 404, description = "Документ не найден", body = ErrorBody)))]
 pub(super) async fn document_file(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -195,17 +298,33 @@ pub(super) async fn document_file(
     file_response(&ls.data_dir, &d.sha256, d.mime_type, &d.file_name).await
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(super) struct DocumentParams {
+    #[param(required = true, min_length = 1, max_length = 300)]
     title: Option<String>,
+    #[param(schema_with = super::openapi::param::doc_type)]
     doc_type: Option<String>,
     /// Comma-separated model names.
+    #[param(required = true, min_length = 1)]
     models: Option<String>,
+    /// The file name to store.
+    #[param(max_length = 200)]
     name: Option<String>,
 }
 
-/// An operator adds a knowledge-base document; the body is the file.
+/// An operator adds a knowledge-base document (PDF or image) for models; the body is the file.
+#[utoipa::path(post, path = "/api/v1/admin/documents", operation_id = "addDocument", tag = "admin",
+    security(("adminToken" = [])),
+    params(DocumentParams),
+    request_body(content = inline(FileBytes), content_type = "application/octet-stream"),
+    responses((status = 201, description = "Документ сохранён", body = leads::portal::Document),
+              (status = 400, description = "Неверный запрос", body = ErrorBody),
+              (status = 401, description = "Нет или неверный токен", body = ErrorBody),
+              (status = 403, description = "Администрирование отключено", body = ErrorBody),
+              (status = 413, description = "Файл слишком большой", body = ErrorBody),
+              (status = 415, description = "Тип файла не поддерживается", body = ErrorBody)))]
 pub(super) async fn add_document(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -234,24 +353,44 @@ pub(super) async fn add_document(
     Ok((StatusCode::CREATED, Json(doc)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct TicketStatusRequest {
+    #[schema(schema_with = leads::schema::ticket_status)]
     status: String,
     #[serde(default)]
+    #[schema(max_length = 1000)]
     comment: String,
 }
 
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct TicketStatusChanged {
+    id: i64,
+    status: String,
+}
+
 /// An operator moves a ticket to a new status; the change lands in its history.
+#[utoipa::path(post, path = "/api/v1/admin/tickets/{id}/status", operation_id = "setTicketStatus", tag = "admin",
+    security(("adminToken" = [])),
+    params(("id" = i64, Path, minimum = 1)),
+    request_body = TicketStatusRequest,
+    responses((status = 200, description = "Статус изменён", body = TicketStatusChanged),
+              (status = 400, description = "Неверный запрос", body = ErrorBody),
+              (status = 401, description = "Нет или неверный токен", body = ErrorBody),
+              (status = 403, description = "Администрирование отключено", body = ErrorBody),
+              (status = 404, description = "Заявка не найдена", body = ErrorBody)))]
 pub(super) async fn set_ticket_status(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<TicketStatusRequest>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<TicketStatusChanged>, ApiError> {
     require_admin(&state, &headers)?;
     let ls = leads_state(&state)?;
     let id = positive("id", &id)?;
     leads::portal::set_ticket_status(&ls.pool, id, &req.status, &req.comment).await?;
-    Ok(Json(serde_json::json!({"id": id, "status": req.status})))
+    Ok(Json(TicketStatusChanged {
+        id,
+        status: req.status,
+    }))
 }
