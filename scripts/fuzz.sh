@@ -36,7 +36,7 @@ until curl -sf "http://$LISTEN_ADDR/readyz" >/dev/null; do
   sleep 1
 done
 # positive_data_acceptance is left out on purpose: price_min > price_max is schema-valid
-# (OpenAPI 3.0 cannot relate two parameters) and is answered 400 with a clear message.
+# (OpenAPI cannot relate two parameters) and is answered 400 with a clear message.
 # One worker: CPython 3.11 ast.parse is not thread-safe (hypothesis describes lambdas with it;
 # two workers crashed with "AST constructor recursion depth mismatch").
 "$VENV/bin/schemathesis" run "http://$LISTEN_ADDR/api/v1/openapi.json" \

@@ -7,6 +7,7 @@ use sqlx::PgPool;
 
 /// The outcome of linking a Telegram user.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(as = TelegramLink)]
 pub struct Link {
     pub telegram_id: i64,
     /// `None`: no client has this phone (the bot offers a callback request).

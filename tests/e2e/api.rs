@@ -182,6 +182,27 @@ async fn bad_input_gets_the_json_error_shape(pool: PgPool) {
         (s.as_u16(), v["error"]["code"].as_str()),
         (400, Some("invalid_parameter"))
     );
+    // The query string has only text, so `?limit=2` is parsed; a JSON body has types, and a
+    // string where the document says number or boolean is rejected, as the document says.
+    assert_eq!(app.search("q=x&limit=2&in_stock=true").await.0, 200);
+    for body in [
+        r#"{"limit": "2"}"#,
+        r#"{"price_max": "100"}"#,
+        r#"{"in_stock": "true"}"#,
+    ] {
+        let (s, v) = app.post_json("/api/v1/search", body).await;
+        assert_eq!(
+            (s.as_u16(), v["error"]["code"].as_str()),
+            (400, Some("invalid_parameter")),
+            "{body}"
+        );
+    }
+    // An empty field means absent, in both forms.
+    assert_eq!(app.search("q=x&kind=&mode=&limit=").await.0, 200);
+    let (s, _) = app
+        .post_json("/api/v1/search", r#"{"q": "x", "kind": "", "mode": null}"#)
+        .await;
+    assert_eq!(s, 200);
     let big = format!(r#"{{"q": "{}"}}"#, "я".repeat(100_000));
     let (s, v) = app.post_json("/api/v1/search", &big).await;
     assert_eq!(

@@ -150,6 +150,26 @@ fn nonempty(v: &Option<String>) -> Option<String> {
 }
 
 impl RawSearch {
+    /// In a JSON body, numbers and booleans must be JSON numbers and booleans: only the query
+    /// string, which has nothing but text, has them parsed from strings.
+    pub fn check_json_types(&self) -> Result<(), ApiError> {
+        use serde_json::Value;
+        for (field, v) in [
+            ("price_min", &self.price_min),
+            ("price_max", &self.price_max),
+            ("limit", &self.limit),
+            ("offset", &self.offset),
+        ] {
+            if matches!(v, Some(Value::String(_))) {
+                return Err(invalid(field, "ожидается число, а не строка"));
+            }
+        }
+        if matches!(self.in_stock, Some(Value::String(_))) {
+            return Err(invalid("in_stock", "ожидается true или false, а не строка"));
+        }
+        Ok(())
+    }
+
     /// Validates into an engine request.
     pub fn validate(&self) -> Result<SearchRequest, ApiError> {
         let text = self.q.clone().unwrap_or_default();
@@ -442,6 +462,7 @@ async fn search_post(
     State(state): State<AppState>,
     ApiJson(raw): ApiJson<RawSearch>,
 ) -> Result<Json<SearchResponse>, ApiError> {
+    raw.check_json_types()?;
     run_search(state, raw).await
 }
 
@@ -512,7 +533,7 @@ impl CatalogItemDto {
 
 /// A short reference to another catalog document.
 #[derive(Serialize, utoipa::ToSchema)]
-#[schema(as = Link)]
+#[schema(as = CatalogLink)]
 struct LinkDto {
     id: String,
     sku: String,
@@ -799,7 +820,7 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+async fn openapi_json() -> Json<serde_json::Value> {
     Json(openapi::document())
 }
 

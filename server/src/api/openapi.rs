@@ -19,6 +19,7 @@ struct Field {
     min: Option<f64>,
     max: Option<f64>,
     default: Option<Value>,
+    empty_ok: bool,
 }
 
 impl Field {
@@ -30,6 +31,7 @@ impl Field {
             min: None,
             max: None,
             default: None,
+            empty_ok: false,
         }
     }
 
@@ -55,6 +57,12 @@ impl Field {
         }
     }
 
+    /// Also accepts the empty string, which means absent (an HTML form's unset field).
+    fn or_empty(mut self) -> Field {
+        self.empty_ok = true;
+        self
+    }
+
     fn default(mut self, v: impl Into<Value>) -> Field {
         self.default = Some(v.into());
         self
@@ -75,6 +83,9 @@ impl Field {
             .default(self.default);
         if !self.values.is_empty() {
             let mut values: Vec<Value> = self.values.into_iter().map(Value::from).collect();
+            if self.empty_ok {
+                values.push(Value::from(""));
+            }
             if nullable {
                 values.push(Value::Null);
             }
@@ -111,8 +122,8 @@ macro_rules! field_schemas {
 
 field_schemas! {
     q => Field::text(search_core::engine::MAX_QUERY_CHARS),
-    mode => Field::one_of(modes()).default(Mode::Hybrid.as_str()),
-    kind => Field::one_of(kinds()),
+    mode => Field::one_of(modes()).or_empty().default(Mode::Hybrid.as_str()),
+    kind => Field::one_of(kinds()).or_empty(),
     filter => Field::text(MAX_FILTER_CHARS),
     in_stock => Field::new(Type::Boolean),
     price => Field::range(Type::Number, 0.0, None),
@@ -131,13 +142,13 @@ field_schemas! {
 #[schema(value_type = String, format = Binary)]
 pub struct FileBytes(pub Vec<u8>);
 
-/// The search hit's and response's fixed vocabularies (not nullable).
+/// The search hit's and response's fixed vocabularies.
 pub fn hit_kind() -> Object {
-    Field::one_of(kinds()).build(false)
+    leads::schema::string_enum(&kinds())
 }
 
 pub fn response_mode() -> Object {
-    Field::one_of(modes()).build(false)
+    leads::schema::string_enum(&modes())
 }
 
 /// Document-wide fixes: the security schemes, and parameters that are optional but never
@@ -233,9 +244,22 @@ impl Modify for Finish {
 )]
 struct ApiDoc;
 
+/// Operations whose query parameters all treat an empty value as absent.
+const EMPTY_MEANS_ABSENT: &[&str] = &["/api/v1/search", "/api/v1/suggest"];
+
 /// The OpenAPI document served at `/api/v1/openapi.json`.
-pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+pub fn document() -> Value {
+    let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the document serialises");
+    // utoipa has no `allowEmptyValue`; set it where the handlers accept `?limit=&kind=`.
+    for path in EMPTY_MEANS_ABSENT {
+        let params = doc["paths"][path]["get"]["parameters"].as_array_mut();
+        for p in params.into_iter().flatten() {
+            if p["in"] == "query" {
+                p["allowEmptyValue"] = Value::Bool(true);
+            }
+        }
+    }
+    doc
 }
 
 /// A small human-readable API page.
