@@ -16,12 +16,17 @@ fn bench(c: &mut Criterion) {
     let snap = engine.snapshot();
     let qvecs = search_core::fixture::vectors(QUERIES.len(), DIM, 7);
 
-    // Per-request latency distribution over the query mix (criterion reports means).
-    for (label, mode) in [
-        ("lexical", Mode::Lexical),
-        ("hybrid", Mode::Hybrid),
-        ("semantic", Mode::Semantic),
+    // Per-request latency distribution over the query mix (criterion reports means). The
+    // vector modes run twice, with hnsw_rs's own search walk and with the frozen walk the
+    // engine uses, side by side.
+    for (label, mode, hnsw_rs_walk) in [
+        ("lexical", Mode::Lexical, false),
+        ("hybrid (hnsw_rs walk)", Mode::Hybrid, true),
+        ("hybrid", Mode::Hybrid, false),
+        ("semantic (hnsw_rs walk)", Mode::Semantic, true),
+        ("semantic", Mode::Semantic, false),
     ] {
+        snap.vectors().use_hnsw_rs_search(hnsw_rs_walk);
         let mut times: Vec<f64> = Vec::new();
         for round in 0..60 {
             for (k, q) in QUERIES.iter().enumerate() {
@@ -120,9 +125,13 @@ fn bench(c: &mut Criterion) {
     // HNSW alone at several ef, with recall@10 against exact search printed once.
     let mut g = c.benchmark_group(format!("hnsw_{n}"));
     let vidx = snap.vectors();
+    snap.vectors().use_hnsw_rs_search(false);
     for ef in [32usize, 64, 96, 128, 200] {
+        vidx.use_hnsw_rs_search(true);
+        let theirs = benches::hnsw_recall_at_10(&snap, &vectors, &qvecs, ef);
+        vidx.use_hnsw_rs_search(false);
         eprintln!(
-            "hnsw ef={ef}: recall@10 = {:.3}",
+            "hnsw ef={ef}: recall@10 = {:.3} (hnsw_rs walk {theirs:.3})",
             benches::hnsw_recall_at_10(&snap, &vectors, &qvecs, ef)
         );
         g.bench_with_input(BenchmarkId::new("search_ef", ef), &ef, |b, &ef| {

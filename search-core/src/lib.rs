@@ -22,6 +22,7 @@ pub mod fusion;
 pub mod synonyms;
 pub mod text;
 pub mod vector;
+mod walk;
 
 pub use doc::{CatalogDoc, Kind};
 pub use embed::{

@@ -10,6 +10,7 @@
 //! exactly from the flat f32 store, so scores and the final order are full precision.
 
 use crate::error::{Error, Result};
+use crate::walk::Walk;
 use hnsw_rs::prelude::*;
 use parking_lot::RwLock;
 use std::fs::{File, OpenOptions};
@@ -50,6 +51,8 @@ pub struct VectorIndex {
     /// The graph holds half-precision copies (half the memory and memory traffic of the
     /// walk); results are re-scored from the exact `flat` store.
     hnsw: Arc<Hnsw<'static, Half, UnitDot>>,
+    /// The graph's links frozen for the query walk, refreshed after every change.
+    frozen: Arc<Frozen>,
     /// False while the graph of a reopened index is still being built in the background;
     /// searches are exact until then, so a restart is ready without waiting for the graph.
     graph_ready: Arc<AtomicBool>,
@@ -101,6 +104,36 @@ impl hnsw_rs::anndists::dist::Distance<Half> for UnitDot {
     }
 }
 
+/// The latest [`Walk`] of a graph. Freezes are serialised, so the last one to finish has seen
+/// every insert that completed before it started.
+#[derive(Default)]
+struct Frozen {
+    lock: parking_lot::Mutex<()>,
+    walk: RwLock<Option<Arc<Walk>>>,
+    /// Searches use hnsw_rs's own walk instead (benchmarks compare the two side by side).
+    bypass: AtomicBool,
+}
+
+impl Frozen {
+    fn refresh(&self, graph: &Hnsw<'static, Half, UnitDot>) {
+        let _one_at_a_time = self.lock.lock();
+        let walk = Walk::freeze(graph).map(Arc::new);
+        *self.walk.write() = walk;
+    }
+
+    /// The walk, if it is still the graph's current state.
+    fn current(&self, graph: &Hnsw<'static, Half, UnitDot>) -> Option<Arc<Walk>> {
+        if self.bypass.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.walk
+            .read()
+            .as_ref()
+            .filter(|w| w.is_current(graph))
+            .cloned()
+    }
+}
+
 /// Inserts `(vector, vid)` pairs into `graph` in half precision, in parallel for batches.
 fn insert_all(graph: &Hnsw<'static, Half, UnitDot>, items: &[(&[f32], usize)]) {
     let halves: Vec<(Vec<Half>, usize)> = items.iter().map(|(v, id)| (to_half(v), *id)).collect();
@@ -121,6 +154,7 @@ impl VectorIndex {
             dim,
             params,
             hnsw: Arc::new(new_hnsw(&params, 1024)),
+            frozen: Arc::default(),
             graph_ready: Arc::new(AtomicBool::new(true)),
             flat: RwLock::new(Vec::new()),
             file: None,
@@ -168,10 +202,12 @@ impl VectorIndex {
             .filter(|&i| flat[i * dim..(i + 1) * dim].iter().any(|x| *x != 0.0))
             .collect();
         let graph_ready = Arc::new(AtomicBool::new(live.is_empty()));
+        let frozen = Arc::<Frozen>::default();
         if !live.is_empty() {
             // Build the graph off the caller's thread; vectors appended meanwhile go straight
             // into the same graph (hnsw_rs inserts concurrently).
             let (graph, ready, data) = (hnsw.clone(), graph_ready.clone(), flat.clone());
+            let walk = frozen.clone();
             std::thread::Builder::new()
                 .name("hnsw-build".into())
                 .spawn(move || {
@@ -181,6 +217,7 @@ impl VectorIndex {
                         .map(|&i| (&data[i * dim..(i + 1) * dim], i))
                         .collect();
                     insert_all(&graph, &batch);
+                    walk.refresh(&graph);
                     ready.store(true, Ordering::Release);
                     tracing::info!(
                         vectors = batch.len(),
@@ -193,11 +230,19 @@ impl VectorIndex {
             dim,
             params,
             hnsw,
+            frozen,
             graph_ready,
             flat: RwLock::new(flat),
             file: Some(parking_lot::Mutex::new(file)),
             path: Some(path),
         })
+    }
+
+    /// Walks the graph with hnsw_rs's own search instead of the frozen [`Walk`] (`true`), for
+    /// side-by-side benchmarks; results are the same algorithm's.
+    #[doc(hidden)]
+    pub fn use_hnsw_rs_search(&self, on: bool) {
+        self.frozen.bypass.store(on, Ordering::Relaxed);
     }
 
     /// True once the HNSW graph holds every vector (searches before that are exact).
@@ -259,7 +304,10 @@ impl VectorIndex {
             .enumerate()
             .filter_map(|(i, v)| v.map(|v| (v, first + i)))
             .collect();
-        insert_all(&self.hnsw, &batch);
+        if !batch.is_empty() {
+            insert_all(&self.hnsw, &batch);
+            self.frozen.refresh(&self.hnsw);
+        }
         Ok(first as Vid)
     }
 
@@ -315,13 +363,21 @@ impl VectorIndex {
             // The walk keeps `ef` candidates anyway; taking all of them costs nothing and lets
             // the exact re-scoring repair near-ties that half precision ordered wrongly.
             let take = want.max(ef);
-            let found = self.hnsw.search(&half, take, take);
+            let found: Vec<Vid> = match self.frozen.current(&self.hnsw) {
+                Some(walk) => walk
+                    .search(&half, take)
+                    .into_iter()
+                    .map(|(v, _)| v)
+                    .collect(),
+                None => self
+                    .hnsw
+                    .search(&half, take, take)
+                    .into_iter()
+                    .map(|n| n.d_id as Vid)
+                    .collect(),
+            };
             let got = found.len();
-            let kept: Vec<Vid> = found
-                .into_iter()
-                .map(|n| n.d_id as Vid)
-                .filter(|v| accept(*v))
-                .collect();
+            let kept: Vec<Vid> = found.into_iter().filter(|v| accept(*v)).collect();
             if kept.len() >= k || got < take || want >= n {
                 let mut best = self.rescored(query, kept);
                 best.truncate(k);
@@ -403,6 +459,8 @@ impl VectorIndex {
             .collect();
         insert_all(&hnsw, &batch);
         drop(batch);
+        let frozen = Arc::<Frozen>::default();
+        frozen.refresh(&hnsw);
         let file = match &self.path {
             Some(p) => Some(parking_lot::Mutex::new(
                 OpenOptions::new().append(true).read(true).open(p)?,
@@ -413,6 +471,7 @@ impl VectorIndex {
             dim: self.dim,
             params: self.params,
             hnsw,
+            frozen,
             graph_ready: Arc::new(AtomicBool::new(true)),
             flat: RwLock::new(flat),
             file,
@@ -522,6 +581,56 @@ mod tests {
                 .count();
         }
         assert!(hits >= 180, "filtered recall {hits}/200");
+    }
+
+    /// The frozen walk finds what hnsw_rs's own search finds, is refreshed by every append
+    /// (a new vector is its own nearest neighbour at once), and survives a compaction.
+    #[test]
+    fn the_frozen_walk_matches_hnsw_rs_and_follows_appends() {
+        let dim = 32;
+        let idx = VectorIndex::in_memory(dim, HnswParams::default());
+        let mut seed = 7u64;
+        let vecs: Vec<Vec<f32>> = (0..3000).map(|_| random_unit(&mut seed, dim)).collect();
+        let refs: Vec<Option<&[f32]>> = vecs[..2000].iter().map(|v| Some(v.as_slice())).collect();
+        idx.append(&refs).unwrap();
+        assert!(
+            idx.frozen.current(&idx.hnsw).is_some(),
+            "walk frozen after append"
+        );
+        let recall = |idx: &VectorIndex, n: u32| {
+            let mut hits = 0;
+            for q in vecs.iter().skip(1).step_by(40).take(50) {
+                let exact = idx.exact_search(q, 10, &mut (0..n));
+                let approx = idx.search(q, 10, Some(64), 1.0, &|_| true);
+                hits += exact
+                    .iter()
+                    .filter(|e| approx.iter().any(|a| a.0 == e.0))
+                    .count();
+            }
+            hits as f64 / 500.0
+        };
+        let ours = recall(&idx, 2000);
+        idx.use_hnsw_rs_search(true);
+        let theirs = recall(&idx, 2000);
+        idx.use_hnsw_rs_search(false);
+        assert!(ours >= 0.97, "walk recall {ours}");
+        assert!(ours >= theirs - 0.02, "walk {ours} vs hnsw_rs {theirs}");
+        // Small appends (one at a time, as an upsert does) are walked at once.
+        for v in &vecs[2000..2010] {
+            let vid = idx.append(&[Some(v.as_slice())]).unwrap();
+            assert!(idx.frozen.current(&idx.hnsw).is_some(), "refrozen");
+            let top = idx.search(v, 1, None, 1.0, &|_| true);
+            assert_eq!(top[0].0, vid, "a new vector is its own nearest");
+        }
+        // A record without a vector changes nothing and keeps the walk current.
+        idx.append(&[None]).unwrap();
+        assert!(idx.frozen.current(&idx.hnsw).is_some());
+        // Compaction freezes the new graph; tombstoned vids are gone from it.
+        let compact = idx.rebuilt(&|v| v % 2 == 0).unwrap();
+        assert!(compact.frozen.current(&compact.hnsw).is_some());
+        let found = compact.search(&vecs[3], 10, None, 1.0, &|_| true);
+        assert_eq!(found.len(), 10);
+        assert!(found.iter().all(|(v, _)| v % 2 == 0), "{found:?}");
     }
 
     #[test]
