@@ -9,7 +9,7 @@
 use crate::analysis::{self, fold_code, normalize};
 use crate::doc::{CatalogDoc, Kind};
 use crate::synonyms::Synonyms;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::StrColumn;
 use tantivy::query::{
@@ -1038,8 +1038,10 @@ pub struct SegmentTable {
     facet_values: [Vec<String>; 3],
     /// Ordinal of the kind `product`.
     product_ord: u32,
-    /// The sku_key and model_key dictionaries, for resolving query codes to ordinals.
-    code_dicts: [Option<StrColumn>; 2],
+    /// The sku_key and model_key dictionaries (term → ordinal), for resolving query codes.
+    /// Decoded once: a lookup in the column's sstable decompresses a zstd block each time,
+    /// and creating the decompression context alone dominated the cost of short queries.
+    code_maps: [HashMap<Box<[u8]>, u32>; 2],
 }
 
 /// Query codes resolved to the ordinals of one segment's sku_key and model_key dictionaries.
@@ -1086,11 +1088,21 @@ impl SegmentTable {
             .iter()
             .position(|k| k == Kind::Product.as_str())
             .map_or(NO_ORD, |o| o as u32);
+        let mut code_maps: [HashMap<Box<[u8]>, u32>; 2] = Default::default();
+        for (map, col) in code_maps.iter_mut().zip(&code_dicts) {
+            if let Some(col) = col {
+                let mut terms = col.dictionary().stream()?;
+                map.reserve(col.num_terms());
+                while terms.advance() {
+                    map.insert(terms.key().into(), terms.term_ord() as u32);
+                }
+            }
+        }
         Ok(SegmentTable {
             rows,
             facet_values,
             product_ord,
-            code_dicts,
+            code_maps,
         })
     }
 
@@ -1123,19 +1135,15 @@ impl SegmentTable {
 
     /// Resolves folded query codes to this segment's sku and model ordinals.
     pub fn resolve_codes(&self, codes: &HashSet<String>) -> SegmentCodes {
-        let resolve = |col: &Option<StrColumn>| -> Vec<u32> {
-            let Some(col) = col else {
-                return Vec::new();
-            };
+        let resolve = |map: &HashMap<Box<[u8]>, u32>| -> Vec<u32> {
             codes
                 .iter()
-                .filter_map(|c| col.dictionary().term_ord(c).ok().flatten())
-                .map(|o| o as u32)
+                .filter_map(|c| map.get(c.as_bytes()).copied())
                 .collect()
         };
         SegmentCodes {
-            sku: resolve(&self.code_dicts[0]),
-            model: resolve(&self.code_dicts[1]),
+            sku: resolve(&self.code_maps[0]),
+            model: resolve(&self.code_maps[1]),
         }
     }
 
