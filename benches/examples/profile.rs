@@ -21,6 +21,13 @@ fn main() {
     let qvecs = search_core::fixture::vectors(QUERIES.len(), DIM, 7);
     let ef = engine.config().hnsw.ef_search;
     println!(
+        "text segments: {}",
+        engine
+            .text_index()
+            .searchable_segment_ids()
+            .map_or(0, |s| s.len())
+    );
+    println!(
         "hnsw M={} ef={ef}: recall@10 {:.3}",
         engine.config().hnsw.m,
         benches::hnsw_recall_at_10(&snap, &vectors, &qvecs, ef)

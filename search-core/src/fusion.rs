@@ -34,7 +34,8 @@ impl Default for RrfParams {
 /// Fuses ranked lists (best first) with weights. Ties keep the order of first appearance, so
 /// the output is deterministic.
 pub fn rrf<K: Copy + Eq + Hash>(lists: &[(&[K], f32)], k: f32) -> Vec<(K, f32)> {
-    let mut scores: HashMap<K, (f32, usize)> = HashMap::new();
+    let mut scores: HashMap<K, (f32, usize)> =
+        HashMap::with_capacity(lists.iter().map(|(l, _)| l.len()).sum());
     let mut order = 0usize;
     for (list, weight) in lists {
         for (rank, key) in list.iter().enumerate() {
