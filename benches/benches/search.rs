@@ -16,6 +16,25 @@ fn bench(c: &mut Criterion) {
     let snap = engine.snapshot();
     let qvecs = search_core::fixture::vectors(QUERIES.len(), DIM, 7);
 
+    // The cost of one new vector for the writer (an insert into the graph; the walk finds it
+    // by an exact scan until a background freeze), and of that freeze of the whole graph.
+    // The vids appended here are live in no snapshot.
+    let mut append_ms: Vec<f64> = (0..5)
+        .map(|i| {
+            let t = std::time::Instant::now();
+            snap.vectors().append(&[Some(qvecs[i].as_slice())]).unwrap();
+            t.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    append_ms.sort_by(|a, b| a.total_cmp(b));
+    let t = std::time::Instant::now();
+    snap.vectors().freeze_now();
+    eprintln!(
+        "append one vector: median {:.2} ms; freeze of the {n}-vector walk: {:.0} ms",
+        append_ms[2],
+        t.elapsed().as_secs_f64() * 1000.0
+    );
+
     // Per-request latency distribution over the query mix (criterion reports means). The
     // vector modes run twice, with hnsw_rs's own search walk and with the frozen walk the
     // engine uses, side by side.

@@ -45,6 +45,9 @@ pub fn engine(n: usize) -> (Engine, Vec<Vec<f32>>) {
             .collect();
         engine.apply(changes, seq).expect("apply");
     }
+    // Measure the steady state: the walk holds every vector (the engine freezes it in the
+    // background during a bulk load).
+    engine.snapshot().vectors().freeze_now();
     (engine, vectors)
 }
 

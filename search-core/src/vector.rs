@@ -104,12 +104,24 @@ impl hnsw_rs::anndists::dist::Distance<Half> for UnitDot {
     }
 }
 
-/// The latest [`Walk`] of a graph. Freezes are serialised, so the last one to finish has seen
-/// every insert that completed before it started.
+/// Vectors appended since the last freeze that make a new one worth its cost (a freeze reads
+/// the whole graph: hundreds of milliseconds at 100k vectors). Until then they are scanned
+/// exactly beside the walk: ~20 ns each.
+const REFREEZE_AFTER: usize = 1024;
+
+/// The latest [`Walk`] of a graph, and which vids it may be missing.
+///
+/// A walk covers every vid below its `upto` (vids whose insertion had finished when the freeze
+/// began); vids from `upto` on are searched exactly and merged in, so a walk is never stale,
+/// only incomplete, and an append costs the writer nothing here. Once `REFREEZE_AFTER` vids
+/// are pending, a background thread freezes again. Freezes are serialised.
 #[derive(Default)]
 struct Frozen {
     lock: parking_lot::Mutex<()>,
     walk: RwLock<Option<Arc<Walk>>>,
+    /// Vids below this are fully inserted into the graph (appends are serialised).
+    inserted: std::sync::atomic::AtomicUsize,
+    refreezing: AtomicBool,
     /// Searches use hnsw_rs's own walk instead (benchmarks compare the two side by side).
     bypass: AtomicBool,
 }
@@ -117,20 +129,45 @@ struct Frozen {
 impl Frozen {
     fn refresh(&self, graph: &Hnsw<'static, Half, UnitDot>) {
         let _one_at_a_time = self.lock.lock();
-        let walk = Walk::freeze(graph).map(Arc::new);
+        let upto = self.inserted.load(Ordering::Acquire);
+        let walk = Walk::freeze(graph, upto).map(Arc::new);
         *self.walk.write() = walk;
     }
 
-    /// The walk, if it is still the graph's current state.
-    fn current(&self, graph: &Hnsw<'static, Half, UnitDot>) -> Option<Arc<Walk>> {
+    fn walk(&self) -> Option<Arc<Walk>> {
         if self.bypass.load(Ordering::Relaxed) {
             return None;
         }
-        self.walk
-            .read()
-            .as_ref()
-            .filter(|w| w.is_current(graph))
-            .cloned()
+        self.walk.read().clone()
+    }
+
+    fn pending(&self) -> usize {
+        let upto = self.walk.read().as_ref().map_or(0, |w| w.upto());
+        self.inserted.load(Ordering::Acquire).saturating_sub(upto)
+    }
+
+    /// Freezes again in the background when enough vids are pending and no freeze runs.
+    fn refresh_soon(self: &Arc<Self>, graph: &Arc<Hnsw<'static, Half, UnitDot>>) {
+        if self.pending() < REFREEZE_AFTER || self.refreezing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (frozen, graph) = (self.clone(), graph.clone());
+        let spawned = std::thread::Builder::new()
+            .name("hnsw-freeze".into())
+            .spawn(move || loop {
+                frozen.refresh(&graph);
+                frozen.refreezing.store(false, Ordering::Release);
+                // An append that came in meanwhile saw `refreezing` and left it to us.
+                if frozen.pending() < REFREEZE_AFTER
+                    || frozen.refreezing.swap(true, Ordering::AcqRel)
+                {
+                    break;
+                }
+            });
+        if spawned.is_err() {
+            // No thread: the pending vids stay on the exact path until the next append.
+            self.refreezing.store(false, Ordering::Release);
+        }
     }
 }
 
@@ -217,6 +254,8 @@ impl VectorIndex {
                         .map(|&i| (&data[i * dim..(i + 1) * dim], i))
                         .collect();
                     insert_all(&graph, &batch);
+                    // Vids below `n` are all in now; appends meanwhile only moved it past `n`.
+                    walk.inserted.fetch_max(n, Ordering::AcqRel);
                     walk.refresh(&graph);
                     ready.store(true, Ordering::Release);
                     tracing::info!(
@@ -243,6 +282,14 @@ impl VectorIndex {
     #[doc(hidden)]
     pub fn use_hnsw_rs_search(&self, on: bool) {
         self.frozen.bypass.store(on, Ordering::Relaxed);
+    }
+
+    /// Freezes the walk now if any vid is pending (benchmarks and tests, for a steady state).
+    #[doc(hidden)]
+    pub fn freeze_now(&self) {
+        if self.frozen.pending() > 0 || self.frozen.walk.read().is_none() {
+            self.frozen.refresh(&self.hnsw);
+        }
     }
 
     /// True once the HNSW graph holds every vector (searches before that are exact).
@@ -306,7 +353,12 @@ impl VectorIndex {
             .collect();
         if !batch.is_empty() {
             insert_all(&self.hnsw, &batch);
-            self.frozen.refresh(&self.hnsw);
+        }
+        self.frozen
+            .inserted
+            .fetch_max(first + vectors.len(), Ordering::AcqRel);
+        if self.graph_ready() {
+            self.frozen.refresh_soon(&self.hnsw);
         }
         Ok(first as Vid)
     }
@@ -363,12 +415,27 @@ impl VectorIndex {
             // The walk keeps `ef` candidates anyway; taking all of them costs nothing and lets
             // the exact re-scoring repair near-ties that half precision ordered wrongly.
             let take = want.max(ef);
-            let found: Vec<Vid> = match self.frozen.current(&self.hnsw) {
-                Some(walk) => walk
-                    .search(&half, take)
-                    .into_iter()
-                    .map(|(v, _)| v)
-                    .collect(),
+            let found: Vec<Vid> = match self.frozen.walk() {
+                Some(walk) => {
+                    let mut found: Vec<Vid> = walk
+                        .search(&half, take)
+                        .into_iter()
+                        .map(|(v, _)| v)
+                        .collect();
+                    // Vids appended since the freeze, exactly.
+                    let (upto, end) = (walk.upto() as Vid, n as Vid);
+                    if upto < end {
+                        let seen: std::collections::HashSet<Vid> = found.iter().copied().collect();
+                        let recent = self.exact_search(query, take, &mut (upto..end));
+                        found.extend(
+                            recent
+                                .into_iter()
+                                .map(|(v, _)| v)
+                                .filter(|v| !seen.contains(v)),
+                        );
+                    }
+                    found
+                }
                 None => self
                     .hnsw
                     .search(&half, take, take)
@@ -460,6 +527,7 @@ impl VectorIndex {
         insert_all(&hnsw, &batch);
         drop(batch);
         let frozen = Arc::<Frozen>::default();
+        frozen.inserted.store(n, Ordering::Release);
         frozen.refresh(&hnsw);
         let file = match &self.path {
             Some(p) => Some(parking_lot::Mutex::new(
@@ -583,20 +651,19 @@ mod tests {
         assert!(hits >= 180, "filtered recall {hits}/200");
     }
 
-    /// The frozen walk finds what hnsw_rs's own search finds, is refreshed by every append
-    /// (a new vector is its own nearest neighbour at once), and survives a compaction.
+    /// The frozen walk finds what hnsw_rs's own search finds; vectors appended after a freeze
+    /// are found at once (exactly, beside the walk) and a background freeze takes them in
+    /// once enough are pending; compaction freezes its new graph.
     #[test]
-    fn the_frozen_walk_matches_hnsw_rs_and_follows_appends() {
+    fn the_frozen_walk_matches_hnsw_rs_and_covers_later_appends() {
         let dim = 32;
         let idx = VectorIndex::in_memory(dim, HnswParams::default());
         let mut seed = 7u64;
-        let vecs: Vec<Vec<f32>> = (0..3000).map(|_| random_unit(&mut seed, dim)).collect();
+        let vecs: Vec<Vec<f32>> = (0..4200).map(|_| random_unit(&mut seed, dim)).collect();
         let refs: Vec<Option<&[f32]>> = vecs[..2000].iter().map(|v| Some(v.as_slice())).collect();
         idx.append(&refs).unwrap();
-        assert!(
-            idx.frozen.current(&idx.hnsw).is_some(),
-            "walk frozen after append"
-        );
+        idx.freeze_now();
+        assert_eq!(idx.frozen.walk().map(|w| w.upto()), Some(2000));
         let recall = |idx: &VectorIndex, n: u32| {
             let mut hits = 0;
             for q in vecs.iter().skip(1).step_by(40).take(50) {
@@ -615,19 +682,31 @@ mod tests {
         idx.use_hnsw_rs_search(false);
         assert!(ours >= 0.97, "walk recall {ours}");
         assert!(ours >= theirs - 0.02, "walk {ours} vs hnsw_rs {theirs}");
-        // Small appends (one at a time, as an upsert does) are walked at once.
-        for v in &vecs[2000..2010] {
+        // Single appends (as upserts make them) leave the walk as it was and are found at once.
+        for (i, v) in vecs[2000..2010].iter().enumerate() {
             let vid = idx.append(&[Some(v.as_slice())]).unwrap();
-            assert!(idx.frozen.current(&idx.hnsw).is_some(), "refrozen");
+            assert_eq!(idx.frozen.pending(), i + 1);
             let top = idx.search(v, 1, None, 1.0, &|_| true);
             assert_eq!(top[0].0, vid, "a new vector is its own nearest");
         }
-        // A record without a vector changes nothing and keeps the walk current.
         idx.append(&[None]).unwrap();
-        assert!(idx.frozen.current(&idx.hnsw).is_some());
+        idx.freeze_now();
+        assert_eq!(idx.frozen.pending(), 0);
+        let top = idx.search(&vecs[2005], 1, None, 1.0, &|_| true);
+        assert_eq!(top[0].0, 2005, "found through the walk after the freeze");
+        // A large append makes a background freeze take the new vectors in.
+        let refs: Vec<Option<&[f32]>> = vecs[2011..].iter().map(|v| Some(v.as_slice())).collect();
+        idx.append(&refs).unwrap();
+        let waited = std::time::Instant::now();
+        while idx.frozen.pending() > 0 && waited.elapsed().as_secs() < 60 {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert_eq!(idx.frozen.pending(), 0, "background freeze");
+        assert!(recall(&idx, 4200) >= 0.97);
         // Compaction freezes the new graph; tombstoned vids are gone from it.
         let compact = idx.rebuilt(&|v| v % 2 == 0).unwrap();
-        assert!(compact.frozen.current(&compact.hnsw).is_some());
+        assert_eq!(compact.frozen.pending(), 0);
+        assert!(compact.frozen.walk().is_some());
         let found = compact.search(&vecs[3], 10, None, 1.0, &|_| true);
         assert_eq!(found.len(), 10);
         assert!(found.iter().all(|(v, _)| v % 2 == 0), "{found:?}");

@@ -22,8 +22,8 @@ type PointRef = Arc<hnsw_rs::hnsw::Point<'static, Half>>;
 
 /// The links of one frozen graph.
 pub(crate) struct Walk {
-    /// Points in the graph when it was frozen (`Hnsw::get_nb_point`).
-    points: usize,
+    /// Every vid below this was in the graph when it was frozen.
+    upto: usize,
     entry: Vid,
     /// Layer-0 links of `v`: `links[offsets[v]..offsets[v + 1]]`.
     offsets: Vec<u32>,
@@ -41,7 +41,7 @@ pub(crate) struct Walk {
 impl std::fmt::Debug for Walk {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Walk")
-            .field("points", &self.points)
+            .field("upto", &self.upto)
             .field("layers", &(self.upper.len() + 1))
             .field("dim", &self.dim)
             .finish()
@@ -73,9 +73,9 @@ thread_local! {
 
 impl Walk {
     /// Freezes the current links of `graph`; `None` for an empty graph.
-    pub(crate) fn freeze(graph: &Graph) -> Option<Walk> {
+    /// `upto`: vids below it had finished their insertion before the freeze began.
+    pub(crate) fn freeze(graph: &Graph, upto: usize) -> Option<Walk> {
         let index = graph.get_point_indexation();
-        let points = index.get_nb_point();
         let all: Vec<PointRef> = index.into_iter().collect();
         let top = all.iter().map(|p| p.get_point_id().0).max()? as usize;
         // Any point of the top layer is a valid entry; take the smallest vid, deterministically.
@@ -111,7 +111,7 @@ impl Walk {
             offsets.push(links.len() as u32);
         }
         Some(Walk {
-            points,
+            upto,
             entry,
             offsets,
             links,
@@ -122,9 +122,9 @@ impl Walk {
         })
     }
 
-    /// True when the graph has not changed since the freeze.
-    pub(crate) fn is_current(&self, graph: &Graph) -> bool {
-        self.points == graph.get_point_indexation().get_nb_point()
+    /// Vids below this are covered by the walk; later ones must be searched another way.
+    pub(crate) fn upto(&self) -> usize {
+        self.upto
     }
 
     fn dist(&self, query: &[Half], vid: Vid) -> f32 {
