@@ -51,7 +51,7 @@ pub struct VectorIndex {
     /// The graph holds half-precision copies (half the memory and memory traffic of the
     /// walk); results are re-scored from the exact `flat` store.
     hnsw: Arc<Hnsw<'static, Half, UnitDot>>,
-    /// The graph's links frozen for the query walk, refreshed after every change.
+    /// The graph's links frozen for the query walk (see [`Frozen`] for when it is refreshed).
     frozen: Arc<Frozen>,
     /// False while the graph of a reopened index is still being built in the background;
     /// searches are exact until then, so a restart is ready without waiting for the graph.
