@@ -74,7 +74,6 @@ impl AppState {
 )]
 #[into_params(parameter_in = Query)]
 pub struct RawSearch {
-    /// The query; empty with filters is a browse request.
     #[schema(schema_with = openapi::body::q)]
     #[param(schema_with = openapi::param::q)]
     pub q: Option<String>,
@@ -90,19 +89,17 @@ pub struct RawSearch {
     #[schema(schema_with = openapi::body::filter)]
     #[param(schema_with = openapi::param::filter)]
     pub brand: Option<String>,
-    /// A machine model the parts must fit.
-    #[schema(schema_with = openapi::body::filter)]
-    #[param(schema_with = openapi::param::filter)]
+    #[schema(schema_with = openapi::body::compatible_with)]
+    #[param(schema_with = openapi::param::compatible_with)]
     pub compatible_with: Option<String>,
     #[schema(schema_with = openapi::body::in_stock)]
     #[param(schema_with = openapi::param::in_stock)]
     pub in_stock: Option<serde_json::Value>,
-    #[schema(schema_with = openapi::body::price)]
-    #[param(schema_with = openapi::param::price)]
+    #[schema(schema_with = openapi::body::price_min)]
+    #[param(schema_with = openapi::param::price_min)]
     pub price_min: Option<serde_json::Value>,
-    /// Not below price_min (400 otherwise).
-    #[schema(schema_with = openapi::body::price)]
-    #[param(schema_with = openapi::param::price)]
+    #[schema(schema_with = openapi::body::price_max)]
+    #[param(schema_with = openapi::param::price_max)]
     pub price_max: Option<serde_json::Value>,
     #[schema(schema_with = openapi::body::limit)]
     #[param(schema_with = openapi::param::limit)]
@@ -627,7 +624,6 @@ async fn catalog_item(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct SuggestParams {
-    /// The prefix typed so far.
     #[param(schema_with = openapi::param::suggest_q)]
     q: Option<String>,
     #[param(schema_with = openapi::param::suggest_limit)]

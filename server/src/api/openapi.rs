@@ -20,6 +20,7 @@ struct Field {
     max: Option<f64>,
     default: Option<Value>,
     empty_ok: bool,
+    description: Option<&'static str>,
 }
 
 impl Field {
@@ -32,6 +33,7 @@ impl Field {
             max: None,
             default: None,
             empty_ok: false,
+            description: None,
         }
     }
 
@@ -57,6 +59,12 @@ impl Field {
         }
     }
 
+    /// `schema_with` replaces the field's doc comment, so the description goes here.
+    fn describe(mut self, text: &'static str) -> Field {
+        self.description = Some(text);
+        self
+    }
+
     /// Also accepts the empty string, which means absent (an HTML form's unset field).
     fn or_empty(mut self) -> Field {
         self.empty_ok = true;
@@ -80,7 +88,8 @@ impl Field {
             .max_length(self.max_length)
             .minimum(self.min)
             .maximum(self.max)
-            .default(self.default);
+            .default(self.default)
+            .description(self.description);
         if !self.values.is_empty() {
             let mut values: Vec<Value> = self.values.into_iter().map(Value::from).collect();
             if self.empty_ok {
@@ -121,15 +130,20 @@ macro_rules! field_schemas {
 }
 
 field_schemas! {
-    q => Field::text(search_core::engine::MAX_QUERY_CHARS),
+    q => Field::text(search_core::engine::MAX_QUERY_CHARS)
+        .describe("The query; empty with filters is a browse request."),
     mode => Field::one_of(modes()).or_empty().default(Mode::Hybrid.as_str()),
     kind => Field::one_of(kinds()).or_empty(),
-    filter => Field::text(MAX_FILTER_CHARS),
+    filter => Field::text(MAX_FILTER_CHARS).describe("Exact value, as in the facets."),
+    compatible_with => Field::text(MAX_FILTER_CHARS)
+        .describe("A machine model the parts must fit (16К20 = 16K20 = 16k20)."),
     in_stock => Field::new(Type::Boolean),
-    price => Field::range(Type::Number, 0.0, None),
+    price_min => Field::range(Type::Number, 0.0, None).describe("Roubles."),
+    price_max => Field::range(Type::Number, 0.0, None)
+        .describe("Roubles; not below price_min (400 otherwise)."),
     limit => Field::range(Type::Integer, 1.0, Some(MAX_LIMIT as f64)).default(10),
     offset => Field::range(Type::Integer, 0.0, Some(MAX_OFFSET as f64)).default(0),
-    suggest_q => Field::text(crate::api::SUGGEST_MAX_CHARS),
+    suggest_q => Field::text(crate::api::SUGGEST_MAX_CHARS).describe("The prefix typed so far."),
     suggest_limit => Field::range(Type::Integer, 1.0, Some(crate::api::SUGGEST_MAX_LIMIT as f64)).default(crate::api::SUGGEST_DEFAULT_LIMIT),
     lead_status => Field::one_of(leads::intake::SYNC_STATES.to_vec()).default("failed"),
     list_limit => Field::range(Type::Integer, 1.0, Some(lead_routes::MAX_LIST_LIMIT as f64)).default(100),
