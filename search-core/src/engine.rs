@@ -1211,10 +1211,84 @@ fn merge_facets(a: Facets, b: Facets) -> Facets {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Embedder;
+    use std::sync::atomic::Ordering;
 
     fn doc(id: &str, name: &str) -> CatalogDoc {
         serde_json::from_value(serde_json::json!({"id": id, "kind": "spare_part", "name": name}))
             .expect("a valid document")
+    }
+
+    /// A hashing embedder that counts the texts it embeds.
+    struct Counting {
+        inner: crate::HashingEmbedder,
+        texts: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Embedder for Counting {
+        fn model_id(&self) -> &str {
+            "counting"
+        }
+        fn dim(&self) -> usize {
+            self.inner.dim()
+        }
+        fn embed(&self, texts: &[&str], kind: crate::TextKind) -> Result<Vec<Vec<f32>>> {
+            self.texts.fetch_add(texts.len(), Ordering::SeqCst);
+            self.inner.embed(texts, kind)
+        }
+    }
+
+    /// An exact part-number query ranks by the pinned document's own vector and embeds
+    /// nothing; a descriptive query is embedded once.
+    #[test]
+    fn an_exact_code_hybrid_query_embeds_nothing() {
+        let counting = Arc::new(Counting {
+            inner: crate::HashingEmbedder::new(16),
+            texts: Default::default(),
+        });
+        let engine = Engine::in_memory(EngineConfig::new("counting", 16)).unwrap();
+        engine.set_embedder(Some(Arc::new(CachedEmbedder::new(counting.clone(), 8))));
+        let docs: Vec<CatalogDoc> = [
+            ("P-1", "6205-2RS", "Подшипник шариковый 6205-2RS"),
+            ("P-2", "B-1600", "Ремень клиновой B-1600"),
+            ("P-3", "6206-ZZ", "Подшипник шариковый 6206-ZZ"),
+        ]
+        .iter()
+        .map(|(id, sku, name)| {
+            serde_json::from_value(serde_json::json!(
+                {"id": id, "kind": "spare_part", "sku": sku, "name": name}))
+            .unwrap()
+        })
+        .collect();
+        let names: Vec<&str> = docs.iter().map(|d| d.name.as_str()).collect();
+        let vectors = counting
+            .inner
+            .embed(&names, crate::TextKind::Passage)
+            .unwrap();
+        let changes = docs
+            .into_iter()
+            .zip(vectors)
+            .map(|(doc, v)| Change::Upsert {
+                doc,
+                vector: Some(v),
+            })
+            .collect();
+        engine.apply(changes, 1).unwrap();
+        let embedded = || counting.texts.load(Ordering::SeqCst);
+        let res = engine
+            .snapshot()
+            .search(&SearchRequest::new("6205-2RS", Mode::Hybrid))
+            .unwrap();
+        assert_eq!(res.mode, Mode::Hybrid);
+        assert_eq!(res.hits[0].doc.id, "P-1");
+        assert!(res.hits[0].exact);
+        assert_eq!(embedded(), 0, "the code query was embedded");
+        let res = engine
+            .snapshot()
+            .search(&SearchRequest::new("ремень для станка", Mode::Hybrid))
+            .unwrap();
+        assert_eq!(res.mode, Mode::Hybrid);
+        assert_eq!(embedded(), 1);
     }
 
     #[test]
