@@ -2,11 +2,12 @@
 //!
 //! hnsw_rs builds the graph (insertion is the hard part and stays with it), but its search
 //! pays per visited node for a `HashMap` insert, an `Arc` clone per candidate and a lock per
-//! expanded node. A [`Walk`] freezes the links after each change into compressed rows (layer 0)
-//! and small maps (upper layers) keyed by vid, marks visits in a reused per-thread stamp array,
-//! and keeps its own contiguous copy of the half-precision vectors, indexed by vid, so a
-//! distance is one load from a computed address instead of a chain of pointers (the walk is
-//! bound by memory latency; 2 × 384 bytes more per vector). It runs the same algorithm: a greedy
+//! expanded node. A [`Walk`] copies the links into compressed rows (layer 0) and small maps
+//! (upper layers) keyed by vid, marks visits in a reused per-thread stamp array, and keeps its
+//! own contiguous copy of the half-precision vectors, indexed by vid, so a distance is one
+//! load from a computed address instead of a chain of pointers (the walk is bound by memory
+//! latency; 2 × 384 bytes more per vector). When a walk is frozen again, and how vids appended
+//! after it are found, is `vector::Frozen`'s business. It runs the same algorithm: a greedy
 //! descent through the upper layers, then a best-first search with `ef` candidates on layer 0.
 
 use crate::vector::{Half, UnitDot, Vid};
