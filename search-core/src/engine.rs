@@ -32,7 +32,8 @@ type Pending = (CatalogDoc, String, Option<Vec<f32>>, Option<Vid>);
 pub const SEMANTIC_DEPTH: usize = 100;
 /// Lexical candidates that take part in fusion; lexical matches beyond it follow in BM25 order.
 pub const LEXICAL_DEPTH: usize = 200;
-/// Filtered sets at most this large are searched exactly instead of through the graph.
+/// Candidate sets at most this large (the whole catalog, or a filtered set) are searched
+/// exactly instead of through the graph.
 const EXACT_SEARCH_MAX: u64 = 3000;
 /// Filtered sets holding less than this share of the live documents are searched exactly too:
 /// the graph walk would need about `k / share` neighbours to keep `k` of them, which costs
@@ -881,7 +882,11 @@ impl Snapshot {
             } else {
                 SEMANTIC_DEPTH
             };
-            if req.filters.is_empty() {
+            if req.filters.is_empty() && self.docs <= EXACT_SEARCH_MAX {
+                // A small catalog is scanned: as fast as the walk, and its ranking does not
+                // depend on the graph's (thread-timing dependent) shape.
+                sem = self.vectors.exact_search(qv, k, &mut iter_bits(&self.live));
+            } else if req.filters.is_empty() {
                 sem = self
                     .vectors
                     .search(qv, k, None, 1.0, &|v| bit_get(&self.live, v));
