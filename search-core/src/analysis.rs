@@ -410,6 +410,135 @@ pub fn power_alternatives(text: &str) -> Vec<(String, String)> {
     out
 }
 
+/// A unit of measure as typed after a number, in its canonical form and the factor to it
+/// (`кВт` → watts × 1000, `м` → millimetres × 1000).
+fn quantity_unit(unit: &str) -> Option<(&'static str, f64)> {
+    Some(match unit {
+        "мм" | "mm" => ("mm", 1.0),
+        "см" | "cm" => ("mm", 10.0),
+        "м" | "m" | "метр" | "метра" | "метров" => ("mm", 1000.0),
+        "вт" | "w" | "ватт" => ("w", 1.0),
+        "квт" | "kw" => ("w", 1000.0),
+        "в" | "v" | "вольт" => ("v", 1.0),
+        "а" | "a" | "ампер" => ("a", 1.0),
+        "об/мин" | "rpm" => ("rpm", 1.0),
+        "л/мин" | "l/min" | "lpm" => ("lpm", 1.0),
+        "н·м" | "нм" | "н*м" | "nm" | "n·m" | "n*m" => ("nm", 1.0),
+        "мкм" | "микрон" | "микрона" | "микронов" | "micron" | "microns" | "um" | "µm" | "μm" => {
+            ("um", 1.0)
+        }
+        "т" | "t" | "тонн" | "тонны" | "ton" | "tons" => ("t", 1.0),
+        "кг" | "kg" => ("kg", 1.0),
+        "бар" | "bar" => ("bar", 1.0),
+        "мпа" | "mpa" => ("mpa", 1.0),
+        "гц" | "hz" => ("hz", 1.0),
+        "л" | "l" | "литр" | "литра" | "литров" => ("l", 1.0),
+        "см³/об" | "см3/об" | "см³" | "см3" | "cm³" | "cm3" | "cm³/rev" | "cm3/rev" => {
+            ("cm3", 1.0)
+        }
+        "°" | "град" | "deg" => ("deg", 1.0),
+        "ква" | "kva" => ("kva", 1.0),
+        "м/с" | "m/s" => ("ms", 1.0),
+        _ => return None,
+    })
+}
+
+/// The unit an attribute key names by its last `_` part (`power_kw`, `length_mm`).
+pub fn attribute_unit(key: &str) -> Option<(&'static str, f64)> {
+    let suffix = key.rsplit('_').next()?;
+    if suffix == key {
+        return None;
+    }
+    Some(match suffix {
+        "mm" => ("mm", 1.0),
+        "m" => ("mm", 1000.0),
+        "kw" => ("w", 1000.0),
+        "w" => ("w", 1.0),
+        "v" => ("v", 1.0),
+        "a" => ("a", 1.0),
+        "rpm" => ("rpm", 1.0),
+        "lpm" => ("lpm", 1.0),
+        "nm" => ("nm", 1.0),
+        "um" => ("um", 1.0),
+        "t" => ("t", 1.0),
+        "kg" => ("kg", 1.0),
+        "bar" => ("bar", 1.0),
+        "mpa" => ("mpa", 1.0),
+        "hz" => ("hz", 1.0),
+        "l" => ("l", 1.0),
+        "cm3" => ("cm3", 1.0),
+        "deg" => ("deg", 1.0),
+        "kva" => ("kva", 1.0),
+        "ms" => ("ms", 1.0),
+        _ => return None,
+    })
+}
+
+/// The token of a quantity: the value in the canonical unit, then the unit (`2200w`, `15mm`).
+pub fn quantity_token(value: f64, unit: &str) -> Option<String> {
+    if !value.is_finite() || value <= 0.0 {
+        return None;
+    }
+    let rounded = (value * 10_000.0).round() / 10_000.0;
+    let mut s = format!("{rounded:.4}");
+    while s.ends_with('0') {
+        s.pop();
+    }
+    if s.ends_with('.') {
+        s.pop();
+    }
+    Some(format!("{s}{unit}"))
+}
+
+/// Quantities written in `text` (a number, then a unit, with or without a space between), as
+/// canonical tokens: `2,2 кВт` and `2200 W` are both `2200w`, `1500 об/мин` is `1500rpm`,
+/// `3 м` is `3000mm`. Numbers inside codes (`IM3081`, `2М55`, `25x52x15`) are not quantities.
+pub fn quantities(text: &str) -> Vec<String> {
+    let t: Vec<char> = normalize(text).chars().collect();
+    let is_unit_char = |c: char| c.is_alphabetic() || matches!(c, '/' | '·' | '*' | '³' | '°');
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < t.len() {
+        if !t[i].is_ascii_digit() || (i > 0 && (is_word_char(t[i - 1]) || t[i - 1] == '.')) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < t.len() && t[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i + 1 < t.len() && matches!(t[i], ',' | '.') && t[i + 1].is_ascii_digit() {
+            i += 1;
+            while i < t.len() && t[i].is_ascii_digit() {
+                i += 1;
+            }
+        }
+        let number: String = t[start..i].iter().collect::<String>().replace(',', ".");
+        let mut j = i;
+        while j < t.len() && matches!(t[j], ' ' | '\u{a0}') {
+            j += 1;
+        }
+        let unit_start = j;
+        while j < t.len() && is_unit_char(t[j]) {
+            j += 1;
+        }
+        // The unit must end the word: `2м55` is a code, not two metres.
+        if j < t.len() && t[j].is_ascii_digit() {
+            continue;
+        }
+        let unit: String = t[unit_start..j].iter().collect();
+        let unit = unit.trim_end_matches(['/', '*', '·']);
+        if let (Ok(value), Some((canon, factor))) = (number.parse::<f64>(), quantity_unit(unit)) {
+            if let Some(tok) = quantity_token(value * factor, canon) {
+                if !out.contains(&tok) {
+                    out.push(tok);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Words that only say "parts" without naming which.
 pub fn is_generic_parts_word(norm_word: &str) -> bool {
     const STEMS: &[&str] = &["запчаст", "запасн", "parts", "part", "spare"];
@@ -561,6 +690,29 @@ pub fn fuzzy_distance(word: &str) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quantities_are_canonical_and_codes_are_not_quantities() {
+        assert_eq!(
+            quantities("двигатель АИР 2,2 кВт 1500 об/мин IM3081, 380В"),
+            vec!["2200w", "1500rpm", "380v"]
+        );
+        assert_eq!(quantities("servo motor 2200 W"), vec!["2200w"]);
+        assert_eq!(quantities("насос 0,37 кВт"), quantities("насос 370 Вт"));
+        assert_eq!(quantities("листогиб 130 т на 3 м"), vec!["130t", "3000mm"]);
+        assert_eq!(
+            quantities("картридж 10 микрон, 250 л/мин; муфта 40 Н·м; 8 см³/об"),
+            vec!["10um", "250lpm", "40nm", "8cm3"]
+        );
+        // Codes, sizes and bare numbers carry no unit.
+        assert!(quantities("2М55 6205-2RS 25x52x15 L=1000 VF-2 ISO 50").is_empty());
+        assert_eq!(quantity_token(2.2 * 1000.0, "w").as_deref(), Some("2200w"));
+        assert_eq!(quantity_token(0.5, "mm").as_deref(), Some("0.5mm"));
+        assert_eq!(attribute_unit("power_kw"), Some(("w", 1000.0)));
+        assert_eq!(attribute_unit("length_m"), Some(("mm", 1000.0)));
+        assert_eq!(attribute_unit("series"), None);
+        assert_eq!(attribute_unit("axis"), None);
+    }
 
     #[test]
     fn power_is_offered_in_the_other_unit() {

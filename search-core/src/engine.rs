@@ -25,7 +25,7 @@ use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Term};
 
 /// Bumped whenever the schema or the analysis changes; older indexes are rebuilt.
-const FORMAT_VERSION: u32 = 2;
+const FORMAT_VERSION: u32 = 3;
 
 type Pending = (CatalogDoc, String, Option<Vec<f32>>, Option<Vid>);
 /// Semantic candidates that take part in fusion (and in `total`).

@@ -709,3 +709,136 @@ fn a_pinned_match_below_the_first_page_leads_every_page_in_lexical_mode() {
     let pages: Vec<String> = (0..5).flat_map(|p| page(p * 3, 3)).collect();
     assert_eq!(pages, page(0, 15), "pages tile one long page");
 }
+
+/// A card with the given attributes (the fixed catalog has none).
+fn with_attributes(mut d: CatalogDoc, attributes: serde_json::Value) -> CatalogDoc {
+    d.attributes = attributes;
+    d
+}
+
+/// Quantities meet in canonical units (`2200 W` = `power_kw: 2.2`, `40 Вт` is not `40 л/мин`),
+/// and a card that meets every word of the query outranks one that meets a single word many
+/// times.
+#[test]
+fn stated_quantities_and_the_whole_query_decide_the_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = loaded(dir.path());
+    let extra = vec![
+        with_attributes(
+            doc(
+                "P-20",
+                "spare_part",
+                "АИР90L4",
+                "Двигатель АИР90L4",
+                "ВЭМЗ",
+                "АИР90L4",
+                "Электродвигатели",
+                "Трехфазный асинхронный.",
+                &[],
+                9_000.0,
+                3,
+            ),
+            serde_json::json!({"power_kw": 2.2}),
+        ),
+        with_attributes(
+            doc(
+                "P-21",
+                "spare_part",
+                "АИР180S4",
+                "Электродвигатель АИР180S4 22 кВт",
+                "ВЭМЗ",
+                "АИР180S4",
+                "Электродвигатели",
+                "Трехфазный асинхронный двигатель 22 кВт.",
+                &[],
+                60_000.0,
+                1,
+            ),
+            serde_json::json!({"power_kw": 22}),
+        ),
+        // One word of the query in every field.
+        doc(
+            "P-22",
+            "spare_part",
+            "ВК-300",
+            "Выключатель концевой ВК-300, выключатель",
+            "Выключатель-Пром",
+            "Выключатель ВК",
+            "Концевые выключатели и датчики",
+            "Выключатель концевой. Выключатель ВК.",
+            &[],
+            900.0,
+            10,
+        ),
+        doc(
+            "P-24",
+            "spare_part",
+            "AB-12",
+            "Насос СОЖ AB-12",
+            "Китай",
+            "AB-12",
+            "Насосы СОЖ",
+            "Насос 40 Вт, 380 В.",
+            &[],
+            5_000.0,
+            2,
+        ),
+        doc(
+            "P-25",
+            "spare_part",
+            "AB-45",
+            "Насос СОЖ AB-45 380 Вт",
+            "Китай",
+            "AB-45",
+            "Насосы СОЖ",
+            "Насос 380 Вт, подача 40 л/мин; насос СОЖ 380 Вт.",
+            &[],
+            9_000.0,
+            2,
+        ),
+    ];
+    engine
+        .apply(extra.into_iter().map(upsert).collect(), 2)
+        .expect("apply");
+    for mode in [Mode::Lexical, Mode::Hybrid] {
+        for (q, want) in [
+            ("двигатель 2200 W", "P-20"),
+            ("насос 40 Вт 380 В", "P-24"),
+            ("ножной выключатель пресса", "P-8"),
+        ] {
+            let top = ids(&engine, &req(q, mode));
+            assert_eq!(
+                top.first().map(String::as_str),
+                Some(want),
+                "{q} {mode:?}: {top:?}"
+            );
+        }
+    }
+}
+
+/// A Latin code typed in Cyrillic, and a code typed on the Latin layout inside a query typed so.
+#[test]
+fn codes_typed_in_the_other_alphabet_or_layout_are_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = loaded(dir.path());
+    for mode in [Mode::Lexical, Mode::Hybrid] {
+        let top = ids(&engine, &req("швп сфу 1605", mode));
+        assert_eq!(
+            top.first().map(String::as_str),
+            Some("P-5"),
+            "{mode:?}: {top:?}"
+        );
+        // "насос охлаждения 6р82г" on the Latin layout.
+        let top = ids(&engine, &req("yfcjc j[kf;ltybz 6h82u", mode));
+        assert_eq!(
+            top.first().map(String::as_str),
+            Some("P-12"),
+            "{mode:?}: {top:?}"
+        );
+    }
+    let snap = engine.snapshot();
+    assert_eq!(
+        snap.semantic_text("yfcjc j[kf;ltybz 6h82u"),
+        "насос охлаждения 6р82г"
+    );
+}
