@@ -114,6 +114,12 @@ pub fn engine_config(embedder: Option<&Arc<dyn Embedder>>, synonyms: Synonyms) -
     if let Some(f) = env_f32("RRF_CODE_SEMANTIC_FACTOR") {
         cfg.rrf.code_semantic_factor = f;
     }
+    if let Some(n) = env_usize("FEEDBACK_DOCS") {
+        cfg.feedback_docs = n;
+    }
+    if let Some(w) = env_f32("FEEDBACK_WEIGHT") {
+        cfg.feedback_weight = w;
+    }
     if let Some(ef) = env_usize("HNSW_EF_SEARCH") {
         cfg.hnsw.ef_search = ef;
     }
