@@ -1364,6 +1364,53 @@ mod tests {
         assert_eq!(embedded(), 1);
     }
 
+    /// Embeds every query as the first axis.
+    struct AxisQuery;
+
+    impl Embedder for AxisQuery {
+        fn model_id(&self) -> &str {
+            "axis"
+        }
+        fn dim(&self) -> usize {
+            4
+        }
+        fn embed(&self, texts: &[&str], _kind: crate::TextKind) -> Result<Vec<Vec<f32>>> {
+            Ok(texts.iter().map(|_| vec![1.0, 0.0, 0.0, 0.0]).collect())
+        }
+    }
+
+    /// With feedback, the semantic side of hybrid brings a card like the lexical hit (and
+    /// sharing no word with the query) before a card that is only like the query's embedding.
+    #[test]
+    fn feedback_brings_what_is_like_the_first_lexical_hits() {
+        let order = |feedback_docs: usize| -> Vec<String> {
+            let mut cfg = EngineConfig::new("axis", 4);
+            cfg.feedback_docs = feedback_docs;
+            cfg.result_cache = 0;
+            let engine = Engine::in_memory(cfg).unwrap();
+            engine.set_embedder(Some(Arc::new(CachedEmbedder::new(Arc::new(AxisQuery), 8))));
+            let changes = [
+                ("X", "Винт шариковый SFU1605", [0.0, 1.0, 0.0, 0.0]),
+                ("Y", "Пара качения HIWIN R16", [0.0, 0.96, 0.28, 0.0]),
+                ("Z", "Ремень клиновой A-1250", [0.8, 0.0, 0.0, 0.6]),
+            ]
+            .into_iter()
+            .map(|(id, name, v)| Change::Upsert {
+                doc: doc(id, name),
+                vector: Some(v.to_vec()),
+            })
+            .collect();
+            engine.apply(changes, 1).unwrap();
+            let res = engine
+                .snapshot()
+                .search(&SearchRequest::new("винт", Mode::Hybrid))
+                .unwrap();
+            res.hits.into_iter().map(|h| h.doc.id).collect()
+        };
+        assert_eq!(order(2), ["X", "Y", "Z"]);
+        assert_eq!(order(0), ["X", "Z", "Y"]);
+    }
+
     #[test]
     fn cached_results_never_outlive_their_snapshot() {
         let engine = Engine::in_memory(EngineConfig::new("none", 8)).unwrap();
