@@ -490,6 +490,23 @@ pub fn quantity_token(value: f64, unit: &str) -> Option<String> {
     Some(format!("{s}{unit}"))
 }
 
+/// True when `text` is one quantity and nothing else (`380В`, `2,2 кВт`, `40A`): a value the
+/// query states, not a part number.
+pub fn is_quantity(text: &str) -> bool {
+    let t = normalize(text);
+    let t = t.trim();
+    let digits = t
+        .char_indices()
+        .find(|(_, c)| !(c.is_ascii_digit() || *c == ',' || *c == '.'))
+        .map_or(t.len(), |(i, _)| i);
+    digits > 0
+        && t[..digits]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit())
+        && quantity_unit(t[digits..].trim_start()).is_some()
+}
+
 /// Quantities written in `text` (a number, then a unit, with or without a space between), as
 /// canonical tokens: `2,2 кВт` and `2200 W` are both `2200w`, `1500 об/мин` is `1500rpm`,
 /// `3 м` is `3000mm`. Numbers inside codes (`IM3081`, `2М55`, `25x52x15`) are not quantities.
@@ -706,6 +723,8 @@ mod tests {
         );
         // Codes, sizes and bare numbers carry no unit.
         assert!(quantities("2М55 6205-2RS 25x52x15 L=1000 VF-2 ISO 50").is_empty());
+        assert!(is_quantity("380В") && is_quantity("2,2 кВт") && is_quantity("40A"));
+        assert!(!is_quantity("6205-2RS") && !is_quantity("2М55") && !is_quantity("VF-2"));
         assert_eq!(quantity_token(2.2 * 1000.0, "w").as_deref(), Some("2200w"));
         assert_eq!(quantity_token(0.5, "mm").as_deref(), Some("0.5mm"));
         assert_eq!(attribute_unit("power_kw"), Some(("w", 1000.0)));

@@ -626,6 +626,14 @@ pub fn build_query(
     for n in sizes {
         for (start, window) in content_words.windows(n).enumerate() {
             let joined = window.join("");
+            // `380В` in a query is a voltage, even where a card's code holds it; a machine model
+            // that looks like one (`2620В`) stays a model.
+            if analysis::is_quantity(&joined) {
+                let folded = fold_code(&joined);
+                if !vocab.knows(f.compat, &folded) && !vocab.knows(f.model_key, &folded) {
+                    continue;
+                }
+            }
             let folded = fold_code(&joined);
             let mut variants = vec![
                 folded.clone(),

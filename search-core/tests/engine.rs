@@ -770,6 +770,36 @@ fn stated_quantities_and_the_whole_query_decide_the_order() {
             900.0,
             10,
         ),
+        // A voltage in a code: `380В` in a query is a voltage, not this part number.
+        doc(
+            "P-26",
+            "spare_part",
+            "КМИ-11210 380В",
+            "Контактор КМИ-11210 380В",
+            "IEK",
+            "КМИ-11210 380В",
+            "Электрооборудование",
+            "Контактор 380 В, катушка 380 В.",
+            &[],
+            900.0,
+            10,
+        ),
+        with_attributes(
+            doc(
+                "P-27",
+                "spare_part",
+                "1FK7103-5AF71",
+                "Сервомотор Siemens 1FK7103",
+                "Siemens",
+                "1FK7",
+                "Серводвигатели",
+                "Синхронный двигатель привода подачи.",
+                &[],
+                150_000.0,
+                1,
+            ),
+            serde_json::json!({"power_kw": 5.0, "voltage_v": 400}),
+        ),
         doc(
             "P-24",
             "spare_part",
@@ -805,6 +835,7 @@ fn stated_quantities_and_the_whole_query_decide_the_order() {
             ("двигатель 2200 W", "P-20"),
             ("насос 40 Вт 380 В", "P-24"),
             ("ножной выключатель пресса", "P-8"),
+            ("сервомотор 5 кВт 380В", "P-27"),
         ] {
             let top = ids(&engine, &req(q, mode));
             assert_eq!(
