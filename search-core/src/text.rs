@@ -409,7 +409,10 @@ const QTY_BOOST: f32 = 20.0;
 /// 45 → 0.784 / 0.790, 80 → 0.778 / 0.789.
 const COORD_BOOST: f32 = 40.0;
 const COMPAT_BOOST: f32 = 8.0;
-const COMPAT_NEED_BOOST: f32 = 1000.0;
+/// Far above anything BM25 and coordination reach without it: a query of the longest accepted
+/// length (512 characters, so at most 256 words at `COORD_BOOST` and their BM25 each) stays
+/// well below, so only a met constraint crosses `CONSTRAINT_SCORE`.
+const COMPAT_NEED_BOOST: f32 = 100_000.0;
 /// Lexical scores at or above this met a hard constraint of the query (see `COMPAT_NEED_BOOST`).
 pub const CONSTRAINT_SCORE: f32 = COMPAT_NEED_BOOST;
 const PART_INTENT_BOOST: f32 = 3.0;
@@ -628,13 +631,13 @@ pub fn build_query(
             let joined = window.join("");
             // `380В` in a query is a voltage, even where a card's code holds it; a machine model
             // that looks like one (`2620В`) stays a model.
-            if analysis::is_quantity(&joined) {
-                let folded = fold_code(&joined);
-                if !vocab.knows(f.compat, &folded) && !vocab.knows(f.model_key, &folded) {
-                    continue;
-                }
-            }
             let folded = fold_code(&joined);
+            if analysis::is_quantity(&joined)
+                && !vocab.knows(f.compat, &folded)
+                && !vocab.knows(f.model_key, &folded)
+            {
+                continue;
+            }
             let mut variants = vec![
                 folded.clone(),
                 fold_code(&analysis::translit_lat_to_cyr(&joined)),
@@ -974,8 +977,8 @@ pub fn build_query(
     }
     // Coordination: a constant for every query word a document matches (directly, repaired or
     // through a synonym), so a card that meets all of the query outranks one that meets a single
-    // heavily weighted word many times (`сервомотор 5 кВт 380В`: a servo motor of 5 kW before
-    // contactors whose code says 380В).
+    // word in every field (`ножной выключатель пресса`: the foot switch of a press before a
+    // limit switch whose name, brand, model and category all say `выключатель`).
     let groups: Vec<Vec<Box<dyn Query>>> = groups.into_iter().filter(|g| !g.is_empty()).collect();
     if groups.len() > 1 {
         for g in groups {
