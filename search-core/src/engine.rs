@@ -180,9 +180,11 @@ impl EngineConfig {
             result_cache: 1024,
             // Dev set, hybrid nDCG@10 (with RRF k 5): off, semantic weight 0.5 → 0.796;
             // 1 doc × 1.0 → 0.801; 2 × 1.0, semantic 0.7 → 0.802; 3 × 0.5 / 1 / 2 → 0.798 /
-            // 0.800 / 0.799 (semantic 0.5).
+            // 0.800 / 0.799 (semantic 0.5). Later, with quantities no longer taken for codes:
+            // 2 × 1 / 2 / 3 → 0.803 / 0.803 / 0.803 (semantic 0.7), 2 × 2 with semantic 0.6 /
+            // 0.8 / 1.0 → 0.802 / 0.804 / 0.802; 2 × 2 is above lexical on the most types.
             feedback_docs: 2,
-            feedback_weight: 1.0,
+            feedback_weight: 2.0,
         }
     }
 }
