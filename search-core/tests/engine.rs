@@ -873,3 +873,27 @@ fn codes_typed_in_the_other_alphabet_or_layout_are_found() {
         "насос охлаждения 6р82г"
     );
 }
+
+/// Coordination adds up per query word, but however long the query, only a met constraint or
+/// an exact code pins a document above the fused list.
+#[test]
+fn a_long_query_pins_nothing_without_a_code_or_constraint() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = loaded(dir.path());
+    let q = "подшипник шариковый радиальный уплотнениями ".repeat(10);
+    assert!(q.chars().count() <= search_core::engine::MAX_QUERY_CHARS);
+    for mode in [Mode::Lexical, Mode::Hybrid] {
+        let res = engine
+            .snapshot()
+            .search(&req(q.trim(), mode))
+            .expect("search");
+        assert!(!res.hits.is_empty(), "{mode:?}");
+        let pinned: Vec<&str> = res
+            .hits
+            .iter()
+            .filter(|h| h.exact)
+            .map(|h| h.doc.id.as_str())
+            .collect();
+        assert!(pinned.is_empty(), "{mode:?}: pinned {pinned:?}");
+    }
+}
