@@ -443,35 +443,21 @@ fn quantity_unit(unit: &str) -> Option<(&'static str, f64)> {
     })
 }
 
-/// The unit an attribute key names by its last `_` part (`power_kw`, `length_mm`).
+/// The unit an attribute key names by its last `_` part (`power_kw`, `length_mm`), with the
+/// canonical form and factor of [`quantity_unit`].
 pub fn attribute_unit(key: &str) -> Option<(&'static str, f64)> {
     let suffix = key.rsplit('_').next()?;
     if suffix == key {
         return None;
     }
-    Some(match suffix {
-        "mm" => ("mm", 1.0),
-        "m" => ("mm", 1000.0),
-        "kw" => ("w", 1000.0),
-        "w" => ("w", 1.0),
-        "v" => ("v", 1.0),
-        "a" => ("a", 1.0),
-        "rpm" => ("rpm", 1.0),
-        "lpm" => ("lpm", 1.0),
-        "nm" => ("nm", 1.0),
-        "um" => ("um", 1.0),
-        "t" => ("t", 1.0),
-        "kg" => ("kg", 1.0),
-        "bar" => ("bar", 1.0),
-        "mpa" => ("mpa", 1.0),
-        "hz" => ("hz", 1.0),
-        "l" => ("l", 1.0),
-        "cm3" => ("cm3", 1.0),
-        "deg" => ("deg", 1.0),
-        "kva" => ("kva", 1.0),
-        "ms" => ("ms", 1.0),
-        _ => return None,
-    })
+    match suffix {
+        // Metres per second (`max_speed_ms`); typed text writes `м/с`, and `ms` there would
+        // read as milliseconds.
+        "ms" => Some(("ms", 1.0)),
+        "mm" | "m" | "kw" | "w" | "v" | "a" | "rpm" | "lpm" | "nm" | "um" | "t" | "kg" | "bar"
+        | "mpa" | "hz" | "l" | "cm3" | "deg" | "kva" => quantity_unit(suffix),
+        _ => None,
+    }
 }
 
 /// The token of a quantity: the value in the canonical unit, then the unit (`2200w`, `15mm`).

@@ -680,24 +680,20 @@ struct Candidate {
 }
 
 impl Snapshot {
-    /// Size of a vid bitset covering every vid of this snapshot, in 64-bit words.
     /// `query` plus `feedback_weight` times the mean of the vectors of `docs`, unit length;
     /// `None` when none of them has a vector.
     fn feedback_query(&self, query: &[f32], docs: &[Vid]) -> Option<Vec<f32>> {
-        let vectors: Vec<Vec<f32>> = docs
-            .iter()
-            .filter_map(|v| self.vectors.vector(*v))
-            .collect();
-        if vectors.is_empty() {
+        let mut sum = vec![0.0f32; query.len()];
+        let mut found = 0usize;
+        for v in docs.iter().filter_map(|v| self.vectors.vector(*v)) {
+            sum.iter_mut().zip(&v).for_each(|(s, x)| *s += x);
+            found += 1;
+        }
+        if found == 0 {
             return None;
         }
-        let share = self.config.feedback_weight / vectors.len() as f32;
-        let mut out = query.to_vec();
-        for v in &vectors {
-            for (o, x) in out.iter_mut().zip(v) {
-                *o += share * x;
-            }
-        }
+        let share = self.config.feedback_weight / found as f32;
+        let mut out: Vec<f32> = query.iter().zip(&sum).map(|(q, s)| q + share * s).collect();
         let norm = out.iter().map(|x| x * x).sum::<f32>().sqrt();
         if norm <= f32::EPSILON {
             return None;
@@ -706,6 +702,7 @@ impl Snapshot {
         Some(out)
     }
 
+    /// Size of a vid bitset covering every vid of this snapshot, in 64-bit words.
     fn vid_words(&self) -> usize {
         self.live.len()
     }

@@ -588,9 +588,7 @@ fn is_layout_word(word: &str) -> bool {
 fn is_layout_query(f: &Fields, vocab: &dyn Vocabulary, words: &[&str]) -> bool {
     let layout = words
         .iter()
-        .filter(|w| {
-            is_layout_word(w) && !vocab.knows(f.body, &analysis::term_for_word(&normalize(w)))
-        })
+        .filter(|w| is_layout_word(w) && !vocab.knows(f.body, &analysis::term_for_word(w)))
         .count();
     layout >= 2 && layout * 2 > words.len()
 }
