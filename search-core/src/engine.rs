@@ -818,18 +818,18 @@ impl Snapshot {
             // Pinning looks at the top LEXICAL_DEPTH in every mode, so what is pinned never
             // depends on the page asked for.
             let depth = LEXICAL_DEPTH.max(want);
-            self.text.search(
+            let mut set = self.text.search(
                 &*filtered_text,
-                &(
-                    TopDocs::with_limit(depth),
-                    MatchSetCollector {
-                        with_facets: true,
-                        with_vids: mode == Mode::Hybrid,
-                        vid_words: self.vid_words(),
-                        tables: self.cols.clone(),
-                    },
-                ),
-            )?
+                &MatchSetCollector {
+                    with_facets: true,
+                    with_vids: mode == Mode::Hybrid,
+                    vid_words: self.vid_words(),
+                    tables: self.cols.clone(),
+                    top: depth,
+                    part_boost: lex.part_boost,
+                },
+            )?;
+            (std::mem::take(&mut set.top), set)
         };
         let lex_cands: Vec<Candidate> = lex_top
             .iter()
@@ -967,6 +967,8 @@ impl Snapshot {
                         with_vids: true,
                         vid_words: self.vid_words(),
                         tables: self.cols.clone(),
+                        top: 0,
+                        part_boost: 0.0,
                     },
                 )?;
                 let share = set.count as f64 / self.docs.max(1) as f64;
@@ -1283,6 +1285,7 @@ fn merge_facets(a: Facets, b: Facets) -> Facets {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::doc::Kind;
     use crate::Embedder;
     use std::sync::atomic::Ordering;
 
@@ -1307,6 +1310,71 @@ mod tests {
         fn embed(&self, texts: &[&str], kind: crate::TextKind) -> Result<Vec<Vec<f32>>> {
             self.texts.fetch_add(texts.len(), Ordering::SeqCst);
             self.inner.embed(texts, kind)
+        }
+    }
+
+    /// The match-set collector's own top-k (which replaced a second `TopDocs` collector) ranks
+    /// as `TopDocs` does, ties by address included, across segments and for any depth; the part
+    /// boost lifts spare parts by exactly its amount.
+    #[test]
+    fn the_collector_top_ranks_as_top_docs() {
+        let engine = Engine::in_memory(EngineConfig::new("t", 8)).unwrap();
+        let words = ["подшипник", "шпиндель", "ремень", "насос", "фильтр"];
+        for batch in 0..3 {
+            let changes = (0..60)
+                .map(|i| {
+                    let n = batch * 60 + i;
+                    // Repeated names give many equal scores.
+                    let name = format!("{} {}", words[n % 5], words[(n / 5) % 5]);
+                    let mut d = doc(&format!("d{n}"), &name);
+                    if n % 3 == 0 {
+                        d.kind = Kind::Product;
+                    }
+                    Change::Upsert {
+                        doc: d,
+                        vector: None,
+                    }
+                })
+                .collect();
+            engine.apply(changes, batch as i64 + 1).unwrap();
+        }
+        let snap = engine.snapshot();
+        assert!(snap.text.segment_readers().len() > 1, "several segments");
+        for q in ["подшипник шпиндель", "ремень", "насос фильтр подшипник"]
+        {
+            let lex = text::build_query(&snap.fields, &snap.text, &snap.config.synonyms, q);
+            for k in [1, 3, 7, 50, 500] {
+                let expected = snap
+                    .text
+                    .search(&*lex.query, &TopDocs::with_limit(k))
+                    .unwrap();
+                let collector = |part_boost| MatchSetCollector {
+                    with_facets: false,
+                    with_vids: false,
+                    vid_words: snap.vid_words(),
+                    tables: snap.cols.clone(),
+                    top: k,
+                    part_boost,
+                };
+                let got = snap.text.search(&*lex.query, &collector(0.0)).unwrap();
+                assert_eq!(got.top, expected, "{q} k={k}");
+                if k == 500 {
+                    assert_eq!(
+                        got.top.len() as u64,
+                        got.count,
+                        "{q}: every match is ranked"
+                    );
+                    let boosted = snap.text.search(&*lex.query, &collector(2.5)).unwrap();
+                    let score_of = |top: &[(f32, DocAddress)], a: DocAddress| {
+                        top.iter().find(|x| x.1 == a).map(|x| x.0).unwrap()
+                    };
+                    for (score, addr) in &got.top {
+                        let part = snap.load(*addr).unwrap().kind == Kind::SparePart;
+                        let lift = score_of(&boosted.top, *addr) - score;
+                        assert!((lift - if part { 2.5 } else { 0.0 }).abs() < 1e-4, "{q}");
+                    }
+                }
+            }
         }
     }
 

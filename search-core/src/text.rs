@@ -13,8 +13,8 @@ use std::collections::{HashMap, HashSet};
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::StrColumn;
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, RangeQuery,
-    TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, ConstScorer, EnableScoring, Explanation, FuzzyTermQuery,
+    Occur, Query, RangeQuery, Scorer, TermQuery, Weight,
 };
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED, STRING,
@@ -386,6 +386,10 @@ pub struct LexicalQuery {
     pub pin_codes: HashSet<String>,
     /// True when the query text produced no clause (browse request).
     pub is_browse: bool,
+    /// Added to the lexical score of every matching spare part (the query asks for a part of a
+    /// machine). The collector adds it from the kind column: as a query clause it would be a
+    /// second, optional scorer seeking through every spare part of the catalog for each match.
+    pub part_boost: f32,
 }
 
 /// Field weights of the lexical side.
@@ -510,13 +514,97 @@ fn boosted_term(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
 
 /// A term of `field` that adds a constant `score` when present.
 fn const_term(field: Field, text: &str, score: f32) -> Box<dyn Query> {
-    Box::new(ConstScoreQuery::new(
-        Box::new(TermQuery::new(
-            Term::from_field_text(field, text),
-            IndexRecordOption::Basic,
-        )),
-        score,
+    MatchBoost::boxed(match_term(field, text), score)
+}
+
+/// A match-only term query (no frequencies read).
+fn match_term(field: Field, text: &str) -> Box<dyn Query> {
+    Box::new(TermQuery::new(
+        Term::from_field_text(field, text),
+        IndexRecordOption::Basic,
     ))
+}
+
+/// Adds `score` to every document `query` matches. Unlike tantivy's `ConstScoreQuery`, which
+/// scores its inner query and throws the score away, the inner query runs with scoring
+/// disabled: no term frequencies or field norms are decoded and unions skip the score sums.
+/// Coordination and filters are such clauses, about half the postings a query walks.
+pub struct MatchBoost {
+    query: Box<dyn Query>,
+    score: Score,
+}
+
+impl MatchBoost {
+    pub fn boxed(query: Box<dyn Query>, score: Score) -> Box<dyn Query> {
+        Box::new(MatchBoost { query, score })
+    }
+}
+
+impl Clone for MatchBoost {
+    fn clone(&self) -> Self {
+        MatchBoost {
+            query: self.query.box_clone(),
+            score: self.score,
+        }
+    }
+}
+
+impl std::fmt::Debug for MatchBoost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "MatchBoost(score={}, query={:?})",
+            self.score, self.query
+        )
+    }
+}
+
+impl Query for MatchBoost {
+    fn weight(&self, enable_scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        let unscored = match enable_scoring.searcher() {
+            Some(searcher) => EnableScoring::disabled_from_searcher(searcher),
+            None => EnableScoring::disabled_from_schema(enable_scoring.schema()),
+        };
+        let inner = self.query.weight(unscored)?;
+        Ok(if enable_scoring.is_scoring_enabled() {
+            Box::new(MatchBoostWeight {
+                inner,
+                score: self.score,
+            })
+        } else {
+            inner
+        })
+    }
+
+    fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
+        self.query.query_terms(visitor);
+    }
+}
+
+struct MatchBoostWeight {
+    inner: Box<dyn Weight>,
+    score: Score,
+}
+
+impl Weight for MatchBoostWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        let inner = self.inner.scorer(reader, 1.0)?;
+        Ok(Box::new(ConstScorer::new(inner, boost * self.score)))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        let mut scorer = self.inner.scorer(reader, 1.0)?;
+        if scorer.doc() > doc || scorer.seek(doc) != doc {
+            return Err(tantivy::TantivyError::InvalidArgument(format!(
+                "document {doc} does not match"
+            )));
+        }
+        Ok(Explanation::new("MatchBoost", self.score))
+    }
+
+    fn count(&self, reader: &SegmentReader) -> tantivy::Result<u32> {
+        self.inner.count(reader)
+    }
 }
 
 /// Every term in every weighted field, as flat boosted term queries: summed by one union, the
@@ -740,14 +828,7 @@ pub fn build_query(
     }
     // Boosts that rank what matched but do not match on their own: "a spare part" is no
     // reason to return every part of the catalog.
-    let mut boosts: Vec<Box<dyn Query>> = Vec::new();
-    if part_intent {
-        boosts.push(const_term(
-            f.kind,
-            Kind::SparePart.as_str(),
-            PART_INTENT_BOOST,
-        ));
-    }
+    let mut part_boost = if part_intent { PART_INTENT_BOOST } else { 0.0 };
 
     let mut need_clauses: Vec<Box<dyn Query>> = Vec::new();
     let skip_words: HashSet<&str> = if part_intent {
@@ -776,13 +857,10 @@ pub fn build_query(
         }
     }
     if !part_intent && context.iter().any(|c| *c) {
-        boosts.push(const_term(
-            f.kind,
-            Kind::SparePart.as_str(),
-            PART_INTENT_BOOST,
-        ));
+        part_boost = PART_INTENT_BOOST;
     }
     let mut normalized_context: Vec<bool> = Vec::new();
+    let mut coord: Vec<Clause> = Vec::new();
     let mut groups: Vec<Vec<Box<dyn Query>>> = Vec::new();
 
     for (wi, word) in raw_words.iter().enumerate() {
@@ -798,6 +876,9 @@ pub fn build_query(
         }
         let before = clauses.len();
         let nstart = normalized_words.len();
+        // What the word matches, as match-only queries on `body`, which holds the text of every
+        // weighted field: the word's coordination group and its share of the need.
+        let mut matched: Vec<Box<dyn Query>> = Vec::new();
         'word: {
             let pieces = analysis::split_words(word);
             let mut direct: Vec<String> = Vec::new();
@@ -816,6 +897,7 @@ pub fn build_query(
                 }
             }
             clauses.extend(term_fields(f, &direct).into_iter().map(Clause::term));
+            matched.extend(direct.iter().map(|t| match_term(f.body, t)));
             if unknown.is_empty() {
                 break 'word;
             }
@@ -850,6 +932,7 @@ pub fn build_query(
                         analysis::fuzzy_distance(&alt),
                         true,
                     );
+                    matched.push(Box::new(q.clone()));
                     clauses.push(Clause::other(Box::new(BoostQuery::new(
                         Box::new(q),
                         REPAIRED_BOOST,
@@ -863,6 +946,7 @@ pub fn build_query(
                 }
             }
             if !repaired.is_empty() {
+                matched.extend(repaired.iter().map(|t| match_term(f.body, t)));
                 clauses.extend(
                     term_fields(f, &repaired)
                         .into_iter()
@@ -876,6 +960,11 @@ pub fn build_query(
                     continue;
                 }
                 let term = analysis::term_for_word(norm);
+                matched.push(Box::new(FuzzyTermQuery::new(
+                    Term::from_field_text(f.body, &term),
+                    dist,
+                    true,
+                )));
                 for (field, boost) in [(f.body, 1.0f32), (f.name, 2.0)] {
                     let q = FuzzyTermQuery::new(Term::from_field_text(field, &term), dist, true);
                     clauses.push(Clause::other(Box::new(BoostQuery::new(Box::new(q), boost))));
@@ -883,11 +972,11 @@ pub fn build_query(
             }
         }
         if part_intent && is_need_word(word) {
-            need_clauses.extend(clauses[before..].iter().map(|c| c.q.box_clone()));
+            need_clauses.extend(matched.iter().map(|q| q.box_clone()));
         }
-        if clauses.len() > before && !analysis::is_stopword(&normalize(word)) {
+        if !matched.is_empty() && !analysis::is_stopword(&normalize(word)) {
             groups.resize_with(normalized_words.len().max(nstart + 1), Vec::new);
-            groups[nstart].extend(clauses[before..].iter().map(|c| c.q.box_clone()));
+            groups[nstart].extend(matched);
         }
         normalized_context.resize(normalized_words.len(), context[wi]);
         if context[wi] {
@@ -932,16 +1021,25 @@ pub fn build_query(
                     .map(|t| (Occur::Must, term_any_field(f, t)))
                     .collect();
                 if !must.is_empty() {
+                    // The same match on `body` alone, for the match-only uses.
+                    let matched: Box<dyn Query> = if terms.len() == 1 {
+                        match_term(f.body, &terms[0])
+                    } else {
+                        Box::new(BooleanQuery::new(
+                            terms
+                                .iter()
+                                .map(|t| (Occur::Must, match_term(f.body, t)))
+                                .collect(),
+                        ))
+                    };
                     if part_intent && window.iter().all(|w| is_need_word(w)) {
-                        need_clauses.push(Box::new(BooleanQuery::new(
-                            must.iter().map(|(o, q)| (*o, q.box_clone())).collect(),
-                        )));
+                        need_clauses.push(matched.box_clone());
                     }
-                    let q: Box<dyn Query> = Box::new(BooleanQuery::new(must));
                     groups.resize_with(groups.len().max(start + n), Vec::new);
                     for g in &mut groups[start..start + n] {
-                        g.push(q.box_clone());
+                        g.push(matched.box_clone());
                     }
+                    let q: Box<dyn Query> = Box::new(BooleanQuery::new(must));
                     clauses.push(Clause::other(Box::new(BoostQuery::new(q, boost))));
                 }
             }
@@ -967,42 +1065,49 @@ pub fn build_query(
                 ),
                 (Occur::Must, need.box_clone()),
             ]);
-            clauses.push(Clause::other(Box::new(ConstScoreQuery::new(
+            clauses.push(Clause::other(MatchBoost::boxed(
                 Box::new(both),
                 COMPAT_NEED_BOOST,
-            ))));
+            )));
         }
     }
     // Coordination: a constant for every query word a document matches (directly, repaired or
     // through a synonym), so a card that meets all of the query outranks one that meets a single
     // word in every field (`ножной выключатель пресса`: the foot switch of a press before a
     // limit switch whose name, brand, model and category all say `выключатель`).
+    // Each group matches only documents the clauses match (it is the word's own match on `body`,
+    // which holds every weighted field), so the groups sit in the clauses' union: one flat
+    // union to walk, and the match set is the clauses'.
     let groups: Vec<Vec<Box<dyn Query>>> = groups.into_iter().filter(|g| !g.is_empty()).collect();
     if groups.len() > 1 {
-        for g in groups {
-            let any = BooleanQuery::new(g.into_iter().map(|q| (Occur::Should, q)).collect());
-            boosts.push(Box::new(ConstScoreQuery::new(Box::new(any), COORD_BOOST)));
+        for mut g in groups {
+            let any: Box<dyn Query> = if g.len() == 1 {
+                g.remove(0)
+            } else {
+                Box::new(BooleanQuery::new(
+                    g.into_iter().map(|q| (Occur::Should, q)).collect(),
+                ))
+            };
+            coord.push(Clause::other(MatchBoost::boxed(any, COORD_BOOST)));
         }
     }
-    let is_browse = clauses.is_empty() && boosts.is_empty();
+    let is_browse = clauses.is_empty() && part_boost == 0.0;
     let query: Box<dyn Query> = if is_browse {
         Box::new(AllQuery)
     } else if clauses.is_empty() {
-        // Nothing but context matched the index: the boosts are all there is to go by.
-        Box::new(BooleanQuery::new(
-            boosts.into_iter().map(|q| (Occur::Should, q)).collect(),
-        ))
-    } else if boosts.is_empty() {
-        union_of(clauses)
+        // Nothing but context matched the index: what the query asks for is a part.
+        let q = const_term(f.kind, Kind::SparePart.as_str(), part_boost);
+        part_boost = 0.0;
+        q
     } else {
-        let mut all: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, union_of(clauses))];
-        all.extend(boosts.into_iter().map(|q| (Occur::Should, q)));
-        Box::new(BooleanQuery::new(all))
+        clauses.extend(coord);
+        union_of(clauses)
     };
     LexicalQuery {
         query,
         pin_codes,
         is_browse,
+        part_boost,
     }
 }
 
@@ -1102,7 +1207,7 @@ pub fn with_filters(query: Box<dyn Query>, filters: Vec<Box<dyn Query>>) -> Box<
     }
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, query)];
     for fq in filters {
-        clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(fq, 0.0))));
+        clauses.push((Occur::Must, MatchBoost::boxed(fq, 0.0)));
     }
     Box::new(BooleanQuery::new(clauses))
 }
@@ -1119,6 +1224,9 @@ pub struct MatchSet {
     pub brand: FacetCounts,
     /// Bitset over vids.
     pub vids: Vec<u64>,
+    /// The best `MatchSetCollector::top` matches, best first (ties by address, as tantivy's
+    /// `TopDocs` orders them).
+    pub top: Vec<(Score, tantivy::DocAddress)>,
 }
 
 impl MatchSet {
@@ -1153,6 +1261,8 @@ pub struct SegmentTable {
     facet_values: [Vec<String>; 3],
     /// Ordinal of the kind `product`.
     product_ord: u32,
+    /// Ordinal of the kind `spare_part`.
+    spare_ord: u32,
     /// The sku_key and model_key dictionaries (term → ordinal), for resolving query codes.
     /// Decoded once: a lookup in the column's sstable decompresses a zstd block each time,
     /// and creating the decompression context alone dominated the cost of short queries.
@@ -1203,6 +1313,10 @@ impl SegmentTable {
             .iter()
             .position(|k| k == Kind::Product.as_str())
             .map_or(NO_ORD, |o| o as u32);
+        let spare_ord = facet_values[0]
+            .iter()
+            .position(|k| k == Kind::SparePart.as_str())
+            .map_or(NO_ORD, |o| o as u32);
         let mut code_maps: [HashMap<Box<[u8]>, u32>; 2] = Default::default();
         for (map, col) in code_maps.iter_mut().zip(&code_dicts) {
             if let Some(col) = col {
@@ -1217,6 +1331,7 @@ impl SegmentTable {
             rows,
             facet_values,
             product_ord,
+            spare_ord,
             code_maps,
         })
     }
@@ -1286,11 +1401,21 @@ pub struct MatchSetCollector {
     pub vid_words: usize,
     /// One table per segment of the searcher, in segment-ordinal order.
     pub tables: std::sync::Arc<Vec<std::sync::Arc<SegmentTable>>>,
+    /// Keep this many best-scored matches (0: do not score).
+    pub top: usize,
+    /// Added to the score of spare parts ([`LexicalQuery::part_boost`]).
+    pub part_boost: Score,
 }
 
 pub struct MatchSetSegment {
     with_facets: bool,
     with_vids: bool,
+    ord: SegmentOrdinal,
+    k: usize,
+    part_boost: Score,
+    /// Up to `2 * k` candidates; scores at or below `threshold` cannot enter once it is set.
+    top: Vec<(Score, DocId)>,
+    threshold: Score,
     count: u64,
     table: std::sync::Arc<SegmentTable>,
     counts: [Vec<u64>; 3],
@@ -1299,6 +1424,8 @@ pub struct MatchSetSegment {
 
 /// Facet counts resolved to strings, per segment.
 pub struct SegmentMatches {
+    ord: SegmentOrdinal,
+    top: Vec<(Score, DocId)>,
     count: u64,
     facets: Vec<Vec<(String, u64)>>,
     vids: Vec<u64>,
@@ -1326,6 +1453,11 @@ impl Collector for MatchSetCollector {
         Ok(MatchSetSegment {
             with_facets: self.with_facets,
             with_vids: self.with_vids,
+            ord,
+            k: self.top,
+            part_boost: self.part_boost,
+            top: Vec::with_capacity(2 * self.top),
+            threshold: Score::NEG_INFINITY,
             count: 0,
             table,
             counts,
@@ -1338,13 +1470,18 @@ impl Collector for MatchSetCollector {
     }
 
     fn requires_scoring(&self) -> bool {
-        false
+        self.top > 0
     }
 
     fn merge_fruits(&self, fruits: Vec<SegmentMatches>) -> tantivy::Result<MatchSet> {
         let mut out = MatchSet::default();
         let mut maps: Vec<std::collections::HashMap<String, u64>> = vec![Default::default(); 3];
         for fr in fruits {
+            out.top.extend(
+                fr.top
+                    .iter()
+                    .map(|&(score, doc)| (score, tantivy::DocAddress::new(fr.ord, doc))),
+            );
             out.count += fr.count;
             for (i, facet) in fr.facets.into_iter().enumerate() {
                 for (v, c) in facet {
@@ -1367,6 +1504,9 @@ impl Collector for MatchSetCollector {
             v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
             v
         };
+        out.top
+            .sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        out.top.truncate(self.top);
         let mut it = maps.into_iter();
         out.kind = sorted(it.next().unwrap_or_default());
         out.category = sorted(it.next().unwrap_or_default());
@@ -1375,12 +1515,43 @@ impl Collector for MatchSetCollector {
     }
 }
 
+/// Best first: higher score, then lower doc id.
+fn by_rank(a: &(Score, DocId), b: &(Score, DocId)) -> std::cmp::Ordering {
+    b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
+}
+
 impl MatchSetSegment {
+    /// Keeps `doc` if it may be among the best `k`. Docs arrive in increasing id order, so one
+    /// that only ties the threshold ranks below every kept doc of that score.
     #[inline]
-    fn add(&mut self, doc: DocId) {
-        let Some(row) = self.table.rows.get(doc as usize) else {
+    fn offer(&mut self, doc: DocId, score: Score) {
+        if score <= self.threshold {
+            return;
+        }
+        if self.top.len() == 2 * self.k {
+            self.top.select_nth_unstable_by(self.k - 1, by_rank);
+            self.top.truncate(self.k);
+            self.threshold = self.top[self.k - 1].0;
+            if score <= self.threshold {
+                return;
+            }
+        }
+        self.top.push((score, doc));
+    }
+
+    #[inline]
+    fn add(&mut self, doc: DocId, score: Score) {
+        let Some(&row) = self.table.rows.get(doc as usize) else {
             return;
         };
+        if self.k > 0 {
+            let boost = if row[ROW_FACETS] == self.table.spare_ord && row[ROW_FACETS] != NO_ORD {
+                self.part_boost
+            } else {
+                0.0
+            };
+            self.offer(doc, score + boost);
+        }
         if self.with_vids && row[ROW_VID] != NO_ORD {
             let v = row[ROW_VID] as usize;
             if self.vids.len() <= v / 64 {
@@ -1401,19 +1572,21 @@ impl MatchSetSegment {
 impl SegmentCollector for MatchSetSegment {
     type Fruit = SegmentMatches;
 
-    fn collect(&mut self, doc: DocId, _score: Score) {
+    fn collect(&mut self, doc: DocId, score: Score) {
         self.count += 1;
-        self.add(doc);
+        self.add(doc, score);
     }
 
     fn collect_block(&mut self, docs: &[DocId]) {
         self.count += docs.len() as u64;
         for &doc in docs {
-            self.add(doc);
+            self.add(doc, 0.0);
         }
     }
 
-    fn harvest(self) -> SegmentMatches {
+    fn harvest(mut self) -> SegmentMatches {
+        self.top.sort_unstable_by(by_rank);
+        self.top.truncate(self.k);
         let mut facets = vec![Vec::new(); 3];
         if self.with_facets {
             for (i, counts) in self.counts.into_iter().enumerate() {
@@ -1427,6 +1600,8 @@ impl SegmentCollector for MatchSetSegment {
             }
         }
         SegmentMatches {
+            ord: self.ord,
+            top: self.top,
             count: self.count,
             facets,
             vids: self.vids,
