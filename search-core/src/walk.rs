@@ -90,10 +90,22 @@ impl Walk {
         let mut vectors: Vec<Half> = vec![Half::from_f32(0.0); (max_vid + 1) * dim];
         let mut rows: Vec<Vec<Vid>> = vec![Vec::new(); max_vid + 1];
         let mut upper: Vec<HashMap<Vid, Vec<Vid>>> = vec![HashMap::new(); top];
+        // Insertions go on while the links are copied: a point collected above may by now link
+        // to one inserted after the collection (a vid beyond `max_vid`, or one without a copied
+        // vector). The walk keeps only links to points it holds.
+        let mut held = vec![false; max_vid + 1];
+        for p in &all {
+            held[p.get_origin_id()] = true;
+        }
         for p in all {
             let vid = p.get_origin_id();
             for (layer, links) in p.get_neighborhood_id().into_iter().enumerate() {
-                let links: Vec<Vid> = links.iter().map(|n| n.get_origin_id() as Vid).collect();
+                let links: Vec<Vid> = links
+                    .iter()
+                    .map(|n| n.get_origin_id())
+                    .filter(|&n| held.get(n).copied().unwrap_or(false))
+                    .map(|n| n as Vid)
+                    .collect();
                 match layer {
                     0 => rows[vid] = links,
                     l if l <= top => {
