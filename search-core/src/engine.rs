@@ -1196,7 +1196,10 @@ impl Snapshot {
     /// The lexical query a text turns into, for diagnostics.
     pub fn explain(&self, text: &str) -> String {
         let lex = text::build_query(&self.fields, &self.text, &self.config.synonyms, text);
-        format!("{:?}\npinned codes: {:?}", lex.query, lex.pin_codes)
+        format!(
+            "{:?}\npinned codes: {:?}\nspare-part boost: {}",
+            lex.query, lex.pin_codes, lex.part_boost
+        )
     }
 
     /// Up to `limit` live documents that have no vector yet.

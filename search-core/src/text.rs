@@ -960,13 +960,10 @@ pub fn build_query(
                     continue;
                 }
                 let term = analysis::term_for_word(norm);
-                matched.push(Box::new(FuzzyTermQuery::new(
-                    Term::from_field_text(f.body, &term),
-                    dist,
-                    true,
-                )));
-                for (field, boost) in [(f.body, 1.0f32), (f.name, 2.0)] {
-                    let q = FuzzyTermQuery::new(Term::from_field_text(field, &term), dist, true);
+                let body = FuzzyTermQuery::new(Term::from_field_text(f.body, &term), dist, true);
+                let name = FuzzyTermQuery::new(Term::from_field_text(f.name, &term), dist, true);
+                matched.push(Box::new(body.clone()));
+                for (q, boost) in [(body, 1.0f32), (name, 2.0)] {
                     clauses.push(Clause::other(Box::new(BoostQuery::new(Box::new(q), boost))));
                 }
             }
@@ -1504,8 +1501,7 @@ impl Collector for MatchSetCollector {
             v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
             v
         };
-        out.top
-            .sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        out.top.sort_unstable_by(by_rank);
         out.top.truncate(self.top);
         let mut it = maps.into_iter();
         out.kind = sorted(it.next().unwrap_or_default());
@@ -1516,7 +1512,7 @@ impl Collector for MatchSetCollector {
 }
 
 /// Best first: higher score, then lower doc id.
-fn by_rank(a: &(Score, DocId), b: &(Score, DocId)) -> std::cmp::Ordering {
+fn by_rank<D: Ord>(a: &(Score, D), b: &(Score, D)) -> std::cmp::Ordering {
     b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
 }
 

@@ -76,8 +76,13 @@ impl Walk {
     /// Freezes the current links of `graph`; `None` for an empty graph.
     /// `upto`: vids below it had finished their insertion before the freeze began.
     pub(crate) fn freeze(graph: &Graph, upto: usize) -> Option<Walk> {
+        // One layer at a time: hnsw_rs's all-layers iterator takes a second read lock on the
+        // layers while holding the first, which deadlocks against an insert waiting to write.
         let index = graph.get_point_indexation();
-        let all: Vec<PointRef> = index.into_iter().collect();
+        let mut all: Vec<PointRef> = Vec::new();
+        for layer in 0..=graph.get_max_level_observed() as usize {
+            all.extend(index.get_layer_iterator(layer));
+        }
         let top = all.iter().map(|p| p.get_point_id().0).max()? as usize;
         // Any point of the top layer is a valid entry; take the smallest vid, deterministically.
         let entry = all
@@ -222,5 +227,70 @@ impl Walk {
             out.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
             out
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(seed: &mut u64, dim: usize) -> Vec<Half> {
+        let v: Vec<f32> = (0..dim)
+            .map(|_| {
+                *seed ^= *seed << 13;
+                *seed ^= *seed >> 7;
+                *seed ^= *seed << 17;
+                (*seed % 2000) as f32 / 1000.0 - 1.0
+            })
+            .collect();
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
+        v.iter().map(|x| Half::from_f32(x / norm)).collect()
+    }
+
+    /// Regression: a freeze racing inserts used to keep links to points inserted after it
+    /// collected the points, and a search then indexed past its vectors and stamps.
+    #[test]
+    fn a_walk_frozen_during_inserts_links_only_to_points_it_holds() {
+        let dim = 8;
+        let n = 6000;
+        let mut seed = 11u64;
+        let vecs: Arc<Vec<Vec<Half>>> = Arc::new((0..n).map(|_| unit(&mut seed, dim)).collect());
+        let graph: Arc<Graph> = Arc::new(Hnsw::new(8, n, 16, 32, UnitDot));
+        let writer = {
+            let (graph, vecs) = (graph.clone(), vecs.clone());
+            std::thread::spawn(move || {
+                for (i, v) in vecs.iter().enumerate() {
+                    graph.insert_slice((v, i));
+                }
+            })
+        };
+        let zero = vec![Half::from_f32(0.0); dim];
+        let mut freezes = 0;
+        while !writer.is_finished() || freezes == 0 {
+            let Some(walk) = Walk::freeze(&graph, 0) else {
+                continue;
+            };
+            freezes += 1;
+            for v in 0..walk.slots {
+                for &l in walk.layer0(v as Vid) {
+                    let start = l as usize * dim;
+                    let held = walk.vectors.get(start..start + dim);
+                    assert!(
+                        held.is_some_and(|h| h != zero.as_slice()),
+                        "freeze {freezes}: {v} links to {l}, which the walk does not hold"
+                    );
+                }
+            }
+            for layer in &walk.upper {
+                for l in layer.values().flatten() {
+                    assert!((*l as usize) < walk.slots, "upper link to {l} not held");
+                }
+            }
+            for (vid, _) in walk.search(&vecs[freezes % n], 10) {
+                assert!((vid as usize) < walk.slots);
+            }
+        }
+        writer.join().unwrap();
+        assert!(freezes > 1, "the writer finished before a second freeze");
     }
 }
