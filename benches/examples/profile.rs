@@ -1,9 +1,11 @@
 //! Per-query latency on the synthetic fixture, for finding where time goes:
 //! `cargo run --release -p benches --example profile -- [lexical|hybrid|semantic][,mode…] [seconds]`.
 //! With `perf record -g` around it, the loop after the table is the profile's subject.
-//! `PROFILE_HIGHLIGHT=1` asks for highlights, as the HTTP API does.
+//! `PROFILE_HIGHLIGHT=1` asks for highlights, as the HTTP API does. `PROFILE_MERGE_AB=1`
+//! measures the snapshot before the idle segment merge and the one after, side by side
+//! (interleaved per query), and exits.
 
-use benches::{docs_from_env, engine, DIM, QUERIES};
+use benches::{docs_from_env, settle, unsettled_engine, DIM, QUERIES};
 use search_core::{Mode, SearchRequest};
 
 fn main() {
@@ -16,9 +18,19 @@ fn main() {
         .collect();
     let secs: f64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(0.0);
     let n = docs_from_env();
-    let (engine, vectors) = engine(n);
-    let snap = engine.snapshot();
+    let (engine, vectors) = unsettled_engine(n);
     let qvecs = search_core::fixture::vectors(QUERIES.len(), DIM, 7);
+    if std::env::var("PROFILE_MERGE_AB").is_ok_and(|v| v == "1") {
+        let before = engine.snapshot();
+        settle(&engine);
+        let after = engine.snapshot();
+        for &mode in &modes {
+            side_by_side(&before, &after, mode, &qvecs);
+        }
+        return;
+    }
+    settle(&engine);
+    let snap = engine.snapshot();
     let ef = engine.config().hnsw.ef_search;
     println!(
         "text segments: {}",
@@ -68,6 +80,38 @@ fn table(snap: &search_core::Snapshot, mode: Mode, qvecs: &[Vec<f32>]) {
         all[all.len() / 2],
         all[all.len() * 99 / 100]
     );
+}
+
+/// p50 and p99 over all queries of two snapshots, runs alternating between them.
+fn side_by_side(
+    a: &search_core::Snapshot,
+    b: &search_core::Snapshot,
+    mode: Mode,
+    qvecs: &[Vec<f32>],
+) {
+    let segs = |s: &search_core::Snapshot| s.text_segments();
+    let mut times = [Vec::new(), Vec::new()];
+    for (k, q) in QUERIES.iter().enumerate() {
+        let req = request(q, mode);
+        for _ in 0..100 {
+            for (i, s) in [a, b].into_iter().enumerate() {
+                let t = std::time::Instant::now();
+                let _ = s.search_with_vector(&req, Some(&qvecs[k])).unwrap();
+                times[i].push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+        }
+    }
+    for (i, s) in [a, b].into_iter().enumerate() {
+        let t = &mut times[i];
+        t.sort_by(|x, y| x.total_cmp(y));
+        println!(
+            "{} with {} text segments: p50 {:.3} ms p99 {:.3} ms",
+            mode.as_str(),
+            segs(s),
+            t[t.len() / 2],
+            t[t.len() * 99 / 100]
+        );
+    }
 }
 
 fn request(q: &str, mode: Mode) -> SearchRequest {

@@ -16,6 +16,13 @@ pub fn docs_from_env() -> usize {
 
 /// Builds an in-memory engine over `n` fixture documents; returns it with the vectors used.
 pub fn engine(n: usize) -> (Engine, Vec<Vec<f32>>) {
+    let (engine, vectors) = unsettled_engine(n);
+    settle(&engine);
+    (engine, vectors)
+}
+
+/// The engine right after the bulk load, its text segments not merged yet.
+pub fn unsettled_engine(n: usize) -> (Engine, Vec<Vec<f32>>) {
     let docs = search_core::fixture::catalog(n, 42);
     let vectors = search_core::fixture::vectors(n, DIM, 42);
     let mut config = EngineConfig::new("bench-synthetic", DIM);
@@ -49,6 +56,11 @@ pub fn engine(n: usize) -> (Engine, Vec<Vec<f32>>) {
     // background during a bulk load).
     engine.snapshot().vectors().freeze_now();
     (engine, vectors)
+}
+
+/// Merges text segments until the engine's merge rule has nothing left to do.
+pub fn settle(engine: &Engine) {
+    while engine.merge_segments_if_needed().expect("merge") {}
 }
 
 pub use search_core::fixture::QUERIES;

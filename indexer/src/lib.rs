@@ -552,7 +552,17 @@ impl Indexer {
             self.retry_missing_vectors(64).await?;
             if last_beat.elapsed() > Duration::from_secs(10) {
                 self.heartbeat().await?;
-                let _ = self.engine.compact_vectors_if_needed();
+                // Idle housekeeping, off the async threads (a full merge takes seconds).
+                let engine = self.engine.clone();
+                let housekeeping = tokio::task::spawn_blocking(move || {
+                    let _ = engine.compact_vectors_if_needed();
+                    engine.merge_segments_if_needed()
+                });
+                match housekeeping.await {
+                    Ok(Ok(true)) => tracing::info!("text segments merged"),
+                    Ok(Err(e)) => tracing::warn!(error = %e, "segment merge failed"),
+                    _ => {}
+                }
                 last_beat = Instant::now();
             }
             let wait = if gap.is_some() {

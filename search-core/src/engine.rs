@@ -579,6 +579,42 @@ impl Engine {
         Ok(true)
     }
 
+    /// Merges text segments once they pile up. Every search pays per segment for each term's
+    /// dictionary lookup and scorer, and tantivy's own merge policy waits for eight segments of
+    /// a size, so a bulk load leaves one large segment and a tail of small ones. Segments besides
+    /// the largest merge together once there are two of them; all merge into one once those hold
+    /// a twentieth as many documents as the largest (so a full rewrite of the index comes at
+    /// most once per twentieth of it changed). The merge runs without the writer lock (changes
+    /// go on applying); the merged segment is published under it.
+    pub fn merge_segments_if_needed(&self) -> Result<bool> {
+        let merge = {
+            let mut writer = self.writer.lock();
+            let mut metas = self.index.searchable_segment_metas()?;
+            if metas.len() < 2 {
+                return Ok(false);
+            }
+            metas.sort_by_key(|m| std::cmp::Reverse(m.num_docs()));
+            let largest = metas[0].num_docs() as u64;
+            let rest: u64 = metas[1..].iter().map(|m| m.num_docs() as u64).sum();
+            let ids: Vec<tantivy::index::SegmentId> = if rest * 20 >= largest {
+                metas.iter().map(|m| m.id()).collect()
+            } else if metas.len() > 2 {
+                metas[1..].iter().map(|m| m.id()).collect()
+            } else {
+                return Ok(false);
+            };
+            writer.merge(&ids)
+        };
+        // A segment tantivy is merging already cannot merge again: try at the next call.
+        if merge.wait().is_err() {
+            return Ok(false);
+        }
+        let _writer = self.writer.lock();
+        self.reader.reload()?;
+        self.publish(self.snapshot().applied_seq)?;
+        Ok(true)
+    }
+
     fn publish(&self, applied_seq: i64) -> Result<()> {
         let text = self.reader.searcher();
         let live = live_vids(&text)?;
@@ -1189,6 +1225,11 @@ impl Snapshot {
         iter_bits(&self.live)
     }
 
+    /// Number of segments of the text index in this snapshot.
+    pub fn text_segments(&self) -> usize {
+        self.text.segment_readers().len()
+    }
+
     pub fn vectors(&self) -> &VectorIndex {
         &self.vectors
     }
@@ -1504,5 +1545,79 @@ mod tests {
             after.total, 0,
             "a new snapshot does not reuse the old answers"
         );
+    }
+
+    /// Small segments merge (then all of them, once the tail is large enough), and searches
+    /// answer the same before and after.
+    #[test]
+    fn piled_up_segments_merge_without_changing_answers() {
+        let mut cfg = EngineConfig::new("none", 8);
+        cfg.result_cache = 0;
+        let engine = Engine::in_memory(cfg).unwrap();
+        let words = [
+            "подшипник",
+            "шпиндель",
+            "ремень",
+            "насос",
+            "фильтр",
+            "муфта",
+        ];
+        let upsert = |n: usize| Change::Upsert {
+            doc: doc(
+                &format!("d{n}"),
+                &format!("{} {} {n}", words[n % 6], words[(n / 6) % 6]),
+            ),
+            vector: None,
+        };
+        engine.apply((0..100).map(upsert).collect(), 1).unwrap();
+        for n in 100..102 {
+            engine.apply(vec![upsert(n)], n as i64 - 98).unwrap();
+        }
+        let segments = |e: &Engine| e.snapshot().text.segment_readers().len();
+        let answers = |e: &Engine| -> Vec<(u64, Vec<(String, i64)>)> {
+            ["подшипник", "ремень насос", "муфта фильтр шпиндель"]
+                .iter()
+                .map(|q| {
+                    let mut req = SearchRequest::new(*q, Mode::Lexical);
+                    req.limit = 100;
+                    let r = e.snapshot().search(&req).unwrap();
+                    let mut hits: Vec<(String, i64)> = r
+                        .hits
+                        .iter()
+                        .map(|h| (h.doc.id.clone(), (h.score * 1e4).round() as i64))
+                        .collect();
+                    hits.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                    (r.total, hits)
+                })
+                .collect()
+        };
+        assert_eq!(segments(&engine), 3);
+        let before = answers(&engine);
+        assert!(engine.merge_segments_if_needed().unwrap());
+        assert_eq!(segments(&engine), 2, "the two small segments merged");
+        assert_eq!(answers(&engine), before);
+        assert!(
+            !engine.merge_segments_if_needed().unwrap(),
+            "100 + 2: nothing to do"
+        );
+        engine.apply((102..105).map(upsert).collect(), 4).unwrap();
+        let before = answers(&engine);
+        assert!(engine.merge_segments_if_needed().unwrap());
+        assert_eq!(
+            segments(&engine),
+            1,
+            "a tail of 5 against 100 merges everything"
+        );
+        assert_eq!(answers(&engine), before);
+        assert_eq!(engine.stats().applied_seq, 4);
+        assert_eq!(engine.stats().documents, 105);
+        // The merged index takes changes as before.
+        let merged = answers(&engine);
+        engine
+            .apply(vec![Change::Delete { id: "d0".into() }], 5)
+            .unwrap();
+        let after = answers(&engine);
+        assert_eq!(after[0].0, merged[0].0 - 1, "d0 (подшипник) deleted");
+        assert!(after[0].1.iter().all(|(id, _)| id != "d0"));
     }
 }
