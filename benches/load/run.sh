@@ -52,6 +52,9 @@ start_server() { # $1 = SEARCH_CACHE_ENTRIES
     sleep 1
   done
   echo "[load] ready in $(( $(date +%s) - started )) s (result cache $1)"
+  # The indexer merges the bulk load's small text segments at its first idle heartbeat, 10 s
+  # after it caught up: measure the steady state, not the minute after a load.
+  sleep 12
   for mode in lexical hybrid; do
     # Warm-up: every query once (embeds each hybrid query with the real model, then cached).
     wrk -t1 -c1 -d3s -s "$ROOT/benches/load/mix.lua" "$BASE" -- "$mode" >/dev/null
