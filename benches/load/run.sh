@@ -53,8 +53,13 @@ start_server() { # $1 = SEARCH_CACHE_ENTRIES
   done
   echo "[load] ready in $(( $(date +%s) - started )) s (result cache $1)"
   # The indexer merges the bulk load's small text segments at its first idle heartbeat, 10 s
-  # after it caught up: measure the steady state, not the minute after a load.
-  sleep 12
+  # after it caught up (to at most two): measure that steady state, not the minute after a load.
+  for _ in $(seq 60); do
+    segs=$(curl -sf "$BASE/api/v1/index/status" | grep -o '"text_segments":[0-9]*' | cut -d: -f2)
+    [ "${segs:-9}" -le 2 ] && break
+    sleep 1
+  done
+  echo "[load] text segments: ${segs:-?}"
   for mode in lexical hybrid; do
     # Warm-up: every query once (embeds each hybrid query with the real model, then cached).
     wrk -t1 -c1 -d3s -s "$ROOT/benches/load/mix.lua" "$BASE" -- "$mode" >/dev/null

@@ -231,6 +231,8 @@ pub struct EngineStats {
     pub applied_seq: i64,
     pub vector_records: u64,
     pub model_id: String,
+    /// Segments of the text index (see [`Engine::merge_segments_if_needed`]).
+    pub text_segments: u64,
 }
 
 /// A document change for the writer. Upserts dominate, so the size difference to `Delete` is
@@ -473,6 +475,7 @@ impl Engine {
             applied_seq: s.applied_seq,
             vector_records: s.vectors.len() as u64,
             model_id: self.config.model_id.clone(),
+            text_segments: s.text_segments() as u64,
         }
     }
 

@@ -32,6 +32,7 @@ async fn readiness_follows_the_initial_load(pool: PgPool) {
     assert_eq!(v["pending_changes"], 0);
     assert_eq!(v["model"], "hash-trigram-v1");
     assert!(v["last_applied_change"].as_i64().unwrap() >= 7);
+    assert!(v["text_segments"].as_u64().is_some_and(|n| n >= 1));
 }
 
 #[sqlx::test(migrator = "server::MIGRATOR")]

@@ -93,6 +93,11 @@ impl Metrics {
                 stats.without_vector as f64,
             ),
             (
+                "index_text_segments",
+                "Segments of the text index.",
+                stats.text_segments as f64,
+            ),
+            (
                 "index_applied_change",
                 "Last applied change-log sequence.",
                 stats.applied_seq as f64,

@@ -697,6 +697,8 @@ pub struct IndexStatusDto {
     pub model: String,
     pub lag_ms: i64,
     pub last_batch_ms: u64,
+    /// Segments of the text index; the indexer merges them when idle.
+    pub text_segments: u64,
     /// The last reindex in this process: `idle`, `running`, `done` or `failed`.
     pub reindex: indexer::live::ReindexState,
 }
@@ -717,6 +719,7 @@ async fn index_status(State(state): State<AppState>) -> Json<IndexStatusDto> {
         model: stats.model_id,
         lag_ms: s.lag_ms.load(Ordering::Relaxed),
         last_batch_ms: s.last_batch_ms.load(Ordering::Relaxed),
+        text_segments: stats.text_segments,
         reindex: state.live.reindex_state(),
     })
 }
