@@ -32,13 +32,7 @@ fn main() {
     settle(&engine);
     let snap = engine.snapshot();
     let ef = engine.config().hnsw.ef_search;
-    println!(
-        "text segments: {}",
-        engine
-            .text_index()
-            .searchable_segment_ids()
-            .map_or(0, |s| s.len())
-    );
+    println!("text segments: {}", snap.text_segments());
     println!(
         "hnsw M={} ef={ef}: recall@10 {:.3}",
         engine.config().hnsw.m,
@@ -89,7 +83,6 @@ fn side_by_side(
     mode: Mode,
     qvecs: &[Vec<f32>],
 ) {
-    let segs = |s: &search_core::Snapshot| s.text_segments();
     let mut times = [Vec::new(), Vec::new()];
     for (k, q) in QUERIES.iter().enumerate() {
         let req = request(q, mode);
@@ -107,7 +100,7 @@ fn side_by_side(
         println!(
             "{} with {} text segments: p50 {:.3} ms p99 {:.3} ms",
             mode.as_str(),
-            segs(s),
+            s.text_segments(),
             t[t.len() / 2],
             t[t.len() * 99 / 100]
         );

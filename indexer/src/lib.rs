@@ -561,7 +561,8 @@ impl Indexer {
                 match housekeeping.await {
                     Ok(Ok(true)) => tracing::info!("text segments merged"),
                     Ok(Err(e)) => tracing::warn!(error = %e, "segment merge failed"),
-                    _ => {}
+                    Err(e) => tracing::error!(error = %e, "index housekeeping panicked"),
+                    Ok(Ok(false)) => {}
                 }
                 last_beat = Instant::now();
             }

@@ -1576,7 +1576,7 @@ mod tests {
         for n in 100..102 {
             engine.apply(vec![upsert(n)], n as i64 - 98).unwrap();
         }
-        let segments = |e: &Engine| e.snapshot().text.segment_readers().len();
+        let segments = |e: &Engine| e.snapshot().text_segments();
         let answers = |e: &Engine| -> Vec<(u64, Vec<(String, i64)>)> {
             ["подшипник", "ремень насос", "муфта фильтр шпиндель"]
                 .iter()

@@ -85,7 +85,7 @@ fn new_hnsw(params: &HnswParams, capacity: usize) -> Hnsw<'static, Half, UnitDot
 pub type Half = simsimd::f16;
 
 /// Half-precision copy of a vector, for the graph.
-fn to_half(v: &[f32]) -> Vec<Half> {
+pub(crate) fn to_half(v: &[f32]) -> Vec<Half> {
     v.iter().map(|x| Half::from_f32(*x)).collect()
 }
 
@@ -577,11 +577,12 @@ pub fn dot_portable(a: &[f32], b: &[f32]) -> f32 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::embed::l2_normalize;
 
-    fn random_unit(seed: &mut u64, dim: usize) -> Vec<f32> {
+    /// A seeded pseudo-random unit vector (xorshift), for tests.
+    pub(crate) fn random_unit(seed: &mut u64, dim: usize) -> Vec<f32> {
         let mut v: Vec<f32> = (0..dim)
             .map(|_| {
                 *seed ^= *seed << 13;

@@ -233,19 +233,7 @@ impl Walk {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn unit(seed: &mut u64, dim: usize) -> Vec<Half> {
-        let v: Vec<f32> = (0..dim)
-            .map(|_| {
-                *seed ^= *seed << 13;
-                *seed ^= *seed >> 7;
-                *seed ^= *seed << 17;
-                (*seed % 2000) as f32 / 1000.0 - 1.0
-            })
-            .collect();
-        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
-        v.iter().map(|x| Half::from_f32(x / norm)).collect()
-    }
+    use crate::vector::{tests::random_unit, to_half};
 
     /// Regression: a freeze racing inserts used to keep links to points inserted after it
     /// collected the points, and a search then indexed past its vectors and stamps.
@@ -254,7 +242,11 @@ mod tests {
         let dim = 8;
         let n = 6000;
         let mut seed = 11u64;
-        let vecs: Arc<Vec<Vec<Half>>> = Arc::new((0..n).map(|_| unit(&mut seed, dim)).collect());
+        let vecs: Arc<Vec<Vec<Half>>> = Arc::new(
+            (0..n)
+                .map(|_| to_half(&random_unit(&mut seed, dim)))
+                .collect(),
+        );
         let graph: Arc<Graph> = Arc::new(Hnsw::new(8, n, 16, 32, UnitDot));
         let writer = {
             let (graph, vecs) = (graph.clone(), vecs.clone());
