@@ -153,6 +153,24 @@ impl Walk {
         }
     }
 
+    /// Touches one component per cache line of the vectors of `vids`: plain independent loads
+    /// the CPU overlaps, so the lines are on their way before the distances need them (the
+    /// workspace forbids `unsafe`, and with it the prefetch intrinsic).
+    #[inline]
+    fn touch(&self, vids: &[Vid]) {
+        let step = (64 / std::mem::size_of::<Half>()).max(1);
+        let mut sink = 0u16;
+        for &vid in vids {
+            let start = vid as usize * self.dim;
+            if let Some(v) = self.vectors.get(start..start + self.dim) {
+                for x in v.iter().step_by(step) {
+                    sink ^= x.0;
+                }
+            }
+        }
+        std::hint::black_box(sink);
+    }
+
     fn layer0(&self, vid: Vid) -> &[Vid] {
         let v = vid as usize;
         match (self.offsets.get(v), self.offsets.get(v + 1)) {
@@ -211,6 +229,9 @@ impl Walk {
                         fresh.push(n);
                     }
                 }
+                // The vectors are far apart and rarely cached: ask for all of them at once, so
+                // their misses overlap instead of queueing behind each distance.
+                self.touch(&fresh);
                 scored.clear();
                 scored.extend(fresh.iter().map(|&n| (n, self.dist(query, n))));
                 for &(n, dn) in &scored {
