@@ -418,7 +418,7 @@ impl VectorIndex {
             let found: Vec<Vid> = match self.frozen.walk() {
                 Some(walk) => {
                     let mut found: Vec<Vid> = walk
-                        .search(&half, take)
+                        .search(query, take)
                         .into_iter()
                         .map(|(v, _)| v)
                         .collect();

@@ -4,14 +4,16 @@
 //! pays per visited node for a `HashMap` insert, an `Arc` clone per candidate and a lock per
 //! expanded node. A [`Walk`] copies the links into compressed rows (layer 0) and small maps
 //! (upper layers) keyed by vid, marks visits in a reused per-thread stamp array, and keeps its
-//! own contiguous copy of the half-precision vectors, indexed by vid, so a distance is one
-//! load from a computed address instead of a chain of pointers (the walk is bound by memory
-//! latency; 2 × 384 bytes more per vector). When a walk is frozen again, and how vids appended
+//! own contiguous copy of the vectors, indexed by vid, so a distance is one load from a
+//! computed address instead of a chain of pointers. The walk is bound by memory latency, so
+//! that copy is quantised to 8 bits per component with one scale per vector (388 bytes a
+//! vector at 384 dimensions, half the lines of the graph's half precision); the caller
+//! re-scores what the walk returns with the exact vectors, so the coarser distances only
+//! steer the walk. When a walk is frozen again, and how vids appended
 //! after it are found, is `vector::Frozen`'s business. It runs the same algorithm: a greedy
 //! descent through the upper layers, then a best-first search with `ef` candidates on layer 0.
 
 use crate::vector::{Half, UnitDot, Vid};
-use hnsw_rs::anndists::dist::Distance;
 use hnsw_rs::prelude::*;
 use std::cell::RefCell;
 use std::cmp::{Ordering, Reverse};
@@ -32,11 +34,54 @@ pub(crate) struct Walk {
     /// Links on layers 1.. (`upper[l - 1]`); few points live there.
     upper: Vec<HashMap<Vid, Vec<Vid>>>,
     dim: usize,
-    /// Half-precision vectors by vid (`vid * dim..`); zeros for vids not in the graph, which
-    /// no link points at.
-    vectors: Vec<Half>,
-    /// Number of vid slots (`vectors.len() / dim`).
+    /// Quantised vectors by vid, `stride` bytes each (see [`quantise`]); zeros for vids not in
+    /// the graph, which no link points at.
+    vectors: Vec<i8>,
+    /// Bytes per vector: `dim` components and the 4 bytes of its scale.
+    stride: usize,
+    /// Number of vid slots (`vectors.len() / stride`).
     slots: usize,
+}
+
+/// Writes `v` into `out` (`v.len() + 4` bytes) as components `round(x / s)` in −127..=127
+/// followed by the little-endian bytes of the scale `s = max |x| / 127`; so
+/// `dot(a, b) ≈ s_a · s_b · Σ qa·qb`. A per-vector scale keeps the error relative to each
+/// vector's own largest component.
+fn quantise(v: impl Iterator<Item = f32> + Clone, out: &mut [i8]) {
+    let dim = out.len() - 4;
+    let max = v.clone().fold(0.0f32, |m, x| m.max(x.abs()));
+    let scale = if max > 0.0 { max / 127.0 } else { 0.0 };
+    for (o, x) in out[..dim].iter_mut().zip(v) {
+        *o = if scale > 0.0 {
+            (x / scale).round().clamp(-127.0, 127.0) as i8
+        } else {
+            0
+        };
+    }
+    for (o, b) in out[dim..].iter_mut().zip(scale.to_le_bytes()) {
+        *o = b as i8;
+    }
+}
+
+/// The scale [`quantise`] stored after the components.
+fn scale_of(q: &[i8], dim: usize) -> f32 {
+    let mut b = [0u8; 4];
+    for (o, x) in b.iter_mut().zip(&q[dim..dim + 4]) {
+        *o = *x as u8;
+    }
+    f32::from_le_bytes(b)
+}
+
+/// `1 − dot` of two quantised vectors (`dim` components each, scales after them).
+fn quantised_distance(a: &[i8], b: &[i8], dim: usize) -> f32 {
+    let dot = <i8 as simsimd::SpatialSimilarity>::dot(&a[..dim], &b[..dim]).unwrap_or_else(|| {
+        a[..dim]
+            .iter()
+            .zip(&b[..dim])
+            .map(|(x, y)| f64::from(*x) * f64::from(*y))
+            .sum()
+    }) as f32;
+    (1.0 - dot * scale_of(a, dim) * scale_of(b, dim)).max(0.0)
 }
 
 impl std::fmt::Debug for Walk {
@@ -92,7 +137,8 @@ impl Walk {
             .min()?;
         let max_vid = all.iter().map(|p| p.get_origin_id()).max()?;
         let dim = all[0].get_v().len();
-        let mut vectors: Vec<Half> = vec![Half::from_f32(0.0); (max_vid + 1) * dim];
+        let stride = dim + 4;
+        let mut vectors: Vec<i8> = vec![0; (max_vid + 1) * stride];
         let mut rows: Vec<Vec<Vid>> = vec![Vec::new(); max_vid + 1];
         let mut upper: Vec<HashMap<Vid, Vec<Vid>>> = vec![HashMap::new(); top];
         // Insertions go on while the links are copied: a point collected above may by now link
@@ -119,7 +165,10 @@ impl Walk {
                     _ => {}
                 }
             }
-            vectors[vid * dim..(vid + 1) * dim].copy_from_slice(p.get_v());
+            quantise(
+                p.get_v().iter().map(|h| h.to_f32()),
+                &mut vectors[vid * stride..(vid + 1) * stride],
+            );
         }
         let mut offsets = Vec::with_capacity(rows.len() + 1);
         let mut links = Vec::with_capacity(rows.iter().map(Vec::len).sum());
@@ -136,6 +185,7 @@ impl Walk {
             upper,
             dim,
             vectors,
+            stride,
             slots: max_vid + 1,
         })
     }
@@ -145,12 +195,17 @@ impl Walk {
         self.upto
     }
 
-    fn dist(&self, query: &[Half], vid: Vid) -> f32 {
-        let start = vid as usize * self.dim;
-        match self.vectors.get(start..start + self.dim) {
-            Some(v) => UnitDot.eval(query, v),
+    fn dist(&self, query: &[i8], vid: Vid) -> f32 {
+        match self.held(vid) {
+            Some(v) => quantised_distance(query, v, self.dim),
             None => f32::INFINITY,
         }
+    }
+
+    /// The quantised vector (and scale) of `vid`.
+    fn held(&self, vid: Vid) -> Option<&[i8]> {
+        let start = vid as usize * self.stride;
+        self.vectors.get(start..start + self.stride)
     }
 
     /// Touches one component per cache line of the vectors of `vids`: plain independent loads
@@ -158,14 +213,13 @@ impl Walk {
     /// workspace forbids `unsafe`, and with it the prefetch intrinsic).
     #[inline]
     fn touch(&self, vids: &[Vid]) {
-        let step = (64 / std::mem::size_of::<Half>()).max(1);
-        let mut sink = 0u16;
+        let mut sink = 0i8;
         for &vid in vids {
-            let start = vid as usize * self.dim;
-            if let Some(v) = self.vectors.get(start..start + self.dim) {
-                for x in v.iter().step_by(step) {
-                    sink ^= x.0;
+            if let Some(v) = self.held(vid) {
+                for x in v.iter().step_by(64) {
+                    sink ^= *x;
                 }
+                sink ^= v[v.len() - 1];
             }
         }
         std::hint::black_box(sink);
@@ -179,9 +233,16 @@ impl Walk {
         }
     }
 
-    /// The `ef` nearest vids to `query` the walk finds, nearest first, with their distances.
-    pub(crate) fn search(&self, query: &[Half], ef: usize) -> Vec<(Vid, f32)> {
+    /// The `ef` nearest vids to the unit vector `query` the walk finds, nearest first, with
+    /// their (quantised, approximate) distances.
+    pub(crate) fn search(&self, query: &[f32], ef: usize) -> Vec<(Vid, f32)> {
         let ef = ef.max(1);
+        let mut q = vec![0i8; self.stride];
+        if query.len() != self.dim {
+            return Vec::new();
+        }
+        quantise(query.iter().copied(), &mut q);
+        let query = q.as_slice();
         let mut pivot = self.entry;
         let mut best = self.dist(query, pivot);
         for layer in self.upper.iter().rev() {
@@ -277,7 +338,6 @@ mod tests {
                 }
             })
         };
-        let zero = vec![Half::from_f32(0.0); dim];
         let mut freezes = 0;
         while !writer.is_finished() || freezes == 0 {
             let Some(walk) = Walk::freeze(&graph, 0) else {
@@ -286,10 +346,8 @@ mod tests {
             freezes += 1;
             for v in 0..walk.slots {
                 for &l in walk.layer0(v as Vid) {
-                    let start = l as usize * dim;
-                    let held = walk.vectors.get(start..start + dim);
                     assert!(
-                        held.is_some_and(|h| h != zero.as_slice()),
+                        walk.held(l).is_some_and(|h| scale_of(h, dim) > 0.0),
                         "freeze {freezes}: {v} links to {l}, which the walk does not hold"
                     );
                 }
@@ -299,11 +357,39 @@ mod tests {
                     assert!((*l as usize) < walk.slots, "upper link to {l} not held");
                 }
             }
-            for (vid, _) in walk.search(&vecs[freezes % n], 10) {
+            let query: Vec<f32> = vecs[freezes % n].iter().map(|h| h.to_f32()).collect();
+            for (vid, _) in walk.search(&query, 10) {
                 assert!((vid as usize) < walk.slots);
             }
         }
         writer.join().unwrap();
         assert!(freezes > 1, "the writer finished before a second freeze");
+    }
+
+    proptest::proptest! {
+        /// The quantised distance stays within 0.02 of the exact `1 − dot` of unit vectors
+        /// (384 dimensions, as the model's), so the walk's order only errs among near-ties,
+        /// which the exact re-scoring after the walk repairs.
+        #[test]
+        fn quantised_distance_is_close_to_the_exact_one(seed in 1u64..u64::MAX / 2) {
+            let mut seed = seed;
+            let dim = 384;
+            let a = random_unit(&mut seed, dim);
+            let b = random_unit(&mut seed, dim);
+            // A second vector near the first as well, where the order matters most.
+            let near: Vec<f32> = {
+                let v: Vec<f32> = a.iter().zip(&b).map(|(x, y)| x + 0.3 * y).collect();
+                let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+                v.iter().map(|x| x / n).collect()
+            };
+            let (mut qa, mut qb, mut qn) = (vec![0i8; dim + 4], vec![0i8; dim + 4], vec![0i8; dim + 4]);
+            quantise(a.iter().copied(), &mut qa);
+            quantise(b.iter().copied(), &mut qb);
+            quantise(near.iter().copied(), &mut qn);
+            let exact = |x: &[f32], y: &[f32]| 1.0 - x.iter().zip(y).map(|(p, q)| p * q).sum::<f32>();
+            proptest::prop_assert!((quantised_distance(&qa, &qb, dim) - exact(&a, &b)).abs() < 0.02);
+            proptest::prop_assert!((quantised_distance(&qa, &qn, dim) - exact(&a, &near)).abs() < 0.02);
+            proptest::prop_assert!(quantised_distance(&qa, &qa, dim) < 0.02);
+        }
     }
 }
