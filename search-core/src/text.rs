@@ -1237,7 +1237,6 @@ impl MatchSet {
 /// Marks a missing vid or ordinal in a [`SegmentTable`] row.
 pub const NO_ORD: u32 = u32::MAX;
 
-
 /// The fast fields of one segment that the hot path reads, decoded once into a flat table.
 ///
 /// Segments are immutable (deletes only change the alive bitset), so a table built for a
