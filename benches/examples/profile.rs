@@ -3,9 +3,7 @@
 //! With `perf record -g` around it, the loop after the table is the profile's subject.
 //! `PROFILE_HIGHLIGHT=1` asks for highlights, as the HTTP API does. `PROFILE_MERGE_AB=1`
 //! measures the snapshot before the idle segment merge and the one after, side by side
-//! (interleaved per query), and exits. `PROFILE_COORD_AB=1` times the lexical query with the
-//! coordination constant on the scored `body` clause and as a clause of its own, request by
-//! request in turn, and exits. `PROFILE_QUERY=…` makes the loop run that query alone.
+//! (interleaved per query), and exits. `PROFILE_QUERY=…` makes the loop run that query alone.
 
 use benches::{docs_from_env, settle, unsettled_engine, DIM, QUERIES};
 use search_core::{Mode, SearchRequest};
@@ -33,12 +31,6 @@ fn main() {
     }
     settle(&engine);
     let snap = engine.snapshot();
-    if std::env::var("PROFILE_COORD_AB").is_ok_and(|v| v == "1") {
-        for &mode in &modes {
-            coord_side_by_side(&snap, mode, &qvecs, secs.max(5.0));
-        }
-        return;
-    }
     let ef = engine.config().hnsw.ef_search;
     println!("text segments: {}", snap.text_segments());
     println!(
@@ -136,41 +128,4 @@ fn request(q: &str, mode: Mode) -> SearchRequest {
     let mut req = SearchRequest::new(q, mode);
     req.highlight = std::env::var("PROFILE_HIGHLIGHT").is_ok_and(|v| v == "1");
     req
-}
-
-/// p50 and p99 of the query mix in turn, each request run with the coordination constant on
-/// the `body` clause and apart (order alternating), for `secs` seconds.
-fn coord_side_by_side(snap: &search_core::Snapshot, mode: Mode, qvecs: &[Vec<f32>], secs: f64) {
-    use std::sync::atomic::Ordering;
-    let flag = &search_core::text::COORD_ON_BODY;
-    let mut times = [Vec::new(), Vec::new()];
-    let started = std::time::Instant::now();
-    let mut k = 0;
-    while started.elapsed().as_secs_f64() < secs {
-        let req = request(QUERIES[k % QUERIES.len()], mode);
-        let order = if k % 2 == 0 {
-            [false, true]
-        } else {
-            [true, false]
-        };
-        for on in order {
-            flag.store(on, Ordering::Relaxed);
-            let t = std::time::Instant::now();
-            let _ = snap.search_with_vector(&req, Some(&qvecs[k % QUERIES.len()]));
-            times[on as usize].push(t.elapsed().as_secs_f64() * 1000.0);
-        }
-        k += 1;
-    }
-    flag.store(true, Ordering::Relaxed);
-    for (on, t) in times.iter_mut().enumerate() {
-        t.sort_by(|x, y| x.total_cmp(y));
-        println!(
-            "{} coordination {}: p50 {:.3} ms p99 {:.3} ms ({} requests)",
-            mode.as_str(),
-            if on == 1 { "on body" } else { "apart" },
-            t[t.len() / 2],
-            t[t.len() * 99 / 100],
-            t.len()
-        );
-    }
 }

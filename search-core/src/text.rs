@@ -607,118 +607,6 @@ impl Weight for MatchBoostWeight {
     }
 }
 
-/// Whether a word's coordination constant rides on its scored `body` clause ([`PlusConst`])
-/// instead of a clause of its own. Always on in the product; the profile example turns it off
-/// to time both query shapes side by side in one process.
-#[doc(hidden)]
-pub static COORD_ON_BODY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(true);
-
-/// Adds `add` to the score of every document `query` matches, on top of the query's own score:
-/// a word's scored `body` term and its coordination constant in one scorer, so the union walks
-/// that (the largest) posting list once instead of twice.
-pub struct PlusConst {
-    query: Box<dyn Query>,
-    add: Score,
-}
-
-impl PlusConst {
-    pub fn boxed(query: Box<dyn Query>, add: Score) -> Box<dyn Query> {
-        Box::new(PlusConst { query, add })
-    }
-}
-
-impl Clone for PlusConst {
-    fn clone(&self) -> Self {
-        PlusConst {
-            query: self.query.box_clone(),
-            add: self.add,
-        }
-    }
-}
-
-impl std::fmt::Debug for PlusConst {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "PlusConst(add={}, query={:?})", self.add, self.query)
-    }
-}
-
-impl Query for PlusConst {
-    fn weight(&self, enable_scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
-        let inner = self.query.weight(enable_scoring)?;
-        Ok(if enable_scoring.is_scoring_enabled() {
-            Box::new(PlusConstWeight {
-                inner,
-                add: self.add,
-            })
-        } else {
-            inner
-        })
-    }
-
-    fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
-        self.query.query_terms(visitor);
-    }
-}
-
-struct PlusConstWeight {
-    inner: Box<dyn Weight>,
-    add: Score,
-}
-
-impl Weight for PlusConstWeight {
-    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
-        Ok(Box::new(PlusConstScorer {
-            inner: self.inner.scorer(reader, boost)?,
-            add: boost * self.add,
-        }))
-    }
-
-    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
-        let inner = self.inner.explain(reader, doc)?;
-        let mut e = Explanation::new("PlusConst", inner.value() + self.add);
-        e.add_detail(inner);
-        e.add_const("coordination", self.add);
-        Ok(e)
-    }
-
-    fn count(&self, reader: &SegmentReader) -> tantivy::Result<u32> {
-        self.inner.count(reader)
-    }
-}
-
-struct PlusConstScorer {
-    inner: Box<dyn Scorer>,
-    add: Score,
-}
-
-impl tantivy::DocSet for PlusConstScorer {
-    fn advance(&mut self) -> DocId {
-        self.inner.advance()
-    }
-
-    fn seek(&mut self, target: DocId) -> DocId {
-        self.inner.seek(target)
-    }
-
-    fn fill_buffer(&mut self, buffer: &mut [DocId; tantivy::COLLECT_BLOCK_BUFFER_LEN]) -> usize {
-        self.inner.fill_buffer(buffer)
-    }
-
-    fn doc(&self) -> DocId {
-        self.inner.doc()
-    }
-
-    fn size_hint(&self) -> u32 {
-        self.inner.size_hint()
-    }
-}
-
-impl Scorer for PlusConstScorer {
-    fn score(&mut self) -> Score {
-        self.inner.score() + self.add
-    }
-}
-
 /// Every term in every weighted field, as flat boosted term queries: summed by one union, the
 /// same score as a union of per-term unions, without the nesting (see [`Clause`]).
 fn term_fields(f: &Fields, terms: &[String]) -> Vec<Box<dyn Query>> {
@@ -973,8 +861,6 @@ pub fn build_query(
     }
     let mut normalized_context: Vec<bool> = Vec::new();
     let mut coord: Vec<Clause> = Vec::new();
-    // The scored `body` clause of a word that matched one known term, by the word's group.
-    let mut body_clause: HashMap<usize, usize> = HashMap::new();
     let mut groups: Vec<Vec<Box<dyn Query>>> = Vec::new();
 
     for (wi, word) in raw_words.iter().enumerate() {
@@ -1013,10 +899,6 @@ pub fn build_query(
             clauses.extend(term_fields(f, &direct).into_iter().map(Clause::term));
             matched.extend(direct.iter().map(|t| match_term(f.body, t)));
             if unknown.is_empty() {
-                if direct.len() == 1 && !analysis::is_stopword(&normalize(word)) {
-                    // `term_fields` puts `body` last; the word's group is `[match on body]`.
-                    body_clause.insert(nstart, clauses.len() - 1);
-                }
                 break 'word;
             }
             // Repairs for words the index does not know, cheapest first.
@@ -1193,22 +1075,9 @@ pub fn build_query(
     // Each group matches only documents the clauses match (it is the word's own match on `body`,
     // which holds every weighted field), so the groups sit in the clauses' union: one flat
     // union to walk, and the match set is the clauses'.
-    // A group that is one known term on `body` matches exactly what the word's scored `body`
-    // clause matches: that clause carries the constant instead (`PlusConst`).
-    let groups: Vec<(usize, Vec<Box<dyn Query>>)> = groups
-        .into_iter()
-        .enumerate()
-        .filter(|(_, g)| !g.is_empty())
-        .collect();
+    let groups: Vec<Vec<Box<dyn Query>>> = groups.into_iter().filter(|g| !g.is_empty()).collect();
     if groups.len() > 1 {
-        for (i, mut g) in groups {
-            let merge = COORD_ON_BODY.load(std::sync::atomic::Ordering::Relaxed);
-            if let (1, Some(&ci), true) = (g.len(), body_clause.get(&i), merge) {
-                let c = &mut clauses[ci];
-                c.q = PlusConst::boxed(c.q.box_clone(), COORD_BOOST);
-                c.term = false;
-                continue;
-            }
+        for mut g in groups {
             let any: Box<dyn Query> = if g.len() == 1 {
                 g.remove(0)
             } else {
