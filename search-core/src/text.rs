@@ -734,6 +734,31 @@ pub fn build_query(
             if layout_query && joined.chars().any(|c| c.is_ascii_alphabetic()) {
                 variants.push(fold_code(&analysis::layout_en_to_ru(&joined)));
             }
+            // A model whose name the dictionary spells another way (`эксперт 150` for
+            // `Xpert 150`): each word by its first one-word synonym.
+            if n > 1 {
+                let mut any = false;
+                let spelled: String = window
+                    .iter()
+                    .map(|w| {
+                        let norm = normalize(w);
+                        match synonyms
+                            .expansions(&[norm.as_str()])
+                            .into_iter()
+                            .find(|e| !e.contains(char::is_whitespace))
+                        {
+                            Some(e) => {
+                                any = true;
+                                e.to_string()
+                            }
+                            None => w.to_string(),
+                        }
+                    })
+                    .collect();
+                if any {
+                    variants.push(fold_code(&spelled));
+                }
+            }
             variants.extend(analysis::code_equivalents(&folded));
             for code in variants {
                 // Codes carry a digit, except machine models known by name (`Mini Mill`).

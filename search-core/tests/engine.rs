@@ -897,3 +897,65 @@ fn a_long_query_pins_nothing_without_a_code_or_constraint() {
         assert!(pinned.is_empty(), "{mode:?}: pinned {pinned:?}");
     }
 }
+
+/// A machine model the dictionary spells another way (`эксперт 150` for `Xpert 150`) is still
+/// the machine a part is asked for: the query is after its parts, not after the machine.
+#[test]
+fn a_model_named_through_a_synonym_asks_for_its_parts() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config();
+    cfg.synonyms = Arc::new(Synonyms::parse("эксперт = xpert\n").expect("valid synonyms"));
+    let (engine, _) = Engine::open(dir.path(), cfg).expect("open");
+    let docs = vec![
+        doc(
+            "M-X",
+            "product",
+            "XPERT150-N",
+            "Листогибочный пресс с ЧПУ Bystronic Xpert 150",
+            "Bystronic",
+            "Xpert 150",
+            "Листогибочные прессы",
+            "Листогибочный пресс усилием 150 т с сервоприводом заднего упора.",
+            &[],
+            9_000_000.0,
+            1,
+        ),
+        doc(
+            "P-X",
+            "spare_part",
+            "6SL3120-2TE21-0AA3",
+            "Сервопривод Siemens 6SL3120-2TE21-0AA3",
+            "Siemens",
+            "Sinamics S120",
+            "Сервоприводы и усилители",
+            "Двухосевой модуль для управления серводвигателями.",
+            &["Xpert 150"],
+            180_000.0,
+            2,
+        ),
+        doc(
+            "P-Y",
+            "spare_part",
+            "6SL3120-1TE21-0AA3",
+            "Сервопривод Siemens 6SL3120-1TE21-0AA3",
+            "Siemens",
+            "Sinamics S120",
+            "Сервоприводы и усилители",
+            "Одноосевой модуль для управления серводвигателем.",
+            &["DMU 50"],
+            120_000.0,
+            3,
+        ),
+    ];
+    engine
+        .apply(docs.into_iter().map(upsert).collect(), 1)
+        .expect("apply");
+    for mode in [Mode::Lexical, Mode::Hybrid] {
+        let top = ids(&engine, &req("сервопривод эксперт 150", mode));
+        assert_eq!(
+            top.first().map(String::as_str),
+            Some("P-X"),
+            "{mode:?}: {top:?}"
+        );
+    }
+}
