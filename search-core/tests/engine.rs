@@ -959,3 +959,122 @@ fn a_model_named_through_a_synonym_asks_for_its_parts() {
         );
     }
 }
+
+/// A filtered semantic search scans the filtered set exactly when the filter keeps few
+/// documents (at most 3,000, or under a fifth of the catalog) and walks the graph otherwise,
+/// dropping what fails the filter. Both paths return only documents that pass the filter, and
+/// the same best ten by cosine as a brute-force pass over them.
+#[test]
+fn filtered_semantic_search_scans_or_walks_by_the_filters_share() {
+    let dir = tempfile::tempdir().unwrap();
+    let (engine, _) = Engine::open(dir.path(), config()).expect("open");
+    let words = [
+        "подшипник",
+        "шпиндель",
+        "ремень",
+        "насос",
+        "двигатель",
+        "муфта",
+        "фреза",
+        "патрон",
+        "контактор",
+        "энкодер",
+        "винт",
+        "гайка",
+        "фильтр",
+        "датчик",
+        "привод",
+        "редуктор",
+    ];
+    // 4,000 documents: 80 % in stock (above both thresholds), 10 % of brand Rare (below them).
+    let docs: Vec<CatalogDoc> = (0..4000usize)
+        .map(|i| {
+            let name = format!(
+                "{} {} {} серия {}",
+                words[i % words.len()],
+                words[(i / 7) % words.len()],
+                words[(i / 53) % words.len()],
+                i % 97
+            );
+            doc(
+                &format!("F-{i}"),
+                "spare_part",
+                &format!("F{i:05}"),
+                &name,
+                if i % 10 == 3 { "Rare" } else { "Common" },
+                &format!("M{}", i % 31),
+                "Запчасти",
+                &name,
+                &[],
+                1_000.0 + i as f64,
+                if i % 5 == 0 { 0 } else { 1 },
+            )
+        })
+        .collect();
+    let vectors: std::collections::HashMap<String, Vec<f32>> = docs
+        .iter()
+        .map(|d| {
+            let v = embedder()
+                .embed(&[d.embedding_text().as_str()], TextKind::Passage)
+                .unwrap()
+                .remove(0);
+            (d.id.clone(), v)
+        })
+        .collect();
+    let by_id: std::collections::HashMap<String, CatalogDoc> =
+        docs.iter().map(|d| (d.id.clone(), d.clone())).collect();
+    engine
+        .apply(docs.into_iter().map(upsert).collect(), 1)
+        .expect("apply");
+    engine.set_embedder(Some(Arc::new(search_core::CachedEmbedder::new(
+        Arc::new(embedder()),
+        64,
+    ))));
+    let text = "подшипник шпинделя насос";
+    let query = embedder()
+        .embed(&[text], TextKind::Query)
+        .unwrap()
+        .remove(0);
+    let cosine = |id: &str| -> f32 { vectors[id].iter().zip(&query).map(|(a, b)| a * b).sum() };
+    type Pass = fn(&CatalogDoc) -> bool;
+    let cases: [(&str, Filters, Pass); 2] = [
+        (
+            "in stock (walked)",
+            Filters {
+                in_stock: Some(true),
+                ..Filters::default()
+            },
+            |d| d.in_stock > 0,
+        ),
+        (
+            "brand Rare (scanned)",
+            Filters {
+                brand: Some("Rare".into()),
+                ..Filters::default()
+            },
+            |d| d.brand == "Rare",
+        ),
+    ];
+    for (label, filters, pass) in cases {
+        let mut r = req(text, Mode::Semantic);
+        r.filters = filters;
+        let got = ids(&engine, &r);
+        assert_eq!(got.len(), 10, "{label}: {got:?}");
+        assert!(got.iter().all(|id| pass(&by_id[id])), "{label}: {got:?}");
+        let mut best: Vec<(&String, f32)> = by_id
+            .iter()
+            .filter(|(_, d)| pass(d))
+            .map(|(id, _)| (id, cosine(id)))
+            .collect();
+        best.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+        let tenth = best[9].1;
+        // Ties at the tenth place may be broken either way: every hit must score at least it.
+        for id in &got {
+            assert!(
+                cosine(id) >= tenth - 1e-5,
+                "{label}: {id} ({}) is not among the best ten (tenth {tenth})",
+                cosine(id)
+            );
+        }
+    }
+}
