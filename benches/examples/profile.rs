@@ -58,12 +58,10 @@ fn main() {
     // Unlike the table (one query repeated, its data hot in cache), the loop moves on to the
     // next query every time, as a server does.
     if !times.is_empty() {
-        times.sort_by(|a, b| a.total_cmp(b));
+        let (p50, p99) = p50_p99(&mut times);
         println!(
-            "loop, {} requests in turn: p50 {:.3} ms p99 {:.3} ms",
-            times.len(),
-            times[times.len() / 2],
-            times[times.len() * 99 / 100]
+            "loop, {} requests in turn: p50 {p50:.3} ms p99 {p99:.3} ms",
+            times.len()
         );
     }
 }
@@ -84,13 +82,14 @@ fn table(snap: &search_core::Snapshot, mode: Mode, qvecs: &[Vec<f32>]) {
         println!("{:>8.3} ms  total {:>6}  {q}", times[100], total);
         all.extend(times);
     }
-    all.sort_by(|a, b| a.total_cmp(b));
-    println!(
-        "{}: p50 {:.3} ms p99 {:.3} ms",
-        mode.as_str(),
-        all[all.len() / 2],
-        all[all.len() * 99 / 100]
-    );
+    let (p50, p99) = p50_p99(&mut all);
+    println!("{}: p50 {p50:.3} ms p99 {p99:.3} ms", mode.as_str());
+}
+
+/// Sorts `times` (non-empty) and returns its p50 and p99.
+fn p50_p99(times: &mut [f64]) -> (f64, f64) {
+    times.sort_by(|a, b| a.total_cmp(b));
+    (times[times.len() / 2], times[times.len() * 99 / 100])
 }
 
 /// p50 and p99 over all queries of two snapshots, runs alternating between them.
@@ -112,14 +111,11 @@ fn side_by_side(
         }
     }
     for (i, s) in [a, b].into_iter().enumerate() {
-        let t = &mut times[i];
-        t.sort_by(|x, y| x.total_cmp(y));
+        let (p50, p99) = p50_p99(&mut times[i]);
         println!(
-            "{} with {} text segments: p50 {:.3} ms p99 {:.3} ms",
+            "{} with {} text segments: p50 {p50:.3} ms p99 {p99:.3} ms",
             mode.as_str(),
-            s.text_segments(),
-            t[t.len() / 2],
-            t[t.len() * 99 / 100]
+            s.text_segments()
         );
     }
 }

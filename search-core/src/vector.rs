@@ -6,8 +6,9 @@
 //! `rebuilt` compacts the graph when tombstones pile up. Vectors are also kept flat, which
 //! serves exact search for small filtered sets and recall checks, and is the persistent form
 //! (`vectors.f32`, append-only, one record per id, all zeros for "no vector"). The graph holds
-//! half-precision copies: a walk is bound by memory traffic, and its candidates are re-scored
-//! exactly from the flat f32 store, so scores and the final order are full precision.
+//! half-precision copies and the frozen walk 8-bit ones (see `walk.rs`): a walk is bound by
+//! memory traffic, and its candidates are re-scored exactly from the flat f32 store, so scores
+//! and the final order are full precision.
 
 use crate::error::{Error, Result};
 use crate::walk::Walk;
@@ -410,7 +411,10 @@ impl VectorIndex {
             // A quarter more than the expected share, so one walk usually suffices.
             ((k as f64 * 1.25 / pass_rate.max(0.01)).ceil() as usize).min(n.max(k))
         };
-        let half = to_half(query);
+        // Only hnsw_rs's own search takes the half-precision query; the frozen walk quantises
+        // the f32 one itself.
+        let half = std::cell::OnceCell::new();
+        let half = || half.get_or_init(|| to_half(query));
         loop {
             // The walk keeps `ef` candidates anyway; taking all of them costs nothing and lets
             // the exact re-scoring repair near-ties that half precision ordered wrongly.
@@ -438,7 +442,7 @@ impl VectorIndex {
                 }
                 None => self
                     .hnsw
-                    .search(&half, take, take)
+                    .search(half(), take, take)
                     .into_iter()
                     .map(|n| n.d_id as Vid)
                     .collect(),
@@ -459,7 +463,7 @@ impl VectorIndex {
         let take = ef.max(k);
         let found = self
             .hnsw
-            .search_filter(&half, take, take, Some(&filter))
+            .search_filter(half(), take, take, Some(&filter))
             .into_iter()
             .map(|n| n.d_id as Vid)
             .collect();
@@ -630,7 +634,7 @@ pub(crate) mod tests {
             "recall {}",
             hits as f32 / 500.0
         );
-        // The graph walks in half precision; the scores it returns are the exact cosines.
+        // The walk's distances are approximate; the scores it returns are the exact cosines.
         for (v, score) in idx.search(&vecs[7], 10, None, 1.0, &|_| true) {
             assert!((score - dot(&vecs[7], &vecs[v as usize])).abs() < 1e-6);
         }

@@ -237,10 +237,10 @@ impl Walk {
     /// their (quantised, approximate) distances.
     pub(crate) fn search(&self, query: &[f32], ef: usize) -> Vec<(Vid, f32)> {
         let ef = ef.max(1);
-        let mut q = vec![0i8; self.stride];
         if query.len() != self.dim {
             return Vec::new();
         }
+        let mut q = vec![0i8; self.stride];
         quantise(query.iter().copied(), &mut q);
         let query = q.as_slice();
         let mut pivot = self.entry;
