@@ -23,22 +23,34 @@ pub fn engine(n: usize) -> (Engine, Vec<Vec<f32>>) {
 
 /// The engine right after the bulk load, its text segments not merged yet.
 pub fn unsettled_engine(n: usize) -> (Engine, Vec<Vec<f32>>) {
-    let docs = search_core::fixture::catalog(n, 42);
-    let vectors = search_core::fixture::vectors(n, DIM, 42);
+    let engine = Engine::in_memory(config()).expect("engine");
+    let vectors = load(&engine, n);
+    (engine, vectors)
+}
+
+/// The benches' engine configuration: the server's synonym dictionary, the default HNSW
+/// parameters (`BENCH_HNSW_M` tries another graph degree without a rebuild of the defaults).
+pub fn config() -> EngineConfig {
     let mut config = EngineConfig::new("bench-synthetic", DIM);
     // The server's default dictionary: queries expand as they do in production.
     config.synonyms = std::sync::Arc::new(
         search_core::Synonyms::parse(include_str!("../../server/synonyms.txt"))
             .expect("server/synonyms.txt parses"),
     );
-    // `BENCH_HNSW_M` tries another graph degree without a rebuild of the defaults.
     if let Some(m) = std::env::var("BENCH_HNSW_M")
         .ok()
         .and_then(|v| v.parse().ok())
     {
         config.hnsw.m = m;
     }
-    let engine = Engine::in_memory(config).expect("engine");
+    config
+}
+
+/// Upserts `n` fixture documents with their vectors in batches of 10,000 and freezes the
+/// walk; returns the vectors.
+pub fn load(engine: &Engine, n: usize) -> Vec<Vec<f32>> {
+    let docs = search_core::fixture::catalog(n, 42);
+    let vectors = search_core::fixture::vectors(n, DIM, 42);
     let mut seq = 0;
     for (chunk_docs, chunk_vecs) in docs.chunks(10_000).zip(vectors.chunks(10_000)) {
         seq += 1;
@@ -55,7 +67,7 @@ pub fn unsettled_engine(n: usize) -> (Engine, Vec<Vec<f32>>) {
     // Measure the steady state: the walk holds every vector (the engine freezes it in the
     // background during a bulk load).
     engine.snapshot().vectors().freeze_now();
-    (engine, vectors)
+    vectors
 }
 
 /// Merges text segments until the engine's merge rule has nothing left to do.

@@ -334,9 +334,11 @@ impl Engine {
         if text_dir.exists() {
             std::fs::remove_dir_all(&text_dir)?;
         }
-        let vec_path = dir.join("vectors.f32");
-        if vec_path.exists() {
-            std::fs::remove_file(&vec_path)?;
+        for file in ["vectors.f32", crate::vector::WALK_FILE] {
+            let path = dir.join(file);
+            if path.exists() {
+                std::fs::remove_file(&path)?;
+            }
         }
         std::fs::create_dir_all(&text_dir)?;
         let (schema, fields) = text::schema();

@@ -11,7 +11,7 @@
 //! and the final order are full precision.
 
 use crate::error::{Error, Result};
-use crate::walk::Walk;
+use crate::walk::{self, Walk};
 use hnsw_rs::prelude::*;
 use parking_lot::RwLock;
 use std::fs::{File, OpenOptions};
@@ -57,7 +57,7 @@ pub struct VectorIndex {
     /// False while the graph of a reopened index is still being built in the background;
     /// searches are exact until then, so a restart is ready without waiting for the graph.
     graph_ready: Arc<AtomicBool>,
-    flat: RwLock<Vec<f32>>,
+    flat: Arc<RwLock<Vec<f32>>>,
     file: Option<parking_lot::Mutex<File>>,
     path: Option<PathBuf>,
 }
@@ -110,6 +110,9 @@ impl hnsw_rs::anndists::dist::Distance<Half> for UnitDot {
 /// exactly beside the walk: ~20 ns each.
 const REFREEZE_AFTER: usize = 1024;
 
+/// The latest walk of an on-disk index, beside `vectors.f32`.
+pub(crate) const WALK_FILE: &str = "walk.links";
+
 /// The latest [`Walk`] of a graph, and which vids it may be missing.
 ///
 /// A walk covers every vid below its `upto` (vids whose insertion had finished when the freeze
@@ -119,6 +122,8 @@ const REFREEZE_AFTER: usize = 1024;
 #[derive(Default)]
 struct Frozen {
     lock: parking_lot::Mutex<()>,
+    /// Where each new walk is persisted (on-disk indexes), so a restart walks at once.
+    store: Option<WalkStore>,
     walk: RwLock<Option<Arc<Walk>>>,
     /// Vids below this are fully inserted into the graph (appends are serialised).
     inserted: std::sync::atomic::AtomicUsize,
@@ -127,11 +132,42 @@ struct Frozen {
     bypass: AtomicBool,
 }
 
+/// The persisted walk's file and the vector records its checksum covers.
+struct WalkStore {
+    path: PathBuf,
+    flat: Arc<RwLock<Vec<f32>>>,
+    dim: usize,
+}
+
+impl WalkStore {
+    fn save(&self, walk: &Walk) {
+        let crc = {
+            let flat = self.flat.read();
+            walk::records_crc(&flat[..(walk.slots() * self.dim).min(flat.len())])
+        };
+        if let Err(e) = walk.save(&self.path, crc) {
+            // Only the next restart's speed depends on it: it would search exactly until the
+            // graph is rebuilt, as without a persisted walk.
+            tracing::warn!(path = %self.path.display(), error = %e, "could not persist the vector walk");
+        }
+    }
+}
+
 impl Frozen {
+    fn with_store(store: Option<WalkStore>) -> Frozen {
+        Frozen {
+            store,
+            ..Frozen::default()
+        }
+    }
+
     fn refresh(&self, graph: &Hnsw<'static, Half, UnitDot>) {
         let _one_at_a_time = self.lock.lock();
         let upto = self.inserted.load(Ordering::Acquire);
         let walk = Walk::freeze(graph, upto).map(Arc::new);
+        if let (Some(store), Some(walk)) = (&self.store, &walk) {
+            store.save(walk);
+        }
         *self.walk.write() = walk;
     }
 
@@ -194,7 +230,7 @@ impl VectorIndex {
             hnsw: Arc::new(new_hnsw(&params, 1024)),
             frozen: Arc::default(),
             graph_ready: Arc::new(AtomicBool::new(true)),
-            flat: RwLock::new(Vec::new()),
+            flat: Arc::new(RwLock::new(Vec::new())),
             file: None,
             path: None,
         }
@@ -240,11 +276,30 @@ impl VectorIndex {
             .filter(|&i| flat[i * dim..(i + 1) * dim].iter().any(|x| *x != 0.0))
             .collect();
         let graph_ready = Arc::new(AtomicBool::new(live.is_empty()));
-        let frozen = Arc::<Frozen>::default();
+        // The walk persisted with the graph it was frozen from serves while the graph is
+        // rebuilt: vids it does not cover are scanned exactly beside it.
+        let walk_path = dir.join(WALK_FILE);
+        let persisted = match std::fs::read(&walk_path) {
+            Ok(bytes) if !live.is_empty() => match Walk::load(&bytes, &flat, dim) {
+                Ok(w) => Some(Arc::new(w)),
+                Err(reason) => {
+                    tracing::warn!(path = %walk_path.display(), %reason, "persisted vector walk unusable; searching exactly until the graph is rebuilt");
+                    None
+                }
+            },
+            _ => None,
+        };
+        let flat = Arc::new(RwLock::new(flat));
+        let frozen = Arc::new(Frozen::with_store(Some(WalkStore {
+            path: walk_path,
+            flat: flat.clone(),
+            dim,
+        })));
+        *frozen.walk.write() = persisted;
         if !live.is_empty() {
             // Build the graph off the caller's thread; vectors appended meanwhile go straight
             // into the same graph (hnsw_rs inserts concurrently).
-            let (graph, ready, data) = (hnsw.clone(), graph_ready.clone(), flat.clone());
+            let (graph, ready, data) = (hnsw.clone(), graph_ready.clone(), flat.read().clone());
             let walk = frozen.clone();
             std::thread::Builder::new()
                 .name("hnsw-build".into())
@@ -272,7 +327,7 @@ impl VectorIndex {
             hnsw,
             frozen,
             graph_ready,
-            flat: RwLock::new(flat),
+            flat,
             file: Some(parking_lot::Mutex::new(file)),
             path: Some(path),
         })
@@ -401,8 +456,11 @@ impl VectorIndex {
             return Vec::new();
         }
         let n = self.len();
-        if !self.graph_ready() {
-            return self.exact_search(query, k, &mut (0..n as Vid).filter(|v| accept(*v)));
+        let exact = || self.exact_search(query, k, &mut (0..n as Vid).filter(|v| accept(*v)));
+        // A reopened index walks its persisted walk while the graph is rebuilt, and searches
+        // exactly when it has none.
+        if !self.graph_ready() && self.frozen.walk().is_none() {
+            return exact();
         }
         let ef = ef.unwrap_or(self.params.ef_search);
         let mut want = if pass_rate >= 1.0 {
@@ -458,6 +516,10 @@ impl VectorIndex {
                 break;
             }
             want *= 4;
+        }
+        if !self.graph_ready() {
+            // The filtered walk below is hnsw_rs's, over a graph still being built.
+            return exact();
         }
         let filter = |id: &usize| accept(*id as Vid);
         let take = ef.max(k);
@@ -530,7 +592,12 @@ impl VectorIndex {
             .collect();
         insert_all(&hnsw, &batch);
         drop(batch);
-        let frozen = Arc::<Frozen>::default();
+        let flat = Arc::new(RwLock::new(flat));
+        let frozen = Arc::new(Frozen::with_store(self.path.as_ref().map(|p| WalkStore {
+            path: p.with_file_name(WALK_FILE),
+            flat: flat.clone(),
+            dim: self.dim,
+        })));
         frozen.inserted.store(n, Ordering::Release);
         frozen.refresh(&hnsw);
         let file = match &self.path {
@@ -545,7 +612,7 @@ impl VectorIndex {
             hnsw,
             frozen,
             graph_ready: Arc::new(AtomicBool::new(true)),
-            flat: RwLock::new(flat),
+            flat,
             file,
             path: self.path.clone(),
         })
@@ -715,6 +782,58 @@ pub(crate) mod tests {
         let found = compact.search(&vecs[3], 10, None, 1.0, &|_| true);
         assert_eq!(found.len(), 10);
         assert!(found.iter().all(|(v, _)| v % 2 == 0), "{found:?}");
+    }
+
+    /// A restart walks the walk persisted by the last freeze while hnsw_rs's graph is rebuilt
+    /// (instead of scanning every vector), and finds what the graph would; a walk file that no
+    /// longer matches the store is ignored and the index searches exactly until the rebuild.
+    #[test]
+    fn a_reopened_index_walks_its_persisted_walk_while_the_graph_rebuilds() {
+        let dir = tempfile::tempdir().unwrap();
+        let dim = 32;
+        let n = 3000u32;
+        let mut seed = 9u64;
+        let vecs: Vec<Vec<f32>> = (0..n).map(|_| random_unit(&mut seed, dim)).collect();
+        {
+            let idx = VectorIndex::open(dir.path(), dim, HnswParams::default(), &|_| true).unwrap();
+            let refs: Vec<Option<&[f32]>> = vecs.iter().map(|v| Some(v.as_slice())).collect();
+            idx.append(&refs).unwrap();
+            idx.freeze_now();
+        }
+        assert!(dir.path().join(WALK_FILE).exists());
+        // Every third vid deleted since: the walk still links through them, searches skip them.
+        let live = |v: Vid| v % 3 != 0 || v >= n;
+        let idx = VectorIndex::open(dir.path(), dim, HnswParams::default(), &live).unwrap();
+        assert!(!idx.graph_ready(), "{n} inserts cannot have finished yet");
+        let walk = idx.frozen.walk().expect("the persisted walk serves at once");
+        assert_eq!(walk.upto(), n as usize);
+        // A vector appended meanwhile is found beside the walk.
+        let extra = random_unit(&mut seed, dim);
+        let vid = idx.append(&[Some(&extra)]).unwrap();
+        assert_eq!(idx.search(&extra, 1, None, 1.0, &live)[0].0, vid);
+        let mut hits = 0;
+        for q in vecs.iter().step_by(60) {
+            let exact = idx.exact_search(q, 10, &mut (0..n).filter(|v| live(*v)));
+            let approx = idx.search(q, 10, None, 1.0, &live);
+            assert!(approx.iter().all(|(v, _)| live(*v)));
+            hits += exact.iter().filter(|e| approx.iter().any(|a| a.0 == e.0)).count();
+        }
+        assert!(hits >= 475, "recall {hits}/500 through the persisted walk");
+        while !idx.graph_ready() {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        // The rebuilt graph's walk replaced the file; a damaged file is not walked.
+        drop(idx);
+        let path = dir.path().join(WALK_FILE);
+        let mut bytes = std::fs::read(&path).unwrap();
+        let mid = bytes.len() / 2;
+        bytes[mid] ^= 1;
+        std::fs::write(&path, &bytes).unwrap();
+        let idx = VectorIndex::open(dir.path(), dim, HnswParams::default(), &live).unwrap();
+        assert!(idx.frozen.walk().is_none());
+        assert!(!idx.graph_ready());
+        let top = idx.search(&vecs[4], 1, None, 1.0, &live);
+        assert_eq!(top[0].0, 4, "exact while the graph is rebuilt");
     }
 
     #[test]

@@ -84,6 +84,63 @@ fn quantised_distance(a: &[i8], b: &[i8], dim: usize) -> f32 {
     (1.0 - dot * scale_of(a, dim) * scale_of(b, dim)).max(0.0)
 }
 
+/// CRC-32 of the little-endian bytes of `flat` (the vector records a persisted walk was
+/// frozen over), so a walk is never loaded beside vectors other than its own.
+pub(crate) fn records_crc(flat: &[f32]) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    let mut buf = Vec::with_capacity(4096 * 4);
+    for chunk in flat.chunks(4096) {
+        buf.clear();
+        for x in chunk {
+            buf.extend_from_slice(&x.to_le_bytes());
+        }
+        hasher.update(&buf);
+    }
+    hasher.finalize()
+}
+
+const WALK_MAGIC: &[u8; 8] = b"STNKWALK";
+const WALK_VERSION: u32 = 1;
+
+/// Little-endian reader over a persisted walk; every read checks the length.
+struct Bytes<'a>(&'a [u8]);
+
+impl Bytes<'_> {
+    fn take(&mut self, n: usize) -> Result<&[u8], String> {
+        if self.0.len() < n {
+            return Err("walk file is truncated".into());
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Ok(head)
+    }
+    fn u32(&mut self) -> Result<u32, String> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    fn u64(&mut self) -> Result<u64, String> {
+        let b = self.take(8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        Ok(u64::from_le_bytes(a))
+    }
+    /// A length that must fit in what is left, `unit` bytes per element.
+    fn len(&mut self, unit: usize) -> Result<usize, String> {
+        let n = self.u64()? as usize;
+        if n.saturating_mul(unit) > self.0.len() {
+            return Err("walk file is truncated".into());
+        }
+        Ok(n)
+    }
+    fn u32s(&mut self, n: usize) -> Result<Vec<u32>, String> {
+        Ok(self
+            .take(n * 4)?
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect())
+    }
+}
+
 impl std::fmt::Debug for Walk {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Walk")
@@ -190,9 +247,138 @@ impl Walk {
         })
     }
 
+    /// The walk's links as a self-checking file: a header (dim, `upto`, entry, slots and the
+    /// CRC of the vector records `0..slots` it was frozen over), the layer-0 rows, the upper
+    /// layers, and a CRC of all of it. The quantised vectors are not written: they are the
+    /// vector store's, re-quantised on load. Written to a temporary file and renamed, so a
+    /// crash leaves the old walk or the new one, never half of one.
+    pub(crate) fn save(&self, path: &std::path::Path, records_crc: u32) -> std::io::Result<()> {
+        use std::io::Write;
+        let mut out: Vec<u8> = Vec::with_capacity(64 + 4 * (self.offsets.len() + self.links.len()));
+        let u32s = |out: &mut Vec<u8>, xs: &[u32]| {
+            for x in xs {
+                out.extend_from_slice(&x.to_le_bytes());
+            }
+        };
+        out.extend_from_slice(WALK_MAGIC);
+        out.extend_from_slice(&WALK_VERSION.to_le_bytes());
+        out.extend_from_slice(&(self.dim as u32).to_le_bytes());
+        out.extend_from_slice(&(self.upto as u64).to_le_bytes());
+        out.extend_from_slice(&self.entry.to_le_bytes());
+        out.extend_from_slice(&(self.slots as u64).to_le_bytes());
+        out.extend_from_slice(&records_crc.to_le_bytes());
+        out.extend_from_slice(&(self.offsets.len() as u64).to_le_bytes());
+        u32s(&mut out, &self.offsets);
+        out.extend_from_slice(&(self.links.len() as u64).to_le_bytes());
+        u32s(&mut out, &self.links);
+        out.extend_from_slice(&(self.upper.len() as u32).to_le_bytes());
+        for layer in &self.upper {
+            let mut rows: Vec<(&Vid, &Vec<Vid>)> = layer.iter().collect();
+            rows.sort_by_key(|r| *r.0);
+            out.extend_from_slice(&(rows.len() as u64).to_le_bytes());
+            for (vid, links) in rows {
+                out.extend_from_slice(&vid.to_le_bytes());
+                out.extend_from_slice(&(links.len() as u64).to_le_bytes());
+                u32s(&mut out, links);
+            }
+        }
+        let crc = crc32fast::hash(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        let tmp = path.with_extension("tmp");
+        {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(&out)?;
+            f.sync_data()?;
+        }
+        std::fs::rename(&tmp, path)
+    }
+
+    /// Reads a walk [`Walk::save`] wrote, over the vector records `flat` (`dim` components
+    /// each). `Err` says why the file cannot serve: truncated, damaged, another dimension, or
+    /// frozen over vectors other than these (a recreated store).
+    pub(crate) fn load(bytes: &[u8], flat: &[f32], dim: usize) -> Result<Walk, String> {
+        if bytes.len() < 4 {
+            return Err("walk file is truncated".into());
+        }
+        let (body, tail) = bytes.split_at(bytes.len() - 4);
+        if crc32fast::hash(body).to_le_bytes() != tail {
+            return Err("walk file checksum mismatch".into());
+        }
+        let mut r = Bytes(body);
+        if r.take(8)? != WALK_MAGIC || r.u32()? != WALK_VERSION {
+            return Err("not a walk file of this version".into());
+        }
+        if r.u32()? as usize != dim {
+            return Err("walk file is for another dimension".into());
+        }
+        let records = flat.len() / dim.max(1);
+        let upto = r.u64()? as usize;
+        let entry = r.u32()?;
+        let slots = r.u64()? as usize;
+        let crc = r.u32()?;
+        if slots == 0 || slots > records || upto > records || entry as usize >= slots {
+            return Err("walk file does not fit the vector store".into());
+        }
+        if records_crc(&flat[..slots * dim]) != crc {
+            return Err("walk file was frozen over other vectors".into());
+        }
+        let n = r.len(4)?;
+        let offsets = r.u32s(n)?;
+        let n = r.len(4)?;
+        let links = r.u32s(n)?;
+        if offsets.len() != slots + 1
+            || offsets.first() != Some(&0)
+            || offsets.last() != Some(&(links.len() as u32))
+            || offsets.windows(2).any(|w| w[0] > w[1])
+            || links.iter().any(|&l| l as usize >= slots)
+        {
+            return Err("walk file holds links out of range".into());
+        }
+        let layers = r.u32()? as usize;
+        let mut upper = Vec::with_capacity(layers.min(64));
+        for _ in 0..layers {
+            let rows = r.len(12)?;
+            let mut layer = HashMap::with_capacity(rows);
+            for _ in 0..rows {
+                let vid = r.u32()?;
+                let n = r.len(4)?;
+                let row = r.u32s(n)?;
+                if vid as usize >= slots || row.iter().any(|&l| l as usize >= slots) {
+                    return Err("walk file holds links out of range".into());
+                }
+                layer.insert(vid, row);
+            }
+            upper.push(layer);
+        }
+        if !r.0.is_empty() {
+            return Err("walk file has trailing bytes".into());
+        }
+        let stride = dim + 4;
+        let mut vectors = vec![0i8; slots * stride];
+        for (v, out) in vectors.chunks_exact_mut(stride).enumerate() {
+            quantise(flat[v * dim..(v + 1) * dim].iter().copied(), out);
+        }
+        Ok(Walk {
+            upto,
+            entry,
+            offsets,
+            links,
+            upper,
+            dim,
+            vectors,
+            stride,
+            slots,
+        })
+    }
+
     /// Vids below this are covered by the walk; later ones must be searched another way.
     pub(crate) fn upto(&self) -> usize {
         self.upto
+    }
+
+    /// Vid slots the walk holds vectors for (one past its largest vid).
+    pub(crate) fn slots(&self) -> usize {
+        self.slots
     }
 
     fn dist(&self, query: &[i8], vid: Vid) -> f32 {
@@ -364,6 +550,57 @@ mod tests {
         }
         writer.join().unwrap();
         assert!(freezes > 1, "the writer finished before a second freeze");
+    }
+
+    /// A saved walk loads back with the same links and walks to the same neighbours; a
+    /// damaged, truncated or foreign file (another store's vectors, another dimension) is
+    /// refused, never walked.
+    #[test]
+    fn a_saved_walk_loads_back_and_a_damaged_one_is_refused() {
+        let dim = 16;
+        let n = 1500;
+        let mut seed = 5u64;
+        let flat: Vec<f32> = (0..n).flat_map(|_| random_unit(&mut seed, dim)).collect();
+        let graph: Graph = Hnsw::new(16, n, 16, 100, UnitDot);
+        for i in 0..n {
+            graph.insert_slice((&to_half(&flat[i * dim..(i + 1) * dim]), i));
+        }
+        let walk = Walk::freeze(&graph, n).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("walk.links");
+        walk.save(&path, records_crc(&flat[..walk.slots * dim])).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let back = Walk::load(&bytes, &flat, dim).unwrap();
+        assert_eq!(back.upto, walk.upto);
+        assert_eq!(back.entry, walk.entry);
+        assert_eq!(back.slots, walk.slots);
+        assert_eq!(back.offsets, walk.offsets);
+        assert_eq!(back.links, walk.links);
+        assert_eq!(back.upper, walk.upper);
+        let mut same = 0;
+        for q in (0..n).step_by(97) {
+            let query = &flat[q * dim..(q + 1) * dim];
+            let a: Vec<Vid> = walk.search(query, 10).into_iter().map(|x| x.0).collect();
+            let b: Vec<Vid> = back.search(query, 10).into_iter().map(|x| x.0).collect();
+            assert_eq!(b[0], q as Vid, "a stored vector is its own nearest");
+            same += a.iter().filter(|v| b.contains(v)).count();
+        }
+        // Re-quantised from f32 rather than from the graph's halves: near-ties may differ.
+        assert!(same >= 16 * 9, "{same} of 160 neighbours agree");
+
+        let mut flipped = bytes.clone();
+        flipped[bytes.len() / 2] ^= 0x40;
+        let err = Walk::load(&flipped, &flat, dim).err().unwrap();
+        assert!(err.contains("checksum"), "{err}");
+        assert!(Walk::load(&bytes[..bytes.len() - 9], &flat, dim).is_err());
+        assert!(Walk::load(&[], &flat, dim).is_err());
+        let mut other = flat.clone();
+        other[3 * dim] = -other[3 * dim];
+        let err = Walk::load(&bytes, &other, dim).err().unwrap();
+        assert!(err.contains("other vectors"), "{err}");
+        let err = Walk::load(&bytes, &flat[..(n / 2) * dim], dim).err().unwrap();
+        assert!(err.contains("does not fit"), "{err}");
+        assert!(Walk::load(&bytes, &flat, dim * 2).is_err());
     }
 
     proptest::proptest! {
