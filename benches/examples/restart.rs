@@ -21,7 +21,10 @@ fn main() {
         wait_for_graph(&engine);
         // The last freeze covers every vector (and persisted it).
         engine.snapshot().vectors().freeze_now();
-        println!("indexed {n} documents in {:.1} s", started.elapsed().as_secs_f64());
+        println!(
+            "indexed {n} documents in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
     }
     let walk = dir.join("walk.links");
     let saved = std::fs::read(&walk).expect("the walk was persisted");
@@ -35,7 +38,11 @@ fn main() {
         let (engine, _) = Engine::open(&dir, benches::config()).expect("reopen");
         let open = started.elapsed().as_secs_f64();
         let snap = engine.snapshot();
-        let label = if with_walk { "persisted walk" } else { "no walk file" };
+        let label = if with_walk {
+            "persisted walk"
+        } else {
+            "no walk file"
+        };
         println!("restart ({label}): open {open:.2} s");
         for mode in [Mode::Semantic, Mode::Hybrid] {
             let (p50, p99) = measure(&snap, mode, &qvecs, 5);
@@ -49,7 +56,10 @@ fn main() {
         println!("  graph rebuilt {ready:.1} s after open");
         for mode in [Mode::Semantic, Mode::Hybrid] {
             let (p50, p99) = measure(&engine.snapshot(), mode, &qvecs, 5);
-            println!("  {:<8} after: p50 {p50:.3} ms p99 {p99:.3} ms", mode.as_str());
+            println!(
+                "  {:<8} after: p50 {p50:.3} ms p99 {p99:.3} ms",
+                mode.as_str()
+            );
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -83,7 +93,8 @@ fn measure(
         for (k, q) in QUERIES.iter().enumerate() {
             let req = SearchRequest::new(*q, mode);
             let t = Instant::now();
-            snap.search_with_vector(&req, Some(&qvecs[k])).expect("search");
+            snap.search_with_vector(&req, Some(&qvecs[k]))
+                .expect("search");
             times.push(t.elapsed().as_secs_f64() * 1000.0);
         }
     }

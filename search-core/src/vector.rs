@@ -805,7 +805,10 @@ pub(crate) mod tests {
         let live = |v: Vid| v % 3 != 0 || v >= n;
         let idx = VectorIndex::open(dir.path(), dim, HnswParams::default(), &live).unwrap();
         assert!(!idx.graph_ready(), "{n} inserts cannot have finished yet");
-        let walk = idx.frozen.walk().expect("the persisted walk serves at once");
+        let walk = idx
+            .frozen
+            .walk()
+            .expect("the persisted walk serves at once");
         assert_eq!(walk.upto(), n as usize);
         // A vector appended meanwhile is found beside the walk.
         let extra = random_unit(&mut seed, dim);
@@ -816,7 +819,10 @@ pub(crate) mod tests {
             let exact = idx.exact_search(q, 10, &mut (0..n).filter(|v| live(*v)));
             let approx = idx.search(q, 10, None, 1.0, &live);
             assert!(approx.iter().all(|(v, _)| live(*v)));
-            hits += exact.iter().filter(|e| approx.iter().any(|a| a.0 == e.0)).count();
+            hits += exact
+                .iter()
+                .filter(|e| approx.iter().any(|a| a.0 == e.0))
+                .count();
         }
         assert!(hits >= 475, "recall {hits}/500 through the persisted walk");
         while !idx.graph_ready() {

@@ -568,7 +568,8 @@ mod tests {
         let walk = Walk::freeze(&graph, n).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("walk.links");
-        walk.save(&path, records_crc(&flat[..walk.slots * dim])).unwrap();
+        walk.save(&path, records_crc(&flat[..walk.slots * dim]))
+            .unwrap();
         let bytes = std::fs::read(&path).unwrap();
         let back = Walk::load(&bytes, &flat, dim).unwrap();
         assert_eq!(back.upto, walk.upto);
@@ -598,7 +599,9 @@ mod tests {
         other[3 * dim] = -other[3 * dim];
         let err = Walk::load(&bytes, &other, dim).err().unwrap();
         assert!(err.contains("other vectors"), "{err}");
-        let err = Walk::load(&bytes, &flat[..(n / 2) * dim], dim).err().unwrap();
+        let err = Walk::load(&bytes, &flat[..(n / 2) * dim], dim)
+            .err()
+            .unwrap();
         assert!(err.contains("does not fit"), "{err}");
         assert!(Walk::load(&bytes, &flat, dim * 2).is_err());
     }
