@@ -55,7 +55,8 @@ pub struct VectorIndex {
     /// The graph's links frozen for the query walk (see [`Frozen`] for when it is refreshed).
     frozen: Arc<Frozen>,
     /// False while the graph of a reopened index is still being built in the background;
-    /// searches are exact until then, so a restart is ready without waiting for the graph.
+    /// until then searches walk the persisted walk (or are exact without one), so a restart is
+    /// ready without waiting for the graph.
     graph_ready: Arc<AtomicBool>,
     flat: Arc<RwLock<Vec<f32>>>,
     file: Option<parking_lot::Mutex<File>>,
