@@ -1,5 +1,7 @@
 //! Search-path benches on the shared synthetic fixture: lexical, hybrid (cached query vector),
-//! filtered, suggest, RRF alone, HNSW at several ef (recall@10 printed), single upsert.
+//! filtered, suggest, RRF alone, HNSW at several ef (recall@10 printed), single upsert. The
+//! percentile pass runs the lexical side through tantivy's union and the accumulating executor,
+//! and the vector side through hnsw_rs's walk and the frozen walk, side by side.
 
 use benches::{docs_from_env, engine, DIM, QUERIES};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
@@ -38,14 +40,19 @@ fn bench(c: &mut Criterion) {
     // Per-request latency distribution over the query mix (criterion reports means). The
     // vector modes run twice, with hnsw_rs's own search walk and with the frozen walk the
     // engine uses, side by side.
-    for (label, mode, hnsw_rs_walk) in [
-        ("lexical", Mode::Lexical, false),
-        ("hybrid (hnsw_rs walk)", Mode::Hybrid, true),
-        ("hybrid", Mode::Hybrid, false),
-        ("semantic (hnsw_rs walk)", Mode::Semantic, true),
-        ("semantic", Mode::Semantic, false),
+    // The lexical side likewise runs through tantivy's union and through the accumulating
+    // executor the engine uses.
+    for (label, mode, hnsw_rs_walk, tantivy_union) in [
+        ("lexical (tantivy union)", Mode::Lexical, false, true),
+        ("lexical", Mode::Lexical, false, false),
+        ("hybrid (tantivy union)", Mode::Hybrid, false, true),
+        ("hybrid (hnsw_rs walk)", Mode::Hybrid, true, false),
+        ("hybrid", Mode::Hybrid, false, false),
+        ("semantic (hnsw_rs walk)", Mode::Semantic, true, false),
+        ("semantic", Mode::Semantic, false, false),
     ] {
         snap.vectors().use_hnsw_rs_search(hnsw_rs_walk);
+        snap.use_tantivy_union(tantivy_union);
         let mut times: Vec<f64> = Vec::new();
         for round in 0..60 {
             for (k, q) in QUERIES.iter().enumerate() {
@@ -67,6 +74,7 @@ fn bench(c: &mut Criterion) {
         );
     }
 
+    snap.use_tantivy_union(false);
     let mut g = c.benchmark_group(format!("search_{n}"));
     g.bench_function("lexical", |b| {
         let mut i = 0;

@@ -3,7 +3,9 @@
 //! With `perf record -g` around it, the loop after the table is the profile's subject.
 //! `PROFILE_HIGHLIGHT=1` asks for highlights, as the HTTP API does. `PROFILE_MERGE_AB=1`
 //! measures the snapshot before the idle segment merge and the one after, side by side
-//! (interleaved per query), and exits. `PROFILE_QUERY=…` makes the loop run that query alone.
+//! (interleaved per query), and exits. `PROFILE_UNION_AB=1` does the same for tantivy's union
+//! against the accumulating executor on one snapshot, checking that both return the same
+//! totals and hits. `PROFILE_QUERY=…` makes the loop run that query alone.
 
 use benches::{docs_from_env, settle, unsettled_engine, DIM, QUERIES};
 use search_core::{Mode, SearchRequest};
@@ -31,6 +33,12 @@ fn main() {
     }
     settle(&engine);
     let snap = engine.snapshot();
+    if std::env::var("PROFILE_UNION_AB").is_ok_and(|v| v == "1") {
+        for &mode in &modes {
+            union_ab(&snap, mode, &qvecs);
+        }
+        return;
+    }
     let ef = engine.config().hnsw.ef_search;
     println!("text segments: {}", snap.text_segments());
     println!(
@@ -44,6 +52,9 @@ fn main() {
     let mode = modes[0];
     // `PROFILE_QUERY=…` loops over that one query instead of the whole list.
     let only = std::env::var("PROFILE_QUERY").ok();
+    if let Some(q) = &only {
+        println!("{}", snap.explain(q));
+    }
     let started = std::time::Instant::now();
     let mut k = 0;
     let mut times = Vec::new();
@@ -124,4 +135,63 @@ fn request(q: &str, mode: Mode) -> SearchRequest {
     let mut req = SearchRequest::new(q, mode);
     req.highlight = std::env::var("PROFILE_HIGHLIGHT").is_ok_and(|v| v == "1");
     req
+}
+
+/// p50 and p99 of tantivy's union and of the accumulating executor on one snapshot, runs
+/// alternating per request; reports any query whose total or hit list differs.
+fn union_ab(snap: &search_core::Snapshot, mode: Mode, qvecs: &[Vec<f32>]) {
+    let mut times = [Vec::new(), Vec::new()];
+    let mut per_query = Vec::new();
+    for (k, q) in QUERIES.iter().enumerate() {
+        let req = request(q, mode);
+        let mut answers = Vec::new();
+        let mut mine = [Vec::new(), Vec::new()];
+        for round in 0..100 {
+            for (i, union) in [true, false].into_iter().enumerate() {
+                snap.use_tantivy_union(union);
+                let t = std::time::Instant::now();
+                let r = snap.search_with_vector(&req, Some(&qvecs[k])).unwrap();
+                let ms = t.elapsed().as_secs_f64() * 1000.0;
+                times[i].push(ms);
+                mine[i].push(ms);
+                if round == 0 {
+                    let ids: Vec<String> = r.hits.iter().map(|h| h.doc.id.clone()).collect();
+                    answers.push((r.total, ids));
+                }
+            }
+        }
+        if answers[0] != answers[1] && std::env::var("PROFILE_DEBUG").is_ok() {
+            for union in [true, false] {
+                snap.use_tantivy_union(union);
+                let r = snap.search_with_vector(&req, Some(&qvecs[k])).unwrap();
+                let s: Vec<String> = r
+                    .hits
+                    .iter()
+                    .map(|h| format!("{}={:.9}", h.doc.id, h.score))
+                    .collect();
+                println!("union={union}: {}", s.join(" "));
+            }
+        }
+        if answers[0] != answers[1] {
+            println!(
+                "DIFFERENT ANSWERS for {q}: {:?} vs {:?}",
+                answers[0], answers[1]
+            );
+        }
+        let (u, _) = p50_p99(&mut mine[0]);
+        let (a, _) = p50_p99(&mut mine[1]);
+        per_query.push(format!(
+            "{u:>8.3} {a:>8.3} ms  total {:>6}  {q}",
+            answers[0].0
+        ));
+    }
+    snap.use_tantivy_union(false);
+    println!("   union   accum");
+    for line in per_query {
+        println!("{line}");
+    }
+    for (i, label) in ["tantivy union", "accumulate"].into_iter().enumerate() {
+        let (p50, p99) = p50_p99(&mut times[i]);
+        println!("{} {label}: p50 {p50:.3} ms p99 {p99:.3} ms", mode.as_str());
+    }
 }

@@ -18,6 +18,7 @@ use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tantivy::collector::TopDocs;
 use tantivy::query::{Query, TermQuery};
@@ -107,7 +108,7 @@ pub struct Hit {
 }
 
 /// Facet counts over the whole filtered match set.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Facets {
     pub kind: Vec<(String, u64)>,
     pub category: Vec<(String, u64)>,
@@ -221,6 +222,9 @@ pub struct Snapshot {
     embedder: Option<Arc<CachedEmbedder>>,
     /// Results of this snapshot by request (see [`EngineConfig::result_cache`]).
     cache: ResultCache,
+    /// Run lexical queries through tantivy's union instead of [`crate::accumulate`] (benches
+    /// and the equivalence test compare the two).
+    tantivy_union: std::sync::atomic::AtomicBool,
 }
 
 /// Counters an operator wants to see.
@@ -429,6 +433,7 @@ impl Engine {
             config: config.clone(),
             embedder: None,
             cache: result_cache(config.result_cache),
+            tantivy_union: Default::default(),
         });
         Ok(Engine {
             index,
@@ -641,6 +646,7 @@ impl Engine {
             config: self.config.clone(),
             embedder: self.embedder.read().clone(),
             cache: result_cache(self.config.result_cache),
+            tantivy_union: Default::default(),
         };
         *self.snapshot.write() = Arc::new(snap);
         Ok(())
@@ -850,7 +856,10 @@ impl Snapshot {
         let pin_codes = lex.pin_codes;
         // The filters add no terms of the highlighted fields, so the filtered query also
         // serves the snippet generators below.
-        let filtered_text = text::with_filters(lex.query, filter_clauses);
+        let filtered_text = text::with_filters(
+            lex.query,
+            filter_clauses.iter().map(|q| q.box_clone()).collect(),
+        );
 
         // Lexical side: ranked candidates plus the whole match set (facets, total, vids).
         let (lex_top, lex_set) = if mode == Mode::Semantic {
@@ -859,17 +868,19 @@ impl Snapshot {
             // Pinning looks at the top LEXICAL_DEPTH in every mode, so what is pinned never
             // depends on the page asked for.
             let depth = LEXICAL_DEPTH.max(want);
-            let mut set = self.text.search(
-                &*filtered_text,
-                &MatchSetCollector {
-                    with_facets: true,
-                    with_vids: mode == Mode::Hybrid,
-                    vid_words: self.vid_words(),
-                    tables: self.cols.clone(),
-                    top: depth,
-                    part_boost: lex.part_boost,
-                },
-            )?;
+            let collector = MatchSetCollector {
+                with_facets: true,
+                with_vids: mode == Mode::Hybrid,
+                vid_words: self.vid_words(),
+                tables: self.cols.clone(),
+                top: depth,
+                part_boost: lex.part_boost,
+            };
+            let mut set = if browse || self.tantivy_union.load(Ordering::Relaxed) {
+                self.text.search(&*filtered_text, &collector)?
+            } else {
+                crate::accumulate::search(&self.text, &lex.clauses, &filter_clauses, &collector)?
+            };
             (std::mem::take(&mut set.top), set)
         };
         let lex_cands: Vec<Candidate> = lex_top
@@ -1160,6 +1171,13 @@ impl Snapshot {
         })
     }
 
+    /// Makes lexical queries of this snapshot run through tantivy's union (`true`) or the
+    /// accumulating executor (`false`, the default), for side-by-side measurement.
+    #[doc(hidden)]
+    pub fn use_tantivy_union(&self, on: bool) {
+        self.tantivy_union.store(on, Ordering::Relaxed);
+    }
+
     /// The text the query embedding is computed from (see [`text::semantic_text`]).
     pub fn semantic_text(&self, text: &str) -> String {
         text::semantic_text(&self.fields, &self.text, &self.config.synonyms, text.trim())
@@ -1336,7 +1354,7 @@ mod tests {
     use super::*;
     use crate::doc::Kind;
     use crate::Embedder;
-    use std::sync::atomic::Ordering;
+    use std::collections::HashSet;
 
     fn doc(id: &str, name: &str) -> CatalogDoc {
         serde_json::from_value(serde_json::json!({"id": id, "kind": "spare_part", "name": name}))
@@ -1550,6 +1568,108 @@ mod tests {
             after.total, 0,
             "a new snapshot does not reuse the old answers"
         );
+    }
+
+    /// The accumulating executor answers as tantivy's union of the same query: the same total
+    /// and facets, and the same ranked scores up to float rounding (the union sums clauses in
+    /// an order that shifts as its scorers run out), across segments, deletes and filters, for
+    /// queries that take every kind of clause (terms, codes, constants, synonyms, typo and
+    /// transliteration repairs, quantities, layout repair).
+    #[test]
+    fn the_accumulating_executor_answers_as_tantivys_union() {
+        let mut config = EngineConfig::new("t", 8);
+        config.synonyms = Arc::new(
+            Synonyms::parse(include_str!("../../server/synonyms.txt")).expect("synonyms parse"),
+        );
+        let engine = Engine::in_memory(config).unwrap();
+        let docs = crate::fixture::catalog(3000, 5);
+        for (i, chunk) in docs.chunks(1000).enumerate() {
+            let changes = chunk
+                .iter()
+                .map(|d| Change::Upsert {
+                    doc: d.clone(),
+                    vector: None,
+                })
+                .collect();
+            engine.apply(changes, i as i64 + 1).unwrap();
+        }
+        let deletes = docs
+            .iter()
+            .step_by(7)
+            .map(|d| Change::Delete { id: d.id.clone() })
+            .collect();
+        engine.apply(deletes, 10).unwrap();
+        let snap = engine.snapshot();
+        assert!(snap.text.segment_readers().len() > 1, "several segments");
+        let deleted: u32 = snap
+            .text
+            .segment_readers()
+            .iter()
+            .map(|r| r.num_deleted_docs())
+            .sum();
+        assert!(
+            deleted > 400,
+            "deletes are in the alive bitsets ({deleted})"
+        );
+        let queries: Vec<&str> = crate::fixture::QUERIES
+            .iter()
+            .copied()
+            .chain([
+                "подшибник шпинделя",
+                "хаас",
+                "сименс серводвигатель",
+                "насос 370 Вт",
+                "ремень на станок 16К20",
+                "ghjdjl",
+                "ball screw 16 mm",
+            ])
+            .collect();
+        let brand = docs[0].brand.clone();
+        let filter_sets = [
+            Filters::default(),
+            Filters {
+                kind: Some(Kind::SparePart),
+                ..Filters::default()
+            },
+            Filters {
+                in_stock: Some(true),
+                brand: Some(brand),
+                ..Filters::default()
+            },
+        ];
+        let mut compared = 0;
+        for q in &queries {
+            for filters in &filter_sets {
+                let mut req = SearchRequest::new(*q, Mode::Lexical);
+                req.filters = filters.clone();
+                req.limit = 60;
+                // Past the result cache, which would answer the second from the first.
+                snap.use_tantivy_union(true);
+                let union = snap.search_with_vector(&req, None).unwrap();
+                snap.use_tantivy_union(false);
+                let accum = snap.search_with_vector(&req, None).unwrap();
+                assert_eq!(union.total, accum.total, "total of {q} {filters:?}");
+                assert_eq!(union.facets, accum.facets, "facets of {q} {filters:?}");
+                assert_eq!(union.hits.len(), accum.hits.len(), "hits of {q}");
+                let close = |a: f32, b: f32| (a - b).abs() <= 1e-4 * a.abs().max(1.0);
+                for (u, a) in union.hits.iter().zip(&accum.hits) {
+                    assert!(close(u.score, a.score), "{q}: {} vs {}", u.score, a.score);
+                }
+                // Documents scored clearly above the last one returned are the same documents.
+                if let Some(last) = accum.hits.last().map(|h| h.score) {
+                    let above = |r: &SearchResults| -> HashSet<String> {
+                        r.hits
+                            .iter()
+                            .filter(|h| h.score > last && !close(h.score, last))
+                            .map(|h| h.doc.id.clone())
+                            .collect()
+                    };
+                    assert_eq!(above(&union), above(&accum), "{q} {filters:?}");
+                }
+                compared += usize::from(union.total > 0);
+            }
+        }
+        assert!(compared >= 30, "most queries match something ({compared})");
     }
 
     /// Small segments merge (then all of them, once the tail is large enough), and searches

@@ -10,6 +10,7 @@
 //! (`Engine::snapshot`). Why a library without tokio: the engine's work is CPU-bound, so it
 //! runs on whatever thread pool the caller chooses (`spawn_blocking` in the server).
 
+pub mod accumulate;
 pub mod analysis;
 pub mod doc;
 pub mod embed;

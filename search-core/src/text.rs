@@ -382,6 +382,9 @@ fn term_i64(field: Field, v: i64) -> Box<dyn Query> {
 /// A lexical query ready to run, with what it knows about exact code matches.
 pub struct LexicalQuery {
     pub query: Box<dyn Query>,
+    /// The `Should` clauses whose sum `query` is, as the accumulating executor runs them
+    /// ([`crate::accumulate`]). Empty for a browse request.
+    pub clauses: Vec<Exec>,
     /// Folded codes that, matched exactly by a document's sku or model, pin it to the top.
     pub pin_codes: HashSet<String>,
     /// True when the query text produced no clause (browse request).
@@ -512,11 +515,6 @@ fn boosted_term(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
     ))
 }
 
-/// A term of `field` that adds a constant `score` when present.
-fn const_term(field: Field, text: &str, score: f32) -> Box<dyn Query> {
-    MatchBoost::boxed(match_term(field, text), score)
-}
-
 /// A match-only term query (no frequencies read).
 fn match_term(field: Field, text: &str) -> Box<dyn Query> {
     Box::new(TermQuery::new(
@@ -609,13 +607,13 @@ impl Weight for MatchBoostWeight {
 
 /// Every term in every weighted field, as flat boosted term queries: summed by one union, the
 /// same score as a union of per-term unions, without the nesting (see [`Clause`]).
-fn term_fields(f: &Fields, terms: &[String]) -> Vec<Box<dyn Query>> {
+fn term_fields(f: &Fields, terms: &[String]) -> Vec<Clause> {
     terms
         .iter()
         .flat_map(|t| {
             FIELD_BOOSTS
                 .iter()
-                .map(move |(field, boost)| boosted_term(field(f), t, *boost))
+                .map(move |(field, boost)| Clause::term(field(f), t, *boost))
         })
         .collect()
 }
@@ -624,7 +622,7 @@ fn term_fields(f: &Fields, terms: &[String]) -> Vec<Box<dyn Query>> {
 fn term_any_field(f: &Fields, term: &str) -> Box<dyn Query> {
     let fields: Vec<(Occur, Box<dyn Query>)> = term_fields(f, &[term.to_string()])
         .into_iter()
-        .map(|q| (Occur::Should, q))
+        .map(|c| (Occur::Should, c.q))
         .collect();
     Box::new(BooleanQuery::new(fields))
 }
@@ -635,14 +633,93 @@ fn term_any_field(f: &Fields, term: &str) -> Box<dyn Query> {
 struct Clause {
     term: bool,
     q: Box<dyn Query>,
+    /// The same clause as the accumulating executor runs it.
+    exec: Exec,
 }
 
 impl Clause {
-    fn term(q: Box<dyn Query>) -> Clause {
-        Clause { term: true, q }
+    /// The BM25 score of `text` in `field`, times `boost`.
+    fn term(field: Field, text: &str, boost: f32) -> Clause {
+        Clause {
+            term: true,
+            q: boosted_term(field, text, boost),
+            exec: Exec::Term {
+                term: Term::from_field_text(field, text),
+                boost,
+            },
+        }
     }
+    /// `score` for every document the match-only `query` matches.
+    fn constant(query: Box<dyn Query>, score: Score) -> Clause {
+        Clause {
+            term: false,
+            q: MatchBoost::boxed(query.box_clone(), score),
+            exec: Exec::Const { query, score },
+        }
+    }
+    /// Any other scored query.
     fn other(q: Box<dyn Query>) -> Clause {
-        Clause { term: false, q }
+        Clause {
+            term: false,
+            exec: Exec::Scored(q.box_clone()),
+            q,
+        }
+    }
+    /// The clause with its score multiplied by `by`.
+    fn boosted(self, by: Score) -> Clause {
+        Clause {
+            term: self.term,
+            q: Box::new(BoostQuery::new(self.q, by)),
+            exec: match self.exec {
+                Exec::Term { term, boost } => Exec::Term {
+                    term,
+                    boost: boost * by,
+                },
+                Exec::Const { query, score } => Exec::Const {
+                    query,
+                    score: score * by,
+                },
+                Exec::Scored(q) => Exec::Scored(Box::new(BoostQuery::new(q, by))),
+            },
+        }
+    }
+}
+
+/// One `Should` clause of the lexical query as [`crate::accumulate`] runs it: the sum of these
+/// over the clauses a document matches is its score under [`LexicalQuery::query`].
+pub enum Exec {
+    /// The BM25 score of one term times `boost`, read straight from its block postings.
+    Term { term: Term, boost: Score },
+    /// `score` for every document the match-only `query` matches (its postings are walked
+    /// unscored).
+    Const { query: Box<dyn Query>, score: Score },
+    /// Any other query, scored by tantivy.
+    Scored(Box<dyn Query>),
+}
+
+impl Clone for Exec {
+    fn clone(&self) -> Exec {
+        match self {
+            Exec::Term { term, boost } => Exec::Term {
+                term: term.clone(),
+                boost: *boost,
+            },
+            Exec::Const { query, score } => Exec::Const {
+                query: query.box_clone(),
+                score: *score,
+            },
+            Exec::Scored(q) => Exec::Scored(q.box_clone()),
+        }
+    }
+}
+
+impl std::fmt::Debug for Exec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Exec::Term { term, boost } => write!(f, "Term({term:?} x {boost})"),
+            Exec::Const { query, score } => write!(f, "Const({score}, {query:?})"),
+            Exec::Scored(q) => write!(f, "Scored({q:?})"),
+        }
     }
 }
 
@@ -835,16 +912,12 @@ pub fn build_query(
         } else {
             CODE_EXACT_BOOST
         };
-        clauses.push(Clause::term(boosted_term(f.code, &code, exact_boost)));
+        clauses.push(Clause::term(f.code, &code, exact_boost));
         if code.len() >= 4 {
-            clauses.push(Clause::term(boosted_term(
-                f.code_prefix,
-                &code,
-                CODE_PREFIX_BOOST,
-            )));
+            clauses.push(Clause::term(f.code_prefix, &code, CODE_PREFIX_BOOST));
         }
         if part_intent && machine_code {
-            clauses.push(Clause::other(const_term(f.compat, &code, COMPAT_BOOST)));
+            clauses.push(Clause::constant(match_term(f.compat, &code), COMPAT_BOOST));
         }
         // A code that covers the query but for at most one word is what the user is after.
         if !part_intent && content_words.len() - n <= 1 {
@@ -921,7 +994,7 @@ pub fn build_query(
                     unknown.push(norm);
                 }
             }
-            clauses.extend(term_fields(f, &direct).into_iter().map(Clause::term));
+            clauses.extend(term_fields(f, &direct));
             matched.extend(direct.iter().map(|t| match_term(f.body, t)));
             if unknown.is_empty() {
                 break 'word;
@@ -975,7 +1048,7 @@ pub fn build_query(
                 clauses.extend(
                     term_fields(f, &repaired)
                         .into_iter()
-                        .map(|q| Clause::term(Box::new(BoostQuery::new(q, REPAIRED_BOOST)))),
+                        .map(|c| c.boosted(REPAIRED_BOOST)),
                 );
                 break 'word;
             }
@@ -1002,9 +1075,11 @@ pub fn build_query(
         }
         normalized_context.resize(normalized_words.len(), context[wi]);
         if context[wi] {
-            for c in clauses[before..].iter_mut() {
-                c.q = Box::new(BoostQuery::new(c.q.box_clone(), CONTEXT_BOOST));
-            }
+            let boosted: Vec<Clause> = clauses
+                .drain(before..)
+                .map(|c| c.boosted(CONTEXT_BOOST))
+                .collect();
+            clauses.extend(boosted);
         }
     }
 
@@ -1024,7 +1099,7 @@ pub fn build_query(
 
     // Quantities in canonical units (`2,2 кВт` meets `power_kw: 2.2` and `2200 W`).
     for q in analysis::quantities(text) {
-        clauses.push(Clause::term(boosted_term(f.qty, &q, QTY_BOOST)));
+        clauses.push(Clause::term(f.qty, &q, QTY_BOOST));
     }
 
     // Synonyms and abbreviations over word n-grams (up to three words).
@@ -1087,10 +1162,7 @@ pub fn build_query(
                 ),
                 (Occur::Must, need.box_clone()),
             ]);
-            clauses.push(Clause::other(MatchBoost::boxed(
-                Box::new(both),
-                COMPAT_NEED_BOOST,
-            )));
+            clauses.push(Clause::constant(Box::new(both), COMPAT_NEED_BOOST));
         }
     }
     // Coordination: a constant for every query word a document matches (directly, repaired or
@@ -1110,23 +1182,27 @@ pub fn build_query(
                     g.into_iter().map(|q| (Occur::Should, q)).collect(),
                 ))
             };
-            coord.push(Clause::other(MatchBoost::boxed(any, COORD_BOOST)));
+            coord.push(Clause::constant(any, COORD_BOOST));
         }
     }
     let is_browse = clauses.is_empty() && part_boost == 0.0;
+    let mut execs: Vec<Exec> = Vec::new();
     let query: Box<dyn Query> = if is_browse {
         Box::new(AllQuery)
     } else if clauses.is_empty() {
         // Nothing but context matched the index: what the query asks for is a part.
-        let q = const_term(f.kind, Kind::SparePart.as_str(), part_boost);
+        let c = Clause::constant(match_term(f.kind, Kind::SparePart.as_str()), part_boost);
         part_boost = 0.0;
-        q
+        execs.push(c.exec);
+        c.q
     } else {
         clauses.extend(coord);
+        execs.extend(clauses.iter().map(|c| c.exec.clone()));
         union_of(clauses)
     };
     LexicalQuery {
         query,
+        clauses: execs,
         pin_codes,
         is_browse,
         part_boost,

@@ -46,6 +46,10 @@ enum Command {
         /// Print one line per query (mode, id, nDCG@10, type, text, top 3 with grades).
         #[arg(long)]
         verbose: bool,
+        /// Run the lexical side through tantivy's union instead of the accumulating executor
+        /// (to compare the two).
+        #[arg(long, hide = true)]
+        tantivy_union: bool,
     },
     /// Write the generated demo catalog as JSON Lines to standard output.
     DemoCatalog {
@@ -122,6 +126,7 @@ async fn main() -> anyhow::Result<()> {
             qrels,
             mode,
             verbose,
+            tantivy_union,
         } => {
             let pool = server::connect(&cfg.database_url).await?;
             let embedder = server::load_embedder(&cfg);
@@ -149,6 +154,7 @@ async fn main() -> anyhow::Result<()> {
             };
             let cached = embedder.map(|e| search_core::CachedEmbedder::new(e, 4096));
             let snap = engine.snapshot();
+            snap.use_tantivy_union(tantivy_union);
             // A reopened index searches vectors exactly until its graph is rebuilt; measure
             // the graph that serves.
             while !snap.vectors().graph_ready() {
