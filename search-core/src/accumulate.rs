@@ -20,18 +20,35 @@ use crate::text::{Exec, MatchSet, MatchSetCollector, MatchSetSegment};
 use std::cell::RefCell;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::fieldnorm::FieldNormReader;
-use tantivy::query::{Bm25Weight, EnableScoring, Query, Weight};
+use tantivy::query::{Bm25Weight, BooleanQuery, EnableScoring, Occur, Query, TermQuery, Weight};
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocId, Score, Searcher, SegmentReader, Term};
 
 /// Per-thread scratch, sized to the largest segment seen. Invariant between queries: every
-/// score is 0 and every bit clear.
+/// score is 0 and every bit of `touched` clear.
 #[derive(Default)]
 struct Scratch {
     scores: Vec<Score>,
     touched: Vec<u64>,
-    keep: Vec<u64>,
-    tmp: Vec<u64>,
+    pool: Pool,
+}
+
+/// Bitsets lent out while match plans and filters are evaluated, kept for the next query.
+#[derive(Default)]
+struct Pool(Vec<Vec<u64>>);
+
+impl Pool {
+    /// A zeroed bitset of `words` words.
+    fn take(&mut self, words: usize) -> Vec<u64> {
+        let mut bits = self.0.pop().unwrap_or_default();
+        bits.clear();
+        bits.resize(words, 0);
+        bits
+    }
+
+    fn give(&mut self, bits: Vec<u64>) {
+        self.0.push(bits);
+    }
 }
 
 thread_local! {
@@ -42,14 +59,57 @@ thread_local! {
 enum Prepared<'a> {
     Term {
         term: &'a Term,
-        /// Boxed: its tf-norm cache makes it 1 KiB, against two pointers for the others.
+        /// Boxed: its tf-norm cache makes it 1 KiB, against a few pointers for the others.
         bm25: Box<Bm25Weight>,
     },
     Const {
-        weight: Box<dyn Weight>,
+        plan: MatchPlan,
         score: Score,
     },
+    AllOf {
+        groups: Vec<Vec<(&'a Term, Box<Bm25Weight>)>>,
+    },
     Scored(Box<dyn Weight>),
+}
+
+/// A match-only query as bitset operations: term postings, unions and intersections are
+/// evaluated here a segment's bitset at a time, anything else by its tantivy weight.
+enum MatchPlan {
+    Term(Term),
+    Any(Vec<MatchPlan>),
+    All(Vec<MatchPlan>),
+    Weight(Box<dyn Weight>),
+}
+
+impl MatchPlan {
+    fn of(query: &dyn Query, unscored: EnableScoring<'_>) -> tantivy::Result<MatchPlan> {
+        if let Some(t) = query.downcast_ref::<TermQuery>() {
+            return Ok(MatchPlan::Term(t.term().clone()));
+        }
+        if let Some(b) = query.downcast_ref::<BooleanQuery>() {
+            let clauses = b.clauses();
+            let all = |occur: Occur| !clauses.is_empty() && clauses.iter().all(|c| c.0 == occur);
+            let children = || {
+                clauses
+                    .iter()
+                    .map(|(_, q)| MatchPlan::of(q.as_ref(), unscored))
+                    .collect::<tantivy::Result<Vec<_>>>()
+            };
+            if all(Occur::Should) {
+                return Ok(MatchPlan::Any(children()?));
+            }
+            if all(Occur::Must) {
+                return Ok(MatchPlan::All(children()?));
+            }
+        }
+        Ok(MatchPlan::Weight(query.weight(unscored)?))
+    }
+}
+
+fn bm25(searcher: &Searcher, term: &Term, boost: Score) -> tantivy::Result<Box<Bm25Weight>> {
+    Ok(Box::new(
+        Bm25Weight::for_terms(searcher, std::slice::from_ref(term))?.boost_by(boost),
+    ))
 }
 
 /// Runs `clauses` (summed) restricted to documents every filter matches, into `collector`.
@@ -67,29 +127,43 @@ pub fn search(
             Ok(match c {
                 Exec::Term { term, boost } => Prepared::Term {
                     term,
-                    bm25: Box::new(
-                        Bm25Weight::for_terms(searcher, std::slice::from_ref(term))?
-                            .boost_by(*boost),
-                    ),
+                    bm25: bm25(searcher, term, *boost)?,
                 },
                 Exec::Const { query, score } => Prepared::Const {
-                    weight: query.weight(unscored)?,
+                    plan: MatchPlan::of(query.as_ref(), unscored)?,
                     score: *score,
+                },
+                Exec::AllOf { groups } => Prepared::AllOf {
+                    groups: groups
+                        .iter()
+                        .map(|g| {
+                            g.iter()
+                                .map(|(t, b)| Ok((t, bm25(searcher, t, *b)?)))
+                                .collect::<tantivy::Result<Vec<_>>>()
+                        })
+                        .collect::<tantivy::Result<_>>()?,
                 },
                 Exec::Scored(q) => Prepared::Scored(q.weight(scoring)?),
             })
         })
         .collect::<tantivy::Result<_>>()?;
-    let filters: Vec<Box<dyn Weight>> = filters
-        .iter()
-        .map(|q| q.weight(unscored))
-        .collect::<tantivy::Result<_>>()?;
+    // Every filter must match: one intersection, evaluated as bitsets.
+    let filter = if filters.is_empty() {
+        None
+    } else {
+        Some(MatchPlan::All(
+            filters
+                .iter()
+                .map(|q| MatchPlan::of(q.as_ref(), unscored))
+                .collect::<tantivy::Result<_>>()?,
+        ))
+    };
     let mut fruits = Vec::with_capacity(searcher.segment_readers().len());
     SCRATCH.with(|scratch| {
         let mut scratch = scratch.borrow_mut();
         for (ord, reader) in searcher.segment_readers().iter().enumerate() {
             let mut seg = collector.for_segment(ord as u32, reader)?;
-            let done = segment(&mut scratch, reader, &prepared, &filters, &mut seg);
+            let done = segment(&mut scratch, reader, &prepared, filter.as_ref(), &mut seg);
             if done.is_err() {
                 // Restore the invariant: the walk stopped with scores and bits set.
                 scratch.scores.iter_mut().for_each(|s| *s = 0.0);
@@ -103,8 +177,124 @@ pub fn search(
     collector.merge_fruits(fruits)
 }
 
-fn mark(touched: &mut [u64], doc: DocId) {
-    touched[doc as usize / 64] |= 1 << (doc % 64);
+fn mark(bits: &mut [u64], doc: DocId) {
+    bits[doc as usize / 64] |= 1 << (doc % 64);
+}
+
+fn is_set(bits: &[u64], doc: DocId) -> bool {
+    bits[doc as usize / 64] & (1 << (doc % 64)) != 0
+}
+
+/// Calls `f` with every block of `term`'s postings in `reader`: its docs, and its term
+/// frequencies when `option` asks for them (empty or shorter otherwise).
+fn for_each_block(
+    reader: &SegmentReader,
+    term: &Term,
+    option: IndexRecordOption,
+    mut f: impl FnMut(&[DocId], &[u32]),
+) -> tantivy::Result<()> {
+    let Some(mut block) = reader
+        .inverted_index(term.field())?
+        .read_block_postings(term, option)?
+    else {
+        return Ok(());
+    };
+    loop {
+        let docs = block.docs();
+        if docs.is_empty() {
+            return Ok(());
+        }
+        f(docs, block.freqs());
+        block.advance();
+    }
+}
+
+/// Adds `term`'s BM25 under `bm25` to the score of every document holding it (only those in
+/// `mask`, if given).
+fn add_term(
+    reader: &SegmentReader,
+    term: &Term,
+    bm25: &Bm25Weight,
+    scores: &mut [Score],
+    touched: &mut [u64],
+    mask: Option<&[u64]>,
+) -> tantivy::Result<()> {
+    let norms = reader
+        .fieldnorms_readers()
+        .get_field(term.field())?
+        .unwrap_or_else(|| FieldNormReader::constant(reader.max_doc(), 1));
+    for_each_block(reader, term, IndexRecordOption::WithFreqs, |docs, freqs| {
+        for (i, &doc) in docs.iter().enumerate() {
+            if mask.is_some_and(|m| !is_set(m, doc)) {
+                continue;
+            }
+            // A term indexed without frequencies occurs once.
+            let tf = freqs.get(i).copied().unwrap_or(1);
+            scores[doc as usize] += bm25.score(norms.fieldnorm_id(doc), tf);
+            mark(touched, doc);
+        }
+    })
+}
+
+/// Sets in `out` the documents `plan` matches.
+fn or_matches(
+    plan: &MatchPlan,
+    reader: &SegmentReader,
+    out: &mut [u64],
+    pool: &mut Pool,
+) -> tantivy::Result<()> {
+    match plan {
+        MatchPlan::Term(term) => {
+            for_each_block(reader, term, IndexRecordOption::Basic, |docs, _| {
+                for &doc in docs {
+                    mark(out, doc);
+                }
+            })
+        }
+        MatchPlan::Any(plans) => plans
+            .iter()
+            .try_for_each(|p| or_matches(p, reader, out, pool)),
+        MatchPlan::All(plans) => {
+            let mut all = pool.take(out.len());
+            let done = and_matches(plans, reader, &mut all, pool);
+            for (o, a) in out.iter_mut().zip(&all) {
+                *o |= *a;
+            }
+            pool.give(all);
+            done
+        }
+        MatchPlan::Weight(weight) => weight.for_each_no_score(reader, &mut |docs| {
+            for &doc in docs {
+                mark(out, doc);
+            }
+        }),
+    }
+}
+
+/// Sets in `out` (zeroed) the documents every one of `plans` matches.
+fn and_matches(
+    plans: &[MatchPlan],
+    reader: &SegmentReader,
+    out: &mut [u64],
+    pool: &mut Pool,
+) -> tantivy::Result<()> {
+    let Some((first, rest)) = plans.split_first() else {
+        return Ok(());
+    };
+    or_matches(first, reader, out, pool)?;
+    for plan in rest {
+        if out.iter().all(|w| *w == 0) {
+            break;
+        }
+        let mut more = pool.take(out.len());
+        let done = or_matches(plan, reader, &mut more, pool);
+        for (o, m) in out.iter_mut().zip(&more) {
+            *o &= *m;
+        }
+        pool.give(more);
+        done?;
+    }
+    Ok(())
 }
 
 /// Accumulates every clause over one segment, then hands the matches to `seg`.
@@ -112,7 +302,7 @@ fn segment(
     scratch: &mut Scratch,
     reader: &SegmentReader,
     clauses: &[Prepared],
-    filters: &[Box<dyn Weight>],
+    filter: Option<&MatchPlan>,
     seg: &mut MatchSetSegment,
 ) -> tantivy::Result<()> {
     let max_doc = reader.max_doc() as usize;
@@ -126,55 +316,62 @@ fn segment(
     let Scratch {
         scores,
         touched,
-        keep,
-        tmp,
+        pool,
     } = scratch;
     let scores = &mut scores[..max_doc];
     let touched = &mut touched[..words];
 
     for clause in clauses {
         match clause {
-            Prepared::Term { term, bm25 } => {
-                let field = term.field();
-                let Some(mut block) = reader
-                    .inverted_index(field)?
-                    .read_block_postings(term, IndexRecordOption::WithFreqs)?
-                else {
-                    continue;
-                };
-                let norms = reader
-                    .fieldnorms_readers()
-                    .get_field(field)?
-                    .unwrap_or_else(|| FieldNormReader::constant(reader.max_doc(), 1));
-                loop {
-                    let docs = block.docs();
-                    if docs.is_empty() {
-                        break;
-                    }
-                    let freqs = block.freqs();
-                    if freqs.len() == docs.len() {
-                        for (&doc, &tf) in docs.iter().zip(freqs) {
-                            scores[doc as usize] += bm25.score(norms.fieldnorm_id(doc), tf);
-                            mark(touched, doc);
-                        }
-                    } else {
-                        // A term indexed without frequencies: each occurs once.
-                        for &doc in docs {
-                            scores[doc as usize] += bm25.score(norms.fieldnorm_id(doc), 1);
-                            mark(touched, doc);
-                        }
-                    }
-                    block.advance();
+            Prepared::Term { term, bm25 } => add_term(reader, term, bm25, scores, touched, None)?,
+            Prepared::Const {
+                plan: MatchPlan::Term(term),
+                score,
+            } => for_each_block(reader, term, IndexRecordOption::Basic, |docs, _| {
+                for &doc in docs {
+                    scores[doc as usize] += *score;
+                    mark(touched, doc);
                 }
-            }
-            Prepared::Const { weight, score } => {
-                let score = *score;
-                weight.for_each_no_score(reader, &mut |docs| {
-                    for &doc in docs {
-                        scores[doc as usize] += score;
-                        mark(touched, doc);
+            })?,
+            Prepared::Const { plan, score } => {
+                let mut bits = pool.take(words);
+                let done = or_matches(plan, reader, &mut bits, pool);
+                if done.is_ok() {
+                    for (wi, &word) in bits.iter().enumerate() {
+                        touched[wi] |= word;
+                        let mut rest = word;
+                        while rest != 0 {
+                            scores[wi * 64 + rest.trailing_zeros() as usize] += *score;
+                            rest &= rest - 1;
+                        }
                     }
-                })?;
+                }
+                pool.give(bits);
+                done?;
+            }
+            Prepared::AllOf { groups } => {
+                // Which documents hold a term of every group, then the terms' scores there.
+                let plans: Vec<MatchPlan> = groups
+                    .iter()
+                    .map(|g| {
+                        MatchPlan::Any(
+                            g.iter()
+                                .map(|(t, _)| MatchPlan::Term((*t).clone()))
+                                .collect(),
+                        )
+                    })
+                    .collect();
+                let mut mask = pool.take(words);
+                let done = and_matches(&plans, reader, &mut mask, pool).and_then(|()| {
+                    if mask.iter().all(|w| *w == 0) {
+                        return Ok(());
+                    }
+                    groups.iter().flatten().try_for_each(|(term, bm25)| {
+                        add_term(reader, term, bm25, scores, touched, Some(&mask))
+                    })
+                });
+                pool.give(mask);
+                done?;
             }
             Prepared::Scored(weight) => {
                 weight.for_each(reader, &mut |doc, score| {
@@ -186,24 +383,17 @@ fn segment(
     }
 
     // Documents every filter matches.
-    let filtered = !filters.is_empty();
-    if filtered {
-        for (i, weight) in filters.iter().enumerate() {
-            let target = if i == 0 { &mut *keep } else { &mut *tmp };
-            target.clear();
-            target.resize(words, 0);
-            weight.for_each_no_score(reader, &mut |docs| {
-                for &doc in docs {
-                    mark(target, doc);
-                }
-            })?;
-            if i > 0 {
-                for (k, t) in keep.iter_mut().zip(tmp.iter()) {
-                    *k &= *t;
-                }
+    let keep = match filter {
+        Some(plan) => {
+            let mut keep = pool.take(words);
+            if let Err(e) = or_matches(plan, reader, &mut keep, pool) {
+                pool.give(keep);
+                return Err(e);
             }
+            Some(keep)
         }
-    }
+        None => None,
+    };
 
     let alive = reader.alive_bitset();
     for (wi, word) in touched.iter_mut().enumerate() {
@@ -212,7 +402,7 @@ fn segment(
             continue;
         }
         *word = 0;
-        let pass = if filtered { keep[wi] } else { u64::MAX };
+        let pass = keep.as_ref().map_or(u64::MAX, |k| k[wi]);
         while bits != 0 {
             let bit = bits.trailing_zeros();
             bits &= bits - 1;
@@ -222,6 +412,9 @@ fn segment(
                 seg.collect(doc, score);
             }
         }
+    }
+    if let Some(keep) = keep {
+        pool.give(keep);
     }
     Ok(())
 }

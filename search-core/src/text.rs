@@ -657,6 +657,28 @@ impl Clause {
             exec: Exec::Const { query, score },
         }
     }
+    /// Documents holding every one of `terms` (each in any weighted field) score the BM25 of
+    /// every term in every field, times the field's weight and `boost`; others nothing.
+    fn all_terms(f: &Fields, terms: &[String], boost: f32) -> Clause {
+        let must: Vec<(Occur, Box<dyn Query>)> = terms
+            .iter()
+            .map(|t| (Occur::Must, term_any_field(f, t)))
+            .collect();
+        let groups = terms
+            .iter()
+            .map(|t| {
+                FIELD_BOOSTS
+                    .iter()
+                    .map(|(field, b)| (Term::from_field_text(field(f), t), b * boost))
+                    .collect()
+            })
+            .collect();
+        Clause {
+            term: false,
+            q: Box::new(BoostQuery::new(Box::new(BooleanQuery::new(must)), boost)),
+            exec: Exec::AllOf { groups },
+        }
+    }
     /// Any other scored query.
     fn other(q: Box<dyn Query>) -> Clause {
         Clause {
@@ -679,6 +701,12 @@ impl Clause {
                     query,
                     score: score * by,
                 },
+                Exec::AllOf { groups } => Exec::AllOf {
+                    groups: groups
+                        .into_iter()
+                        .map(|g| g.into_iter().map(|(t, b)| (t, b * by)).collect())
+                        .collect(),
+                },
                 Exec::Scored(q) => Exec::Scored(Box::new(BoostQuery::new(q, by))),
             },
         }
@@ -691,8 +719,13 @@ pub enum Exec {
     /// The BM25 score of one term times `boost`, read straight from its block postings.
     Term { term: Term, boost: Score },
     /// `score` for every document the match-only `query` matches (its postings are walked
-    /// unscored).
+    /// unscored; term queries and boolean queries of all-`Should` or all-`Must` clauses are
+    /// evaluated as bitsets, anything else by tantivy).
     Const { query: Box<dyn Query>, score: Score },
+    /// Documents matching at least one term of every group score the sum of the BM25 of
+    /// each term they hold times its boost: an intersection of per-word unions over fields
+    /// (synonym expansions, power in the other unit).
+    AllOf { groups: Vec<Vec<(Term, Score)>> },
     /// Any other query, scored by tantivy.
     Scored(Box<dyn Query>),
 }
@@ -708,6 +741,9 @@ impl Clone for Exec {
                 query: query.box_clone(),
                 score: *score,
             },
+            Exec::AllOf { groups } => Exec::AllOf {
+                groups: groups.clone(),
+            },
             Exec::Scored(q) => Exec::Scored(q.box_clone()),
         }
     }
@@ -718,6 +754,7 @@ impl std::fmt::Debug for Exec {
         match self {
             Exec::Term { term, boost } => write!(f, "Term({term:?} x {boost})"),
             Exec::Const { query, score } => write!(f, "Const({score}, {query:?})"),
+            Exec::AllOf { groups } => write!(f, "AllOf({groups:?})"),
             Exec::Scored(q) => write!(f, "Scored({q:?})"),
         }
     }
@@ -1085,15 +1122,9 @@ pub fn build_query(
 
     // Power in the other unit (`370 Вт` also finds `0,37 кВт`).
     for (_, alt) in analysis::power_alternatives(text) {
-        let must: Vec<(Occur, Box<dyn Query>)> = analysis::analyze(&alt)
-            .into_iter()
-            .map(|(_, _, t)| (Occur::Must, term_any_field(f, &t)))
-            .collect();
-        if !must.is_empty() {
-            clauses.push(Clause::other(Box::new(BoostQuery::new(
-                Box::new(BooleanQuery::new(must)),
-                SYNONYM_BOOST,
-            ))));
+        let terms: Vec<String> = analysis::analyze(&alt).into_iter().map(|x| x.2).collect();
+        if !terms.is_empty() {
+            clauses.push(Clause::all_terms(f, &terms, SYNONYM_BOOST));
         }
     }
 
@@ -1113,11 +1144,7 @@ pub fn build_query(
             };
             for exp in synonyms.expansions(window) {
                 let terms: Vec<String> = analysis::analyze(exp).into_iter().map(|x| x.2).collect();
-                let must: Vec<(Occur, Box<dyn Query>)> = terms
-                    .iter()
-                    .map(|t| (Occur::Must, term_any_field(f, t)))
-                    .collect();
-                if !must.is_empty() {
+                if !terms.is_empty() {
                     // The same match on `body` alone, for the match-only uses.
                     let matched: Box<dyn Query> = if terms.len() == 1 {
                         match_term(f.body, &terms[0])
@@ -1136,8 +1163,7 @@ pub fn build_query(
                     for g in &mut groups[start..start + n] {
                         g.push(matched.box_clone());
                     }
-                    let q: Box<dyn Query> = Box::new(BooleanQuery::new(must));
-                    clauses.push(Clause::other(Box::new(BoostQuery::new(q, boost))));
+                    clauses.push(Clause::all_terms(f, &terms, boost));
                 }
             }
         }
