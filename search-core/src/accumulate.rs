@@ -20,8 +20,9 @@ use crate::text::{Exec, MatchSet, MatchSetCollector, MatchSetSegment};
 use std::cell::RefCell;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::fieldnorm::FieldNormReader;
+use tantivy::query::Bm25StatisticsProvider;
 use tantivy::query::{Bm25Weight, BooleanQuery, EnableScoring, Occur, Query, TermQuery, Weight};
-use tantivy::schema::IndexRecordOption;
+use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, Score, Searcher, SegmentReader, Term};
 
 /// Per-thread scratch, sized to the largest segment seen. Invariant between queries: every
@@ -106,10 +107,41 @@ impl MatchPlan {
     }
 }
 
-fn bm25(searcher: &Searcher, term: &Term, boost: Score) -> tantivy::Result<Box<Bm25Weight>> {
-    Ok(Box::new(
-        Bm25Weight::for_terms(searcher, std::slice::from_ref(term))?.boost_by(boost),
-    ))
+/// BM25 weights of single terms with the searcher's statistics, as `Bm25Weight::for_terms`
+/// computes them, without its explanation (strings built per term and thrown away) and with
+/// each field's token total summed over the segments once per query.
+struct Stats<'a> {
+    searcher: &'a Searcher,
+    total_docs: u64,
+    avg_norm: std::collections::HashMap<Field, Score>,
+}
+
+impl<'a> Stats<'a> {
+    fn new(searcher: &'a Searcher) -> tantivy::Result<Stats<'a>> {
+        Ok(Stats {
+            searcher,
+            total_docs: searcher.total_num_docs()?,
+            avg_norm: Default::default(),
+        })
+    }
+
+    fn bm25(&mut self, term: &Term, boost: Score) -> tantivy::Result<Box<Bm25Weight>> {
+        let field = term.field();
+        let avg = match self.avg_norm.get(&field) {
+            Some(a) => *a,
+            None => {
+                let tokens = self.searcher.total_num_tokens(field)?;
+                let a = tokens as Score / self.total_docs as Score;
+                self.avg_norm.insert(field, a);
+                a
+            }
+        };
+        let doc_freq = self.searcher.doc_freq(term)?;
+        Ok(Box::new(
+            Bm25Weight::for_one_term_without_explain(doc_freq, self.total_docs, avg)
+                .boost_by(boost),
+        ))
+    }
 }
 
 /// Runs `clauses` (summed) restricted to documents every filter matches, into `collector`.
@@ -121,13 +153,14 @@ pub fn search(
 ) -> tantivy::Result<MatchSet> {
     let scoring = EnableScoring::enabled_from_searcher(searcher);
     let unscored = EnableScoring::disabled_from_searcher(searcher);
+    let mut stats = Stats::new(searcher)?;
     let prepared: Vec<Prepared> = clauses
         .iter()
         .map(|c| {
             Ok(match c {
                 Exec::Term { term, boost } => Prepared::Term {
                     term,
-                    bm25: bm25(searcher, term, *boost)?,
+                    bm25: stats.bm25(term, *boost)?,
                 },
                 Exec::Const { query, score } => Prepared::Const {
                     plan: MatchPlan::of(query.as_ref(), unscored)?,
@@ -138,7 +171,7 @@ pub fn search(
                         .iter()
                         .map(|g| {
                             g.iter()
-                                .map(|(t, b)| Ok((t, bm25(searcher, t, *b)?)))
+                                .map(|(t, b)| Ok((t, stats.bm25(t, *b)?)))
                                 .collect::<tantivy::Result<Vec<_>>>()
                         })
                         .collect::<tantivy::Result<_>>()?,
