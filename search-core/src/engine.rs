@@ -1672,6 +1672,82 @@ mod tests {
         assert!(compared >= 30, "most queries match something ({compared})");
     }
 
+    /// Multi-word synonym expansions and the compat/need constraint score only where every
+    /// part matches: cards holding part of an expansion (`винтовая пара`, `пара колёс`) are not
+    /// matched by it, as under tantivy's intersection, in both executors.
+    #[test]
+    fn partial_expansions_match_in_neither_executor() {
+        let mut config = EngineConfig::new("t", 8);
+        config.synonyms = Arc::new(
+            Synonyms::parse("швп = шарико-винтовая пара\nуплотнение = манжета армированная")
+                .expect("synonyms parse"),
+        );
+        let engine = Engine::in_memory(config).unwrap();
+        let names = [
+            "Шарико-винтовая пара SFU1605",
+            "Винтовая пара трапецеидальная",
+            "Пара колёс зубчатых",
+            "Шарико-винтовая пара SFU2005 для 16К20",
+            "Манжета армированная 25x47x7",
+            "Манжета резиновая",
+            "Уплотнение вала",
+            "Швп в сборе",
+        ];
+        let changes = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                let mut d = doc(&format!("d{i}"), n);
+                if i == 3 {
+                    d.compatible_models = vec!["16К20".into()];
+                }
+                Change::Upsert {
+                    doc: d,
+                    vector: None,
+                }
+            })
+            .collect();
+        engine.apply(changes, 1).unwrap();
+        engine
+            .apply(
+                vec![Change::Upsert {
+                    doc: doc("machine", "Станок токарный 16К20"),
+                    vector: None,
+                }],
+                2,
+            )
+            .unwrap();
+        let snap = engine.snapshot();
+        let ids = |r: &SearchResults| -> Vec<String> {
+            let mut v: Vec<String> = r.hits.iter().map(|h| h.doc.id.clone()).collect();
+            v.sort();
+            v
+        };
+        for (q, expected) in [
+            ("швп", vec!["d0", "d3", "d7"]),
+            ("уплотнение", vec!["d4", "d6"]),
+            ("швп для 16К20", vec!["d0", "d3", "d7", "machine"]),
+        ] {
+            let mut answers = Vec::new();
+            for union in [true, false] {
+                snap.use_tantivy_union(union);
+                let r = snap
+                    .search_with_vector(&SearchRequest::new(q, Mode::Lexical), None)
+                    .unwrap();
+                assert_eq!(ids(&r), expected, "{q}, tantivy union: {union}");
+                answers.push(r);
+            }
+            for (u, a) in answers[0].hits.iter().zip(&answers[1].hits) {
+                assert_eq!(u.doc.id, a.doc.id, "{q}: same order");
+                assert!(
+                    (u.score - a.score).abs() <= 1e-4 * u.score.abs().max(1.0),
+                    "{q}"
+                );
+            }
+        }
+        snap.use_tantivy_union(false);
+    }
+
     /// Small segments merge (then all of them, once the tail is large enough), and searches
     /// answer the same before and after.
     #[test]
