@@ -12,6 +12,10 @@
 //! facets, vids, top k) and zeroes what was touched, so the scratch arrays are clean for the
 //! next query without a memset of the whole segment.
 //!
+//! Match-only parts (constants, filters, the word groups of synonym expansions) are evaluated
+//! as per-segment bitsets: term postings set bits, unions and intersections combine them word
+//! by word, and only queries of other shapes go through their tantivy weight.
+//!
 //! The scores are those of [`crate::text::LexicalQuery::query`] under tantivy, summed in
 //! clause order; tantivy's union sums in an order that changes as its clauses run out, so the
 //! two may differ in the last bit of a float (never in what matches).
@@ -26,12 +30,14 @@ use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, Score, Searcher, SegmentReader, Term};
 
 /// Per-thread scratch, sized to the largest segment seen. Invariant between queries: every
-/// score is 0 and every bit of `touched` clear.
+/// score is 0 and every bit of `touched` clear, unless `dirty` says a segment's walk did not
+/// finish (an error or a panic), in which case the next one clears everything first.
 #[derive(Default)]
 struct Scratch {
     scores: Vec<Score>,
     touched: Vec<u64>,
     pool: Pool,
+    dirty: bool,
 }
 
 /// Bitsets lent out while match plans and filters are evaluated, kept for the next query.
@@ -196,13 +202,13 @@ pub fn search(
         let mut scratch = scratch.borrow_mut();
         for (ord, reader) in searcher.segment_readers().iter().enumerate() {
             let mut seg = collector.for_segment(ord as u32, reader)?;
-            let done = segment(&mut scratch, reader, &prepared, filter.as_ref(), &mut seg);
-            if done.is_err() {
-                // Restore the invariant: the walk stopped with scores and bits set.
+            if scratch.dirty {
                 scratch.scores.iter_mut().for_each(|s| *s = 0.0);
                 scratch.touched.iter_mut().for_each(|w| *w = 0);
             }
-            done?;
+            scratch.dirty = true;
+            segment(&mut scratch, reader, &prepared, filter.as_ref(), &mut seg)?;
+            scratch.dirty = false;
             fruits.push(seg.harvest());
         }
         Ok::<(), tantivy::TantivyError>(())
@@ -350,6 +356,7 @@ fn segment(
         scores,
         touched,
         pool,
+        ..
     } = scratch;
     let scores = &mut scores[..max_doc];
     let touched = &mut touched[..words];
@@ -450,4 +457,39 @@ fn segment(
         pool.give(keep);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SCRATCH;
+    use crate::{Change, Engine, EngineConfig, Mode, SearchRequest};
+
+    /// A segment walk that stopped half way (an error, or a panic caught by the caller's
+    /// thread pool) leaves scores and bits behind in the thread's scratch; the next query on
+    /// that thread clears them before it walks, so its answer is the same.
+    #[test]
+    fn an_unfinished_walk_does_not_leak_into_the_next_query() {
+        let engine = Engine::in_memory(EngineConfig::new("t", 8)).unwrap();
+        let changes = crate::fixture::catalog(500, 3)
+            .into_iter()
+            .map(|doc| Change::Upsert { doc, vector: None })
+            .collect();
+        engine.apply(changes, 1).unwrap();
+        let snap = engine.snapshot();
+        let req = SearchRequest::new("подшипник шпинделя", Mode::Lexical);
+        let answer = |r: crate::SearchResults| {
+            let hits: Vec<(String, f32)> =
+                r.hits.into_iter().map(|h| (h.doc.id, h.score)).collect();
+            (r.total, hits)
+        };
+        let clean = answer(snap.search_with_vector(&req, None).unwrap());
+        assert!(clean.0 > 0, "the query matches");
+        SCRATCH.with(|s| {
+            let mut s = s.borrow_mut();
+            s.scores.iter_mut().for_each(|x| *x = 7.0);
+            s.touched.iter_mut().for_each(|w| *w = u64::MAX);
+            s.dirty = true;
+        });
+        assert_eq!(answer(snap.search_with_vector(&req, None).unwrap()), clean);
+    }
 }
