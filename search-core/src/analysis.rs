@@ -544,7 +544,17 @@ pub fn quantities(text: &str) -> Vec<String> {
 
 /// Words that only say "parts" without naming which.
 pub fn is_generic_parts_word(norm_word: &str) -> bool {
-    const STEMS: &[&str] = &["запчаст", "запасн", "parts", "part", "spare"];
+    const STEMS: &[&str] = &[
+        "запчаст",
+        "запасн",
+        "расходник",
+        "комплектующ",
+        "parts",
+        "part",
+        "spare",
+        "component",
+        "consumable",
+    ];
     STEMS.iter().any(|s| norm_word.starts_with(s))
 }
 

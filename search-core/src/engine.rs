@@ -1748,6 +1748,39 @@ mod tests {
         snap.use_tantivy_union(false);
     }
 
+    /// `4Г721М расходники` names a machine and only says "parts": every part declared for that
+    /// machine meets it and comes before the machine itself and before parts that merely say
+    /// "consumables" for no machine (dev set q0063 found none of its parts before).
+    #[test]
+    fn a_machine_and_a_bare_parts_word_ask_for_its_declared_parts() {
+        let mut config = EngineConfig::new("t", 8);
+        config.synonyms =
+            Arc::new(Synonyms::parse("расходники = расходные материалы").expect("synonyms parse"));
+        let engine = Engine::in_memory(config).unwrap();
+        let mut machine = doc("machine", "Станок электроэрозионный 4Г721М");
+        machine.kind = Kind::Product;
+        machine.model = "4Г721М".into();
+        let mut fluid = doc("fluid", "Жидкость диэлектрическая EDM-1, 208 л");
+        fluid.compatible_models = vec!["4Г721М".into(), "AG40L".into()];
+        let resin = doc(
+            "resin",
+            "Смола ионообменная, расходные материалы для электроэрозии",
+        );
+        let changes = [machine, fluid, resin]
+            .into_iter()
+            .map(|doc| Change::Upsert { doc, vector: None })
+            .collect();
+        engine.apply(changes, 1).unwrap();
+        let snap = engine.snapshot();
+        for q in ["4Г721М расходники", "запчасти для 4Г721М"] {
+            let r = snap
+                .search_with_vector(&SearchRequest::new(q, Mode::Lexical), None)
+                .unwrap();
+            let ids: Vec<&str> = r.hits.iter().map(|h| h.doc.id.as_str()).collect();
+            assert_eq!(ids.first(), Some(&"fluid"), "{q}: {ids:?}");
+        }
+    }
+
     /// Small segments merge (then all of them, once the tail is large enough), and searches
     /// answer the same before and after.
     #[test]

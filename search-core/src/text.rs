@@ -954,7 +954,14 @@ pub fn build_query(
             clauses.push(Clause::term(f.code_prefix, &code, CODE_PREFIX_BOOST));
         }
         if part_intent && machine_code {
-            clauses.push(Clause::constant(match_term(f.compat, &code), COMPAT_BOOST));
+            // A query that names the machine and only says "parts" (`4Г721М расходники`,
+            // `запчасти для 16К20`) is met by any part declared for it.
+            let boost = if need_words == 0 {
+                COMPAT_NEED_BOOST
+            } else {
+                COMPAT_BOOST
+            };
+            clauses.push(Clause::constant(match_term(f.compat, &code), boost));
         }
         // A code that covers the query but for at most one word is what the user is after.
         if !part_intent && content_words.len() - n <= 1 {
