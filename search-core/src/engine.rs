@@ -1781,6 +1781,38 @@ mod tests {
         }
     }
 
+    /// A misspelt need word (`потрон` for `патрон`) weighs as the word it meant: its nearest
+    /// indexed stem scores BM25 like any word, so the chuck is not outranked by cards that
+    /// only match the query's other word (dev set q0254 `потрон для токарного с ЧПУ CLX 450`).
+    #[test]
+    fn a_misspelt_word_weighs_as_the_word_it_meant() {
+        let engine = Engine::in_memory(EngineConfig::new("t", 8)).unwrap();
+        let names = [
+            "Патрон трехкулачковый",
+            "Панель ЧПУ",
+            "Ремень клиновой",
+            "Насос смазки",
+            "Фильтр масляный",
+            "Кабель энкодера",
+        ];
+        let changes = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| Change::Upsert {
+                doc: doc(&format!("d{i}"), n),
+                vector: None,
+            })
+            .collect();
+        engine.apply(changes, 1).unwrap();
+        let snap = engine.snapshot();
+        for q in ["потрон ЧПУ", "патрон ЧПУ"] {
+            let r = snap
+                .search_with_vector(&SearchRequest::new(q, Mode::Lexical), None)
+                .unwrap();
+            assert_eq!(r.hits[0].doc.id, "d0", "{q}");
+        }
+    }
+
     /// Small segments merge (then all of them, once the tail is large enough), and searches
     /// answer the same before and after.
     #[test]
