@@ -13,8 +13,8 @@ use std::collections::{HashMap, HashSet};
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::StrColumn;
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScorer, EnableScoring, Explanation, FuzzyTermQuery,
-    Occur, Query, RangeQuery, Scorer, TermQuery, Weight,
+    AllQuery, BooleanQuery, BoostQuery, ConstScorer, EmptyQuery, EnableScoring, Explanation,
+    FuzzyTermQuery, Occur, Query, RangeQuery, Scorer, TermQuery, Weight,
 };
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED, STRING,
@@ -431,10 +431,15 @@ const CONTEXT_BOOST: f32 = 0.3;
 pub trait Vocabulary {
     fn knows(&self, field: Field, term: &str) -> bool;
 
-    /// The indexed term of `field` nearest to `term` within `distance` edits (transpositions
-    /// count as one), the most frequent one among equally near ones.
-    fn nearest(&self, _field: Field, _term: &str, _distance: u8) -> Option<String> {
-        None
+    /// The indexed terms of `field` within `distance` edits of `term` (transpositions count as
+    /// one), nearest first, the most frequent first among equally near ones.
+    fn within(&self, _field: Field, _term: &str, _distance: u8) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// The indexed term of `field` nearest to `term` within `distance` edits.
+    fn nearest(&self, field: Field, term: &str, distance: u8) -> Option<String> {
+        self.within(field, term, distance).into_iter().next()
     }
 }
 
@@ -471,9 +476,10 @@ impl Vocabulary for tantivy::Searcher {
         })
     }
 
-    fn nearest(&self, field: Field, term: &str, distance: u8) -> Option<String> {
+    fn within(&self, field: Field, term: &str, distance: u8) -> Vec<String> {
         let dfa = lev_builder(distance).build_dfa(term);
-        let mut best: Option<(u8, u32, String)> = None;
+        // Term → (distance, document frequency summed over segments).
+        let mut found: HashMap<String, (u8, u32)> = HashMap::new();
         for reader in self.segment_readers() {
             let Ok(ii) = reader.inverted_index(field) else {
                 continue;
@@ -489,17 +495,18 @@ impl Vocabulary for tantivy::Searcher {
                     levenshtein_automata::Distance::Exact(d) => d,
                     levenshtein_automata::Distance::AtLeast(_) => continue,
                 };
-                let freq = stream.value().doc_freq;
-                let better = match &best {
-                    None => true,
-                    Some((bd, bf, _)) => d < *bd || (d == *bd && freq > *bf),
-                };
-                if better {
-                    best = Some((d, freq, candidate.to_string()));
-                }
+                let entry = found.entry(candidate.to_string()).or_insert((d, 0));
+                entry.1 += stream.value().doc_freq;
             }
         }
-        best.map(|b| b.2)
+        let mut terms: Vec<(String, (u8, u32))> = found.into_iter().collect();
+        terms.sort_by(|a, b| {
+            a.1 .0
+                .cmp(&b.1 .0)
+                .then(b.1 .1.cmp(&a.1 .1))
+                .then(a.0.cmp(&b.0))
+        });
+        terms.into_iter().map(|t| t.0).collect()
     }
 }
 
@@ -1112,28 +1119,37 @@ pub fn build_query(
                     continue;
                 }
                 let term = analysis::term_for_word(norm);
-                // A misspelt Russian word: the nearest indexed stem (`потрон` → `патрон`) scores
-                // as the word would have, BM25 in every weighted field. The fuzzy clauses below
-                // add every other stem within reach at a constant, for recall. Not for Latin
-                // words: in this Russian catalog the stem nearest to an unknown English word
-                // is mostly another word (`components` for `OEM components`: dev set english
-                // 0.804 → 0.796 with it).
+                // Every indexed stem within reach, from one pass of a Levenshtein automaton over
+                // the `body` dictionary (which holds every weighted field's terms, so it serves
+                // `name` too): each adds a constant where it occurs, 1 in any field and 2 more
+                // in the name, as fuzzy term queries would, for recall.
+                let near = vocab.within(f.body, &term, dist);
+                // A misspelt Russian word: the nearest stem (`потрон` → `патрон`) also scores as
+                // the word would have, BM25 in every weighted field. Not for Latin words: in this
+                // Russian catalog the stem nearest to an unknown English word is mostly another
+                // word (`components` for `OEM components`: dev set english 0.804 → 0.796 with it).
                 let cyrillic = norm.chars().any(|c| matches!(c, 'а'..='я' | 'ё'));
-                if let Some(near) = cyrillic
-                    .then(|| vocab.nearest(f.body, &term, dist))
-                    .flatten()
-                {
+                if let Some(first) = near.first().filter(|_| cyrillic) {
                     clauses.extend(
-                        term_fields(f, std::slice::from_ref(&near))
+                        term_fields(f, std::slice::from_ref(first))
                             .into_iter()
                             .map(|c| c.boosted(REPAIRED_BOOST)),
                     );
                 }
-                let body = FuzzyTermQuery::new(Term::from_field_text(f.body, &term), dist, true);
-                let name = FuzzyTermQuery::new(Term::from_field_text(f.name, &term), dist, true);
-                matched.push(Box::new(body.clone()));
-                for (q, boost) in [(body, 1.0f32), (name, 2.0)] {
-                    clauses.push(Clause::other(Box::new(BoostQuery::new(Box::new(q), boost))));
+                let any_of = |field: Field| -> Box<dyn Query> {
+                    if near.is_empty() {
+                        return Box::new(EmptyQuery);
+                    }
+                    Box::new(BooleanQuery::new(
+                        near.iter()
+                            .map(|t| (Occur::Should, match_term(field, t)))
+                            .collect(),
+                    ))
+                };
+                matched.push(any_of(f.body));
+                if !near.is_empty() {
+                    clauses.push(Clause::constant(any_of(f.body), 1.0));
+                    clauses.push(Clause::constant(any_of(f.name), 2.0));
                 }
             }
         }
