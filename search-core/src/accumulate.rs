@@ -75,6 +75,8 @@ enum Prepared<'a> {
     },
     AllOf {
         groups: Vec<Vec<(&'a Term, Box<Bm25Weight>)>>,
+        /// Which documents hold every group: the intersection of the groups' `body` terms.
+        all: Vec<MatchPlan>,
     },
     Scored(Box<dyn Weight>),
 }
@@ -172,7 +174,8 @@ pub fn search(
                     plan: MatchPlan::of(query.as_ref(), unscored)?,
                     score: *score,
                 },
-                Exec::AllOf { groups } => Prepared::AllOf {
+                Exec::AllOf { groups, body } => Prepared::AllOf {
+                    all: body.iter().map(|t| MatchPlan::Term(t.clone())).collect(),
                     groups: groups
                         .iter()
                         .map(|g| {
@@ -389,20 +392,10 @@ fn segment(
                 pool.give(bits);
                 done?;
             }
-            Prepared::AllOf { groups } => {
-                // Which documents hold a term of every group, then the terms' scores there.
-                let plans: Vec<MatchPlan> = groups
-                    .iter()
-                    .map(|g| {
-                        MatchPlan::Any(
-                            g.iter()
-                                .map(|(t, _)| MatchPlan::Term((*t).clone()))
-                                .collect(),
-                        )
-                    })
-                    .collect();
+            Prepared::AllOf { groups, all } => {
+                // Which documents hold every group, then the terms' scores there.
                 let mut mask = pool.take(words);
-                let done = and_matches(&plans, reader, &mut mask, pool).and_then(|()| {
+                let done = and_matches(all, reader, &mut mask, pool).and_then(|()| {
                     if mask.iter().all(|w| *w == 0) {
                         return Ok(());
                     }

@@ -693,7 +693,13 @@ impl Clause {
         Clause {
             term: false,
             q: Box::new(BoostQuery::new(Box::new(BooleanQuery::new(must)), boost)),
-            exec: Exec::AllOf { groups },
+            exec: Exec::AllOf {
+                groups,
+                body: terms
+                    .iter()
+                    .map(|t| Term::from_field_text(f.body, t))
+                    .collect(),
+            },
         }
     }
     /// Any other scored query.
@@ -718,11 +724,12 @@ impl Clause {
                     query,
                     score: score * by,
                 },
-                Exec::AllOf { groups } => Exec::AllOf {
+                Exec::AllOf { groups, body } => Exec::AllOf {
                     groups: groups
                         .into_iter()
                         .map(|g| g.into_iter().map(|(t, b)| (t, b * by)).collect())
                         .collect(),
+                    body,
                 },
                 Exec::Scored(q) => Exec::Scored(Box::new(BoostQuery::new(q, by))),
             },
@@ -742,7 +749,13 @@ pub enum Exec {
     /// Documents matching at least one term of every group score the sum of the BM25 of
     /// each term they hold times its boost: an intersection of per-word unions over fields
     /// (synonym expansions, power in the other unit).
-    AllOf { groups: Vec<Vec<(Term, Score)>> },
+    AllOf {
+        groups: Vec<Vec<(Term, Score)>>,
+        /// Each group's word as a `body` term: `body` holds the text of every weighted field,
+        /// so a document holds a term of the group exactly when it holds this one, and the
+        /// intersection is computed over these alone.
+        body: Vec<Term>,
+    },
     /// Any other query, scored by tantivy.
     Scored(Box<dyn Query>),
 }
@@ -758,8 +771,9 @@ impl Clone for Exec {
                 query: query.box_clone(),
                 score: *score,
             },
-            Exec::AllOf { groups } => Exec::AllOf {
+            Exec::AllOf { groups, body } => Exec::AllOf {
                 groups: groups.clone(),
+                body: body.clone(),
             },
             Exec::Scored(q) => Exec::Scored(q.box_clone()),
         }
@@ -771,7 +785,7 @@ impl std::fmt::Debug for Exec {
         match self {
             Exec::Term { term, boost } => write!(f, "Term({term:?} x {boost})"),
             Exec::Const { query, score } => write!(f, "Const({score}, {query:?})"),
-            Exec::AllOf { groups } => write!(f, "AllOf({groups:?})"),
+            Exec::AllOf { groups, .. } => write!(f, "AllOf({groups:?})"),
             Exec::Scored(q) => write!(f, "Scored({q:?})"),
         }
     }
