@@ -104,7 +104,8 @@ impl MatchPlan {
                     .map(|(_, q)| MatchPlan::of(q.as_ref(), unscored))
                     .collect::<tantivy::Result<Vec<_>>>()
             };
-            if all(Occur::Should) {
+            // A union that asks for more than one of its clauses is left to tantivy.
+            if all(Occur::Should) && b.get_minimum_number_should_match() <= 1 {
                 return Ok(MatchPlan::Any(children()?));
             }
             if all(Occur::Must) {
