@@ -1361,6 +1361,35 @@ mod tests {
             .expect("a valid document")
     }
 
+    /// An in-memory engine (no vectors) with the synonym dictionary `synonyms`, holding `docs`
+    /// in one commit.
+    fn engine_with(synonyms: &str, docs: Vec<CatalogDoc>) -> Engine {
+        let mut config = EngineConfig::new("t", 8);
+        config.synonyms = Arc::new(Synonyms::parse(synonyms).expect("synonyms parse"));
+        let engine = Engine::in_memory(config).unwrap();
+        let changes = docs
+            .into_iter()
+            .map(|doc| Change::Upsert { doc, vector: None })
+            .collect();
+        engine.apply(changes, 1).unwrap();
+        engine
+    }
+
+    /// Spare parts named `names`, with ids `d0`, `d1`, …
+    fn named(names: &[&str]) -> Vec<CatalogDoc> {
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| doc(&format!("d{i}"), n))
+            .collect()
+    }
+
+    /// The lexical answer to `q`, past the result cache.
+    fn lexical(snap: &Snapshot, q: &str) -> SearchResults {
+        snap.search_with_vector(&SearchRequest::new(q, Mode::Lexical), None)
+            .unwrap()
+    }
+
     /// A hashing embedder that counts the texts it embeds.
     struct Counting {
         inner: crate::HashingEmbedder,
@@ -1677,13 +1706,7 @@ mod tests {
     /// matched by it, as under tantivy's intersection, in both executors.
     #[test]
     fn partial_expansions_match_in_neither_executor() {
-        let mut config = EngineConfig::new("t", 8);
-        config.synonyms = Arc::new(
-            Synonyms::parse("швп = шарико-винтовая пара\nуплотнение = манжета армированная")
-                .expect("synonyms parse"),
-        );
-        let engine = Engine::in_memory(config).unwrap();
-        let names = [
+        let mut docs = named(&[
             "Шарико-винтовая пара SFU1605",
             "Винтовая пара трапецеидальная",
             "Пара колёс зубчатых",
@@ -1692,22 +1715,12 @@ mod tests {
             "Манжета резиновая",
             "Уплотнение вала",
             "Швп в сборе",
-        ];
-        let changes = names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| {
-                let mut d = doc(&format!("d{i}"), n);
-                if i == 3 {
-                    d.compatible_models = vec!["16К20".into()];
-                }
-                Change::Upsert {
-                    doc: d,
-                    vector: None,
-                }
-            })
-            .collect();
-        engine.apply(changes, 1).unwrap();
+        ]);
+        docs[3].compatible_models = vec!["16К20".into()];
+        let engine = engine_with(
+            "швп = шарико-винтовая пара\nуплотнение = манжета армированная",
+            docs,
+        );
         engine
             .apply(
                 vec![Change::Upsert {
@@ -1731,9 +1744,7 @@ mod tests {
             let mut answers = Vec::new();
             for union in [true, false] {
                 snap.use_tantivy_union(union);
-                let r = snap
-                    .search_with_vector(&SearchRequest::new(q, Mode::Lexical), None)
-                    .unwrap();
+                let r = lexical(&snap, q);
                 assert_eq!(ids(&r), expected, "{q}, tantivy union: {union}");
                 answers.push(r);
             }
@@ -1753,10 +1764,6 @@ mod tests {
     /// "consumables" for no machine (dev set q0063 found none of its parts before).
     #[test]
     fn a_machine_and_a_bare_parts_word_ask_for_its_declared_parts() {
-        let mut config = EngineConfig::new("t", 8);
-        config.synonyms =
-            Arc::new(Synonyms::parse("расходники = расходные материалы").expect("synonyms parse"));
-        let engine = Engine::in_memory(config).unwrap();
         let mut machine = doc("machine", "Станок электроэрозионный 4Г721М");
         machine.kind = Kind::Product;
         machine.model = "4Г721М".into();
@@ -1766,16 +1773,13 @@ mod tests {
             "resin",
             "Смола ионообменная, расходные материалы для электроэрозии",
         );
-        let changes = [machine, fluid, resin]
-            .into_iter()
-            .map(|doc| Change::Upsert { doc, vector: None })
-            .collect();
-        engine.apply(changes, 1).unwrap();
+        let engine = engine_with(
+            "расходники = расходные материалы",
+            vec![machine, fluid, resin],
+        );
         let snap = engine.snapshot();
         for q in ["4Г721М расходники", "запчасти для 4Г721М"] {
-            let r = snap
-                .search_with_vector(&SearchRequest::new(q, Mode::Lexical), None)
-                .unwrap();
+            let r = lexical(&snap, q);
             let ids: Vec<&str> = r.hits.iter().map(|h| h.doc.id.as_str()).collect();
             assert_eq!(ids.first(), Some(&"fluid"), "{q}: {ids:?}");
         }
@@ -1786,30 +1790,17 @@ mod tests {
     /// only match the query's other word (dev set q0254 `потрон для токарного с ЧПУ CLX 450`).
     #[test]
     fn a_misspelt_word_weighs_as_the_word_it_meant() {
-        let engine = Engine::in_memory(EngineConfig::new("t", 8)).unwrap();
-        let names = [
+        let docs = named(&[
             "Патрон трехкулачковый",
             "Панель ЧПУ",
             "Ремень клиновой",
             "Насос смазки",
             "Фильтр масляный",
             "Кабель энкодера",
-        ];
-        let changes = names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| Change::Upsert {
-                doc: doc(&format!("d{i}"), n),
-                vector: None,
-            })
-            .collect();
-        engine.apply(changes, 1).unwrap();
-        let snap = engine.snapshot();
+        ]);
+        let snap = engine_with("", docs).snapshot();
         for q in ["потрон ЧПУ", "патрон ЧПУ"] {
-            let r = snap
-                .search_with_vector(&SearchRequest::new(q, Mode::Lexical), None)
-                .unwrap();
-            assert_eq!(r.hits[0].doc.id, "d0", "{q}");
+            assert_eq!(lexical(&snap, q).hits[0].doc.id, "d0", "{q}");
         }
     }
 
