@@ -20,7 +20,7 @@
 //! clause order; tantivy's union sums in an order that changes as its clauses run out, so the
 //! two may differ in the last bit of a float (never in what matches).
 
-use crate::text::{Exec, MatchSet, MatchSetCollector, MatchSetSegment};
+use crate::text::{Exec, MatchSet, MatchSetCollector, MatchSetSegment, NumericFilter};
 use std::cell::RefCell;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::fieldnorm::FieldNormReader;
@@ -153,11 +153,15 @@ impl<'a> Stats<'a> {
     }
 }
 
-/// Runs `clauses` (summed) restricted to documents every filter matches, into `collector`.
+/// Runs `clauses` (summed) restricted to documents every filter matches (the term filters as
+/// queries, the numeric ones on the segment tables), into `collector`. Without clauses every
+/// document passing the filters matches with score 1 (a browse request, or the filter set of
+/// the semantic side).
 pub fn search(
     searcher: &Searcher,
     clauses: &[Exec],
     filters: &[Box<dyn Query>],
+    numeric: Option<&NumericFilter>,
     collector: &MatchSetCollector,
 ) -> tantivy::Result<MatchSet> {
     let scoring = EnableScoring::enabled_from_searcher(searcher);
@@ -211,7 +215,14 @@ pub fn search(
                 scratch.touched.iter_mut().for_each(|w| *w = 0);
             }
             scratch.dirty = true;
-            segment(&mut scratch, reader, &prepared, filter.as_ref(), &mut seg)?;
+            segment(
+                &mut scratch,
+                reader,
+                &prepared,
+                filter.as_ref(),
+                numeric,
+                &mut seg,
+            )?;
             scratch.dirty = false;
             fruits.push(seg.harvest());
         }
@@ -346,6 +357,7 @@ fn segment(
     reader: &SegmentReader,
     clauses: &[Prepared],
     filter: Option<&MatchPlan>,
+    numeric: Option<&NumericFilter>,
     seg: &mut MatchSetSegment,
 ) -> tantivy::Result<()> {
     let max_doc = reader.max_doc() as usize;
@@ -430,6 +442,29 @@ fn segment(
     };
 
     let alive = reader.alive_bitset();
+    if clauses.is_empty() {
+        // A browse request: every document passing the filters, each scoring 1 as under
+        // tantivy's `AllQuery`.
+        for wi in 0..words {
+            let mut bits = keep.as_ref().map_or(u64::MAX, |k| k[wi]);
+            if wi == words - 1 && !max_doc.is_multiple_of(64) {
+                bits &= (1u64 << (max_doc % 64)) - 1;
+            }
+            while bits != 0 {
+                let doc = (wi * 64) as DocId + bits.trailing_zeros();
+                bits &= bits - 1;
+                if alive.is_none_or(|a| a.is_alive(doc))
+                    && numeric.is_none_or(|n| seg.passes(n, doc))
+                {
+                    seg.collect(doc, 1.0);
+                }
+            }
+        }
+        if let Some(keep) = keep {
+            pool.give(keep);
+        }
+        return Ok(());
+    }
     for (wi, word) in touched.iter_mut().enumerate() {
         let mut bits = *word;
         if bits == 0 {
@@ -442,7 +477,10 @@ fn segment(
             bits &= bits - 1;
             let doc = (wi * 64) as DocId + bit;
             let score = std::mem::take(&mut scores[doc as usize]);
-            if pass & (1 << bit) != 0 && alive.is_none_or(|a| a.is_alive(doc)) {
+            if pass & (1 << bit) != 0
+                && alive.is_none_or(|a| a.is_alive(doc))
+                && numeric.is_none_or(|n| seg.passes(n, doc))
+            {
                 seg.collect(doc, score);
             }
         }

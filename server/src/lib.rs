@@ -126,6 +126,9 @@ pub fn engine_config(embedder: Option<&Arc<dyn Embedder>>, synonyms: Synonyms) -
     if let Some(n) = env_usize("SEARCH_CACHE_ENTRIES") {
         cfg.result_cache = n;
     }
+    if let Some(n) = env_usize("DOC_CACHE_ENTRIES") {
+        cfg.doc_cache = n;
+    }
     cfg
 }
 
