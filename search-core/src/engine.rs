@@ -11,6 +11,7 @@ use crate::doc::CatalogDoc;
 use crate::embed::CachedEmbedder;
 use crate::error::{Error, Result};
 use crate::fusion::{rrf, RrfParams};
+use crate::highlight::Highlighter;
 use crate::synonyms::Synonyms;
 use crate::text::{self, Fields, Filters, MatchSet, MatchSetCollector, SegmentTable};
 use crate::vector::{HnswParams, VectorIndex, Vid};
@@ -198,9 +199,26 @@ impl EngineConfig {
 
 type ResultCache = Option<Arc<parking_lot::Mutex<lru::LruCache<String, SearchResults>>>>;
 
-type DocCache = Option<
-    Arc<parking_lot::Mutex<lru::LruCache<(tantivy::index::SegmentId, DocId), Arc<CatalogDoc>>>>,
->;
+type DocCache =
+    Option<Arc<parking_lot::Mutex<lru::LruCache<(tantivy::index::SegmentId, DocId), Arc<Stored>>>>>;
+
+/// A stored document, decoded, with the analysis of its highlighted fields made on first use.
+struct Stored {
+    doc: CatalogDoc,
+    /// Tokens of the name and the description (see [`crate::highlight`]).
+    tokens: std::sync::OnceLock<[crate::highlight::Tokens; 2]>,
+}
+
+impl Stored {
+    fn tokens(&self) -> &[crate::highlight::Tokens; 2] {
+        self.tokens.get_or_init(|| {
+            [
+                crate::highlight::tokens(&self.doc.name),
+                crate::highlight::tokens(&self.doc.description),
+            ]
+        })
+    }
+}
 
 fn doc_cache(size: usize) -> DocCache {
     std::num::NonZeroUsize::new(size)
@@ -226,7 +244,7 @@ pub struct Snapshot {
     vectors: Arc<VectorIndex>,
     live: Arc<Vec<u64>>,
     /// vid → (segment ordinal, doc id) of the live document holding it.
-    addrs: Arc<HashMap<Vid, DocAddress>>,
+    addrs: Arc<VidAddrs>,
     /// Decoded fast fields per segment, in segment-ordinal order (shared across snapshots).
     cols: Arc<Vec<Arc<SegmentTable>>>,
     applied_seq: i64,
@@ -441,7 +459,7 @@ impl Engine {
             text: reader.searcher(),
             vectors: vectors.clone(),
             live: Arc::new(Vec::new()),
-            addrs: Arc::new(HashMap::new()),
+            addrs: Arc::new(VidAddrs::default()),
             cols: Arc::new(Vec::new()),
             applied_seq: 0,
             docs: 0,
@@ -725,19 +743,40 @@ fn lookup(searcher: &tantivy::Searcher, f: &Fields, id: &str) -> Result<Option<(
     Ok(Some((vid, hash)))
 }
 
-fn vid_addresses(
-    searcher: &tantivy::Searcher,
-    cols: &[Arc<SegmentTable>],
-) -> HashMap<Vid, DocAddress> {
-    let mut out = HashMap::with_capacity(searcher.num_docs() as usize);
+/// vid → address of the live document holding it, as a dense array (vids are dense: a
+/// hash map lookup per semantic candidate showed in hybrid profiles).
+#[derive(Default)]
+struct VidAddrs(Vec<DocAddress>);
+
+/// Marks a vid no live document holds.
+const NO_ADDR: DocAddress = DocAddress {
+    segment_ord: u32::MAX,
+    doc_id: u32::MAX,
+};
+
+impl VidAddrs {
+    fn get(&self, vid: Vid) -> Option<DocAddress> {
+        self.0
+            .get(vid as usize)
+            .copied()
+            .filter(|a| a.segment_ord != u32::MAX)
+    }
+}
+
+fn vid_addresses(searcher: &tantivy::Searcher, cols: &[Arc<SegmentTable>]) -> VidAddrs {
+    let mut out = Vec::with_capacity(searcher.num_docs() as usize);
     for (ord, seg) in searcher.segment_readers().iter().enumerate() {
         for doc in seg.doc_ids_alive() {
             if let Some(v) = cols[ord].vid(doc) {
-                out.insert(v as Vid, DocAddress::new(ord as u32, doc));
+                let v = v as usize;
+                if out.len() <= v {
+                    out.resize(v + 1, NO_ADDR);
+                }
+                out[v] = DocAddress::new(ord as u32, doc);
             }
         }
     }
-    out
+    VidAddrs(out)
 }
 
 struct Candidate {
@@ -746,6 +785,24 @@ struct Candidate {
 }
 
 impl Snapshot {
+    /// The text index's searcher of this snapshot (tests and benches look inside).
+    #[doc(hidden)]
+    pub fn searcher(&self) -> &tantivy::Searcher {
+        &self.text
+    }
+
+    /// The text index's fields.
+    #[doc(hidden)]
+    pub fn fields(&self) -> &Fields {
+        &self.fields
+    }
+
+    /// The configuration this snapshot searches with.
+    #[doc(hidden)]
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
     /// `query` plus `feedback_weight` times the mean of the vectors of `docs`, unit length;
     /// `None` when none of them has a vector.
     fn feedback_query(&self, query: &[f32], docs: &[Vid]) -> Option<Vec<f32>> {
@@ -809,18 +866,29 @@ impl Snapshot {
     }
 
     fn load(&self, addr: DocAddress) -> Result<CatalogDoc> {
+        Ok(self.stored(addr)?.doc.clone())
+    }
+
+    /// The decoded stored document at `addr`, from the doc cache if it holds it.
+    fn stored(&self, addr: DocAddress) -> Result<Arc<Stored>> {
         let Some(cache) = &self.doc_cache else {
-            return self.read_stored(addr);
+            return Ok(Arc::new(Stored {
+                doc: self.read_stored(addr)?,
+                tokens: Default::default(),
+            }));
         };
         let key = (
             self.text.segment_reader(addr.segment_ord).segment_id(),
             addr.doc_id,
         );
         if let Some(doc) = cache.lock().get(&key) {
-            return Ok(CatalogDoc::clone(doc));
+            return Ok(doc.clone());
         }
-        let doc = self.read_stored(addr)?;
-        cache.lock().put(key, Arc::new(doc.clone()));
+        let doc = Arc::new(Stored {
+            doc: self.read_stored(addr)?,
+            tokens: Default::default(),
+        });
+        cache.lock().put(key, doc.clone());
         Ok(doc)
     }
 
@@ -844,7 +912,7 @@ impl Snapshot {
     }
 
     fn addr_of(&self, vid: Vid) -> Result<Option<DocAddress>> {
-        Ok(self.addrs.get(&vid).copied())
+        Ok(self.addrs.get(vid))
     }
 
     /// Runs a search. The query vector is computed with the engine's embedder unless given.
@@ -1176,12 +1244,8 @@ impl Snapshot {
         let mut hits = Vec::new();
         let gens = if req.highlight && !browse {
             Some((
-                tantivy::snippet::SnippetGenerator::create(&self.text, &*filtered_text, f.name)?,
-                tantivy::snippet::SnippetGenerator::create(
-                    &self.text,
-                    &*filtered_text,
-                    f.description,
-                )?,
+                Highlighter::create(&self.text, &*filtered_text, f.name)?,
+                Highlighter::create(&self.text, &*filtered_text, f.description)?,
             ))
         } else {
             None
@@ -1194,23 +1258,24 @@ impl Snapshot {
                     None => continue,
                 },
             };
-            let doc = self.load(addr)?;
+            let stored = self.stored(addr)?;
             let mut highlights = Vec::new();
-            if let Some((gn, gd)) = &gens {
-                let mut sn = gn.snippet(&doc.name);
-                if !sn.highlighted().is_empty() {
-                    sn.set_snippet_prefix_postfix("<em>", "</em>");
-                    highlights.push(("name", sn.to_html()));
+            if let Some((gn, gd)) = gens
+                .as_ref()
+                .filter(|(n, d)| !n.is_empty() || !d.is_empty())
+            {
+                let doc = &stored.doc;
+                let [name, description] = stored.tokens();
+                if let Some(h) = gn.highlight(&doc.name, name) {
+                    highlights.push(("name", h));
                 }
-                let mut sd = gd.snippet(&doc.description);
-                if !sd.highlighted().is_empty() {
-                    sd.set_snippet_prefix_postfix("<em>", "</em>");
-                    highlights.push(("description", sd.to_html()));
+                if let Some(h) = gd.highlight(&doc.description, description) {
+                    highlights.push(("description", h));
                 }
             }
             hits.push(Hit {
                 exact: pinned.contains(&vid),
-                doc,
+                doc: stored.doc.clone(),
                 score,
                 highlights,
             });
@@ -1336,34 +1401,45 @@ impl Snapshot {
 }
 
 fn facets_of(snap: &Snapshot, vids: &[(Vid, f32)]) -> Result<Facets> {
-    // Count by (segment, ordinal) first and resolve each distinct ordinal to its string once:
+    // Count by segment and ordinal first and resolve each counted ordinal to its string once:
     // dictionary lookups cost far more than counting.
-    let mut ords: [HashMap<(u32, u32), u64>; 3] = Default::default();
+    let mut ords: Vec<[Vec<u64>; 3]> = snap
+        .cols
+        .iter()
+        .map(|c| std::array::from_fn(|i| vec![0; c.facet_len(i)]))
+        .collect();
     for (vid, _) in vids {
         if let Some(addr) = snap.addr_of(*vid)? {
-            let c = &snap.cols[addr.segment_ord as usize];
-            for (i, counts) in ords.iter_mut().enumerate() {
-                if let Some(ord) = c.facet_ord(addr.doc_id, i) {
-                    *counts.entry((addr.segment_ord, ord)).or_default() += 1;
+            let seg = addr.segment_ord as usize;
+            for (i, counts) in ords[seg].iter_mut().enumerate() {
+                if let Some(c) = snap.cols[seg]
+                    .facet_ord(addr.doc_id, i)
+                    .and_then(|o| counts.get_mut(o as usize))
+                {
+                    *c += 1;
                 }
             }
         }
     }
-    let resolve = |i: usize, counts: &HashMap<(u32, u32), u64>| {
-        let mut m: HashMap<String, u64> = HashMap::new();
-        for ((seg, ord), n) in counts {
-            if let Some(s) = snap.cols[*seg as usize].facet_str(i, *ord) {
-                *m.entry(s.to_string()).or_default() += n;
+    let resolve = |i: usize| {
+        let mut m: HashMap<&str, u64> = HashMap::new();
+        for (seg, counts) in ords.iter().enumerate() {
+            for (ord, &n) in counts[i].iter().enumerate() {
+                if n > 0 {
+                    if let Some(s) = snap.cols[seg].facet_str(i, ord as u32) {
+                        *m.entry(s).or_default() += n;
+                    }
+                }
             }
         }
-        let mut v: Vec<(String, u64)> = m.into_iter().collect();
+        let mut v: Vec<(String, u64)> = m.into_iter().map(|(s, n)| (s.to_string(), n)).collect();
         v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         v
     };
     Ok(Facets {
-        kind: resolve(0, &ords[0]),
-        category: resolve(1, &ords[1]),
-        brand: resolve(2, &ords[2]),
+        kind: resolve(0),
+        category: resolve(1),
+        brand: resolve(2),
     })
 }
 

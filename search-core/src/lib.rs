@@ -20,6 +20,7 @@ pub mod eval;
 #[cfg(any(test, feature = "fixture"))]
 pub mod fixture;
 pub mod fusion;
+pub mod highlight;
 pub mod synonyms;
 pub mod text;
 pub mod vector;
