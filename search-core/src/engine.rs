@@ -1518,6 +1518,35 @@ mod tests {
             .unwrap()
     }
 
+    /// A query whose words the index does not know (a part number nobody stocks) finds
+    /// nothing lexically; only a query without words browses the catalog.
+    #[test]
+    fn an_unknown_part_number_matches_nothing_instead_of_browsing() {
+        let engine = engine_with(
+            "",
+            named(&[
+                "Подшипник 6205-2RS",
+                "Ремень клиновой A-1250",
+                "Насос смазки",
+            ]),
+        );
+        let snap = engine.snapshot();
+        for q in ["NN3018K", "qqzx 99x77"] {
+            let res = lexical(&snap, q);
+            assert_eq!((res.total, res.hits.len()), (0, 0), "{q}");
+            snap.use_tantivy_union(true);
+            assert_eq!(lexical(&snap, q).total, 0, "{q} under tantivy");
+            snap.use_tantivy_union(false);
+        }
+        assert_eq!(lexical(&snap, "").total, 3, "an empty query browses");
+        assert_eq!(
+            lexical(&snap, "для").total,
+            3,
+            "so does one of stopwords only"
+        );
+        assert_eq!(lexical(&snap, "6205-2RS").total, 1);
+    }
+
     /// A hashing embedder that counts the texts it embeds.
     struct Counting {
         inner: crate::HashingEmbedder,

@@ -1329,10 +1329,19 @@ pub fn build_query(
             coord.push(Clause::constant(any, COORD_BOOST));
         }
     }
-    let is_browse = clauses.is_empty() && part_boost == 0.0;
+    // Only a query without words browses. One whose words the index does not know (a part
+    // number nobody stocks) matches nothing lexically: as a browse request it listed the
+    // whole catalog.
+    let is_browse = clauses.is_empty() && part_boost == 0.0 && content_words.is_empty();
     let mut execs: Vec<Exec> = Vec::new();
     let query: Box<dyn Query> = if is_browse {
         Box::new(AllQuery)
+    } else if clauses.is_empty() && part_boost == 0.0 {
+        execs.push(Exec::Const {
+            query: Box::new(EmptyQuery),
+            score: 0.0,
+        });
+        Box::new(EmptyQuery)
     } else if clauses.is_empty() {
         // Nothing but context matched the index: what the query asks for is a part.
         let c = Clause::constant(match_term(f.kind, Kind::SparePart.as_str()), part_boost);
