@@ -1146,7 +1146,7 @@ impl Snapshot {
                 let share = set.count as f64 / self.docs.max(1) as f64;
                 sem = if set.count <= EXACT_SEARCH_MAX || share < EXACT_SEARCH_SHARE {
                     let mut it = iter_bits(&set.vids);
-                    self.vectors.exact_search(qv, k, &mut it)
+                    self.vectors.scan_search(qv, k, &mut it)
                 } else {
                     self.vectors.search(qv, k, None, share, &|v| {
                         bit_get(&self.live, v) && set.contains(v)

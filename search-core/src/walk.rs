@@ -419,6 +419,30 @@ impl Walk {
         }
     }
 
+    /// Quantised distances to the unit vector `query` of the `vids` this walk was frozen over
+    /// (into `near`); the others, appended since, go to `rest` unscored.
+    pub(crate) fn scan(
+        &self,
+        query: &[f32],
+        vids: &mut dyn Iterator<Item = Vid>,
+        near: &mut Vec<(Vid, f32)>,
+        rest: &mut Vec<Vid>,
+    ) {
+        if query.len() != self.dim {
+            rest.extend(vids);
+            return;
+        }
+        let mut q = vec![0i8; self.stride];
+        quantise(query.iter().copied(), &mut q);
+        for vid in vids {
+            if (vid as usize) < self.upto {
+                near.push((vid, self.dist(&q, vid)));
+            } else {
+                rest.push(vid);
+            }
+        }
+    }
+
     /// The `ef` nearest vids to the unit vector `query` the walk finds, nearest first, with
     /// their (quantised, approximate) distances.
     pub(crate) fn search(&self, query: &[f32], ef: usize) -> Vec<(Vid, f32)> {
