@@ -24,9 +24,11 @@ use crate::text::{Exec, MatchSet, MatchSetCollector, MatchSetSegment, NumericFil
 use std::cell::RefCell;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::fieldnorm::FieldNormReader;
+use tantivy::postings::{BlockSegmentPostings, TermInfo};
 use tantivy::query::Bm25StatisticsProvider;
 use tantivy::query::{Bm25Weight, BooleanQuery, EnableScoring, Occur, Query, TermQuery, Weight};
 use tantivy::schema::{Field, IndexRecordOption};
+
 use tantivy::{DocId, Score, Searcher, SegmentReader, Term};
 
 /// Per-thread scratch, sized to the largest segment seen. Invariant between queries: every
@@ -64,21 +66,27 @@ thread_local! {
 
 /// A clause made ready for one searcher: weights carry the searcher-wide statistics.
 enum Prepared<'a> {
-    Term {
-        term: &'a Term,
-        /// Boxed: its tf-norm cache makes it 1 KiB, against a few pointers for the others.
-        bm25: Box<Bm25Weight>,
-    },
+    Term(Scored<'a>),
     Const {
         plan: MatchPlan,
         score: Score,
     },
     AllOf {
-        groups: Vec<Vec<(&'a Term, Box<Bm25Weight>)>>,
+        groups: Vec<Vec<Scored<'a>>>,
         /// Which documents hold every group: the intersection of the groups' `body` terms.
         all: Vec<MatchPlan>,
     },
     Scored(Box<dyn Weight>),
+}
+
+/// A term with its BM25 weight and where its postings are in each segment.
+struct Scored<'a> {
+    term: &'a Term,
+    /// Boxed: its tf-norm cache makes it 1 KiB, against a few pointers for the others.
+    bm25: Box<Bm25Weight>,
+    /// The term's dictionary entry per segment (by ordinal), looked up once for both its
+    /// document frequency and its postings.
+    infos: Vec<Option<TermInfo>>,
 }
 
 /// A match-only query as bitset operations: term postings, unions and intersections are
@@ -134,7 +142,7 @@ impl<'a> Stats<'a> {
         })
     }
 
-    fn bm25(&mut self, term: &Term, boost: Score) -> tantivy::Result<Box<Bm25Weight>> {
+    fn bm25<'t>(&mut self, term: &'t Term, boost: Score) -> tantivy::Result<Scored<'t>> {
         let field = term.field();
         let avg = match self.avg_norm.get(&field) {
             Some(a) => *a,
@@ -145,11 +153,23 @@ impl<'a> Stats<'a> {
                 a
             }
         };
-        let doc_freq = self.searcher.doc_freq(term)?;
-        Ok(Box::new(
-            Bm25Weight::for_one_term_without_explain(doc_freq, self.total_docs, avg)
-                .boost_by(boost),
-        ))
+        // The document frequency as `Searcher::doc_freq` sums it, from entries kept for the
+        // postings.
+        let mut doc_freq = 0u64;
+        let mut infos = Vec::with_capacity(self.searcher.segment_readers().len());
+        for reader in self.searcher.segment_readers() {
+            let info = reader.inverted_index(field)?.get_term_info(term)?;
+            doc_freq += info.as_ref().map_or(0, |i| u64::from(i.doc_freq));
+            infos.push(info);
+        }
+        Ok(Scored {
+            term,
+            bm25: Box::new(
+                Bm25Weight::for_one_term_without_explain(doc_freq, self.total_docs, avg)
+                    .boost_by(boost),
+            ),
+            infos,
+        })
     }
 }
 
@@ -171,10 +191,7 @@ pub fn search(
         .iter()
         .map(|c| {
             Ok(match c {
-                Exec::Term { term, boost } => Prepared::Term {
-                    term,
-                    bm25: stats.bm25(term, *boost)?,
-                },
+                Exec::Term { term, boost } => Prepared::Term(stats.bm25(term, *boost)?),
                 Exec::Const { query, score } => Prepared::Const {
                     plan: MatchPlan::of(query.as_ref(), unscored)?,
                     score: *score,
@@ -185,7 +202,7 @@ pub fn search(
                         .iter()
                         .map(|g| {
                             g.iter()
-                                .map(|(t, b)| Ok((t, stats.bm25(t, *b)?)))
+                                .map(|(t, b)| stats.bm25(t, *b))
                                 .collect::<tantivy::Result<Vec<_>>>()
                         })
                         .collect::<tantivy::Result<_>>()?,
@@ -218,6 +235,7 @@ pub fn search(
             segment(
                 &mut scratch,
                 reader,
+                ord,
                 &prepared,
                 filter.as_ref(),
                 numeric,
@@ -245,39 +263,52 @@ fn for_each_block(
     reader: &SegmentReader,
     term: &Term,
     option: IndexRecordOption,
-    mut f: impl FnMut(&[DocId], &[u32]),
+    f: impl FnMut(&[DocId], &[u32]),
 ) -> tantivy::Result<()> {
-    let Some(mut block) = reader
+    if let Some(mut block) = reader
         .inverted_index(term.field())?
         .read_block_postings(term, option)?
-    else {
-        return Ok(());
-    };
+    {
+        blocks(&mut block, f);
+    }
+    Ok(())
+}
+
+/// Calls `f` with every block of `block`'s postings.
+fn blocks(block: &mut BlockSegmentPostings, mut f: impl FnMut(&[DocId], &[u32])) {
     loop {
         let docs = block.docs();
         if docs.is_empty() {
-            return Ok(());
+            return;
         }
         f(docs, block.freqs());
         block.advance();
     }
 }
 
-/// Adds `term`'s BM25 under `bm25` to the score of every document holding it (only those in
-/// `mask`, if given).
+/// Adds the BM25 of `scored`'s term to the score of every document of segment `ord` holding
+/// it (only those in `mask`, if given).
 fn add_term(
     reader: &SegmentReader,
-    term: &Term,
-    bm25: &Bm25Weight,
+    ord: usize,
+    scored: &Scored,
     scores: &mut [Score],
     touched: &mut [u64],
     mask: Option<&[u64]>,
 ) -> tantivy::Result<()> {
+    let Some(Some(info)) = scored.infos.get(ord) else {
+        return Ok(());
+    };
+    let field = scored.term.field();
+    let bm25 = &scored.bm25;
     let norms = reader
         .fieldnorms_readers()
-        .get_field(term.field())?
+        .get_field(field)?
         .unwrap_or_else(|| FieldNormReader::constant(reader.max_doc(), 1));
-    for_each_block(reader, term, IndexRecordOption::WithFreqs, |docs, freqs| {
+    let mut block = reader
+        .inverted_index(field)?
+        .read_block_postings_from_terminfo(info, IndexRecordOption::WithFreqs)?;
+    blocks(&mut block, |docs, freqs| {
         for (i, &doc) in docs.iter().enumerate() {
             if mask.is_some_and(|m| !is_set(m, doc)) {
                 continue;
@@ -287,7 +318,8 @@ fn add_term(
             scores[doc as usize] += bm25.score(norms.fieldnorm_id(doc), tf);
             mark(touched, doc);
         }
-    })
+    });
+    Ok(())
 }
 
 /// Sets in `out` the documents `plan` matches.
@@ -355,6 +387,7 @@ fn and_matches(
 fn segment(
     scratch: &mut Scratch,
     reader: &SegmentReader,
+    ord: usize,
     clauses: &[Prepared],
     filter: Option<&MatchPlan>,
     numeric: Option<&NumericFilter>,
@@ -379,7 +412,7 @@ fn segment(
 
     for clause in clauses {
         match clause {
-            Prepared::Term { term, bm25 } => add_term(reader, term, bm25, scores, touched, None)?,
+            Prepared::Term(scored) => add_term(reader, ord, scored, scores, touched, None)?,
             Prepared::Const {
                 plan: MatchPlan::Term(term),
                 score,
@@ -412,8 +445,8 @@ fn segment(
                     if mask.iter().all(|w| *w == 0) {
                         return Ok(());
                     }
-                    groups.iter().flatten().try_for_each(|(term, bm25)| {
-                        add_term(reader, term, bm25, scores, touched, Some(&mask))
+                    groups.iter().flatten().try_for_each(|scored| {
+                        add_term(reader, ord, scored, scores, touched, Some(&mask))
                     })
                 });
                 pool.give(mask);
