@@ -18,6 +18,8 @@ pub struct Config {
     /// Allowed CORS origin for the site (`*` allows any).
     pub cors_origin: String,
     pub request_timeout_ms: u64,
+    /// Searches computed at once (`SEARCH_CONCURRENCY`, default: twice the cores); more wait.
+    pub search_concurrency: usize,
     pub replica_id: String,
     /// Bearer token of the operator routes (`/api/v1/admin/…`); unset turns them off.
     pub admin_token: Option<String>,
@@ -178,6 +180,14 @@ impl Config {
             request_timeout_ms: var("REQUEST_TIMEOUT_MS", "10000")
                 .parse()
                 .map_err(|e| anyhow::anyhow!("REQUEST_TIMEOUT_MS: {e}"))?,
+            search_concurrency: match std::env::var("SEARCH_CONCURRENCY") {
+                Ok(v) if !v.is_empty() => v
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| anyhow::anyhow!("SEARCH_CONCURRENCY: a positive number"))?,
+                _ => crate::api::default_search_concurrency(),
+            },
             replica_id: var("REPLICA_ID", "default"),
             admin_token: std::env::var("ADMIN_TOKEN").ok().filter(|t| !t.is_empty()),
             leads: LeadsConfig::from_env()?,

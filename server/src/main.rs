@@ -195,7 +195,8 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     let synonyms = server::load_synonyms(Some(&pool)).await?;
     let live = server::open_live(&cfg, pool.clone(), embedder, synonyms)?;
     let state = AppState::new(live.clone(), cfg.admin_token.clone())
-        .with_leads(server::leads_state(&cfg, pool.clone()));
+        .with_leads(server::leads_state(&cfg, pool.clone()))
+        .with_search_concurrency(cfg.search_concurrency);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let sync = tokio::spawn(live.run(stop_rx.clone()));
     let workers = server::spawn_lead_workers(&cfg, pool, stop_rx)?;
