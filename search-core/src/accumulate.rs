@@ -28,7 +28,6 @@ use tantivy::postings::{BlockSegmentPostings, TermInfo};
 use tantivy::query::Bm25StatisticsProvider;
 use tantivy::query::{Bm25Weight, BooleanQuery, EnableScoring, Occur, Query, TermQuery, Weight};
 use tantivy::schema::{Field, IndexRecordOption};
-
 use tantivy::{DocId, Score, Searcher, SegmentReader, Term};
 
 /// Per-thread scratch, sized to the largest segment seen. Invariant between queries: every

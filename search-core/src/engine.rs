@@ -220,12 +220,10 @@ impl Stored {
     }
 }
 
-fn doc_cache(size: usize) -> DocCache {
-    std::num::NonZeroUsize::new(size)
-        .map(|n| Arc::new(parking_lot::Mutex::new(lru::LruCache::new(n))))
-}
-
-fn result_cache(size: usize) -> ResultCache {
+/// A shared LRU of `size` entries; `None` (no cache) for 0.
+fn lru_cache<K: std::hash::Hash + Eq, V>(
+    size: usize,
+) -> Option<Arc<parking_lot::Mutex<lru::LruCache<K, V>>>> {
     std::num::NonZeroUsize::new(size)
         .map(|n| Arc::new(parking_lot::Mutex::new(lru::LruCache::new(n))))
 }
@@ -467,8 +465,8 @@ impl Engine {
             fields,
             config: config.clone(),
             embedder: None,
-            cache: result_cache(config.result_cache),
-            doc_cache: doc_cache(config.doc_cache),
+            cache: lru_cache(config.result_cache),
+            doc_cache: lru_cache(config.doc_cache),
             tantivy_union: Default::default(),
         });
         Ok(Engine {
@@ -681,7 +679,7 @@ impl Engine {
             fields: self.fields,
             config: self.config.clone(),
             embedder: self.embedder.read().clone(),
-            cache: result_cache(self.config.result_cache),
+            cache: lru_cache(self.config.result_cache),
             doc_cache: self.snapshot.read().doc_cache.clone(),
             tantivy_union: Default::default(),
         };
@@ -871,11 +869,14 @@ impl Snapshot {
 
     /// The decoded stored document at `addr`, from the doc cache if it holds it.
     fn stored(&self, addr: DocAddress) -> Result<Arc<Stored>> {
-        let Some(cache) = &self.doc_cache else {
-            return Ok(Arc::new(Stored {
+        let read = || -> Result<Arc<Stored>> {
+            Ok(Arc::new(Stored {
                 doc: self.read_stored(addr)?,
                 tokens: Default::default(),
-            }));
+            }))
+        };
+        let Some(cache) = &self.doc_cache else {
+            return read();
         };
         let key = (
             self.text.segment_reader(addr.segment_ord).segment_id(),
@@ -884,10 +885,7 @@ impl Snapshot {
         if let Some(doc) = cache.lock().get(&key) {
             return Ok(doc.clone());
         }
-        let doc = Arc::new(Stored {
-            doc: self.read_stored(addr)?,
-            tokens: Default::default(),
-        });
+        let doc = read()?;
         cache.lock().put(key, doc.clone());
         Ok(doc)
     }
@@ -909,6 +907,24 @@ impl Snapshot {
         Ok(self.cols[addr.segment_ord as usize]
             .vid(addr.doc_id)
             .unwrap_or(0) as Vid)
+    }
+
+    /// The match set of `clauses` (summed; none: every document, score 1) under the filters,
+    /// by the accumulating executor, or by tantivy running `query()` (the same clauses with
+    /// the filters) when [`Snapshot::use_tantivy_union`] asks for it.
+    fn match_set(
+        &self,
+        query: impl FnOnce() -> Box<dyn Query>,
+        clauses: &[text::Exec],
+        term_filters: &[Box<dyn Query>],
+        numeric: Option<&text::NumericFilter>,
+        collector: &MatchSetCollector,
+    ) -> Result<MatchSet> {
+        Ok(if self.tantivy_union.load(Ordering::Relaxed) {
+            self.text.search(&*query(), collector)?
+        } else {
+            crate::accumulate::search(&self.text, clauses, term_filters, numeric, collector)?
+        })
     }
 
     fn addr_of(&self, vid: Vid) -> Result<Option<DocAddress>> {
@@ -950,6 +966,8 @@ impl Snapshot {
         let text = req.text.trim();
         let f = &self.fields;
         let filter_clauses = req.filters.clauses(f);
+        let term_filters = req.filters.term_clauses(f);
+        let numeric = req.filters.numeric();
         let lex = text::build_query(f, &self.text, &self.config.synonyms, text);
         let browse = lex.is_browse;
         let mut mode = req.mode;
@@ -980,17 +998,13 @@ impl Snapshot {
                 top: depth,
                 part_boost: lex.part_boost,
             };
-            let mut set = if self.tantivy_union.load(Ordering::Relaxed) {
-                self.text.search(&*filtered_text, &collector)?
-            } else {
-                crate::accumulate::search(
-                    &self.text,
-                    &lex.clauses,
-                    &req.filters.term_clauses(f),
-                    req.filters.numeric().as_ref(),
-                    &collector,
-                )?
-            };
+            let mut set = self.match_set(
+                || filtered_text.box_clone(),
+                &lex.clauses,
+                &term_filters,
+                numeric.as_ref(),
+                &collector,
+            )?;
             (std::mem::take(&mut set.top), set)
         };
         let lex_cands: Vec<Candidate> = lex_top
@@ -1128,21 +1142,18 @@ impl Snapshot {
                     top: 0,
                     part_boost: 0.0,
                 };
-                let set = if self.tantivy_union.load(Ordering::Relaxed) {
-                    let fq = text::with_filters(
-                        Box::new(tantivy::query::AllQuery),
-                        req.filters.clauses(f),
-                    );
-                    self.text.search(&*fq, &collector)?
-                } else {
-                    crate::accumulate::search(
-                        &self.text,
-                        &[],
-                        &req.filters.term_clauses(f),
-                        req.filters.numeric().as_ref(),
-                        &collector,
-                    )?
-                };
+                let set = self.match_set(
+                    || {
+                        text::with_filters(
+                            Box::new(tantivy::query::AllQuery),
+                            req.filters.clauses(f),
+                        )
+                    },
+                    &[],
+                    &term_filters,
+                    numeric.as_ref(),
+                    &collector,
+                )?;
                 let share = set.count as f64 / self.docs.max(1) as f64;
                 sem = if set.count <= EXACT_SEARCH_MAX || share < EXACT_SEARCH_SHARE {
                     let mut it = iter_bits(&set.vids);
@@ -1478,7 +1489,7 @@ fn merge_facets(a: Facets, b: Facets) -> Facets {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::doc::Kind;
     use crate::Embedder;
@@ -1491,7 +1502,7 @@ mod tests {
 
     /// An in-memory engine (no vectors) with the synonym dictionary `synonyms`, holding `docs`
     /// in one commit.
-    fn engine_with(synonyms: &str, docs: Vec<CatalogDoc>) -> Engine {
+    pub(crate) fn engine_with(synonyms: &str, docs: Vec<CatalogDoc>) -> Engine {
         let mut config = EngineConfig::new("t", 8);
         config.synonyms = Arc::new(Synonyms::parse(synonyms).expect("synonyms parse"));
         let engine = Engine::in_memory(config).unwrap();

@@ -144,19 +144,13 @@ impl Highlighter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Change, Engine, EngineConfig, Synonyms};
-    use std::sync::Arc;
+    use crate::engine::tests::engine_with;
     use tantivy::snippet::SnippetGenerator;
 
     /// On the fixture catalog, for queries of every kind (words, stems, codes, typos, English,
     /// synonyms, markup-like text), the highlights equal tantivy's snippets of the same query.
     #[test]
     fn highlights_are_tantivys_snippets() {
-        let mut config = EngineConfig::new("t", 8);
-        config.synonyms = Arc::new(
-            Synonyms::parse(include_str!("../../server/synonyms.txt")).expect("synonyms parse"),
-        );
-        let engine = Engine::in_memory(config).unwrap();
         let mut docs = crate::fixture::catalog(600, 3);
         // Markup and entities must come out escaped, long texts cut to a fragment.
         docs[0].name = "Подшипник <6205> & \"уплотнение\" 'RS'".into();
@@ -168,14 +162,7 @@ mod tests {
             .join(" ")
             + " шпиндель в конце";
         docs[2].description = docs[1].name.clone();
-        let changes = docs
-            .iter()
-            .map(|d| Change::Upsert {
-                doc: d.clone(),
-                vector: None,
-            })
-            .collect();
-        engine.apply(changes, 1).unwrap();
+        let engine = engine_with(include_str!("../../server/synonyms.txt"), docs.clone());
         let snap = engine.snapshot();
         let searcher = snap.searcher();
         let fields = snap.fields();

@@ -408,8 +408,8 @@ impl NumericFilter {
         let i = doc as usize;
         let stock_ok = match self.in_stock {
             None => true,
-            // `in_stock=true` is the range [1, ∞), `false` the term 0.
-            Some(true) => table.stock.get(i).is_some_and(|&s| s != NO_STOCK && s >= 1),
+            // `in_stock=true` is the range [1, ∞), `false` the term 0; `NO_STOCK` is in neither.
+            Some(true) => table.stock.get(i).is_some_and(|&s| s >= 1),
             Some(false) => table.stock.get(i).is_some_and(|&s| s == 0),
         };
         if !stock_ok {

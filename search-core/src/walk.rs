@@ -419,6 +419,13 @@ impl Walk {
         }
     }
 
+    /// `query` quantised as the walk's vectors are, for [`Walk::dist`].
+    fn quantised(&self, query: &[f32]) -> Vec<i8> {
+        let mut q = vec![0i8; self.stride];
+        quantise(query.iter().copied(), &mut q);
+        q
+    }
+
     /// Quantised distances to the unit vector `query` of the `vids` this walk was frozen over
     /// (into `near`); the others, appended since, go to `rest` unscored.
     pub(crate) fn scan(
@@ -432,8 +439,7 @@ impl Walk {
             rest.extend(vids);
             return;
         }
-        let mut q = vec![0i8; self.stride];
-        quantise(query.iter().copied(), &mut q);
+        let q = self.quantised(query);
         for vid in vids {
             if (vid as usize) < self.upto {
                 near.push((vid, self.dist(&q, vid)));
@@ -450,8 +456,7 @@ impl Walk {
         if query.len() != self.dim {
             return Vec::new();
         }
-        let mut q = vec![0i8; self.stride];
-        quantise(query.iter().copied(), &mut q);
+        let q = self.quantised(query);
         let query = q.as_slice();
         let mut pivot = self.entry;
         let mut best = self.dist(query, pivot);
