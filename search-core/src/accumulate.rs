@@ -20,7 +20,7 @@
 //! clause order; tantivy's union sums in an order that changes as its clauses run out, so the
 //! two may differ in the last bit of a float (never in what matches).
 
-use crate::text::{Exec, MatchSet, MatchSetCollector, MatchSetSegment, NumericFilter};
+use crate::text::{Exec, MatchSet, MatchSetCollector, MatchSetSegment, NumericFilter, Word};
 use std::cell::RefCell;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::fieldnorm::FieldNormReader;
@@ -63,19 +63,123 @@ thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
-/// A clause made ready for one searcher: weights carry the searcher-wide statistics.
-enum Prepared<'a> {
-    Term(Scored<'a>),
-    Const {
-        plan: MatchPlan,
-        score: Score,
-    },
-    AllOf {
-        groups: Vec<Vec<Scored<'a>>>,
-        /// Which documents hold every group: the intersection of the groups' `body` terms.
-        all: Vec<MatchPlan>,
-    },
-    Scored(Box<dyn Weight>),
+/// The query made ready for one searcher, term-major: every distinct scored term once, with
+/// the clauses that use it, so a term the query names several times (in a word group, a
+/// synonym's group and alone) is decoded and scored once per segment.
+struct Prepared<'a> {
+    terms: Vec<TermUses<'a>>,
+    /// Distinct words, read from their impacts (when a [`WordCache`] is given; otherwise a
+    /// word's terms are among `terms`).
+    words: Vec<WordUses<'a>>,
+    /// Match-only clauses and their constant scores.
+    consts: Vec<(MatchPlan, Score)>,
+    /// The documents each `AllOf` clause may score: the intersection of its groups' `body`
+    /// terms. A use of a term under `Some(i)` counts only where mask `i` holds.
+    masks: Vec<MatchPlan>,
+    /// Queries of any other shape, scored by tantivy.
+    weights: Vec<Box<dyn Weight>>,
+}
+
+/// A scored term (BM25 unboosted) and its uses: which `AllOf` mask, if any, restricts each,
+/// and its boost.
+struct TermUses<'a> {
+    scored: Scored<'a>,
+    uses: Vec<(Option<usize>, Score)>,
+}
+
+/// A word read from its impacts, and its uses as [`TermUses::uses`].
+struct WordUses<'a> {
+    word: &'a Word,
+    uses: Vec<(Option<usize>, Score)>,
+}
+
+/// Adds `(mask, boost)` to `uses`, unrestricted uses into one.
+fn add_use(uses: &mut Vec<(Option<usize>, Score)>, mask: Option<usize>, boost: Score) {
+    match uses.iter_mut().find(|u| mask.is_none() && u.0.is_none()) {
+        Some(u) => u.1 += boost,
+        None => uses.push((mask, boost)),
+    }
+}
+
+/// The uses whose mask holds documents of this segment, with their masks.
+fn live_uses<'m>(
+    uses: &[(Option<usize>, Score)],
+    masks: &'m [Option<Vec<u64>>],
+) -> Vec<(Option<&'m [u64]>, Score)> {
+    uses.iter()
+        .filter_map(|&(mask, boost)| match mask {
+            None => Some((None, boost)),
+            Some(i) => masks[i].as_deref().map(|m| (Some(m), boost)),
+        })
+        .collect()
+}
+
+/// A word's score in every document of one segment holding it (ascending doc ids): the BM25
+/// of its term in each weighted field times the field's weight, summed (the word's boost not
+/// applied). What six postings lists and six BM25 computations per document give, read as one
+/// array.
+pub struct Impacts {
+    docs: Vec<DocId>,
+    scores: Vec<Score>,
+}
+
+impl Impacts {
+    fn bytes(&self) -> usize {
+        self.docs.len() * 8 + 64
+    }
+}
+
+/// Words' impacts per segment, for one snapshot: BM25 depends on the searcher's statistics,
+/// so a new snapshot starts with an empty cache and an entry is never stale. Bounded by
+/// bytes, least recently used out first.
+pub struct WordCache {
+    budget: usize,
+    inner: parking_lot::Mutex<WordLru>,
+}
+
+struct WordLru {
+    map: lru::LruCache<(usize, String), std::sync::Arc<Impacts>>,
+    bytes: usize,
+}
+
+impl WordCache {
+    /// A cache of at most `budget` bytes of impacts.
+    pub fn new(budget: usize) -> WordCache {
+        WordCache {
+            budget,
+            inner: parking_lot::Mutex::new(WordLru {
+                map: lru::LruCache::unbounded(),
+                bytes: 0,
+            }),
+        }
+    }
+
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        self.inner.lock().bytes
+    }
+
+    fn get(&self, ord: usize, word: &str) -> Option<std::sync::Arc<Impacts>> {
+        self.inner.lock().map.get(&(ord, word.to_string())).cloned()
+    }
+
+    fn put(&self, ord: usize, word: &str, impacts: std::sync::Arc<Impacts>) {
+        let size = impacts.bytes() + word.len();
+        if size > self.budget {
+            return;
+        }
+        let mut lru = self.inner.lock();
+        if let Some(old) = lru.map.put((ord, word.to_string()), impacts) {
+            lru.bytes -= old.bytes() + word.len();
+        }
+        lru.bytes += size;
+        while lru.bytes > self.budget {
+            match lru.map.pop_lru() {
+                Some(((_, w), old)) => lru.bytes -= old.bytes() + w.len(),
+                None => break,
+            }
+        }
+    }
 }
 
 /// A term with its BM25 weight and where its postings are in each segment.
@@ -141,7 +245,7 @@ impl<'a> Stats<'a> {
         })
     }
 
-    fn bm25<'t>(&mut self, term: &'t Term, boost: Score) -> tantivy::Result<Scored<'t>> {
+    fn bm25<'t>(&mut self, term: &'t Term) -> tantivy::Result<Scored<'t>> {
         let field = term.field();
         let avg = match self.avg_norm.get(&field) {
             Some(a) => *a,
@@ -163,10 +267,11 @@ impl<'a> Stats<'a> {
         }
         Ok(Scored {
             term,
-            bm25: Box::new(
-                Bm25Weight::for_one_term_without_explain(doc_freq, self.total_docs, avg)
-                    .boost_by(boost),
-            ),
+            bm25: Box::new(Bm25Weight::for_one_term_without_explain(
+                doc_freq,
+                self.total_docs,
+                avg,
+            )),
             infos,
         })
     }
@@ -176,40 +281,93 @@ impl<'a> Stats<'a> {
 /// queries, the numeric ones on the segment tables), into `collector`. Without clauses every
 /// document passing the filters matches with score 1 (a browse request, or the filter set of
 /// the semantic side).
-pub fn search(
+pub fn search<'t>(
     searcher: &Searcher,
-    clauses: &[Exec],
+    clauses: &'t [Exec],
     filters: &[Box<dyn Query>],
     numeric: Option<&NumericFilter>,
     collector: &MatchSetCollector,
+    words: Option<&WordCache>,
 ) -> tantivy::Result<MatchSet> {
     let scoring = EnableScoring::enabled_from_searcher(searcher);
     let unscored = EnableScoring::disabled_from_searcher(searcher);
     let mut stats = Stats::new(searcher)?;
-    let prepared: Vec<Prepared> = clauses
-        .iter()
-        .map(|c| {
-            Ok(match c {
-                Exec::Term { term, boost } => Prepared::Term(stats.bm25(term, *boost)?),
-                Exec::Const { query, score } => Prepared::Const {
-                    plan: MatchPlan::of(query.as_ref(), unscored)?,
-                    score: *score,
-                },
-                Exec::AllOf { groups, body } => Prepared::AllOf {
-                    all: body.iter().map(|t| MatchPlan::Term(t.clone())).collect(),
-                    groups: groups
-                        .iter()
-                        .map(|g| {
-                            g.iter()
-                                .map(|(t, b)| stats.bm25(t, *b))
-                                .collect::<tantivy::Result<Vec<_>>>()
-                        })
-                        .collect::<tantivy::Result<_>>()?,
-                },
-                Exec::Scored(q) => Prepared::Scored(q.weight(scoring)?),
-            })
-        })
-        .collect::<tantivy::Result<_>>()?;
+    let mut prepared = Prepared {
+        terms: Vec::new(),
+        words: Vec::new(),
+        consts: Vec::new(),
+        masks: Vec::new(),
+        weights: Vec::new(),
+    };
+    let mut term_index: std::collections::HashMap<&Term, usize> = Default::default();
+    let mut use_term = |term: &'t Term, mask: Option<usize>, boost: Score, p: &mut Prepared<'t>| {
+        let i = match term_index.get(term) {
+            Some(&i) => i,
+            None => {
+                p.terms.push(TermUses {
+                    scored: stats.bm25(term)?,
+                    uses: Vec::new(),
+                });
+                term_index.insert(term, p.terms.len() - 1);
+                p.terms.len() - 1
+            }
+        };
+        add_use(&mut p.terms[i].uses, mask, boost);
+        Ok::<(), tantivy::TantivyError>(())
+    };
+    let mut word_index: std::collections::HashMap<&str, usize> = Default::default();
+    let mut use_word = |word: &'t Word, mask: Option<usize>, p: &mut Prepared<'t>| {
+        let i = *word_index.entry(&word.text).or_insert_with(|| {
+            p.words.push(WordUses {
+                word,
+                uses: Vec::new(),
+            });
+            p.words.len() - 1
+        });
+        add_use(&mut p.words[i].uses, mask, word.boost);
+    };
+    let mut mask_of: Vec<&Vec<Term>> = Vec::new();
+    for c in clauses {
+        match c {
+            Exec::Term { term, boost } => use_term(term, None, *boost, &mut prepared)?,
+            Exec::Word(word) if words.is_some() => use_word(word, None, &mut prepared),
+            Exec::Word(word) => {
+                for (term, weight) in &word.terms {
+                    use_term(term, None, weight * word.boost, &mut prepared)?;
+                }
+            }
+            Exec::Const { query, score } => prepared
+                .consts
+                .push((MatchPlan::of(query.as_ref(), unscored)?, *score)),
+            Exec::AllOf { groups, body } => {
+                // One group restricts nothing: its terms' documents all hold its `body` term.
+                // Clauses over the same words share one mask.
+                let mask = match &body[..] {
+                    [_] => None,
+                    _ => Some(match mask_of.iter().position(|b| *b == body) {
+                        Some(i) => i,
+                        None => {
+                            mask_of.push(body);
+                            prepared.masks.push(MatchPlan::All(
+                                body.iter().map(|t| MatchPlan::Term(t.clone())).collect(),
+                            ));
+                            mask_of.len() - 1
+                        }
+                    }),
+                };
+                for word in groups {
+                    if words.is_some() {
+                        use_word(word, mask, &mut prepared);
+                        continue;
+                    }
+                    for (term, weight) in &word.terms {
+                        use_term(term, mask, weight * word.boost, &mut prepared)?;
+                    }
+                }
+            }
+            Exec::Scored(q) => prepared.weights.push(q.weight(scoring)?),
+        }
+    }
     // Every filter must match: one intersection, evaluated as bitsets.
     let filter = if filters.is_empty() {
         None
@@ -221,6 +379,13 @@ pub fn search(
                 .collect::<tantivy::Result<_>>()?,
         ))
     };
+    let ctx = Ctx {
+        searcher,
+        words,
+        query: &prepared,
+        filter: filter.as_ref(),
+        numeric,
+    };
     let mut fruits = Vec::with_capacity(searcher.segment_readers().len());
     SCRATCH.with(|scratch| {
         let mut scratch = scratch.borrow_mut();
@@ -231,15 +396,7 @@ pub fn search(
                 scratch.touched.iter_mut().for_each(|w| *w = 0);
             }
             scratch.dirty = true;
-            segment(
-                &mut scratch,
-                reader,
-                ord,
-                &prepared,
-                filter.as_ref(),
-                numeric,
-                &mut seg,
-            )?;
+            segment(&mut scratch, &ctx, reader, ord, &mut seg)?;
             scratch.dirty = false;
             fruits.push(seg.harvest());
         }
@@ -285,21 +442,26 @@ fn blocks(block: &mut BlockSegmentPostings, mut f: impl FnMut(&[DocId], &[u32]))
     }
 }
 
-/// Adds the BM25 of `scored`'s term to the score of every document of segment `ord` holding
-/// it (only those in `mask`, if given).
+/// Adds the BM25 of `term`'s term to the score of every document of segment `ord` holding it,
+/// once per use: times the use's boost, where the use's mask (if any) holds.
 fn add_term(
     reader: &SegmentReader,
     ord: usize,
-    scored: &Scored,
+    term: &TermUses,
+    masks: &[Option<Vec<u64>>],
     scores: &mut [Score],
     touched: &mut [u64],
-    mask: Option<&[u64]>,
 ) -> tantivy::Result<()> {
-    let Some(Some(info)) = scored.infos.get(ord) else {
+    let Some(Some(info)) = term.scored.infos.get(ord) else {
         return Ok(());
     };
-    let field = scored.term.field();
-    let bm25 = &scored.bm25;
+    // Uses under an empty mask add nothing.
+    let uses = live_uses(&term.uses, masks);
+    if uses.is_empty() {
+        return Ok(());
+    }
+    let field = term.scored.term.field();
+    let bm25 = &term.scored.bm25;
     let norms = reader
         .fieldnorms_readers()
         .get_field(field)?
@@ -307,18 +469,160 @@ fn add_term(
     let mut block = reader
         .inverted_index(field)?
         .read_block_postings_from_terminfo(info, IndexRecordOption::WithFreqs)?;
-    blocks(&mut block, |docs, freqs| {
-        for (i, &doc) in docs.iter().enumerate() {
-            if mask.is_some_and(|m| !is_set(m, doc)) {
-                continue;
+    // A term indexed without frequencies occurs once.
+    let tf = |freqs: &[u32], i: usize| freqs.get(i).copied().unwrap_or(1);
+    match uses[..] {
+        [(None, boost)] => blocks(&mut block, |docs, freqs| {
+            for (i, &doc) in docs.iter().enumerate() {
+                scores[doc as usize] += boost * bm25.score(norms.fieldnorm_id(doc), tf(freqs, i));
+                mark(touched, doc);
             }
-            // A term indexed without frequencies occurs once.
-            let tf = freqs.get(i).copied().unwrap_or(1);
-            scores[doc as usize] += bm25.score(norms.fieldnorm_id(doc), tf);
-            mark(touched, doc);
-        }
-    });
+        }),
+        _ => blocks(&mut block, |docs, freqs| {
+            for (i, &doc) in docs.iter().enumerate() {
+                let mut add = 0.0;
+                for &(mask, boost) in &uses {
+                    if mask.is_none_or(|m| is_set(m, doc)) {
+                        add += boost;
+                    }
+                }
+                if add != 0.0 {
+                    scores[doc as usize] += add * bm25.score(norms.fieldnorm_id(doc), tf(freqs, i));
+                    mark(touched, doc);
+                }
+            }
+        }),
+    }
     Ok(())
+}
+
+/// Adds `word`'s impacts in segment `ord` to the documents' scores, once per use.
+fn add_word(
+    ctx: &Ctx,
+    reader: &SegmentReader,
+    ord: usize,
+    word: &WordUses,
+    masks: &[Option<Vec<u64>>],
+    scores: &mut [Score],
+    touched: &mut [u64],
+) -> tantivy::Result<()> {
+    let uses = live_uses(&word.uses, masks);
+    if uses.is_empty() {
+        return Ok(());
+    }
+    let text = &word.word.text;
+    let impacts = match ctx.words.and_then(|c| c.get(ord, text)) {
+        Some(i) => i,
+        None => {
+            let i = std::sync::Arc::new(word_impacts(ctx.searcher, reader, ord, word.word)?);
+            if let Some(c) = ctx.words {
+                c.put(ord, text, i.clone());
+            }
+            i
+        }
+    };
+    let pairs = impacts.docs.iter().zip(&impacts.scores);
+    match uses[..] {
+        [(None, boost)] => {
+            for (&doc, &s) in pairs {
+                scores[doc as usize] += boost * s;
+                mark(touched, doc);
+            }
+        }
+        _ => {
+            for (&doc, &s) in pairs {
+                let mut add = 0.0;
+                for &(mask, boost) in &uses {
+                    if mask.is_none_or(|m| is_set(m, doc)) {
+                        add += boost;
+                    }
+                }
+                if add != 0.0 {
+                    scores[doc as usize] += add * s;
+                    mark(touched, doc);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `word`'s [`Impacts`] in segment `ord`.
+fn word_impacts(
+    searcher: &Searcher,
+    reader: &SegmentReader,
+    ord: usize,
+    word: &Word,
+) -> tantivy::Result<Impacts> {
+    let mut stats = Stats::new(searcher)?;
+    let max_doc = reader.max_doc() as usize;
+    let mut sums = vec![0.0 as Score; max_doc];
+    let mut held = vec![0u64; max_doc.div_ceil(64)];
+    for (term, weight) in &word.terms {
+        let uses = TermUses {
+            scored: stats.bm25(term)?,
+            uses: vec![(None, *weight)],
+        };
+        add_term(reader, ord, &uses, &[], &mut sums, &mut held)?;
+    }
+    let mut impacts = Impacts {
+        docs: Vec::new(),
+        scores: Vec::new(),
+    };
+    for (wi, &bits) in held.iter().enumerate() {
+        let mut rest = bits;
+        while rest != 0 {
+            let doc = wi * 64 + rest.trailing_zeros() as usize;
+            rest &= rest - 1;
+            impacts.docs.push(doc as DocId);
+            impacts.scores.push(sums[doc]);
+        }
+    }
+    Ok(impacts)
+}
+
+/// The bitsets of the terms match plans name in one segment, each decoded once per query
+/// (coordination constants, word-group intersections and filters name the same `body` terms
+/// again and again), and the pool the scratch bitsets come from.
+struct TermBits<'p> {
+    pool: &'p mut Pool,
+    words: usize,
+    bits: std::collections::HashMap<Term, Vec<u64>>,
+}
+
+impl TermBits<'_> {
+    fn take(&mut self) -> Vec<u64> {
+        self.pool.take(self.words)
+    }
+
+    fn give(&mut self, bits: Vec<u64>) {
+        self.pool.give(bits);
+    }
+
+    /// `term`'s documents in `reader`.
+    fn of(&mut self, reader: &SegmentReader, term: &Term) -> tantivy::Result<&[u64]> {
+        if !self.bits.contains_key(term) {
+            let mut bits = self.take();
+            let done = for_each_block(reader, term, IndexRecordOption::Basic, |docs, _| {
+                for &doc in docs {
+                    mark(&mut bits, doc);
+                }
+            });
+            if let Err(e) = done {
+                self.give(bits);
+                return Err(e);
+            }
+            self.bits.insert(term.clone(), bits);
+        }
+        Ok(&self.bits[term])
+    }
+
+    /// Hands every bitset back to the pool.
+    fn release(mut self) {
+        for (_, bits) in std::mem::take(&mut self.bits) {
+            self.pool.give(bits);
+        }
+    }
 }
 
 /// Sets in `out` the documents `plan` matches.
@@ -326,26 +630,25 @@ fn or_matches(
     plan: &MatchPlan,
     reader: &SegmentReader,
     out: &mut [u64],
-    pool: &mut Pool,
+    memo: &mut TermBits,
 ) -> tantivy::Result<()> {
     match plan {
         MatchPlan::Term(term) => {
-            for_each_block(reader, term, IndexRecordOption::Basic, |docs, _| {
-                for &doc in docs {
-                    mark(out, doc);
-                }
-            })
+            for (o, b) in out.iter_mut().zip(memo.of(reader, term)?) {
+                *o |= *b;
+            }
+            Ok(())
         }
         MatchPlan::Any(plans) => plans
             .iter()
-            .try_for_each(|p| or_matches(p, reader, out, pool)),
+            .try_for_each(|p| or_matches(p, reader, out, memo)),
         MatchPlan::All(plans) => {
-            let mut all = pool.take(out.len());
-            let done = and_matches(plans, reader, &mut all, pool);
+            let mut all = memo.take();
+            let done = and_matches(plans, reader, &mut all, memo);
             for (o, a) in out.iter_mut().zip(&all) {
                 *o |= *a;
             }
-            pool.give(all);
+            memo.give(all);
             done
         }
         MatchPlan::Weight(weight) => weight.for_each_no_score(reader, &mut |docs| {
@@ -361,22 +664,28 @@ fn and_matches(
     plans: &[MatchPlan],
     reader: &SegmentReader,
     out: &mut [u64],
-    pool: &mut Pool,
+    memo: &mut TermBits,
 ) -> tantivy::Result<()> {
     let Some((first, rest)) = plans.split_first() else {
         return Ok(());
     };
-    or_matches(first, reader, out, pool)?;
+    or_matches(first, reader, out, memo)?;
     for plan in rest {
         if out.iter().all(|w| *w == 0) {
             break;
         }
-        let mut more = pool.take(out.len());
-        let done = or_matches(plan, reader, &mut more, pool);
+        if let MatchPlan::Term(term) = plan {
+            for (o, b) in out.iter_mut().zip(memo.of(reader, term)?) {
+                *o &= *b;
+            }
+            continue;
+        }
+        let mut more = memo.take();
+        let done = or_matches(plan, reader, &mut more, memo);
         for (o, m) in out.iter_mut().zip(&more) {
             *o &= *m;
         }
-        pool.give(more);
+        memo.give(more);
         done?;
     }
     Ok(())
@@ -385,11 +694,9 @@ fn and_matches(
 /// Accumulates every clause over one segment, then hands the matches to `seg`.
 fn segment(
     scratch: &mut Scratch,
+    ctx: &Ctx,
     reader: &SegmentReader,
     ord: usize,
-    clauses: &[Prepared],
-    filter: Option<&MatchPlan>,
-    numeric: Option<&NumericFilter>,
     seg: &mut MatchSetSegment,
 ) -> tantivy::Result<()> {
     let max_doc = reader.max_doc() as usize;
@@ -408,64 +715,104 @@ fn segment(
     } = scratch;
     let scores = &mut scores[..max_doc];
     let touched = &mut touched[..words];
+    let mut memo = TermBits {
+        pool,
+        words,
+        bits: Default::default(),
+    };
+    let done = accumulate(ctx, reader, ord, seg, scores, touched, &mut memo);
+    memo.release();
+    done
+}
 
-    for clause in clauses {
-        match clause {
-            Prepared::Term(scored) => add_term(reader, ord, scored, scores, touched, None)?,
-            Prepared::Const {
-                plan: MatchPlan::Term(term),
-                score,
-            } => for_each_block(reader, term, IndexRecordOption::Basic, |docs, _| {
-                for &doc in docs {
-                    scores[doc as usize] += *score;
-                    mark(touched, doc);
+/// What one query's segment walks share.
+struct Ctx<'q> {
+    searcher: &'q Searcher,
+    words: Option<&'q WordCache>,
+    query: &'q Prepared<'q>,
+    filter: Option<&'q MatchPlan>,
+    numeric: Option<&'q NumericFilter>,
+}
+
+/// [`segment`]'s walk, with its term bitsets in `memo`.
+fn accumulate(
+    ctx: &Ctx,
+    reader: &SegmentReader,
+    ord: usize,
+    seg: &mut MatchSetSegment,
+    scores: &mut [Score],
+    touched: &mut [u64],
+    memo: &mut TermBits,
+) -> tantivy::Result<()> {
+    let Ctx {
+        query,
+        filter,
+        numeric,
+        ..
+    } = *ctx;
+    let max_doc = scores.len();
+    let words = touched.len();
+    let empty_query = query.terms.is_empty()
+        && query.words.is_empty()
+        && query.consts.is_empty()
+        && query.weights.is_empty();
+
+    // Each `AllOf` clause's documents (`None` where it has none).
+    let mut masks = Vec::with_capacity(query.masks.len());
+    for plan in &query.masks {
+        let mut mask = memo.take();
+        let done = or_matches(plan, reader, &mut mask, memo);
+        if done.is_err() || mask.iter().all(|w| *w == 0) {
+            memo.give(mask);
+            masks.push(None);
+        } else {
+            masks.push(Some(mask));
+        }
+        done?;
+    }
+    let scored = query
+        .terms
+        .iter()
+        .try_for_each(|t| add_term(reader, ord, t, &masks, scores, touched))
+        .and_then(|()| {
+            query
+                .words
+                .iter()
+                .try_for_each(|w| add_word(ctx, reader, ord, w, &masks, scores, touched))
+        });
+    for mask in masks.into_iter().flatten() {
+        memo.give(mask);
+    }
+    scored?;
+    for (plan, score) in &query.consts {
+        let mut bits = memo.take();
+        let done = or_matches(plan, reader, &mut bits, memo);
+        if done.is_ok() {
+            for (wi, &word) in bits.iter().enumerate() {
+                touched[wi] |= word;
+                let mut rest = word;
+                while rest != 0 {
+                    scores[wi * 64 + rest.trailing_zeros() as usize] += *score;
+                    rest &= rest - 1;
                 }
-            })?,
-            Prepared::Const { plan, score } => {
-                let mut bits = pool.take(words);
-                let done = or_matches(plan, reader, &mut bits, pool);
-                if done.is_ok() {
-                    for (wi, &word) in bits.iter().enumerate() {
-                        touched[wi] |= word;
-                        let mut rest = word;
-                        while rest != 0 {
-                            scores[wi * 64 + rest.trailing_zeros() as usize] += *score;
-                            rest &= rest - 1;
-                        }
-                    }
-                }
-                pool.give(bits);
-                done?;
-            }
-            Prepared::AllOf { groups, all } => {
-                // Which documents hold every group, then the terms' scores there.
-                let mut mask = pool.take(words);
-                let done = and_matches(all, reader, &mut mask, pool).and_then(|()| {
-                    if mask.iter().all(|w| *w == 0) {
-                        return Ok(());
-                    }
-                    groups.iter().flatten().try_for_each(|scored| {
-                        add_term(reader, ord, scored, scores, touched, Some(&mask))
-                    })
-                });
-                pool.give(mask);
-                done?;
-            }
-            Prepared::Scored(weight) => {
-                weight.for_each(reader, &mut |doc, score| {
-                    scores[doc as usize] += score;
-                    mark(touched, doc);
-                })?;
             }
         }
+        memo.give(bits);
+        done?;
+    }
+    for weight in &query.weights {
+        weight.for_each(reader, &mut |doc, score| {
+            scores[doc as usize] += score;
+            mark(touched, doc);
+        })?;
     }
 
     // Documents every filter matches.
     let keep = match filter {
         Some(plan) => {
-            let mut keep = pool.take(words);
-            if let Err(e) = or_matches(plan, reader, &mut keep, pool) {
-                pool.give(keep);
+            let mut keep = memo.take();
+            if let Err(e) = or_matches(plan, reader, &mut keep, memo) {
+                memo.give(keep);
                 return Err(e);
             }
             Some(keep)
@@ -474,7 +821,7 @@ fn segment(
     };
 
     let alive = reader.alive_bitset();
-    if clauses.is_empty() {
+    if empty_query {
         // A browse request: every document passing the filters, each scoring 1 as under
         // tantivy's `AllQuery`.
         for wi in 0..words {
@@ -493,7 +840,7 @@ fn segment(
             }
         }
         if let Some(keep) = keep {
-            pool.give(keep);
+            memo.give(keep);
         }
         return Ok(());
     }
@@ -518,7 +865,7 @@ fn segment(
         }
     }
     if let Some(keep) = keep {
-        pool.give(keep);
+        memo.give(keep);
     }
     Ok(())
 }
@@ -531,6 +878,35 @@ mod tests {
     /// A segment walk that stopped half way (an error, or a panic caught by the caller's
     /// thread pool) leaves scores and bits behind in the thread's scratch; the next query on
     /// that thread clears them before it walks, so its answer is the same.
+    /// The word cache keeps to its byte budget, dropping the least recently used words.
+    #[test]
+    fn the_word_cache_keeps_to_its_budget() {
+        let impacts = |n: u32| {
+            std::sync::Arc::new(super::Impacts {
+                docs: (0..n).collect(),
+                scores: vec![1.0; n as usize],
+            })
+        };
+        let one = impacts(100).bytes() + 1;
+        let cache = super::WordCache::new(3 * one);
+        for w in ["a", "b", "c"] {
+            cache.put(0, w, impacts(100));
+        }
+        assert_eq!(cache.bytes(), 3 * one);
+        assert!(cache.get(0, "a").is_some(), "a used: b is now the oldest");
+        cache.put(0, "d", impacts(100));
+        assert_eq!(cache.bytes(), 3 * one);
+        assert!(cache.get(0, "b").is_none(), "the least recently used went");
+        assert!(cache.get(0, "a").is_some() && cache.get(0, "d").is_some());
+        assert!(cache.get(1, "a").is_none(), "entries are per segment");
+        cache.put(0, "huge", impacts(1000));
+        assert!(
+            cache.get(0, "huge").is_none(),
+            "larger than the budget: not kept"
+        );
+        assert_eq!(cache.bytes(), 3 * one);
+    }
+
     #[test]
     fn an_unfinished_walk_does_not_leak_into_the_next_query() {
         let engine = Engine::in_memory(EngineConfig::new("t", 8)).unwrap();

@@ -155,6 +155,12 @@ pub struct EngineConfig {
     /// is never stale; reading one from the doc store decompresses a 16 KiB block and parses
     /// its JSON, a tenth of the cost of a search. About 1–2 KiB per entry.
     pub doc_cache: usize,
+    /// Bytes of word impacts kept per snapshot (0 turns the cache off): a word's score in
+    /// every document holding it, its six weighted fields' BM25 summed, computed on the
+    /// word's first use in a snapshot and read as one array after that instead of six
+    /// postings lists (see [`crate::accumulate::WordCache`]). 8 bytes per document holding the
+    /// word; every word of the 100,000-card load catalog takes 21 MiB.
+    pub word_cache_bytes: usize,
     /// Pseudo-relevance feedback of hybrid mode: the semantic query is the query's embedding
     /// plus `feedback_weight` times the mean vector of the first `feedback_docs` lexical hits
     /// (0 turns it off). See [`Snapshot::search`].
@@ -186,6 +192,7 @@ impl EngineConfig {
             writer_heap_bytes: 64 << 20,
             result_cache: 1024,
             doc_cache: 16_384,
+            word_cache_bytes: 64 << 20,
             // Dev set, hybrid nDCG@10 (with RRF k 5): off, semantic weight 0.5 → 0.796;
             // 1 doc × 1.0 → 0.801; 2 × 1.0, semantic 0.7 → 0.802; 3 × 0.5 / 1 / 2 → 0.798 /
             // 0.800 / 0.799 (semantic 0.5). Later, with quantities no longer taken for codes:
@@ -195,6 +202,10 @@ impl EngineConfig {
             feedback_weight: 2.0,
         }
     }
+}
+
+fn word_cache(bytes: usize) -> Option<crate::accumulate::WordCache> {
+    (bytes > 0).then(|| crate::accumulate::WordCache::new(bytes))
 }
 
 type ResultCache = Option<Arc<parking_lot::Mutex<lru::LruCache<String, SearchResults>>>>;
@@ -253,6 +264,8 @@ pub struct Snapshot {
     embedder: Option<Arc<CachedEmbedder>>,
     /// Results of this snapshot by request (see [`EngineConfig::result_cache`]).
     cache: ResultCache,
+    /// Word impacts of this snapshot (see [`EngineConfig::word_cache_bytes`]).
+    words: Option<crate::accumulate::WordCache>,
     /// Decoded stored documents, shared with every snapshot (see [`EngineConfig::doc_cache`]).
     doc_cache: DocCache,
     /// Run lexical queries through tantivy's union instead of [`crate::accumulate`] (benches
@@ -466,6 +479,7 @@ impl Engine {
             config: config.clone(),
             embedder: None,
             cache: lru_cache(config.result_cache),
+            words: word_cache(config.word_cache_bytes),
             doc_cache: lru_cache(config.doc_cache),
             tantivy_union: Default::default(),
         });
@@ -680,6 +694,7 @@ impl Engine {
             config: self.config.clone(),
             embedder: self.embedder.read().clone(),
             cache: lru_cache(self.config.result_cache),
+            words: word_cache(self.config.word_cache_bytes),
             doc_cache: self.snapshot.read().doc_cache.clone(),
             tantivy_union: Default::default(),
         };
@@ -923,7 +938,14 @@ impl Snapshot {
         Ok(if self.tantivy_union.load(Ordering::Relaxed) {
             self.text.search(&*query(), collector)?
         } else {
-            crate::accumulate::search(&self.text, clauses, term_filters, numeric, collector)?
+            crate::accumulate::search(
+                &self.text,
+                clauses,
+                term_filters,
+                numeric,
+                collector,
+                self.words.as_ref(),
+            )?
         })
     }
 
@@ -1771,10 +1793,17 @@ pub(crate) mod tests {
     /// and facets, and the same ranked scores up to float rounding (the union sums clauses in
     /// an order that shifts as its scorers run out), across segments, deletes and filters, for
     /// queries that take every kind of clause (terms, codes, constants, synonyms, typo and
-    /// transliteration repairs, quantities, layout repair).
+    /// transliteration repairs, quantities, layout repair); with words read from their
+    /// impacts and, without the word cache, from their six postings lists.
     #[test]
     fn the_accumulating_executor_answers_as_tantivys_union() {
+        executor_answers_as_tantivys_union(EngineConfig::new("t", 8).word_cache_bytes);
+        executor_answers_as_tantivys_union(0);
+    }
+
+    fn executor_answers_as_tantivys_union(word_cache_bytes: usize) {
         let mut config = EngineConfig::new("t", 8);
+        config.word_cache_bytes = word_cache_bytes;
         config.synonyms = Arc::new(
             Synonyms::parse(include_str!("../../server/synonyms.txt")).expect("synonyms parse"),
         );
@@ -1888,6 +1917,57 @@ pub(crate) mod tests {
             }
         }
         assert!(compared >= 50, "most queries match something ({compared})");
+        let cached = snap.words.as_ref().map_or(0, |w| w.bytes());
+        assert_eq!(
+            cached > 0,
+            word_cache_bytes > 0,
+            "impacts cached: {cached} bytes"
+        );
+    }
+
+    /// Word impacts carry the statistics of the snapshot they were computed on (BM25's idf and
+    /// average length): the next snapshot computes its own, so a card scores as tantivy scores
+    /// it there, not as it scored before the catalog changed.
+    #[test]
+    fn word_impacts_never_outlive_their_snapshot() {
+        let engine = engine_with(
+            "",
+            named(&["Подшипник 6205", "Ремень клиновой", "Насос смазки"]),
+        );
+        let score = |snap: &Snapshot, union: bool| {
+            snap.use_tantivy_union(union);
+            let res = lexical(snap, "подшипник");
+            snap.use_tantivy_union(false);
+            let hit = res
+                .hits
+                .iter()
+                .find(|h| h.doc.id == "d0")
+                .expect("d0 matches");
+            hit.score
+        };
+        let before = engine.snapshot();
+        let first = score(&before, false);
+        assert!(before.words.as_ref().is_some_and(|w| w.bytes() > 0));
+        // More cards with the word: its idf falls.
+        let more = (0..5)
+            .map(|i| Change::Upsert {
+                doc: doc(&format!("p{i}"), &format!("Подшипник {i}")),
+                vector: None,
+            })
+            .collect();
+        engine.apply(more, 2).unwrap();
+        let after = engine.snapshot();
+        let (accum, union) = (score(&after, false), score(&after, true));
+        assert!(
+            (accum - union).abs() <= 1e-4 * union.abs(),
+            "{accum} vs {union}"
+        );
+        assert!(accum < first - 1e-3, "{accum} after, {first} before");
+        assert_eq!(
+            score(&before, false),
+            first,
+            "the old snapshot keeps its own"
+        );
     }
 
     /// Multi-word synonym expansions and the compat/need constraint score only where every

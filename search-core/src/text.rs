@@ -677,16 +677,52 @@ impl Weight for MatchBoostWeight {
 }
 
 /// Every term in every weighted field, as flat boosted term queries: summed by one union, the
-/// same score as a union of per-term unions, without the nesting (see [`Clause`]).
+/// same score as a union of per-term unions, without the nesting (see [`Clause`]). For the
+/// accumulating executor each term is one [`Exec::Word`], carried by its first field's clause.
 fn term_fields(f: &Fields, terms: &[String]) -> Vec<Clause> {
     terms
         .iter()
         .flat_map(|t| {
             FIELD_BOOSTS
                 .iter()
-                .map(move |(field, boost)| Clause::term(field(f), t, *boost))
+                .enumerate()
+                .map(move |(i, (field, boost))| {
+                    let mut c = Clause::term(field(f), t, *boost);
+                    c.exec = (i == 0).then(|| Exec::Word(Word::new(f, t, 1.0)));
+                    c
+                })
         })
         .collect()
+}
+
+/// One analysed word in every weighted field: its score in a document is the BM25 of each
+/// field's term times the field's weight, summed, times `boost`.
+#[derive(Clone)]
+pub struct Word {
+    pub text: String,
+    /// The word's term in each weighted field, with the field's weight.
+    pub terms: Vec<(Term, Score)>,
+    pub boost: Score,
+}
+
+impl Word {
+    fn new(f: &Fields, text: &str, boost: Score) -> Word {
+        Word {
+            text: text.to_string(),
+            terms: FIELD_BOOSTS
+                .iter()
+                .map(|(field, b)| (Term::from_field_text(field(f), text), *b))
+                .collect(),
+            boost,
+        }
+    }
+
+    fn boosted(self, by: Score) -> Word {
+        Word {
+            boost: self.boost * by,
+            ..self
+        }
+    }
 }
 
 /// One term in any weighted field, as one query (an operand of a `Must`).
@@ -704,8 +740,9 @@ fn term_any_field(f: &Fields, term: &str) -> Box<dyn Query> {
 struct Clause {
     term: bool,
     q: Box<dyn Query>,
-    /// The same clause as the accumulating executor runs it.
-    exec: Exec,
+    /// The same clause as the accumulating executor runs it. A word's clauses in its weighted
+    /// fields are one [`Exec::Word`], carried by the first of them (see [`term_fields`]).
+    exec: Option<Exec>,
 }
 
 impl Clause {
@@ -714,10 +751,10 @@ impl Clause {
         Clause {
             term: true,
             q: boosted_term(field, text, boost),
-            exec: Exec::Term {
+            exec: Some(Exec::Term {
                 term: Term::from_field_text(field, text),
                 boost,
-            },
+            }),
         }
     }
     /// `score` for every document the match-only `query` matches.
@@ -725,7 +762,7 @@ impl Clause {
         Clause {
             term: false,
             q: MatchBoost::boxed(query.box_clone(), score),
-            exec: Exec::Const { query, score },
+            exec: Some(Exec::Const { query, score }),
         }
     }
     /// Documents holding every one of `terms` (each in any weighted field) score the BM25 of
@@ -735,32 +772,24 @@ impl Clause {
             .iter()
             .map(|t| (Occur::Must, term_any_field(f, t)))
             .collect();
-        let groups = terms
-            .iter()
-            .map(|t| {
-                FIELD_BOOSTS
-                    .iter()
-                    .map(|(field, b)| (Term::from_field_text(field(f), t), b * boost))
-                    .collect()
-            })
-            .collect();
+        let groups = terms.iter().map(|t| Word::new(f, t, boost)).collect();
         Clause {
             term: false,
             q: Box::new(BoostQuery::new(Box::new(BooleanQuery::new(must)), boost)),
-            exec: Exec::AllOf {
+            exec: Some(Exec::AllOf {
                 groups,
                 body: terms
                     .iter()
                     .map(|t| Term::from_field_text(f.body, t))
                     .collect(),
-            },
+            }),
         }
     }
     /// Any other scored query.
     fn other(q: Box<dyn Query>) -> Clause {
         Clause {
             term: false,
-            exec: Exec::Scored(q.box_clone()),
+            exec: Some(Exec::Scored(q.box_clone())),
             q,
         }
     }
@@ -769,24 +798,22 @@ impl Clause {
         Clause {
             term: self.term,
             q: Box::new(BoostQuery::new(self.q, by)),
-            exec: match self.exec {
+            exec: self.exec.map(|exec| match exec {
                 Exec::Term { term, boost } => Exec::Term {
                     term,
                     boost: boost * by,
                 },
+                Exec::Word(w) => Exec::Word(w.boosted(by)),
                 Exec::Const { query, score } => Exec::Const {
                     query,
                     score: score * by,
                 },
                 Exec::AllOf { groups, body } => Exec::AllOf {
-                    groups: groups
-                        .into_iter()
-                        .map(|g| g.into_iter().map(|(t, b)| (t, b * by)).collect())
-                        .collect(),
+                    groups: groups.into_iter().map(|w| w.boosted(by)).collect(),
                     body,
                 },
                 Exec::Scored(q) => Exec::Scored(Box::new(BoostQuery::new(q, by))),
-            },
+            }),
         }
     }
 }
@@ -796,15 +823,16 @@ impl Clause {
 pub enum Exec {
     /// The BM25 score of one term times `boost`, read straight from its block postings.
     Term { term: Term, boost: Score },
+    /// One word in every weighted field.
+    Word(Word),
     /// `score` for every document the match-only `query` matches (its postings are walked
     /// unscored; term queries and boolean queries of all-`Should` or all-`Must` clauses are
     /// evaluated as bitsets, anything else by tantivy).
     Const { query: Box<dyn Query>, score: Score },
-    /// Documents matching at least one term of every group score the sum of the BM25 of
-    /// each term they hold times its boost: an intersection of per-word unions over fields
-    /// (synonym expansions, power in the other unit).
+    /// Documents holding every word score the sum of the words' scores: an intersection of
+    /// per-word unions over fields (synonym expansions, power in the other unit).
     AllOf {
-        groups: Vec<Vec<(Term, Score)>>,
+        groups: Vec<Word>,
         /// Each group's word as a `body` term: `body` holds the text of every weighted field,
         /// so a document holds a term of the group exactly when it holds this one, and the
         /// intersection is computed over these alone.
@@ -821,6 +849,7 @@ impl Clone for Exec {
                 term: term.clone(),
                 boost: *boost,
             },
+            Exec::Word(w) => Exec::Word(w.clone()),
             Exec::Const { query, score } => Exec::Const {
                 query: query.box_clone(),
                 score: *score,
@@ -838,8 +867,13 @@ impl std::fmt::Debug for Exec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Exec::Term { term, boost } => write!(f, "Term({term:?} x {boost})"),
+            Exec::Word(w) => write!(f, "Word({:?} x {})", w.text, w.boost),
             Exec::Const { query, score } => write!(f, "Const({score}, {query:?})"),
-            Exec::AllOf { groups, .. } => write!(f, "AllOf({groups:?})"),
+            Exec::AllOf { groups, .. } => {
+                let words: Vec<(&str, Score)> =
+                    groups.iter().map(|w| (w.text.as_str(), w.boost)).collect();
+                write!(f, "AllOf({words:?})")
+            }
             Exec::Scored(q) => write!(f, "Scored({q:?})"),
         }
     }
@@ -1346,11 +1380,11 @@ pub fn build_query(
         // Nothing but context matched the index: what the query asks for is a part.
         let c = Clause::constant(match_term(f.kind, Kind::SparePart.as_str()), part_boost);
         part_boost = 0.0;
-        execs.push(c.exec);
+        execs.extend(c.exec);
         c.q
     } else {
         clauses.extend(coord);
-        execs.extend(clauses.iter().map(|c| c.exec.clone()));
+        execs.extend(clauses.iter().filter_map(|c| c.exec.clone()));
         union_of(clauses)
     };
     LexicalQuery {

@@ -129,6 +129,9 @@ pub fn engine_config(embedder: Option<&Arc<dyn Embedder>>, synonyms: Synonyms) -
     if let Some(n) = env_usize("DOC_CACHE_ENTRIES") {
         cfg.doc_cache = n;
     }
+    if let Some(n) = env_usize("WORD_CACHE_MB") {
+        cfg.word_cache_bytes = n << 20;
+    }
     cfg
 }
 
