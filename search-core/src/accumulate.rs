@@ -129,21 +129,45 @@ impl Impacts {
     }
 }
 
-/// Words' impacts per segment, for one snapshot: BM25 depends on the searcher's statistics,
-/// so a new snapshot starts with an empty cache and an entry is never stale. Bounded by
-/// bytes, least recently used out first.
+/// Words' impacts and match-only terms' bitsets per segment, for one snapshot: BM25
+/// depends on the searcher's statistics, so a new snapshot starts with an empty cache and an
+/// entry is never stale. Bounded by bytes, least recently used out first.
 pub struct WordCache {
     budget: usize,
     inner: parking_lot::Mutex<WordLru>,
 }
 
+/// What the cache holds, per segment ordinal.
+#[derive(PartialEq, Eq, Hash)]
+enum Key {
+    Word(usize, String),
+    Bits(usize, Term),
+}
+
+#[derive(Clone)]
+enum Cached {
+    Impacts(std::sync::Arc<Impacts>),
+    /// A term's documents, a bit each.
+    Bits(std::sync::Arc<Vec<u64>>),
+}
+
+impl Cached {
+    /// Bytes held, with the entry's bookkeeping.
+    fn bytes(&self) -> usize {
+        match self {
+            Cached::Impacts(i) => i.bytes(),
+            Cached::Bits(b) => b.len() * 8 + 64,
+        }
+    }
+}
+
 struct WordLru {
-    map: lru::LruCache<(usize, String), std::sync::Arc<Impacts>>,
+    map: lru::LruCache<Key, Cached>,
     bytes: usize,
 }
 
 impl WordCache {
-    /// A cache of at most `budget` bytes of impacts.
+    /// A cache of at most `budget` bytes.
     pub fn new(budget: usize) -> WordCache {
         WordCache {
             budget,
@@ -159,23 +183,37 @@ impl WordCache {
         self.inner.lock().bytes
     }
 
-    fn get(&self, ord: usize, word: &str) -> Option<std::sync::Arc<Impacts>> {
-        self.inner.lock().map.get(&(ord, word.to_string())).cloned()
+    fn get(&self, key: &Key) -> Option<Cached> {
+        self.inner.lock().map.get(key).cloned()
     }
 
-    fn put(&self, ord: usize, word: &str, impacts: std::sync::Arc<Impacts>) {
-        let size = impacts.bytes() + word.len();
+    fn impacts(&self, ord: usize, word: &str) -> Option<std::sync::Arc<Impacts>> {
+        match self.get(&Key::Word(ord, word.to_string())) {
+            Some(Cached::Impacts(i)) => Some(i),
+            _ => None,
+        }
+    }
+
+    fn bits(&self, ord: usize, term: &Term) -> Option<std::sync::Arc<Vec<u64>>> {
+        match self.get(&Key::Bits(ord, term.clone())) {
+            Some(Cached::Bits(b)) => Some(b),
+            _ => None,
+        }
+    }
+
+    fn put(&self, key: Key, value: Cached) {
+        let size = value.bytes();
         if size > self.budget {
             return;
         }
         let mut lru = self.inner.lock();
-        if let Some(old) = lru.map.put((ord, word.to_string()), impacts) {
-            lru.bytes -= old.bytes() + word.len();
+        if let Some(old) = lru.map.put(key, value) {
+            lru.bytes -= old.bytes();
         }
         lru.bytes += size;
         while lru.bytes > self.budget {
             match lru.map.pop_lru() {
-                Some(((_, w), old)) => lru.bytes -= old.bytes() + w.len(),
+                Some((_, old)) => lru.bytes -= old.bytes(),
                 None => break,
             }
         }
@@ -511,12 +549,12 @@ fn add_word(
         return Ok(());
     }
     let text = &word.word.text;
-    let impacts = match ctx.words.and_then(|c| c.get(ord, text)) {
+    let impacts = match ctx.words.and_then(|c| c.impacts(ord, text)) {
         Some(i) => i,
         None => {
             let i = std::sync::Arc::new(word_impacts(ctx.searcher, reader, ord, word.word)?);
             if let Some(c) = ctx.words {
-                c.put(ord, text, i.clone());
+                c.put(Key::Word(ord, text.clone()), Cached::Impacts(i.clone()));
             }
             i
         }
@@ -581,13 +619,16 @@ fn word_impacts(
     Ok(impacts)
 }
 
-/// The bitsets of the terms match plans name in one segment, each decoded once per query
-/// (coordination constants, word-group intersections and filters name the same `body` terms
-/// again and again), and the pool the scratch bitsets come from.
+/// The bitsets of the terms match plans name in one segment, each decoded once per snapshot
+/// (kept in its [`WordCache`]) or, without one, once per query: coordination constants,
+/// word-group intersections and filters name the same `body` terms again and again. And the
+/// pool the scratch bitsets come from.
 struct TermBits<'p> {
     pool: &'p mut Pool,
     words: usize,
-    bits: std::collections::HashMap<Term, Vec<u64>>,
+    ord: usize,
+    cache: Option<&'p WordCache>,
+    bits: std::collections::HashMap<Term, std::sync::Arc<Vec<u64>>>,
 }
 
 impl TermBits<'_> {
@@ -602,26 +643,28 @@ impl TermBits<'_> {
     /// `term`'s documents in `reader`.
     fn of(&mut self, reader: &SegmentReader, term: &Term) -> tantivy::Result<&[u64]> {
         if !self.bits.contains_key(term) {
-            let mut bits = self.take();
-            let done = for_each_block(reader, term, IndexRecordOption::Basic, |docs, _| {
-                for &doc in docs {
-                    mark(&mut bits, doc);
+            let bits = match self.cache.and_then(|c| c.bits(self.ord, term)) {
+                Some(bits) => bits,
+                None => {
+                    let mut bits = vec![0u64; self.words];
+                    for_each_block(reader, term, IndexRecordOption::Basic, |docs, _| {
+                        for &doc in docs {
+                            mark(&mut bits, doc);
+                        }
+                    })?;
+                    let bits = std::sync::Arc::new(bits);
+                    if let Some(c) = self.cache {
+                        c.put(
+                            Key::Bits(self.ord, term.clone()),
+                            Cached::Bits(bits.clone()),
+                        );
+                    }
+                    bits
                 }
-            });
-            if let Err(e) = done {
-                self.give(bits);
-                return Err(e);
-            }
+            };
             self.bits.insert(term.clone(), bits);
         }
         Ok(&self.bits[term])
-    }
-
-    /// Hands every bitset back to the pool.
-    fn release(mut self) {
-        for (_, bits) in std::mem::take(&mut self.bits) {
-            self.pool.give(bits);
-        }
     }
 }
 
@@ -718,11 +761,11 @@ fn segment(
     let mut memo = TermBits {
         pool,
         words,
+        ord,
+        cache: ctx.words,
         bits: Default::default(),
     };
-    let done = accumulate(ctx, reader, ord, seg, scores, touched, &mut memo);
-    memo.release();
-    done
+    accumulate(ctx, reader, ord, seg, scores, touched, &mut memo)
 }
 
 /// What one query's segment walks share.
@@ -887,23 +930,37 @@ mod tests {
                 scores: vec![1.0; n as usize],
             })
         };
-        let one = impacts(100).bytes() + 1;
+        use super::{Cached, Key};
+        let word = |w: &str| Key::Word(0, w.to_string());
+        let one = impacts(100).bytes();
         let cache = super::WordCache::new(3 * one);
         for w in ["a", "b", "c"] {
-            cache.put(0, w, impacts(100));
+            cache.put(word(w), Cached::Impacts(impacts(100)));
         }
         assert_eq!(cache.bytes(), 3 * one);
-        assert!(cache.get(0, "a").is_some(), "a used: b is now the oldest");
-        cache.put(0, "d", impacts(100));
-        assert_eq!(cache.bytes(), 3 * one);
-        assert!(cache.get(0, "b").is_none(), "the least recently used went");
-        assert!(cache.get(0, "a").is_some() && cache.get(0, "d").is_some());
-        assert!(cache.get(1, "a").is_none(), "entries are per segment");
-        cache.put(0, "huge", impacts(1000));
         assert!(
-            cache.get(0, "huge").is_none(),
+            cache.impacts(0, "a").is_some(),
+            "a used: b is now the oldest"
+        );
+        cache.put(word("d"), Cached::Impacts(impacts(100)));
+        assert_eq!(cache.bytes(), 3 * one);
+        assert!(
+            cache.impacts(0, "b").is_none(),
+            "the least recently used went"
+        );
+        assert!(cache.impacts(0, "a").is_some() && cache.impacts(0, "d").is_some());
+        assert!(cache.impacts(1, "a").is_none(), "entries are per segment");
+        cache.put(word("huge"), Cached::Impacts(impacts(1000)));
+        assert!(
+            cache.impacts(0, "huge").is_none(),
             "larger than the budget: not kept"
         );
+        assert_eq!(cache.bytes(), 3 * one);
+        // Term bitsets share the budget: one evicts the oldest word.
+        let term = tantivy::Term::from_field_text(tantivy::schema::Field::from_field_id(0), "x");
+        let bits = std::sync::Arc::new(vec![0u64; (one - 64) / 8]);
+        cache.put(Key::Bits(0, term.clone()), Cached::Bits(bits));
+        assert!(cache.bits(0, &term).is_some() && cache.impacts(0, "c").is_none());
         assert_eq!(cache.bytes(), 3 * one);
     }
 
