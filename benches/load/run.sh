@@ -42,16 +42,16 @@ BASE="http://127.0.0.1:$PORT"
 SERVER=
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -rf "$DATA"' EXIT
 
-start_server() { # $1 = SEARCH_CACHE_ENTRIES, $2 = DOC_CACHE_ENTRIES
+start_server() { # $1 = SEARCH_CACHE_ENTRIES, $2 = DOC_CACHE_ENTRIES, $3 = WORD_CACHE_MB
   DATABASE_URL="$LOAD_DB_URL" DATA_DIR="$DATA" LISTEN_ADDR="127.0.0.1:$PORT" RUST_LOG=warn \
-    SEARCH_CACHE_ENTRIES="$1" DOC_CACHE_ENTRIES="$2" "$BIN/stanok" serve >>"$LOG" 2>&1 &
+    SEARCH_CACHE_ENTRIES="$1" DOC_CACHE_ENTRIES="$2" WORD_CACHE_MB="$3" "$BIN/stanok" serve >>"$LOG" 2>&1 &
   SERVER=$!
   local started; started=$(date +%s)
   until curl -sf "$BASE/readyz" >/dev/null; do
     kill -0 $SERVER 2>/dev/null || { cat "$LOG"; echo "[load] server exited"; exit 1; }
     sleep 1
   done
-  echo "[load] ready in $(( $(date +%s) - started )) s (result cache $1, doc cache $2)"
+  echo "[load] ready in $(( $(date +%s) - started )) s (result cache $1, doc cache $2, word cache $3 MiB)"
   # The indexer merges the bulk load's small text segments at its first idle heartbeat, 10 s
   # after it caught up (to at most two): measure that steady state, not the minute after a load.
   for _ in $(seq 60); do
@@ -88,25 +88,27 @@ cores=$(nproc)
   echo "identical request from the current snapshot's cache (emptied by every applied change), which"
   echo "this 36-request mix hits almost always. \"doc cache\" is \`DOC_CACHE_ENTRIES\`: decoded stored documents"
   echo "(16384 by default); the mix's few hundred hits all fit, so 0 shows the cost of reading every hit"
-  echo "from the doc store, as a catalog's long tail would. Each step starts once the server is idle."
+  echo "from the doc store, as a catalog's long tail would. \"word cache\" is \`WORD_CACHE_MB\`: word impacts and"
+  echo "term bitsets of the current snapshot (64 MiB by default; the load catalog's whole vocabulary fits), so"
+  echo "0 shows the cost of reading every word's six postings lists on every request, as a snapshot's first"
+  echo "queries after a change do. Each step starts once the server is idle."
   echo
-  echo "| result cache | doc cache | mode | connections | requests/s | p50 ms | p90 ms | p99 ms | non-2xx |"
-  echo "|---|---|---|---|---|---|---|---|---|"
+  echo "| result cache | doc cache | word cache MiB | mode | connections | requests/s | p50 ms | p90 ms | p99 ms | non-2xx |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
 } >"$OUT"
-for caches in 0:16384 0:0 1024:16384; do
-  cache=${caches%:*}
-  docs=${caches#*:}
-  start_server "$cache" "$docs"
+for caches in 0:16384:64 0:0:0 1024:16384:64; do
+  IFS=: read -r cache docs words <<<"$caches"
+  start_server "$cache" "$docs" "$words"
   for mode in lexical hybrid; do
     for c in $CONCURRENCY; do
       line=$(wrk -t2 -c"$c" -d"${SECONDS_PER_STEP}s" -s "$ROOT/benches/load/mix.lua" "$BASE" -- "$mode" | grep '^RESULT')
-      echo "[load] cache=$cache docs=$docs $mode c=$c $line"
+      echo "[load] cache=$cache docs=$docs words=$words $mode c=$c $line"
       rps=$(sed 's/.*rps=\([^ ]*\).*/\1/' <<<"$line")
       p50=$(sed 's/.*p50_ms=\([^ ]*\).*/\1/' <<<"$line")
       p90=$(sed 's/.*p90_ms=\([^ ]*\).*/\1/' <<<"$line")
       p99=$(sed 's/.*p99_ms=\([^ ]*\).*/\1/' <<<"$line")
       bad=$(sed 's/.*non2xx=\([^ ]*\).*/\1/' <<<"$line")
-      echo "| $cache | $docs | $mode | $c | $rps | $p50 | $p90 | $p99 | $bad |" >>"$OUT"
+      echo "| $cache | $docs | $words | $mode | $c | $rps | $p50 | $p90 | $p99 | $bad |" >>"$OUT"
     done
   done
   stop_server
