@@ -976,7 +976,7 @@ mod tests {
         let req = SearchRequest::new("подшипник шпинделя", Mode::Lexical);
         let answer = |r: crate::SearchResults| {
             let hits: Vec<(String, f32)> =
-                r.hits.into_iter().map(|h| (h.doc.id, h.score)).collect();
+                r.hits.iter().map(|h| (h.doc.id.clone(), h.score)).collect();
             (r.total, hits)
         };
         let clean = answer(snap.search_with_vector(&req, None).unwrap());

@@ -100,7 +100,8 @@ impl SearchRequest {
 /// One ranked hit.
 #[derive(Debug, Clone)]
 pub struct Hit {
-    pub doc: CatalogDoc,
+    /// Shared with the doc cache: a hit costs no copy of the card's text.
+    pub doc: Arc<CatalogDoc>,
     pub score: f32,
     /// Matched a part number or model exactly (pinned above fusion).
     pub exact: bool,
@@ -215,7 +216,7 @@ type DocCache =
 
 /// A stored document, decoded, with the analysis of its highlighted fields made on first use.
 struct Stored {
-    doc: CatalogDoc,
+    doc: Arc<CatalogDoc>,
     /// Tokens of the name and the description (see [`crate::highlight`]).
     tokens: std::sync::OnceLock<[crate::highlight::Tokens; 2]>,
 }
@@ -879,14 +880,14 @@ impl Snapshot {
     }
 
     fn load(&self, addr: DocAddress) -> Result<CatalogDoc> {
-        Ok(self.stored(addr)?.doc.clone())
+        Ok(CatalogDoc::clone(&self.stored(addr)?.doc))
     }
 
     /// The decoded stored document at `addr`, from the doc cache if it holds it.
     fn stored(&self, addr: DocAddress) -> Result<Arc<Stored>> {
         let read = || -> Result<Arc<Stored>> {
             Ok(Arc::new(Stored {
-                doc: self.read_stored(addr)?,
+                doc: Arc::new(self.read_stored(addr)?),
                 tokens: Default::default(),
             }))
         };
@@ -1073,6 +1074,11 @@ impl Snapshot {
             p.sort();
             p.into_iter().map(|x| x.2).collect()
         };
+        // Each pinned document's place in `pinned` (up to LEXICAL_DEPTH of them).
+        let mut pin_rank: HashMap<Vid, usize> = HashMap::with_capacity(pinned.len());
+        for (i, v) in pinned.iter().enumerate() {
+            pin_rank.entry(*v).or_insert(i);
+        }
         let code_pinned = !pinned.is_empty() && !pin_codes.is_empty();
 
         // The vector the semantic side searches with; hybrid degrades to lexical without one.
@@ -1196,10 +1202,6 @@ impl Snapshot {
             category: lex_set.category.clone(),
             brand: lex_set.brand.clone(),
         };
-        let addr_by_vid: HashMap<Vid, DocAddress> = lex_cands
-            .iter()
-            .filter_map(|c| c.addr.map(|a| (c.vid, a)))
-            .collect();
         match mode {
             Mode::Lexical => {
                 for (c, (score, _)) in lex_cands.iter().zip(&lex_top) {
@@ -1214,6 +1216,10 @@ impl Snapshot {
                 }
             }
             Mode::Hybrid => {
+                let addr_by_vid: HashMap<Vid, DocAddress> = lex_cands
+                    .iter()
+                    .filter_map(|c| c.addr.map(|a| (c.vid, a)))
+                    .collect();
                 let lex_ids: Vec<Vid> = lex_cands
                     .iter()
                     .take(LEXICAL_DEPTH)
@@ -1254,7 +1260,7 @@ impl Snapshot {
                     ordered.push((*vid, max + 1.0, addr_by_vid.get(vid).copied()));
                 }
                 for (vid, score) in fused {
-                    if !pinned.contains(&vid) {
+                    if !pin_rank.contains_key(&vid) {
                         ordered.push((vid, score, addr_by_vid.get(&vid).copied()));
                     }
                 }
@@ -1268,8 +1274,8 @@ impl Snapshot {
             // Pinned documents in tier order, as in hybrid, then the rest in BM25 order.
             let (mut head, tail): (Vec<_>, Vec<_>) = ordered
                 .into_iter()
-                .partition(|item| pinned.contains(&item.0));
-            head.sort_by_key(|item| pinned.iter().position(|v| *v == item.0));
+                .partition(|item| pin_rank.contains_key(&item.0));
+            head.sort_by_key(|item| pin_rank.get(&item.0).copied());
             head.extend(tail);
             ordered = head;
         }
@@ -1307,7 +1313,7 @@ impl Snapshot {
                 }
             }
             hits.push(Hit {
-                exact: pinned.contains(&vid),
+                exact: pin_rank.contains_key(&vid),
                 doc: stored.doc.clone(),
                 score,
                 highlights,
@@ -1758,7 +1764,7 @@ pub(crate) mod tests {
                 .snapshot()
                 .search(&SearchRequest::new("винт", Mode::Hybrid))
                 .unwrap();
-            res.hits.into_iter().map(|h| h.doc.id).collect()
+            res.hits.iter().map(|h| h.doc.id.clone()).collect()
         };
         assert_eq!(order(2), ["X", "Y", "Z"]);
         assert_eq!(order(0), ["X", "Z", "Y"]);

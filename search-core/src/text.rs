@@ -1384,7 +1384,7 @@ pub fn build_query(
         c.q
     } else {
         clauses.extend(coord);
-        execs.extend(clauses.iter().filter_map(|c| c.exec.clone()));
+        execs.extend(clauses.iter_mut().filter_map(|c| c.exec.take()));
         union_of(clauses)
     };
     LexicalQuery {

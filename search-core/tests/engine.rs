@@ -336,7 +336,7 @@ fn ids(engine: &Engine, req: &SearchRequest) -> Vec<String> {
         .expect("search")
         .hits
         .into_iter()
-        .map(|h| h.doc.id)
+        .map(|h| h.doc.id.clone())
         .collect()
 }
 
@@ -384,7 +384,7 @@ fn writes_show_in_the_next_snapshot_and_never_in_an_open_one() {
             .unwrap()
             .hits
             .into_iter()
-            .map(|h| h.doc.id)
+            .map(|h| h.doc.id.clone())
             .collect()
     };
     // The open snapshot still answers as before.
@@ -474,7 +474,7 @@ fn pages_are_disjoint_and_total_is_stable() {
             r.offset = page * 3;
             let res = engine.snapshot().search(&r).unwrap();
             totals.insert(res.total);
-            all.extend(res.hits.into_iter().map(|h| h.doc.id));
+            all.extend(res.hits.iter().map(|h| h.doc.id.clone()));
         }
         let mut whole = req("станок подшипник ремень", mode);
         whole.limit = 15;

@@ -342,7 +342,7 @@ fn engine_search(engine: &Engine, mode: Mode, q: &str, qv: &[f32]) -> anyhow::Re
     let mut req = SearchRequest::new(q, mode);
     req.limit = K;
     let res = engine.snapshot().search_with_vector(&req, Some(qv))?;
-    Ok(res.hits.into_iter().map(|h| h.doc.id).collect())
+    Ok(res.hits.iter().map(|h| h.doc.id.clone()).collect())
 }
 
 /// Embeddings of `texts`, cached in a file keyed by the model and the texts.

@@ -107,7 +107,7 @@ impl EvalSet {
             let mut req = SearchRequest::new(q.query.clone(), mode);
             req.limit = 10;
             let res = snap.search_with_vector(&req, vec.as_deref().map(|v| v.as_slice()))?;
-            let ranked: Vec<String> = res.hits.into_iter().map(|h| h.doc.id).collect();
+            let ranked: Vec<String> = res.hits.iter().map(|h| h.doc.id.clone()).collect();
             let m = (
                 ndcg_at(&ranked, judged, 10),
                 reciprocal_rank(&ranked, judged, 2),

@@ -448,13 +448,13 @@ async fn run_search(state: AppState, raw: RawSearch) -> Result<Json<SearchRespon
             .hits
             .into_iter()
             .map(|h| HitDto {
-                id: h.doc.id,
+                id: h.doc.id.clone(),
                 kind: h.doc.kind.as_str(),
-                sku: h.doc.sku,
-                name: h.doc.name,
-                brand: h.doc.brand,
-                model: h.doc.model,
-                category: h.doc.category,
+                sku: h.doc.sku.clone(),
+                name: h.doc.name.clone(),
+                brand: h.doc.brand.clone(),
+                model: h.doc.model.clone(),
+                category: h.doc.category.clone(),
                 price_rub: h.doc.price_rub,
                 in_stock: h.doc.in_stock,
                 score: h.score,
@@ -567,13 +567,13 @@ struct LinkDto {
     model: String,
 }
 
-impl From<search_core::CatalogDoc> for LinkDto {
-    fn from(d: search_core::CatalogDoc) -> LinkDto {
+impl From<&search_core::CatalogDoc> for LinkDto {
+    fn from(d: &search_core::CatalogDoc) -> LinkDto {
         LinkDto {
-            id: d.id,
-            sku: d.sku,
-            name: d.name,
-            model: d.model,
+            id: d.id.clone(),
+            sku: d.sku.clone(),
+            name: d.name.clone(),
+            model: d.model.clone(),
         }
     }
 }
@@ -621,7 +621,7 @@ async fn catalog_item(
                             == search_core::analysis::fold_code(m)
                             && !machines.iter().any(|x: &LinkDto| x.id == d.doc.id)
                         {
-                            machines.push(LinkDto::from(d.doc));
+                            machines.push(LinkDto::from(&*d.doc));
                         }
                     }
                 }
@@ -632,11 +632,7 @@ async fn catalog_item(
                     compatible_with: Some(doc.model.clone()),
                     ..Filters::default()
                 };
-                parts = snap
-                    .browse(&f, 50)?
-                    .into_iter()
-                    .map(LinkDto::from)
-                    .collect();
+                parts = snap.browse(&f, 50)?.iter().map(LinkDto::from).collect();
             }
         }
         Ok(Some(CatalogItemDto::new(doc, machines, parts)))
