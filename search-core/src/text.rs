@@ -686,10 +686,10 @@ fn term_fields(f: &Fields, terms: &[String]) -> Vec<Clause> {
             FIELD_BOOSTS
                 .iter()
                 .enumerate()
-                .map(move |(i, (field, boost))| {
-                    let mut c = Clause::term(field(f), t, *boost);
-                    c.exec = (i == 0).then(|| Exec::Word(Word::new(f, t, 1.0)));
-                    c
+                .map(move |(i, (field, boost))| Clause {
+                    term: true,
+                    q: boosted_term(field(f), t, *boost),
+                    exec: (i == 0).then(|| Exec::Word(Word::new(f, t, 1.0))),
                 })
         })
         .collect()
@@ -727,11 +727,12 @@ impl Word {
 
 /// One term in any weighted field, as one query (an operand of a `Must`).
 fn term_any_field(f: &Fields, term: &str) -> Box<dyn Query> {
-    let fields: Vec<(Occur, Box<dyn Query>)> = term_fields(f, &[term.to_string()])
-        .into_iter()
-        .map(|c| (Occur::Should, c.q))
-        .collect();
-    Box::new(BooleanQuery::new(fields))
+    Box::new(BooleanQuery::new(
+        FIELD_BOOSTS
+            .iter()
+            .map(|(field, boost)| (Occur::Should, boosted_term(field(f), term, *boost)))
+            .collect(),
+    ))
 }
 
 /// A `Should` clause of the lexical query. `term` marks a single (boosted) term query: tantivy
