@@ -142,6 +142,8 @@ pub struct WordCache {
 enum Key {
     Word(usize, String),
     Bits(usize, Term),
+    /// A term's near neighbours in a field's dictionary (all segments), at most so many edits.
+    Near(Field, String, u8),
 }
 
 #[derive(Clone)]
@@ -149,6 +151,7 @@ enum Cached {
     Impacts(std::sync::Arc<Impacts>),
     /// A term's documents, a bit each.
     Bits(std::sync::Arc<Vec<u64>>),
+    Near(std::sync::Arc<Vec<String>>),
 }
 
 impl Cached {
@@ -157,6 +160,7 @@ impl Cached {
         match self {
             Cached::Impacts(i) => i.bytes(),
             Cached::Bits(b) => b.len() * 8 + 64,
+            Cached::Near(terms) => terms.iter().map(|t| t.len() + 24).sum::<usize>() + 64,
         }
     }
 }
@@ -199,6 +203,25 @@ impl WordCache {
             Some(Cached::Bits(b)) => Some(b),
             _ => None,
         }
+    }
+
+    /// The indexed terms of `field` within `distance` edits of `term` (see
+    /// [`crate::text::Vocabulary::within`]), from the cache or computed by `within` and kept:
+    /// a typo's Levenshtein automaton and dictionary walk cost more than the rest of the query.
+    pub fn near(
+        &self,
+        field: Field,
+        term: &str,
+        distance: u8,
+        within: impl FnOnce() -> Vec<String>,
+    ) -> Vec<String> {
+        let key = Key::Near(field, term.to_string(), distance);
+        if let Some(Cached::Near(terms)) = self.get(&key) {
+            return terms.as_ref().clone();
+        }
+        let terms = within();
+        self.put(key, Cached::Near(std::sync::Arc::new(terms.clone())));
+        terms
     }
 
     fn put(&self, key: Key, value: Cached) {

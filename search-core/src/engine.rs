@@ -991,7 +991,7 @@ impl Snapshot {
         let filter_clauses = req.filters.clauses(f);
         let term_filters = req.filters.term_clauses(f);
         let numeric = req.filters.numeric();
-        let lex = text::build_query(f, &self.text, &self.config.synonyms, text);
+        let lex = text::build_query(f, &self.vocab(), &self.config.synonyms, text);
         let browse = lex.is_browse;
         let mut mode = req.mode;
         if browse {
@@ -1335,8 +1335,21 @@ impl Snapshot {
     }
 
     /// The text the query embedding is computed from (see [`text::semantic_text`]).
+    /// This snapshot's dictionary, typo lookups cached in its word cache.
+    fn vocab(&self) -> text::CachedVocab<'_> {
+        text::CachedVocab {
+            searcher: &self.text,
+            cache: self.words.as_ref(),
+        }
+    }
+
     pub fn semantic_text(&self, text: &str) -> String {
-        text::semantic_text(&self.fields, &self.text, &self.config.synonyms, text.trim())
+        text::semantic_text(
+            &self.fields,
+            &self.vocab(),
+            &self.config.synonyms,
+            text.trim(),
+        )
     }
 
     /// Prefix completion over names, models and part numbers.
@@ -1415,7 +1428,7 @@ impl Snapshot {
 
     /// The lexical query a text turns into, for diagnostics.
     pub fn explain(&self, text: &str) -> String {
-        let lex = text::build_query(&self.fields, &self.text, &self.config.synonyms, text);
+        let lex = text::build_query(&self.fields, &self.vocab(), &self.config.synonyms, text);
         format!(
             "{:?}\npinned codes: {:?}\nspare-part boost: {}",
             lex.query, lex.pin_codes, lex.part_boost
@@ -1972,6 +1985,38 @@ pub(crate) mod tests {
         assert_eq!(
             score(&before, false),
             first,
+            "the old snapshot keeps its own"
+        );
+    }
+
+    /// A typo's near terms are looked up once per snapshot and kept in its word cache; a
+    /// snapshot whose dictionary gained the word finds it, the old one still does not.
+    #[test]
+    fn typo_lookups_belong_to_their_snapshot() {
+        let engine = engine_with("", named(&["Ремень клиновой", "Насос смазки"]));
+        let before = engine.snapshot();
+        assert_eq!(before.words.as_ref().map(|w| w.bytes()), Some(0));
+        assert_eq!(lexical(&before, "подшибник").total, 0);
+        assert!(
+            before.words.as_ref().is_some_and(|w| w.bytes() > 0),
+            "the empty lookup is kept"
+        );
+        engine
+            .apply(
+                vec![Change::Upsert {
+                    doc: doc("p1", "Подшипник 6205"),
+                    vector: None,
+                }],
+                2,
+            )
+            .unwrap();
+        let after = engine.snapshot();
+        let res = lexical(&after, "подшибник");
+        assert_eq!(res.total, 1);
+        assert_eq!(res.hits[0].doc.id, "p1");
+        assert_eq!(
+            lexical(&before, "подшибник").total,
+            0,
             "the old snapshot keeps its own"
         );
     }

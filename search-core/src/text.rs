@@ -20,7 +20,7 @@ use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED, STRING,
 };
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
-use tantivy::{DocId, Score, SegmentOrdinal, SegmentReader, Term};
+use tantivy::{DocId, Score, Searcher, SegmentOrdinal, SegmentReader, Term};
 
 /// Name of the catalog analyzer registered on every index.
 pub const ANALYZER: &str = "catalog_ru_en";
@@ -494,6 +494,28 @@ pub trait Vocabulary {
     /// The indexed term of `field` nearest to `term` within `distance` edits.
     fn nearest(&self, field: Field, term: &str, distance: u8) -> Option<String> {
         self.within(field, term, distance).into_iter().next()
+    }
+}
+
+/// A snapshot's dictionary with its near-term lookups kept in the snapshot's [`WordCache`]
+/// (they depend on the dictionary alone, so they are never stale within the snapshot).
+pub struct CachedVocab<'a> {
+    pub searcher: &'a Searcher,
+    pub cache: Option<&'a crate::accumulate::WordCache>,
+}
+
+impl Vocabulary for CachedVocab<'_> {
+    fn knows(&self, field: Field, term: &str) -> bool {
+        self.searcher.knows(field, term)
+    }
+
+    fn within(&self, field: Field, term: &str, distance: u8) -> Vec<String> {
+        match self.cache {
+            Some(cache) => cache.near(field, term, distance, || {
+                self.searcher.within(field, term, distance)
+            }),
+            None => self.searcher.within(field, term, distance),
+        }
     }
 }
 
