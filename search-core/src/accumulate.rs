@@ -91,6 +91,9 @@ struct TermUses<'a> {
 struct WordUses<'a> {
     word: &'a Word,
     uses: Vec<(Option<usize>, Score)>,
+    /// The word's terms with their BM25 weights and field weights, looked up on the first
+    /// segment whose impacts are not cached and shared by the others.
+    scored: std::cell::OnceCell<Vec<(Scored<'a>, Score)>>,
 }
 
 /// Adds `(mask, boost)` to `uses`, unrestricted uses into one.
@@ -99,6 +102,15 @@ fn add_use(uses: &mut Vec<(Option<usize>, Score)>, mask: Option<usize>, boost: S
         Some(u) => u.1 += boost,
         None => uses.push((mask, boost)),
     }
+}
+
+/// The summed boost of the uses whose mask holds `doc`.
+#[inline]
+fn boost_at(uses: &[(Option<&[u64]>, Score)], doc: DocId) -> Score {
+    uses.iter()
+        .filter(|(mask, _)| mask.is_none_or(|m| is_set(m, doc)))
+        .map(|(_, boost)| boost)
+        .sum()
 }
 
 /// The uses whose mask holds documents of this segment, with their masks.
@@ -382,6 +394,7 @@ pub fn search<'t>(
             p.words.push(WordUses {
                 word,
                 uses: Vec::new(),
+                scored: Default::default(),
             });
             p.words.len() - 1
         });
@@ -503,26 +516,27 @@ fn blocks(block: &mut BlockSegmentPostings, mut f: impl FnMut(&[DocId], &[u32]))
     }
 }
 
-/// Adds the BM25 of `term`'s term to the score of every document of segment `ord` holding it,
-/// once per use: times the use's boost, where the use's mask (if any) holds.
+/// Adds the BM25 of `scored`'s term to the score of every document of segment `ord` holding
+/// it, once per use: times the use's boost, where the use's mask (if any) holds.
 fn add_term(
     reader: &SegmentReader,
     ord: usize,
-    term: &TermUses,
+    scored: &Scored,
+    uses: &[(Option<usize>, Score)],
     masks: &[Option<Vec<u64>>],
     scores: &mut [Score],
     touched: &mut [u64],
 ) -> tantivy::Result<()> {
-    let Some(Some(info)) = term.scored.infos.get(ord) else {
+    let Some(Some(info)) = scored.infos.get(ord) else {
         return Ok(());
     };
     // Uses under an empty mask add nothing.
-    let uses = live_uses(&term.uses, masks);
+    let uses = live_uses(uses, masks);
     if uses.is_empty() {
         return Ok(());
     }
-    let field = term.scored.term.field();
-    let bm25 = &term.scored.bm25;
+    let field = scored.term.field();
+    let bm25 = &scored.bm25;
     let norms = reader
         .fieldnorms_readers()
         .get_field(field)?
@@ -541,12 +555,7 @@ fn add_term(
         }),
         _ => blocks(&mut block, |docs, freqs| {
             for (i, &doc) in docs.iter().enumerate() {
-                let mut add = 0.0;
-                for &(mask, boost) in &uses {
-                    if mask.is_none_or(|m| is_set(m, doc)) {
-                        add += boost;
-                    }
-                }
+                let add = boost_at(&uses, doc);
                 if add != 0.0 {
                     scores[doc as usize] += add * bm25.score(norms.fieldnorm_id(doc), tf(freqs, i));
                     mark(touched, doc);
@@ -575,7 +584,20 @@ fn add_word(
     let impacts = match ctx.words.and_then(|c| c.impacts(ord, text)) {
         Some(i) => i,
         None => {
-            let i = std::sync::Arc::new(word_impacts(ctx.searcher, reader, ord, word.word)?);
+            let terms = match word.scored.get() {
+                Some(terms) => terms,
+                None => {
+                    let mut stats = Stats::new(ctx.searcher)?;
+                    let terms = word
+                        .word
+                        .terms
+                        .iter()
+                        .map(|(term, weight)| Ok((stats.bm25(term)?, *weight)))
+                        .collect::<tantivy::Result<Vec<_>>>()?;
+                    word.scored.get_or_init(|| terms)
+                }
+            };
+            let i = std::sync::Arc::new(word_impacts(reader, ord, terms)?);
             if let Some(c) = ctx.words {
                 c.put(Key::Word(ord, text.clone()), Cached::Impacts(i.clone()));
             }
@@ -592,12 +614,7 @@ fn add_word(
         }
         _ => {
             for (&doc, &s) in pairs {
-                let mut add = 0.0;
-                for &(mask, boost) in &uses {
-                    if mask.is_none_or(|m| is_set(m, doc)) {
-                        add += boost;
-                    }
-                }
+                let add = boost_at(&uses, doc);
                 if add != 0.0 {
                     scores[doc as usize] += add * s;
                     mark(touched, doc);
@@ -608,23 +625,25 @@ fn add_word(
     Ok(())
 }
 
-/// `word`'s [`Impacts`] in segment `ord`.
+/// The [`Impacts`] in segment `ord` of a word whose terms and field weights are `terms`.
 fn word_impacts(
-    searcher: &Searcher,
     reader: &SegmentReader,
     ord: usize,
-    word: &Word,
+    terms: &[(Scored, Score)],
 ) -> tantivy::Result<Impacts> {
-    let mut stats = Stats::new(searcher)?;
     let max_doc = reader.max_doc() as usize;
     let mut sums = vec![0.0 as Score; max_doc];
     let mut held = vec![0u64; max_doc.div_ceil(64)];
-    for (term, weight) in &word.terms {
-        let uses = TermUses {
-            scored: stats.bm25(term)?,
-            uses: vec![(None, *weight)],
-        };
-        add_term(reader, ord, &uses, &[], &mut sums, &mut held)?;
+    for (scored, weight) in terms {
+        add_term(
+            reader,
+            ord,
+            scored,
+            &[(None, *weight)],
+            &[],
+            &mut sums,
+            &mut held,
+        )?;
     }
     let mut impacts = Impacts {
         docs: Vec::new(),
@@ -792,10 +811,10 @@ fn segment(
 }
 
 /// What one query's segment walks share.
-struct Ctx<'q> {
+struct Ctx<'q, 't> {
     searcher: &'q Searcher,
     words: Option<&'q WordCache>,
-    query: &'q Prepared<'q>,
+    query: &'q Prepared<'t>,
     filter: Option<&'q MatchPlan>,
     numeric: Option<&'q NumericFilter>,
 }
@@ -839,7 +858,7 @@ fn accumulate(
     let scored = query
         .terms
         .iter()
-        .try_for_each(|t| add_term(reader, ord, t, &masks, scores, touched))
+        .try_for_each(|t| add_term(reader, ord, &t.scored, &t.uses, &masks, scores, touched))
         .and_then(|()| {
             query
                 .words
@@ -941,9 +960,6 @@ mod tests {
     use super::SCRATCH;
     use crate::{Change, Engine, EngineConfig, Mode, SearchRequest};
 
-    /// A segment walk that stopped half way (an error, or a panic caught by the caller's
-    /// thread pool) leaves scores and bits behind in the thread's scratch; the next query on
-    /// that thread clears them before it walks, so its answer is the same.
     /// The word cache keeps to its byte budget, dropping the least recently used words.
     #[test]
     fn the_word_cache_keeps_to_its_budget() {
@@ -987,6 +1003,9 @@ mod tests {
         assert_eq!(cache.bytes(), 3 * one);
     }
 
+    /// A segment walk that stopped half way (an error, or a panic caught by the caller's
+    /// thread pool) leaves scores and bits behind in the thread's scratch; the next query on
+    /// that thread clears them before it walks, so its answer is the same.
     #[test]
     fn an_unfinished_walk_does_not_leak_into_the_next_query() {
         let engine = Engine::in_memory(EngineConfig::new("t", 8)).unwrap();

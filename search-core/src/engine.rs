@@ -1334,7 +1334,6 @@ impl Snapshot {
         self.tantivy_union.store(on, Ordering::Relaxed);
     }
 
-    /// The text the query embedding is computed from (see [`text::semantic_text`]).
     /// This snapshot's dictionary, typo lookups cached in its word cache.
     fn vocab(&self) -> text::CachedVocab<'_> {
         text::CachedVocab {
@@ -1343,6 +1342,7 @@ impl Snapshot {
         }
     }
 
+    /// The text the query embedding is computed from (see [`text::semantic_text`]).
     pub fn semantic_text(&self, text: &str) -> String {
         text::semantic_text(
             &self.fields,
