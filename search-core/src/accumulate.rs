@@ -133,11 +133,15 @@ fn live_uses<'m>(
 pub struct Impacts {
     docs: Vec<DocId>,
     scores: Vec<Score>,
+    /// The docs as a bitset, kept where the word is common (at least one document per 64):
+    /// OR-ing its words into the touched set beats marking each document, whose
+    /// read-modify-write of one bitset word waits for the previous one.
+    bits: Option<Vec<u64>>,
 }
 
 impl Impacts {
     fn bytes(&self) -> usize {
-        self.docs.len() * 8 + 64
+        self.docs.len() * 8 + self.bits.as_ref().map_or(0, |b| b.len() * 8) + 64
     }
 }
 
@@ -606,12 +610,22 @@ fn add_word(
     };
     let pairs = impacts.docs.iter().zip(&impacts.scores);
     match uses[..] {
-        [(None, boost)] => {
-            for (&doc, &s) in pairs {
-                scores[doc as usize] += boost * s;
-                mark(touched, doc);
+        [(None, boost)] => match &impacts.bits {
+            Some(bits) => {
+                for (&doc, &s) in pairs {
+                    scores[doc as usize] += boost * s;
+                }
+                for (t, b) in touched.iter_mut().zip(bits) {
+                    *t |= *b;
+                }
             }
-        }
+            None => {
+                for (&doc, &s) in pairs {
+                    scores[doc as usize] += boost * s;
+                    mark(touched, doc);
+                }
+            }
+        },
         _ => {
             for (&doc, &s) in pairs {
                 let add = boost_at(&uses, doc);
@@ -648,6 +662,7 @@ fn word_impacts(
     let mut impacts = Impacts {
         docs: Vec::new(),
         scores: Vec::new(),
+        bits: None,
     };
     for (wi, &bits) in held.iter().enumerate() {
         let mut rest = bits;
@@ -657,6 +672,9 @@ fn word_impacts(
             impacts.docs.push(doc as DocId);
             impacts.scores.push(sums[doc]);
         }
+    }
+    if impacts.docs.len() >= held.len() {
+        impacts.bits = Some(held);
     }
     Ok(impacts)
 }
@@ -929,23 +947,35 @@ fn accumulate(
         }
         return Ok(());
     }
+    let per_doc_checks = alive.is_some() || numeric.is_some();
     for (wi, word) in touched.iter_mut().enumerate() {
-        let mut bits = *word;
+        let bits = std::mem::take(word);
         if bits == 0 {
             continue;
         }
-        *word = 0;
-        let pass = keep.as_ref().map_or(u64::MAX, |k| k[wi]);
-        while bits != 0 {
-            let bit = bits.trailing_zeros();
-            bits &= bits - 1;
-            let doc = (wi * 64) as DocId + bit;
-            let score = std::mem::take(&mut scores[doc as usize]);
-            if pass & (1 << bit) != 0
-                && alive.is_none_or(|a| a.is_alive(doc))
-                && numeric.is_none_or(|n| seg.passes(n, doc))
-            {
-                seg.collect(doc, score);
+        let mut live = bits & keep.as_ref().map_or(u64::MAX, |k| k[wi]);
+        if per_doc_checks {
+            let mut rest = live;
+            while rest != 0 {
+                let bit = rest.trailing_zeros();
+                rest &= rest - 1;
+                let doc = (wi * 64) as DocId + bit;
+                if !(alive.is_none_or(|a| a.is_alive(doc))
+                    && numeric.is_none_or(|n| seg.passes(n, doc)))
+                {
+                    live &= !(1 << bit);
+                }
+            }
+        }
+        let chunk = &mut scores[wi * 64..(wi * 64 + 64).min(max_doc)];
+        seg.collect_word(wi, live, chunk);
+        if bits.count_ones() > 16 {
+            chunk.fill(0.0);
+        } else {
+            let mut rest = bits;
+            while rest != 0 {
+                chunk[rest.trailing_zeros() as usize] = 0.0;
+                rest &= rest - 1;
             }
         }
     }
@@ -967,6 +997,7 @@ mod tests {
             std::sync::Arc::new(super::Impacts {
                 docs: (0..n).collect(),
                 scores: vec![1.0; n as usize],
+                bits: None,
             })
         };
         use super::{Cached, Key};

@@ -1573,6 +1573,9 @@ pub struct SegmentTable {
     price: Vec<f64>,
     /// Kind, category and brand values by ordinal (small dictionaries, decoded once).
     facet_values: [Vec<String>; 3],
+    /// Per kind ordinal (two kinds), the bitset of its documents: the kind facet is counted a
+    /// bitset word at a time, not a document at a time.
+    kind_bits: Vec<Vec<u64>>,
     /// Ordinal of the kind `product`.
     product_ord: u32,
     /// Ordinal of the kind `spare_part`.
@@ -1602,7 +1605,7 @@ impl SegmentTable {
                 .map_or(NO_ORD, |o| o as u32)
         };
         let docs = 0..reader.max_doc();
-        let facet_rows = docs
+        let facet_rows: Vec<[u32; 3]> = docs
             .clone()
             .map(|doc| {
                 [
@@ -1647,6 +1650,13 @@ impl SegmentTable {
             .iter()
             .position(|k| k == Kind::SparePart.as_str())
             .map_or(NO_ORD, |o| o as u32);
+        let words = (reader.max_doc() as usize).div_ceil(64);
+        let mut kind_bits = vec![vec![0u64; words]; facet_values[0].len()];
+        for (doc, row) in facet_rows.iter().enumerate() {
+            if let Some(bits) = kind_bits.get_mut(row[0] as usize) {
+                bits[doc / 64] |= 1 << (doc % 64);
+            }
+        }
         let mut code_maps: [HashMap<Box<[u8]>, u32>; 2] = Default::default();
         for (map, col) in code_maps.iter_mut().zip(&code_dicts) {
             if let Some(col) = col {
@@ -1664,6 +1674,7 @@ impl SegmentTable {
             stock,
             price,
             facet_values,
+            kind_bits,
             product_ord,
             spare_ord,
             code_maps,
@@ -1849,6 +1860,24 @@ impl Collector for MatchSetCollector {
     }
 }
 
+/// Keeps `doc` in `top` if it may be among the best `k`. Docs arrive in increasing id order,
+/// so one that only ties `threshold` ranks below every kept doc of that score.
+#[inline]
+fn offer(top: &mut Vec<(Score, DocId)>, threshold: &mut Score, k: usize, doc: DocId, score: Score) {
+    if score <= *threshold {
+        return;
+    }
+    if top.len() == 2 * k {
+        top.select_nth_unstable_by(k - 1, by_rank);
+        top.truncate(k);
+        *threshold = top[k - 1].0;
+        if score <= *threshold {
+            return;
+        }
+    }
+    top.push((score, doc));
+}
+
 /// Best first: higher score, then lower doc id.
 fn by_rank<D: Ord>(a: &(Score, D), b: &(Score, D)) -> std::cmp::Ordering {
     b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
@@ -1861,22 +1890,81 @@ impl MatchSetSegment {
         filter.passes(&self.table, doc)
     }
 
-    /// Keeps `doc` if it may be among the best `k`. Docs arrive in increasing id order, so one
-    /// that only ties the threshold ranks below every kept doc of that score.
+    /// Keeps `doc` if it may be among the best `k`.
     #[inline]
     fn offer(&mut self, doc: DocId, score: Score) {
-        if score <= self.threshold {
+        offer(&mut self.top, &mut self.threshold, self.k, doc, score);
+    }
+
+    /// Collects the documents of bitset word `wi` (doc ids `64 * wi ..`) set in `live`, each
+    /// scoring `scores[bit]`: what calling [`SegmentCollector::collect`] for each does, with the
+    /// segment's tables looked up once per word and the kind facet counted by bitsets
+    /// ([`SegmentTable::kind_bits`]).
+    #[inline]
+    pub fn collect_word(&mut self, wi: usize, live: u64, scores: &[Score]) {
+        if live == 0 {
             return;
         }
-        if self.top.len() == 2 * self.k {
-            self.top.select_nth_unstable_by(self.k - 1, by_rank);
-            self.top.truncate(self.k);
-            self.threshold = self.top[self.k - 1].0;
-            if score <= self.threshold {
-                return;
+        self.count += live.count_ones() as u64;
+        let Self {
+            with_facets,
+            with_vids,
+            k,
+            part_boost,
+            top,
+            threshold,
+            table,
+            counts,
+            vids,
+            ..
+        } = self;
+        let table = &**table;
+        if *with_facets {
+            for (c, bits) in counts[0].iter_mut().zip(&table.kind_bits) {
+                *c += (live & bits.get(wi).copied().unwrap_or(0)).count_ones() as u64;
             }
         }
-        self.top.push((score, doc));
+        let spare = table.spare_ord;
+        let base = wi * 64;
+        let mut rest = live;
+        while rest != 0 {
+            let bit = rest.trailing_zeros() as usize;
+            rest &= rest - 1;
+            let doc = base + bit;
+            let Some(&row) = table.facets.get(doc) else {
+                continue;
+            };
+            if *k > 0 {
+                let boost = if row[0] == spare && spare != NO_ORD {
+                    *part_boost
+                } else {
+                    0.0
+                };
+                let score = scores.get(bit).copied().unwrap_or(0.0) + boost;
+                if score > *threshold {
+                    offer(top, threshold, *k, doc as DocId, score);
+                }
+            }
+            if *with_vids {
+                let v = table.vids.get(doc).copied().unwrap_or(NO_ORD);
+                if v != NO_ORD {
+                    let v = v as usize;
+                    if vids.len() <= v / 64 {
+                        vids.resize(v / 64 + 1, 0);
+                    }
+                    vids[v / 64] |= 1 << (v % 64);
+                }
+            }
+            if *with_facets {
+                let [_, categories, brands] = counts;
+                if let Some(c) = categories.get_mut(row[1] as usize) {
+                    *c += 1;
+                }
+                if let Some(c) = brands.get_mut(row[2] as usize) {
+                    *c += 1;
+                }
+            }
+        }
     }
 
     #[inline]
