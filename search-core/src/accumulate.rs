@@ -8,13 +8,14 @@
 //! its own instead, into a dense score array of the segment: a term clause straight from its
 //! block postings (docs, term frequencies and field norms as slices, BM25 from tantivy's own
 //! `Bm25Weight`), a constant clause from its unscored blocks. A bitset records what matched;
-//! one pass over it applies filters and deletes, feeds the [`MatchSetCollector`] (count,
-//! facets, vids, top k) and zeroes what was touched, so the scratch arrays are clean for the
+//! one pass over it, a bitset word at a time, applies filters and deletes, feeds the
+//! [`MatchSetCollector`] (count, facets, vids, top k) and zeroes what was touched, so the scratch arrays are clean for the
 //! next query without a memset of the whole segment.
 //!
 //! Match-only parts (constants, filters, the word groups of synonym expansions) are evaluated
 //! as per-segment bitsets: term postings set bits, unions and intersections combine them word
-//! by word, and only queries of other shapes go through their tantivy weight.
+//! by word, and only match-only queries of other shapes (filters) go through their unscored
+//! tantivy weight.
 //!
 //! The scores are those of [`crate::text::LexicalQuery::query`] under tantivy, summed in
 //! clause order; tantivy's union sums in an order that changes as its clauses run out, so the
@@ -76,8 +77,6 @@ struct Prepared<'a> {
     /// The documents each `AllOf` clause may score: the intersection of its groups' `body`
     /// terms. A use of a term under `Some(i)` counts only where mask `i` holds.
     masks: Vec<MatchPlan>,
-    /// Queries of any other shape, scored by tantivy.
-    weights: Vec<Box<dyn Weight>>,
 }
 
 /// A scored term (BM25 unboosted) and its uses: which `AllOf` mask, if any, restricts each,
@@ -366,7 +365,6 @@ pub fn search<'t>(
     collector: &MatchSetCollector,
     words: Option<&WordCache>,
 ) -> tantivy::Result<MatchSet> {
-    let scoring = EnableScoring::enabled_from_searcher(searcher);
     let unscored = EnableScoring::disabled_from_searcher(searcher);
     let mut stats = Stats::new(searcher)?;
     let mut prepared = Prepared {
@@ -374,7 +372,6 @@ pub fn search<'t>(
         words: Vec::new(),
         consts: Vec::new(),
         masks: Vec::new(),
-        weights: Vec::new(),
     };
     let mut term_index: std::collections::HashMap<&Term, usize> = Default::default();
     let mut use_term = |term: &'t Term, mask: Option<usize>, boost: Score, p: &mut Prepared<'t>| {
@@ -443,7 +440,6 @@ pub fn search<'t>(
                     }
                 }
             }
-            Exec::Scored(q) => prepared.weights.push(q.weight(scoring)?),
         }
     }
     // Every filter must match: one intersection, evaluated as bitsets.
@@ -855,10 +851,7 @@ fn accumulate(
     } = *ctx;
     let max_doc = scores.len();
     let words = touched.len();
-    let empty_query = query.terms.is_empty()
-        && query.words.is_empty()
-        && query.consts.is_empty()
-        && query.weights.is_empty();
+    let empty_query = query.terms.is_empty() && query.words.is_empty() && query.consts.is_empty();
 
     // Each `AllOf` clause's documents (`None` where it has none).
     let mut masks = Vec::with_capacity(query.masks.len());
@@ -902,12 +895,6 @@ fn accumulate(
         }
         memo.give(bits);
         done?;
-    }
-    for weight in &query.weights {
-        weight.for_each(reader, &mut |doc, score| {
-            scores[doc as usize] += score;
-            mark(touched, doc);
-        })?;
     }
 
     // Documents every filter matches.

@@ -1570,6 +1570,35 @@ pub(crate) mod tests {
             .unwrap()
     }
 
+    /// A brand typed in Cyrillic that does not transliterate letter for letter (`трумф` for
+    /// Trumpf) finds the brand's cards through the near stems of its transliteration, and
+    /// only them; the executor and tantivy's union agree on it.
+    #[test]
+    fn a_loosely_transliterated_brand_finds_its_cards() {
+        let engine = engine_with(
+            "",
+            named(&[
+                "Лазерный станок Trumpf TruLaser",
+                "Сопло Trumpf 1.5 мм",
+                "Сопло Bystronic 1.5 мм",
+                "Насос смазки",
+            ]),
+        );
+        let snap = engine.snapshot();
+        let ids = |r: &SearchResults| -> HashSet<String> {
+            r.hits.iter().map(|h| h.doc.id.clone()).collect()
+        };
+        let res = lexical(&snap, "трумф");
+        assert_eq!(ids(&res), HashSet::from(["d0".into(), "d1".into()]));
+        snap.use_tantivy_union(true);
+        let union = lexical(&snap, "трумф");
+        snap.use_tantivy_union(false);
+        assert_eq!(ids(&union), ids(&res));
+        let res = lexical(&snap, "сопло трумф");
+        assert_eq!(res.hits[0].doc.id, "d1", "both words beat one");
+        assert_eq!(lexical(&snap, "тромбон").total, 0, "out of reach");
+    }
+
     /// A query whose words the index does not know (a part number nobody stocks) finds
     /// nothing lexically; only a query without words browses the catalog.
     #[test]

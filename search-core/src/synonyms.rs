@@ -10,7 +10,8 @@ use std::collections::HashMap;
 /// Groups of equivalent phrases, looked up by normalised word sequence.
 #[derive(Debug, Clone, Default)]
 pub struct Synonyms {
-    groups: Vec<Vec<String>>,
+    /// Each group's members, each with its lookup key (computed once, not per query).
+    groups: Vec<Vec<(String, String)>>,
     by_key: HashMap<String, Vec<usize>>,
 }
 
@@ -49,13 +50,15 @@ impl Synonyms {
     /// Adds one group of equivalent phrases.
     pub fn add_group(&mut self, members: Vec<String>) {
         let idx = self.groups.len();
-        for m in &members {
+        let mut group = Vec::with_capacity(members.len());
+        for m in members {
             let key = key_of(&[m.as_str()]);
             if !key.is_empty() {
-                self.by_key.entry(key).or_default().push(idx);
+                self.by_key.entry(key.clone()).or_default().push(idx);
             }
+            group.push((m, key));
         }
-        self.groups.push(members);
+        self.groups.push(group);
     }
 
     pub fn len(&self) -> usize {
@@ -72,8 +75,8 @@ impl Synonyms {
         let mut out = Vec::new();
         if let Some(groups) = self.by_key.get(&key) {
             for &g in groups {
-                for m in &self.groups[g] {
-                    if key_of(&[m.as_str()]) != key && !out.contains(&m.as_str()) {
+                for (m, m_key) in &self.groups[g] {
+                    if *m_key != key && !out.contains(&m.as_str()) {
                         out.push(m.as_str());
                     }
                 }

@@ -13,8 +13,8 @@ use std::collections::{HashMap, HashSet};
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::StrColumn;
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScorer, EmptyQuery, EnableScoring, Explanation,
-    FuzzyTermQuery, Occur, Query, RangeQuery, Scorer, TermQuery, Weight,
+    AllQuery, BooleanQuery, BoostQuery, ConstScorer, EmptyQuery, EnableScoring, Explanation, Occur,
+    Query, RangeQuery, Scorer, TermQuery, Weight,
 };
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED, STRING,
@@ -808,14 +808,6 @@ impl Clause {
             }),
         }
     }
-    /// Any other scored query.
-    fn other(q: Box<dyn Query>) -> Clause {
-        Clause {
-            term: false,
-            exec: Some(Exec::Scored(q.box_clone())),
-            q,
-        }
-    }
     /// The clause with its score multiplied by `by`.
     fn boosted(self, by: Score) -> Clause {
         Clause {
@@ -835,7 +827,6 @@ impl Clause {
                     groups: groups.into_iter().map(|w| w.boosted(by)).collect(),
                     body,
                 },
-                Exec::Scored(q) => Exec::Scored(Box::new(BoostQuery::new(q, by))),
             }),
         }
     }
@@ -861,8 +852,6 @@ pub enum Exec {
         /// intersection is computed over these alone.
         body: Vec<Term>,
     },
-    /// Any other query, scored by tantivy.
-    Scored(Box<dyn Query>),
 }
 
 impl Clone for Exec {
@@ -881,7 +870,6 @@ impl Clone for Exec {
                 groups: groups.clone(),
                 body: body.clone(),
             },
-            Exec::Scored(q) => Exec::Scored(q.box_clone()),
         }
     }
 }
@@ -897,7 +885,6 @@ impl std::fmt::Debug for Exec {
                     groups.iter().map(|w| (w.text.as_str(), w.boost)).collect();
                 write!(f, "AllOf({words:?})")
             }
-            Exec::Scored(q) => write!(f, "Scored({q:?})"),
         }
     }
 }
@@ -1210,17 +1197,21 @@ pub fn build_query(
                     repaired.push(alt_term);
                 } else if !is_latin && analysis::fuzzy_distance(&alt) > 0 {
                     // Brands typed in Cyrillic rarely transliterate letter for letter
-                    // (бистроник → bystronic): match the transliteration loosely.
-                    let q = FuzzyTermQuery::new(
-                        Term::from_field_text(f.body, &alt_term),
-                        analysis::fuzzy_distance(&alt),
-                        true,
-                    );
-                    matched.push(Box::new(q.clone()));
-                    clauses.push(Clause::other(Box::new(BoostQuery::new(
-                        Box::new(q),
-                        REPAIRED_BOOST,
-                    ))));
+                    // (бистроник → bystronic): match the transliteration loosely, a constant
+                    // where any stem within reach occurs, as a fuzzy term query would (the
+                    // stems come from the snapshot's cached automaton walk).
+                    let near = vocab.within(f.body, &alt_term, analysis::fuzzy_distance(&alt));
+                    if near.is_empty() {
+                        matched.push(Box::new(EmptyQuery));
+                    } else {
+                        let any: Box<dyn Query> = Box::new(BooleanQuery::new(
+                            near.iter()
+                                .map(|t| (Occur::Should, match_term(f.body, t)))
+                                .collect(),
+                        ));
+                        matched.push(any.box_clone());
+                        clauses.push(Clause::constant(any, REPAIRED_BOOST));
+                    }
                 } else if is_latin {
                     // Russian typed in Latin may also be a known synonym key (shvp -> швп).
                     let expansions = synonyms.expansions(&[alt.as_str()]);
