@@ -1755,9 +1755,15 @@ pub struct MatchSetSegment {
     threshold: Score,
     count: u64,
     table: std::sync::Arc<SegmentTable>,
+    /// Per facet, [`LANES`] counters per ordinal (`ord * LANES + doc % LANES`), summed at
+    /// harvest: consecutive matches of one category then add to different counters, instead
+    /// of each increment waiting for the previous one's store.
     counts: [Vec<u64>; 3],
     vids: Vec<u64>,
 }
+
+/// Counter lanes per facet value in [`MatchSetSegment`].
+const LANES: usize = 4;
 
 /// Facet counts resolved to strings, per segment.
 pub struct SegmentMatches {
@@ -1782,7 +1788,7 @@ impl Collector for MatchSetCollector {
             _ => std::sync::Arc::new(SegmentTable::build(reader)?),
         };
         let counts = if self.with_facets {
-            let n = |i: usize| table.facet_len(i);
+            let n = |i: usize| table.facet_len(i) * LANES;
             [vec![0u64; n(0)], vec![0u64; n(1)], vec![0u64; n(2)]]
         } else {
             Default::default()
@@ -1911,7 +1917,7 @@ impl MatchSetSegment {
         } = self;
         let table = &**table;
         if *with_facets {
-            for (c, bits) in counts[0].iter_mut().zip(&table.kind_bits) {
+            for (c, bits) in counts[0].iter_mut().step_by(LANES).zip(&table.kind_bits) {
                 *c += (live & bits.get(wi).copied().unwrap_or(0)).count_ones() as u64;
             }
         }
@@ -1948,10 +1954,11 @@ impl MatchSetSegment {
             }
             if *with_facets {
                 let [_, categories, brands] = counts;
-                if let Some(c) = categories.get_mut(row[1] as usize) {
+                let lane = doc % LANES;
+                if let Some(c) = categories.get_mut((row[1] as usize) * LANES + lane) {
                     *c += 1;
                 }
-                if let Some(c) = brands.get_mut(row[2] as usize) {
+                if let Some(c) = brands.get_mut((row[2] as usize) * LANES + lane) {
                     *c += 1;
                 }
             }
@@ -1985,7 +1992,7 @@ impl MatchSetSegment {
         }
         if self.with_facets {
             for (i, counts) in self.counts.iter_mut().enumerate() {
-                if let Some(c) = counts.get_mut(row[i] as usize) {
+                if let Some(c) = counts.get_mut((row[i] as usize) * LANES + doc as usize % LANES) {
                     *c += 1;
                 }
             }
@@ -2014,7 +2021,8 @@ impl SegmentCollector for MatchSetSegment {
         let mut facets = vec![Vec::new(); 3];
         if self.with_facets {
             for (i, counts) in self.counts.into_iter().enumerate() {
-                for (ord, c) in counts.into_iter().enumerate() {
+                for (ord, lanes) in counts.chunks(LANES).enumerate() {
+                    let c: u64 = lanes.iter().sum();
                     if c > 0 {
                         if let Some(s) = self.table.facet_str(i, ord as u32) {
                             facets[i].push((s.to_string(), c));
