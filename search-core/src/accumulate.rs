@@ -911,36 +911,10 @@ fn accumulate(
     };
 
     let alive = reader.alive_bitset();
-    if empty_query {
-        // A browse request: every document passing the filters, each scoring 1 as under
-        // tantivy's `AllQuery`.
-        for wi in 0..words {
-            let mut bits = keep.as_ref().map_or(u64::MAX, |k| k[wi]);
-            if wi == words - 1 && !max_doc.is_multiple_of(64) {
-                bits &= (1u64 << (max_doc % 64)) - 1;
-            }
-            while bits != 0 {
-                let doc = (wi * 64) as DocId + bits.trailing_zeros();
-                bits &= bits - 1;
-                if alive.is_none_or(|a| a.is_alive(doc))
-                    && numeric.is_none_or(|n| seg.passes(n, doc))
-                {
-                    seg.collect(doc, 1.0);
-                }
-            }
-        }
-        if let Some(keep) = keep {
-            memo.give(keep);
-        }
-        return Ok(());
-    }
     let per_doc_checks = alive.is_some() || numeric.is_some();
-    for (wi, word) in touched.iter_mut().enumerate() {
-        let bits = std::mem::take(word);
-        if bits == 0 {
-            continue;
-        }
-        let mut live = bits & keep.as_ref().map_or(u64::MAX, |k| k[wi]);
+    // Clears from `live` (bit-word `wi`) the deleted documents and those the numeric filters
+    // reject.
+    let checked = |seg: &MatchSetSegment, wi: usize, mut live: u64| {
         if per_doc_checks {
             let mut rest = live;
             while rest != 0 {
@@ -954,6 +928,31 @@ fn accumulate(
                 }
             }
         }
+        live
+    };
+    if empty_query {
+        // A browse request: every document passing the filters, each scoring 1 as under
+        // tantivy's `AllQuery`.
+        const ONES: [Score; 64] = [1.0; 64];
+        for wi in 0..words {
+            let mut bits = keep.as_ref().map_or(u64::MAX, |k| k[wi]);
+            if wi == words - 1 && !max_doc.is_multiple_of(64) {
+                bits &= (1u64 << (max_doc % 64)) - 1;
+            }
+            let live = checked(seg, wi, bits);
+            seg.collect_word(wi, live, &ONES);
+        }
+        if let Some(keep) = keep {
+            memo.give(keep);
+        }
+        return Ok(());
+    }
+    for (wi, word) in touched.iter_mut().enumerate() {
+        let bits = std::mem::take(word);
+        if bits == 0 {
+            continue;
+        }
+        let live = checked(seg, wi, bits & keep.as_ref().map_or(u64::MAX, |k| k[wi]));
         let chunk = &mut scores[wi * 64..(wi * 64 + 64).min(max_doc)];
         seg.collect_word(wi, live, chunk);
         if bits.count_ones() > 16 {
