@@ -1921,28 +1921,36 @@ impl MatchSetSegment {
                 *c += (live & bits.get(wi).copied().unwrap_or(0)).count_ones() as u64;
             }
         }
-        let spare = table.spare_ord;
         let base = wi * 64;
-        let mut rest = live;
-        while rest != 0 {
-            let bit = rest.trailing_zeros() as usize;
-            rest &= rest - 1;
-            let doc = base + bit;
-            let Some(&row) = table.facets.get(doc) else {
-                continue;
-            };
-            if *k > 0 {
-                let boost = if row[0] == spare && spare != NO_ORD {
+        // Separate passes over the word's documents, so the ranking does not wait on facet
+        // rows: spare parts are known from the kind bitsets.
+        if *k > 0 {
+            let spare = table
+                .kind_bits
+                .get(table.spare_ord as usize)
+                .and_then(|b| b.get(wi))
+                .copied()
+                .unwrap_or(0);
+            let mut rest = live;
+            while rest != 0 {
+                let bit = rest.trailing_zeros() as usize;
+                rest &= rest - 1;
+                let boost = if spare >> bit & 1 != 0 {
                     *part_boost
                 } else {
                     0.0
                 };
                 let score = scores.get(bit).copied().unwrap_or(0.0) + boost;
                 if score > *threshold {
-                    offer(top, threshold, *k, doc as DocId, score);
+                    offer(top, threshold, *k, (base + bit) as DocId, score);
                 }
             }
-            if *with_vids {
+        }
+        if *with_vids {
+            let mut rest = live;
+            while rest != 0 {
+                let doc = base + rest.trailing_zeros() as usize;
+                rest &= rest - 1;
                 let v = table.vids.get(doc).copied().unwrap_or(NO_ORD);
                 if v != NO_ORD {
                     let v = v as usize;
@@ -1952,13 +1960,21 @@ impl MatchSetSegment {
                     vids[v / 64] |= 1 << (v % 64);
                 }
             }
-            if *with_facets {
-                let [_, categories, brands] = counts;
+        }
+        if *with_facets {
+            let [_, categories, brands] = counts;
+            let mut rest = live;
+            while rest != 0 {
+                let doc = base + rest.trailing_zeros() as usize;
+                rest &= rest - 1;
+                let Some(&[_, category, brand]) = table.facets.get(doc) else {
+                    continue;
+                };
                 let lane = doc % LANES;
-                if let Some(c) = categories.get_mut((row[1] as usize) * LANES + lane) {
+                if let Some(c) = categories.get_mut((category as usize) * LANES + lane) {
                     *c += 1;
                 }
-                if let Some(c) = brands.get_mut((row[2] as usize) * LANES + lane) {
+                if let Some(c) = brands.get_mut((brand as usize) * LANES + lane) {
                     *c += 1;
                 }
             }
