@@ -9,8 +9,8 @@
 //! block postings (docs, term frequencies and field norms as slices, BM25 from tantivy's own
 //! `Bm25Weight`), a constant clause from its unscored blocks. A bitset records what matched;
 //! one pass over it, a bitset word at a time, applies filters and deletes, feeds the
-//! [`MatchSetCollector`] (count, facets, vids, top k) and zeroes what was touched, so the scratch arrays are clean for the
-//! next query without a memset of the whole segment.
+//! [`MatchSetCollector`] (count, facets, vids, top k) and zeroes what was touched, so the
+//! scratch arrays are clean for the next query without a memset of the whole segment.
 //!
 //! Match-only parts (constants, filters, the word groups of synonym expansions) are evaluated
 //! as per-segment bitsets: term postings set bits, unions and intersections combine them word
@@ -21,7 +21,7 @@
 //! clause order; tantivy's union sums in an order that changes as its clauses run out, so the
 //! two may differ in the last bit of a float (never in what matches).
 
-use crate::text::{Exec, MatchSet, MatchSetCollector, MatchSetSegment, NumericFilter, Word};
+use crate::text::{ones, Exec, MatchSet, MatchSetCollector, MatchSetSegment, NumericFilter, Word};
 use std::cell::RefCell;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::fieldnorm::FieldNormReader;
@@ -606,22 +606,15 @@ fn add_word(
     };
     let pairs = impacts.docs.iter().zip(&impacts.scores);
     match uses[..] {
-        [(None, boost)] => match &impacts.bits {
-            Some(bits) => {
-                for (&doc, &s) in pairs {
-                    scores[doc as usize] += boost * s;
-                }
-                for (t, b) in touched.iter_mut().zip(bits) {
-                    *t |= *b;
-                }
+        [(None, boost)] => {
+            for (&doc, &s) in pairs {
+                scores[doc as usize] += boost * s;
             }
-            None => {
-                for (&doc, &s) in pairs {
-                    scores[doc as usize] += boost * s;
-                    mark(touched, doc);
-                }
+            match &impacts.bits {
+                Some(bits) => touched.iter_mut().zip(bits).for_each(|(t, b)| *t |= *b),
+                None => impacts.docs.iter().for_each(|&doc| mark(touched, doc)),
             }
-        },
+        }
         _ => {
             for (&doc, &s) in pairs {
                 let add = boost_at(&uses, doc);
@@ -661,10 +654,8 @@ fn word_impacts(
         bits: None,
     };
     for (wi, &bits) in held.iter().enumerate() {
-        let mut rest = bits;
-        while rest != 0 {
-            let doc = wi * 64 + rest.trailing_zeros() as usize;
-            rest &= rest - 1;
+        for bit in ones(bits) {
+            let doc = wi * 64 + bit;
             impacts.docs.push(doc as DocId);
             impacts.scores.push(sums[doc]);
         }
@@ -886,10 +877,8 @@ fn accumulate(
         if done.is_ok() {
             for (wi, &word) in bits.iter().enumerate() {
                 touched[wi] |= word;
-                let mut rest = word;
-                while rest != 0 {
-                    scores[wi * 64 + rest.trailing_zeros() as usize] += *score;
-                    rest &= rest - 1;
+                for bit in ones(word) {
+                    scores[wi * 64 + bit] += *score;
                 }
             }
         }
@@ -916,11 +905,8 @@ fn accumulate(
     // reject.
     let checked = |seg: &MatchSetSegment, wi: usize, mut live: u64| {
         if per_doc_checks {
-            let mut rest = live;
-            while rest != 0 {
-                let bit = rest.trailing_zeros();
-                rest &= rest - 1;
-                let doc = (wi * 64) as DocId + bit;
+            for bit in ones(live) {
+                let doc = (wi * 64 + bit) as DocId;
                 if !(alive.is_none_or(|a| a.is_alive(doc))
                     && numeric.is_none_or(|n| seg.passes(n, doc)))
                 {
@@ -958,10 +944,8 @@ fn accumulate(
         if bits.count_ones() > 16 {
             chunk.fill(0.0);
         } else {
-            let mut rest = bits;
-            while rest != 0 {
-                chunk[rest.trailing_zeros() as usize] = 0.0;
-                rest &= rest - 1;
+            for bit in ones(bits) {
+                chunk[bit] = 0.0;
             }
         }
     }

@@ -1555,6 +1555,12 @@ pub(crate) mod tests {
         engine
     }
 
+    /// Applies one upsert (without a vector) as change `seq`.
+    fn upsert(engine: &Engine, doc: CatalogDoc, seq: i64) {
+        let change = Change::Upsert { doc, vector: None };
+        engine.apply(vec![change], seq).unwrap();
+    }
+
     /// Spare parts named `names`, with ids `d0`, `d1`, …
     fn named(names: &[&str]) -> Vec<CatalogDoc> {
         names
@@ -2030,15 +2036,7 @@ pub(crate) mod tests {
             before.words.as_ref().is_some_and(|w| w.bytes() > 0),
             "the empty lookup is kept"
         );
-        engine
-            .apply(
-                vec![Change::Upsert {
-                    doc: doc("p1", "Подшипник 6205"),
-                    vector: None,
-                }],
-                2,
-            )
-            .unwrap();
+        upsert(&engine, doc("p1", "Подшипник 6205"), 2);
         let after = engine.snapshot();
         let res = lexical(&after, "подшибник");
         assert_eq!(res.total, 1);
@@ -2070,15 +2068,7 @@ pub(crate) mod tests {
             "швп = шарико-винтовая пара\nуплотнение = манжета армированная",
             docs,
         );
-        engine
-            .apply(
-                vec![Change::Upsert {
-                    doc: doc("machine", "Станок токарный 16К20"),
-                    vector: None,
-                }],
-                2,
-            )
-            .unwrap();
+        upsert(&engine, doc("machine", "Станок токарный 16К20"), 2);
         let snap = engine.snapshot();
         let ids = |r: &SearchResults| -> Vec<String> {
             let mut v: Vec<String> = r.hits.iter().map(|h| h.doc.id.clone()).collect();

@@ -1875,6 +1875,38 @@ fn offer(top: &mut Vec<(Score, DocId)>, threshold: &mut Score, k: usize, doc: Do
     top.push((score, doc));
 }
 
+/// The positions of the set bits of `word`, lowest first.
+#[inline]
+pub(crate) fn ones(word: u64) -> impl Iterator<Item = usize> {
+    let mut rest = word;
+    std::iter::from_fn(move || {
+        (rest != 0).then(|| {
+            let bit = rest.trailing_zeros() as usize;
+            rest &= rest - 1;
+            bit
+        })
+    })
+}
+
+/// Sets bit `vid` in `vids`, growing it if need be.
+#[inline]
+fn set_vid(vids: &mut Vec<u64>, vid: u32) {
+    let v = vid as usize;
+    if vids.len() <= v / 64 {
+        vids.resize(v / 64 + 1, 0);
+    }
+    vids[v / 64] |= 1 << (v % 64);
+}
+
+/// Counts `doc` for facet value `ord` in `counts` (laid out as [`MatchSetSegment::counts`]);
+/// [`NO_ORD`] counts nothing.
+#[inline]
+fn count_facet(counts: &mut [u64], ord: u32, doc: usize) {
+    if let Some(c) = counts.get_mut((ord as usize) * LANES + doc % LANES) {
+        *c += 1;
+    }
+}
+
 /// Best first: higher score, then lower doc id.
 fn by_rank<D: Ord>(a: &(Score, D), b: &(Score, D)) -> std::cmp::Ordering {
     b.0.total_cmp(&a.0).then(a.1.cmp(&b.1))
@@ -1885,12 +1917,6 @@ impl MatchSetSegment {
     #[inline]
     pub fn passes(&self, filter: &NumericFilter, doc: DocId) -> bool {
         filter.passes(&self.table, doc)
-    }
-
-    /// Keeps `doc` if it may be among the best `k`.
-    #[inline]
-    fn offer(&mut self, doc: DocId, score: Score) {
-        offer(&mut self.top, &mut self.threshold, self.k, doc, score);
     }
 
     /// Collects the documents of bitset word `wi` (doc ids `64 * wi ..`) set in `live`, each
@@ -1931,10 +1957,7 @@ impl MatchSetSegment {
                 .and_then(|b| b.get(wi))
                 .copied()
                 .unwrap_or(0);
-            let mut rest = live;
-            while rest != 0 {
-                let bit = rest.trailing_zeros() as usize;
-                rest &= rest - 1;
+            for bit in ones(live) {
                 let boost = if spare >> bit & 1 != 0 {
                     *part_boost
                 } else {
@@ -1947,36 +1970,21 @@ impl MatchSetSegment {
             }
         }
         if *with_vids {
-            let mut rest = live;
-            while rest != 0 {
-                let doc = base + rest.trailing_zeros() as usize;
-                rest &= rest - 1;
-                let v = table.vids.get(doc).copied().unwrap_or(NO_ORD);
-                if v != NO_ORD {
-                    let v = v as usize;
-                    if vids.len() <= v / 64 {
-                        vids.resize(v / 64 + 1, 0);
-                    }
-                    vids[v / 64] |= 1 << (v % 64);
+            for bit in ones(live) {
+                if let Some(vid) = table.vid((base + bit) as DocId) {
+                    set_vid(vids, vid);
                 }
             }
         }
         if *with_facets {
             let [_, categories, brands] = counts;
-            let mut rest = live;
-            while rest != 0 {
-                let doc = base + rest.trailing_zeros() as usize;
-                rest &= rest - 1;
+            for bit in ones(live) {
+                let doc = base + bit;
                 let Some(&[_, category, brand]) = table.facets.get(doc) else {
                     continue;
                 };
-                let lane = doc % LANES;
-                if let Some(c) = categories.get_mut((category as usize) * LANES + lane) {
-                    *c += 1;
-                }
-                if let Some(c) = brands.get_mut((brand as usize) * LANES + lane) {
-                    *c += 1;
-                }
+                count_facet(categories, category, doc);
+                count_facet(brands, brand, doc);
             }
         }
     }
@@ -1992,25 +2000,20 @@ impl MatchSetSegment {
             } else {
                 0.0
             };
-            self.offer(doc, score + boost);
+            offer(
+                &mut self.top,
+                &mut self.threshold,
+                self.k,
+                doc,
+                score + boost,
+            );
         }
-        let vid = if self.with_vids {
-            self.table.vids.get(doc as usize).copied().unwrap_or(NO_ORD)
-        } else {
-            NO_ORD
-        };
-        if vid != NO_ORD {
-            let v = vid as usize;
-            if self.vids.len() <= v / 64 {
-                self.vids.resize(v / 64 + 1, 0);
-            }
-            self.vids[v / 64] |= 1 << (v % 64);
+        if let Some(vid) = self.table.vid(doc).filter(|_| self.with_vids) {
+            set_vid(&mut self.vids, vid);
         }
         if self.with_facets {
-            for (i, counts) in self.counts.iter_mut().enumerate() {
-                if let Some(c) = counts.get_mut((row[i] as usize) * LANES + doc as usize % LANES) {
-                    *c += 1;
-                }
+            for (counts, &ord) in self.counts.iter_mut().zip(&row) {
+                count_facet(counts, ord, doc as usize);
             }
         }
     }
