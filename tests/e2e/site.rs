@@ -11,7 +11,12 @@ use tower::ServiceExt;
 async fn page(router: &axum::Router, uri: &str) -> (StatusCode, String, String) {
     let res = router
         .clone()
-        .oneshot(Request::get(uri).header("host", "shop.test").body(Body::empty()).unwrap())
+        .oneshot(
+            Request::get(uri)
+                .header("host", "shop.test")
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     let status = res.status();
@@ -46,10 +51,15 @@ async fn a_product_page_carries_its_offer_for_search_engines(pool: PgPool) {
     let (status, ct, html) = page(&app.router, "/p/P-1").await;
     assert_eq!(status, StatusCode::OK);
     assert!(ct.starts_with("text/html"), "{ct}");
-    assert!(html.contains("<title>Подшипник шариковый 6205-2RS SKF — 450\u{a0}₽ | Станок</title>"), "{html}");
+    assert!(
+        html.contains("<title>Подшипник шариковый 6205-2RS SKF — 450\u{a0}₽ | Станок</title>"),
+        "{html}"
+    );
     assert!(html.contains(r#"<link rel="canonical" href="http://shop.test/p/P-1">"#));
     assert!(html.contains(r#"<meta property="og:type" content="product">"#));
-    assert!(html.contains(r#"<meta name="description" content="Радиальный шарикоподшипник для шпинделя.">"#));
+    assert!(html.contains(
+        r#"<meta name="description" content="Радиальный шарикоподшипник для шпинделя.">"#
+    ));
     let ld = json_ld(&html);
     assert_eq!(ld["@type"], "Product");
     assert_eq!(ld["sku"], "6205-2RS");
@@ -61,7 +71,10 @@ async fn a_product_page_carries_its_offer_for_search_engines(pool: PgPool) {
     assert!(html.contains(r#"href="/p/M-1""#), "part → machine link");
     let (_, _, machine) = page(&app.router, "/p/M-1").await;
     assert!(machine.contains(r#"href="/p/P-1""#) && machine.contains(r#"href="/p/P-5""#));
-    assert_eq!(json_ld(&machine)["offers"]["availability"], "https://schema.org/BackOrder");
+    assert_eq!(
+        json_ld(&machine)["offers"]["availability"],
+        "https://schema.org/BackOrder"
+    );
     // A part without a price has no offer (search engines reject an offer without one).
     let (_, _, unpriced) = page(&app.router, "/p/P-5").await;
     assert!(json_ld(&unpriced).get("offers").is_none());
@@ -73,7 +86,13 @@ async fn catalog_text_cannot_break_out_of_the_page(pool: PgPool) {
     let app = spawn_app(pool).await;
     let evil = r#"Вал </script><script>alert(1)</script> "кавычки" & <b>"#;
     app.import(
-        &doc("X-1", "spare_part", "X1", evil, serde_json::json!({"description": evil})),
+        &doc(
+            "X-1",
+            "spare_part",
+            "X1",
+            evil,
+            serde_json::json!({"description": evil}),
+        ),
         true,
     )
     .await;
@@ -93,16 +112,28 @@ async fn catalog_text_cannot_break_out_of_the_page(pool: PgPool) {
 #[sqlx::test(migrator = "server::MIGRATOR")]
 async fn category_pages_list_their_cards_and_unknown_pages_are_404(pool: PgPool) {
     let app = app(pool).await;
-    let (status, _, html) = page(&app.router, "/c/%D0%9F%D0%BE%D0%B4%D1%88%D0%B8%D0%BF%D0%BD%D0%B8%D0%BA%D0%B8").await;
+    let (status, _, html) = page(
+        &app.router,
+        "/c/%D0%9F%D0%BE%D0%B4%D1%88%D0%B8%D0%BF%D0%BD%D0%B8%D0%BA%D0%B8",
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("<h1 class=\"text-2xl font-semibold\">Подшипники</h1>"));
     assert!(html.contains(r#"href="/p/P-1""#) && html.contains(r#"href="/p/P-2""#));
     assert!(!html.contains(r#"href="/p/P-3""#));
     assert_eq!(json_ld(&html)["numberOfItems"], 2);
-    for uri in ["/c/%D0%9D%D0%B5%D1%82", "/p/missing", "/c/x?page=0", "/nothing/here"] {
+    for uri in [
+        "/c/%D0%9D%D0%B5%D1%82",
+        "/p/missing",
+        "/c/x?page=0",
+        "/nothing/here",
+    ] {
         let (status, ct, html) = page(&app.router, uri).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
-        assert!(ct.starts_with("text/html") && html.contains("Страница не найдена"), "{uri}");
+        assert!(
+            ct.starts_with("text/html") && html.contains("Страница не найдена"),
+            "{uri}"
+        );
         assert!(html.contains(r#"<meta name="robots" content="noindex">"#));
     }
     // API paths keep their JSON errors.
@@ -130,7 +161,9 @@ async fn the_sitemap_lists_every_url_once_and_splits_into_an_index(pool: PgPool)
     assert_eq!(all[0], "http://shop.test/");
     // Split at 4 URLs a file: an index of 4 parts that together hold the same URLs in order.
     let router = api::router(
-        app.state.clone().with_site(Site::load(None, "https://shop.example.ru").with_sitemap_chunk(4)),
+        app.state
+            .clone()
+            .with_site(Site::load(None, "https://shop.example.ru").with_sitemap_chunk(4)),
         &HttpOptions::default(),
     );
     let (_, _, index) = page(&router, "/sitemap.xml").await;
@@ -149,7 +182,10 @@ async fn the_sitemap_lists_every_url_once_and_splits_into_an_index(pool: PgPool)
         );
     }
     assert_eq!(joined, all);
-    assert_eq!(page(&router, "/sitemap-5.xml").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        page(&router, "/sitemap-5.xml").await.0,
+        StatusCode::NOT_FOUND
+    );
     let (_, _, robots) = page(&router, "/robots.txt").await;
     assert!(robots.contains("Sitemap: https://shop.example.ru/sitemap.xml"));
     assert!(robots.contains("Disallow: /api/"));

@@ -15,7 +15,7 @@ function env(name: string): string {
   return v;
 }
 
-export const BASE = env("BASE_URL").replace(/\/$/, "");
+export const BASE = env("STANOK_URL").replace(/\/$/, "");
 export const BOT_TOKEN = env("BOT_TOKEN");
 export const ADMIN_TOKEN = env("ADMIN_TOKEN");
 const DATABASE_URL = env("DATABASE_URL");

@@ -95,12 +95,18 @@ describe("catalog site", () => {
     expect(errors).toEqual([]);
   });
 
-  it("says what to do when nothing is found", async () => {
-    const { page } = await fresh();
-    await page.goto(`${BASE}/?q=${encodeURIComponent("зюзюкщщш")}`);
+  it("says what to do when nothing is found, and its way out works", async () => {
+    const { page, errors } = await fresh();
+    await page.goto(`${BASE}/?q=${encodeURIComponent("подшипник")}&price_min=900000000`);
     await page.getByText("ничего не нашлось").waitFor();
     await page.getByRole("button", { name: "Не нашли? Подберём по заявке" }).click();
-    await expect(page.locator('dialog textarea[name="comment"]').inputValue()).resolves.toContain("зюзюкщщш");
+    await expect(page.locator('dialog textarea[name="comment"]').inputValue()).resolves.toContain("подшипник");
+    await page.getByRole("button", { name: "Закрыть" }).click();
+    await page.getByRole("button", { name: "Сбросить фильтры" }).first().click();
+    await page.getByTestId("results").waitFor();
+    expect(page.url()).not.toContain("price_min");
+    expect(await total(page)).toBeGreaterThan(0);
+    expect(errors).toEqual([]);
   });
 
   it("renders a product page for search engines without JavaScript", async () => {

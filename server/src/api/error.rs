@@ -1,4 +1,5 @@
-//! The one place where errors become HTTP responses: `{"error": {"code", "message"}}`.
+//! The one place where errors become HTTP responses: `{"error": {"code", "message"}}`
+//! (plus `field` for an invalid parameter).
 //! Codes are stable and machine-readable; messages are Russian, for people. 5xx bodies say
 //! nothing about internals; the cause chain goes to the log.
 
@@ -165,10 +166,15 @@ impl IntoResponse for ApiError {
             }
             _ => {}
         }
+        let field = match &self {
+            ApiError::InvalidParameter { field, .. } => Some(field.clone()),
+            _ => None,
+        };
         let body = ErrorBody {
             error: ErrorDetail {
                 code,
                 message: self.message(),
+                field,
             },
         };
         (status, Json(body)).into_response()
@@ -188,6 +194,10 @@ pub struct ErrorDetail {
     pub code: &'static str,
     /// For people, in Russian.
     pub message: String,
+    /// With `invalid_parameter`: the parameter or body field at fault (`contact.phone`,
+    /// `payload.lines[0].price_rub`), so a form can put the message beside it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
 }
 
 /// Invalid parameter helper.

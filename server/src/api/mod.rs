@@ -1,5 +1,6 @@
 //! HTTP routes, DTOs and middleware.
 
+pub mod attributes;
 pub mod error;
 pub mod lead_routes;
 pub mod metrics;
@@ -518,6 +519,8 @@ pub(crate) struct CatalogItemDto {
     /// Technical attributes as imported (an object of name → value).
     #[schema(value_type = Object)]
     pub(crate) attributes: serde_json::Value,
+    /// The attributes as people read them: Russian labels and units (see `server/attributes.tsv`).
+    pub(crate) attribute_list: Vec<attributes::AttributeRow>,
     /// For a part: the machine models it fits.
     pub(crate) compatible_models: Vec<String>,
     pub(crate) price_rub: Option<f64>,
@@ -557,6 +560,7 @@ impl CatalogItemDto {
             model,
             category,
             description,
+            attribute_list: attributes::rows(&attributes),
             attributes,
             compatible_models,
             price_rub,
@@ -606,7 +610,7 @@ async fn catalog_item(
     let engine = state.engine();
     let out = tokio::task::spawn_blocking(move || catalog_item_of(&engine.snapshot(), &id))
         .await
-    .map_err(|e| ApiError::Internal(anyhow::anyhow!("catalog task: {e}")))??;
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("catalog task: {e}")))??;
     match out {
         Some(item) => Ok(Json(item).into_response()),
         None => Err(ApiError::NotFound("позиция каталога".into())),

@@ -65,7 +65,10 @@ async function errorOf(res: Response): Promise<ApiError> {
   try {
     const body = (await res.json()) as { error?: { code?: string; message?: string; field?: string } };
     if (body.error?.message) {
-      return new ApiError(res.status, body.error.code ?? "error", body.error.message, body.error.field);
+      const { code, message, field } = body.error;
+      // Beside its form field, the message reads better without the field's technical name.
+      const text = field ? message.replace(`Неверный параметр «${field}»: `, "") : message;
+      return new ApiError(res.status, code ?? "error", text.charAt(0).toUpperCase() + text.slice(1), field);
     }
   } catch {
     // not our JSON: a proxy's page or an empty body

@@ -61,11 +61,18 @@ export interface CatalogItem {
   category: string;
   description: string;
   attributes: Record<string, unknown>;
+  attribute_list: AttributeRow[];
   compatible_models: string[];
   price_rub: number | null;
   in_stock: number;
   compatible_machines: CatalogLink[];
   compatible_parts: CatalogLink[];
+}
+
+export interface AttributeRow {
+  name: string;
+  label: string;
+  value: string;
 }
 
 export interface LeadView {
@@ -163,10 +170,11 @@ export const USED_FIELDS: Record<string, string[]> = {
   Suggestion: ["id", "name", "sku", "model"],
   SuggestResponse: ["suggestions"],
   CatalogItem: [
-    "id", "kind", "sku", "name", "brand", "model", "category", "description", "attributes",
+    "id", "kind", "sku", "name", "brand", "model", "category", "description", "attribute_list",
     "compatible_models", "price_rub", "in_stock", "compatible_machines", "compatible_parts",
   ],
   CatalogLink: ["id", "sku", "name", "model"],
+  AttributeRow: ["name", "label", "value"],
   LeadView: ["id", "kind", "status", "ticket_id"],
   Me: ["telegram_id", "client_id", "company", "role", "first_name"],
   Machine: ["id", "serial_number", "model", "product_id", "product_name", "sold_at", "commissioned_at", "passport"],

@@ -122,6 +122,7 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/", get(shell))
         .route("/cart", get(shell))
         .route("/tma", get(shell))
+        .route("/tma/", get(shell))
         .route("/tma/{*rest}", get(shell))
         .route("/p/{id}", get(product_page))
         .route("/c/{category}", get(category_page))
@@ -146,7 +147,10 @@ fn html(status: StatusCode, body: String) -> Response {
 async fn shell(State(state): State<AppState>) -> Response {
     match &state.site.shell {
         Some(s) => html(StatusCode::OK, s.clone()),
-        None => html(StatusCode::SERVICE_UNAVAILABLE, pages::no_build().into_string()),
+        None => html(
+            StatusCode::SERVICE_UNAVAILABLE,
+            pages::no_build().into_string(),
+        ),
     }
 }
 
@@ -161,22 +165,18 @@ pub(super) async fn fallback(State(state): State<AppState>, req: Request) -> Res
         let immutable = path.starts_with("/assets/");
         let is_file = !path.ends_with('/') && path != "/index.html";
         if is_file {
-            if let Ok(res) = tower_http::services::ServeDir::new(dist)
-                .oneshot(req)
-                .await
-            {
-                if res.status().is_success() || res.status() == StatusCode::NOT_MODIFIED {
-                    let mut res = res.map(axum::body::Body::new);
-                    res.headers_mut().insert(
-                        header::CACHE_CONTROL,
-                        HeaderValue::from_static(if immutable {
-                            "public, max-age=31536000, immutable"
-                        } else {
-                            "public, max-age=300"
-                        }),
-                    );
-                    return res;
-                }
+            let Ok(res) = tower_http::services::ServeDir::new(dist).oneshot(req).await;
+            if res.status().is_success() || res.status() == StatusCode::NOT_MODIFIED {
+                let mut res = res.map(axum::body::Body::new);
+                res.headers_mut().insert(
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static(if immutable {
+                        "public, max-age=31536000, immutable"
+                    } else {
+                        "public, max-age=300"
+                    }),
+                );
+                return res;
             }
         }
     }
@@ -369,7 +369,10 @@ mod tests {
 
     #[test]
     fn paths_are_percent_encoded() {
-        assert_eq!(category_path("Подшипники"), "/c/%D0%9F%D0%BE%D0%B4%D1%88%D0%B8%D0%BF%D0%BD%D0%B8%D0%BA%D0%B8");
+        assert_eq!(
+            category_path("Подшипники"),
+            "/c/%D0%9F%D0%BE%D0%B4%D1%88%D0%B8%D0%BF%D0%BD%D0%B8%D0%BA%D0%B8"
+        );
         assert_eq!(product_path("a/b c"), "/p/a%2Fb%20c");
     }
 

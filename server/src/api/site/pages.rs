@@ -28,7 +28,12 @@ fn script_json(v: &serde_json::Value) -> PreEscaped<String> {
     )
 }
 
-fn layout(meta: Meta<'_>, head_tags: &str, data: Option<&serde_json::Value>, body: Markup) -> Markup {
+fn layout(
+    meta: Meta<'_>,
+    head_tags: &str,
+    data: Option<&serde_json::Value>,
+    body: Markup,
+) -> Markup {
     html! {
         (DOCTYPE)
         html lang="ru" {
@@ -106,17 +111,6 @@ fn kind_label(kind: &str) -> &'static str {
     }
 }
 
-/// An attribute value as text (numbers, strings, lists; objects as JSON).
-fn attr_value(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Bool(true) => "да".into(),
-        serde_json::Value::Bool(false) => "нет".into(),
-        serde_json::Value::Array(a) => a.iter().map(attr_value).collect::<Vec<_>>().join(", "),
-        other => other.to_string(),
-    }
-}
-
 /// A product page: schema.org `Product` with its offer, the attributes, compatibility.
 pub(super) fn product(item: &CatalogItemDto, base: &str, head_tags: &str) -> Markup {
     let url = format!("{base}{}", product_path(&item.id));
@@ -169,11 +163,6 @@ pub(super) fn product(item: &CatalogItemDto, base: &str, head_tags: &str) -> Mar
         });
     }
     let data = serde_json::json!({ "page": "product", "item": item });
-    let attrs: Vec<(&String, &serde_json::Value)> = item
-        .attributes
-        .as_object()
-        .map(|m| m.iter().collect())
-        .unwrap_or_default();
     let body = html! {
         nav class="mb-4 text-sm text-muted" aria-label="Навигация" {
             a href="/" class="hover:underline" { "Каталог" }
@@ -193,14 +182,14 @@ pub(super) fn product(item: &CatalogItemDto, base: &str, head_tags: &str) -> Mar
                 @if !item.description.is_empty() {
                     p class="mt-4 leading-relaxed" { (item.description) }
                 }
-                @if !attrs.is_empty() {
+                @if !item.attribute_list.is_empty() {
                     h2 class="mt-6 text-lg font-semibold" { "Характеристики" }
                     table class="mt-2 w-full text-sm" {
                         tbody {
-                            @for (k, v) in &attrs {
+                            @for a in &item.attribute_list {
                                 tr class="border-b border-line" {
-                                    th class="py-1 pr-4 text-left font-normal text-muted" { (k) }
-                                    td class="py-1" { (attr_value(v)) }
+                                    th class="w-1/2 py-1.5 pr-4 text-left font-normal text-muted" { (a.label) }
+                                    td class="py-1.5" { (a.value) }
                                 }
                             }
                         }
@@ -210,7 +199,7 @@ pub(super) fn product(item: &CatalogItemDto, base: &str, head_tags: &str) -> Mar
                     h2 class="mt-6 text-lg font-semibold" { "Подходит к станкам" }
                     ul class="mt-2 flex flex-wrap gap-2" {
                         @for m in &item.compatible_machines {
-                            li { a href=(product_path(&m.id)) class="rounded-full border border-line px-3 py-1 text-sm hover:border-accent" { (m.name) } }
+                            li { a href=(product_path(&m.id)) class="inline-block rounded-full border border-accent/40 px-3 py-1 text-sm text-accent hover:bg-accent hover:text-accent-fg" { (m.name) } }
                         }
                         @for m in item.compatible_models.iter().filter(|m| !item.compatible_machines.iter().any(|x| &x.model == *m)) {
                             li class="rounded-full border border-line px-3 py-1 text-sm text-muted" { (m) }

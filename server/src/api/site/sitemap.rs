@@ -102,7 +102,11 @@ async fn urlset(
         .map_err(|e| ApiError::Internal(e.into()))?;
         for r in rows {
             let id: String = r.get("id");
-            url(&mut out, format!("{base}{}", product_path(&id)), r.get("day"));
+            url(
+                &mut out,
+                format!("{base}{}", product_path(&id)),
+                r.get("day"),
+            );
         }
     }
     out.push_str("</urlset>\n");

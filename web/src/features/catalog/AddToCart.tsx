@@ -18,7 +18,7 @@ export function AddToCart({ item, qty = 1, compact = false }: { item: Item; qty?
     return () => clearTimeout(t);
   }, [added]);
   return (
-    <span className="inline-flex flex-col items-stretch gap-1">
+    <span className={`${compact ? "inline-flex" : "flex w-full"} flex-col items-stretch gap-1`}>
       <Button
         className={compact ? "px-3 py-1.5" : "w-full"}
         onClick={() => {

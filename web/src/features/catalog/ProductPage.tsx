@@ -8,13 +8,6 @@ import { Button, Notice, Spinner, inputClass } from "../../shared/ui";
 import { NotFound } from "../../app/NotFound";
 import { AddToCart } from "./AddToCart";
 
-function attrText(v: unknown): string {
-  if (typeof v === "string") return v;
-  if (typeof v === "boolean") return v ? "да" : "нет";
-  if (Array.isArray(v)) return v.map(attrText).join(", ");
-  return JSON.stringify(v);
-}
-
 export function ProductPage({ id }: { id: string }) {
   const [item, setItem] = useState<CatalogItem | null>(() => {
     const d = takeSsrData<{ item: CatalogItem }>("product");
@@ -51,7 +44,7 @@ export function ProductPage({ id }: { id: string }) {
     );
   if (!item) return <Spinner />;
 
-  const attrs = Object.entries(item.attributes ?? {});
+  const attrs = item.attribute_list ?? [];
   const unlisted = item.compatible_models.filter((m) => !item.compatible_machines.some((x) => x.model === m));
   return (
     <div>
@@ -93,10 +86,10 @@ export function ProductPage({ id }: { id: string }) {
               <h2 className="mt-6 text-lg font-semibold">Характеристики</h2>
               <table className="mt-2 w-full text-sm">
                 <tbody>
-                  {attrs.map(([k, v]) => (
-                    <tr key={k} className="border-b border-line">
-                      <th className="py-1 pr-4 text-left font-normal text-muted">{k}</th>
-                      <td className="py-1">{attrText(v)}</td>
+                  {attrs.map((a) => (
+                    <tr key={a.name} className="border-b border-line">
+                      <th className="w-1/2 py-1.5 pr-4 text-left font-normal text-muted">{a.label}</th>
+                      <td className="py-1.5">{a.value}</td>
                     </tr>
                   ))}
                 </tbody>
@@ -109,7 +102,7 @@ export function ProductPage({ id }: { id: string }) {
               <ul className="mt-2 flex flex-wrap gap-2" data-testid="compatible-machines">
                 {item.compatible_machines.map((m) => (
                   <li key={m.id}>
-                    <Link href={`/p/${encodeURIComponent(m.id)}`} className="rounded-full border border-line px-3 py-1 text-sm hover:border-accent">
+                    <Link href={`/p/${encodeURIComponent(m.id)}`} className="inline-block rounded-full border border-accent/40 px-3 py-1 text-sm text-accent hover:bg-accent hover:text-accent-fg">
                       {m.name}
                     </Link>
                   </li>

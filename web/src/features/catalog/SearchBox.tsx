@@ -90,7 +90,9 @@ export function SearchBox({ value, onChange, onSubmit, onPick }: Props) {
           } else if (e.key === "ArrowUp" && items.length) {
             e.preventDefault();
             setActive((a) => (a <= 0 ? items.length - 1 : a - 1));
-          } else if (e.key === "Escape") {
+          } else if (e.key === "Escape" && show) {
+            // Close the list only; the browser's own Escape would also clear the field.
+            e.preventDefault();
             setOpen(false);
             setActive(-1);
           } else if (e.key === "Enter" && show && active >= 0) {
