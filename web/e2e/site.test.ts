@@ -56,10 +56,15 @@ const maxLead = () => Number(sql("SELECT coalesce(max(id), 0) FROM leads"));
 describe("catalog site", () => {
   it("shows results, suggestions and facets for a typed query", async () => {
     const { page, errors } = await fresh();
+    const searches: string[] = [];
+    page.on("request", (r) => {
+      const u = new URL(r.url());
+      if (u.pathname === "/api/v1/search") searches.push(u.searchParams.get("q") ?? "");
+    });
     await page.goto(`${BASE}/`);
     const box = page.getByRole("combobox", { name: "Поиск по каталогу" });
     await box.click();
-    await box.pressSequentially("подшипник", { delay: 30 });
+    await box.fill("подшипник");
     await page.getByTestId("suggestions").waitFor();
     await page.waitForURL(/q=%D0%BF%D0%BE%D0%B4%D1%88/);
     await page.getByTestId("results").locator("li").first().waitFor();
@@ -68,8 +73,31 @@ describe("catalog site", () => {
     await expect(page.getByTestId("results").locator("mark").first().textContent()).resolves.toMatch(/подшипник/i);
     await page.getByTestId("facet-category").waitFor();
     await page.getByTestId("facet-brand").waitFor();
+    // One search request for the typed query (the first load browses): results come from one
+    // round trip, not one request per keystroke.
+    expect(searches.filter((q) => q !== "")).toEqual(["подшипник"]);
     await box.press("Escape");
+    await expect(box.inputValue()).resolves.toBe("подшипник");
     await screenshot(page, "search");
+    expect(errors).toEqual([]);
+  });
+
+  it("opens a suggestion from the keyboard", async () => {
+    const { page, errors } = await fresh();
+    await page.goto(`${BASE}/`);
+    const box = page.getByRole("combobox", { name: "Поиск по каталогу" });
+    await page.getByRole("heading", { level: 1 }).first().waitFor({ state: "attached" });
+    await page.keyboard.press("/"); // the shortcut focuses the search field
+    await expect(box.evaluate((el) => el === document.activeElement)).resolves.toBe(true);
+    await page.keyboard.type("подшип", { delay: 20 });
+    const first = page.getByTestId("suggestions").getByRole("option").first();
+    await first.waitFor();
+    const name = (await first.locator("span").first().textContent())!;
+    await box.press("ArrowDown");
+    await expect(first.getAttribute("aria-selected")).resolves.toBe("true");
+    await box.press("Enter");
+    await page.waitForURL(/\/p\//);
+    await page.getByRole("heading", { level: 1, name }).waitFor();
     expect(errors).toEqual([]);
   });
 
