@@ -233,6 +233,20 @@ describe("catalog site", () => {
     }
   });
 
+  it("shows a category page as rendered, then as the app with the category fixed", async () => {
+    const r = await api<SearchResponse>("/api/v1/search?q=&limit=1");
+    const category = r.facets.category![0];
+    const url = `${BASE}/c/${encodeURIComponent(category.value)}`;
+    const html = await (await fetch(url)).text();
+    expect(html).toMatch(new RegExp(`>${category.count} позици[яий]`));
+    const { page, errors } = await fresh();
+    await page.goto(url);
+    await page.getByTestId("results").waitFor();
+    expect(await total(page)).toBe(category.count);
+    await expect(page.getByRole("heading", { level: 1 }).textContent()).resolves.toBe(category.value);
+    expect(errors).toEqual([]);
+  });
+
   it("lists every product and category in the sitemap", async () => {
     const xml = await (await fetch(`${BASE}/sitemap.xml`)).text();
     const locs = [...xml.matchAll(/<loc>([^<]+)<\/loc>/g)].map((m) => m[1]);

@@ -97,6 +97,10 @@ describe("Telegram Mini App", () => {
       .poll(async () => (await events(page)).some(([n, d]) => n === "web_app_setup_main_button" && (d as { is_visible?: boolean })?.is_visible === true))
       .toBe(true);
     await page.getByRole("link", { name: /Корзина/ }).click();
+    // Off the home screen Telegram's BackButton is shown.
+    await expect
+      .poll(async () => (await events(page)).filter(([n]) => n === "web_app_setup_back_button").at(-1)?.[1])
+      .toEqual({ is_visible: true });
     await page.locator('input[name="phone"]').fill("+7 912 000-01-01");
     await expect(page.getByTestId("checkout-submit").isVisible()).resolves.toBe(false);
     const since = Number(sql("SELECT coalesce(max(id), 0) FROM leads"));

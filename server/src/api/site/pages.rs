@@ -95,6 +95,22 @@ fn clip(text: &str, max: usize) -> String {
     out
 }
 
+/// The Russian plural form for `n`: `plural(5, ["позиция", "позиции", "позиций"])`.
+fn plural(n: u64, forms: [&'static str; 3]) -> &'static str {
+    let (a, b) = (n % 100, n % 10);
+    if (11..=19).contains(&a) {
+        forms[2]
+    } else if (2..=4).contains(&b) {
+        forms[1]
+    } else if b == 1 {
+        forms[0]
+    } else {
+        forms[2]
+    }
+}
+
+const POSITIONS: [&str; 3] = ["позиция", "позиции", "позиций"];
+
 fn stock_text(n: i64) -> String {
     if n > 0 {
         format!("В наличии: {n} шт.")
@@ -276,7 +292,7 @@ pub(super) fn category(
             a href="/" class="hover:underline" { "Каталог" } " › " (name)
         }
         h1 class="text-2xl font-semibold" { (name) }
-        p class="mt-1 text-sm text-muted" { (total) " позиций" @if pages > 1 { " · страница " (page) " из " (pages) } }
+        p class="mt-1 text-sm text-muted" { (total) " " (plural(total, POSITIONS)) @if pages > 1 { " · страница " (page) " из " (pages) } }
         ul class="mt-4 grid gap-3 sm:grid-cols-2 lg:grid-cols-3" {
             @for d in docs {
                 li class="rounded-xl border border-line bg-surface p-4" {
@@ -298,7 +314,10 @@ pub(super) fn category(
         Meta {
             title,
             description: clip(
-                &format!("{name}: {total} позиций в каталоге станков и запчастей — цены, наличие, совместимость."),
+                &format!(
+                    "{name}: {total} {} в каталоге станков и запчастей — цены, наличие, совместимость.",
+                    plural(total, POSITIONS)
+                ),
                 160,
             ),
             canonical: Some(format!("{base}{}", page_url(page))),
@@ -354,6 +373,32 @@ pub(super) fn failed(head_tags: &str) -> Markup {
         "Ошибка на сервере",
         "Не удалось показать страницу. Попробуйте ещё раз через минуту.",
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn plural_forms_follow_the_last_digits() {
+        let forms: Vec<&str> = [1, 2, 5, 11, 12, 21, 22, 25, 111, 101]
+            .iter()
+            .map(|n| super::plural(*n, super::POSITIONS))
+            .collect();
+        assert_eq!(
+            forms,
+            [
+                "позиция",
+                "позиции",
+                "позиций",
+                "позиций",
+                "позиций",
+                "позиция",
+                "позиции",
+                "позиций",
+                "позиций",
+                "позиция"
+            ]
+        );
+    }
 }
 
 pub(super) fn no_build() -> Markup {
