@@ -4,7 +4,7 @@
 # (`stanok_web`, recreated each run) with a small generated catalog. Part of scripts/test.sh;
 # runs alone too:
 #
-#   bash scripts/web-test.sh
+#   bash scripts/web-test.sh [FILE FILTER…]   (e.g. e2e/twin.test.ts: only those browser tests)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$STANOK_ROOT"
@@ -41,6 +41,6 @@ curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null || { tail -50 "$DATA/server.
 
 echo "[web-test] browser tests against http://127.0.0.1:$PORT"
 status=0
-(cd web && STANOK_URL="http://127.0.0.1:$PORT" DATABASE_URL="$DB_URL" npx vitest run --project browser) || status=$?
+(cd web && STANOK_URL="http://127.0.0.1:$PORT" DATABASE_URL="$DB_URL" npx vitest run --project browser "$@") || status=$?
 if [ $status -ne 0 ]; then echo "[web-test] server log:"; tail -40 "$DATA/server.log"; fi
 exit $status

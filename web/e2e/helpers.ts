@@ -32,7 +32,8 @@ export function sqlJson<T>(query: string): T[] {
 export async function launch(): Promise<Browser> {
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-    args: ["--no-sandbox", "--disable-dev-shm-usage"],
+    // WebGL (the digital twin) through SwiftShader, software GL, as on a machine without a GPU.
+    args: ["--no-sandbox", "--disable-dev-shm-usage", "--use-angle=swiftshader", "--enable-unsafe-swiftshader"],
   });
 }
 

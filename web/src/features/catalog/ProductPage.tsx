@@ -7,6 +7,7 @@ import type { CatalogItem } from "../../shared/types";
 import { Button, Notice, Spinner, inputClass } from "../../shared/ui";
 import { NotFound } from "../../app/NotFound";
 import { AddToCart } from "./AddToCart";
+import { TwinSection } from "../twin/TwinSection";
 
 export function ProductPage({ id }: { id: string }) {
   const [item, setItem] = useState<CatalogItem | null>(() => {
@@ -119,7 +120,7 @@ export function ProductPage({ id }: { id: string }) {
             <>
               <h2 className="mt-6 text-lg font-semibold">Запчасти к этому станку</h2>
               <ul className="mt-2 grid gap-1 sm:grid-cols-2" data-testid="compatible-parts">
-                {item.compatible_parts.map((p) => (
+                {item.compatible_parts.slice(0, 12).map((p) => (
                   <li key={p.id}>
                     <Link href={`/p/${encodeURIComponent(p.id)}`} className="text-accent hover:underline">
                       {p.name}
@@ -131,6 +132,7 @@ export function ProductPage({ id }: { id: string }) {
               {item.model ? (
                 <Link href={`/?compatible_with=${encodeURIComponent(item.model)}&kind=spare_part`} className="mt-2 inline-block text-sm text-accent underline">
                   Все запчасти для {item.model}
+                  {item.compatible_parts.length > 12 ? ` (показаны 12 из ${item.compatible_parts.length}${item.compatible_parts.length >= 50 ? "+" : ""})` : ""}
                 </Link>
               ) : null}
             </>
@@ -150,6 +152,7 @@ export function ProductPage({ id }: { id: string }) {
           </div>
         </aside>
       </article>
+      {item.kind === "product" ? <TwinSection model={item.model} category={item.category} /> : null}
     </div>
   );
 }

@@ -4,6 +4,7 @@ import { ApiError, request, requestRaw } from "../../shared/api";
 import { dateText } from "../../shared/format";
 import type { ClientDocuments, ClientTickets, KbDocument, Me, Park } from "../../shared/types";
 import { Button, Notice, Spinner } from "../../shared/ui";
+import { TwinSection } from "../twin/TwinSection";
 
 const STATUS: Record<string, string> = {
   new: "Новая",
@@ -104,6 +105,7 @@ export function ParkPage({ me }: { me: Me | null }) {
                   {m.product_id ? <Link href={`/p/${encodeURIComponent(m.product_id)}`} className="text-accent underline">Карточка станка</Link> : null}
                   <Link href={`/?compatible_with=${encodeURIComponent(m.model)}&kind=spare_part`} className="text-accent underline">Запчасти</Link>
                 </div>
+                <TwinSection model={m.model} productId={m.product_id} />
               </li>
             );
           })}
