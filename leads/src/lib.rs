@@ -25,6 +25,7 @@ pub mod passport;
 pub mod phone;
 pub mod portal;
 pub mod schema;
+pub mod sessions;
 pub mod sync;
 
 pub use phone::Phone;

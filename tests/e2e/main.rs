@@ -9,5 +9,6 @@ mod http;
 mod indexer;
 mod leads;
 mod reindex;
+mod sessions;
 mod site;
 mod telegram_bot;

@@ -60,9 +60,10 @@ pub(super) fn leads_state(state: &AppState) -> Result<&LeadsState, ApiError> {
     state.leads.as_deref().ok_or(ApiError::NoRoute)
 }
 
-/// The Telegram user a request speaks for, if it carries Mini App `initData` or the bot's
-/// service token with a user id. `Err` when it tries and fails.
-pub(super) fn telegram_caller(
+/// The Telegram user a request speaks for, if it carries Mini App `initData`, the bot's
+/// service token with a user id, or a site session cookie (the PWA). `Err` when it tries and
+/// fails; an unknown or revoked session cookie counts as no credentials.
+pub(super) async fn telegram_caller(
     ls: &LeadsState,
     headers: &HeaderMap,
 ) -> Result<Option<i64>, ApiError> {
@@ -70,7 +71,10 @@ pub(super) fn telegram_caller(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
     else {
-        return Ok(None);
+        return match session_cookie(headers) {
+            Some(token) => Ok(leads::sessions::user_of(&ls.pool, token).await?),
+            None => Ok(None),
+        };
     };
     if let Some(init) = auth.strip_prefix("tma ") {
         let token = ls.bot_token.as_deref().ok_or(ApiError::Unauthorized)?;
@@ -95,6 +99,21 @@ pub(super) fn telegram_caller(
         }
     }
     Ok(None)
+}
+
+/// Name of the site session cookie (`HttpOnly`, `SameSite=Strict`).
+pub(super) const SESSION_COOKIE: &str = "stanok_session";
+
+/// The site session token from the `Cookie` header, if any.
+pub(super) fn session_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.trim())
 }
 
 pub(super) fn is_admin(state: &AppState, headers: &HeaderMap) -> bool {
@@ -163,7 +182,7 @@ pub(super) async fn create_lead(
     ApiJson(req): ApiJson<leads::intake::LeadRequest>,
 ) -> Result<Response, ApiError> {
     let ls = leads_state(&state)?;
-    let telegram_id = telegram_caller(ls, &headers)?;
+    let telegram_id = telegram_caller(ls, &headers).await?;
     let key = match headers.get("idempotency-key") {
         None => None,
         Some(v) => Some(
@@ -379,7 +398,9 @@ pub(super) async fn client_park(
         .parse::<i64>()
         .map_err(|_| invalid("id", "ожидается номер клиента"))?;
     if !is_admin(&state, &headers) {
-        let user = telegram_caller(ls, &headers)?.ok_or(ApiError::Unauthorized)?;
+        let user = telegram_caller(ls, &headers)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
         let own = leads::park::client_of_telegram_user(&ls.pool, user).await?;
         if own != Some(client_id) {
             // Same answer whether the client exists or not.
@@ -469,7 +490,9 @@ pub(super) async fn client_spend(
         .parse::<i64>()
         .map_err(|_| invalid("id", "ожидается номер клиента"))?;
     if !is_admin(&state, &headers) {
-        let user = telegram_caller(ls, &headers)?.ok_or(ApiError::Unauthorized)?;
+        let user = telegram_caller(ls, &headers)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
         match leads::account::role_of(&ls.pool, user).await? {
             Some((client, role)) if client == client_id && role == "director" => {}
             Some((client, _)) if client == client_id => {

@@ -1,6 +1,7 @@
 //! HTTP routes, DTOs and middleware.
 
 pub mod attributes;
+mod auth_routes;
 pub mod error;
 pub mod lead_routes;
 pub mod metrics;
@@ -979,6 +980,19 @@ pub fn router(state: AppState, opts: &HttpOptions) -> Router {
             axum::routing::post(lead_routes::link_telegram),
         )
         .route("/api/v1/telegram/me", get(portal_routes::telegram_me))
+        .route(
+            "/api/v1/auth/login-links",
+            axum::routing::post(auth_routes::create_login_link),
+        )
+        .route(
+            "/api/v1/auth/session",
+            axum::routing::post(auth_routes::create_session),
+        )
+        .route("/api/v1/auth/logout", axum::routing::post(auth_routes::logout))
+        .route(
+            "/api/v1/admin/telegram-users/{telegram_id}/sessions/revoke",
+            axum::routing::post(auth_routes::revoke_sessions),
+        )
         .route(
             "/api/v1/admin/telegram-users/{telegram_id}/role",
             axum::routing::post(portal_routes::set_role),

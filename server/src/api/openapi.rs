@@ -3,7 +3,7 @@
 //! the handlers validate with (modes, kinds, `MAX_LIMIT`, roles…), its schema is built from
 //! those constants here, so the document and the validation cannot drift apart.
 
-use super::{lead_routes, portal_routes, MAX_FILTER_CHARS, MAX_LIMIT, MAX_OFFSET};
+use super::{auth_routes, lead_routes, portal_routes, MAX_FILTER_CHARS, MAX_LIMIT, MAX_OFFSET};
 use search_core::{Kind, Mode};
 use serde_json::Value;
 use utoipa::openapi::schema::{Object, ObjectBuilder, Schema, SchemaType, Type};
@@ -253,6 +253,10 @@ impl Modify for Finish {
         portal_routes::order_shipments,
         portal_routes::client_documents,
         portal_routes::document_file,
+        auth_routes::create_login_link,
+        auth_routes::create_session,
+        auth_routes::logout,
+        auth_routes::revoke_sessions,
     ),
     modifiers(&Finish)
 )]

@@ -31,7 +31,9 @@ async fn client_access(
         return Ok(());
     }
     let ls = leads_state(state)?;
-    let user = telegram_caller(ls, headers)?.ok_or(ApiError::Unauthorized)?;
+    let user = telegram_caller(ls, headers)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
     match leads::account::role_of(&ls.pool, user).await? {
         Some((client, role)) if client == client_id => {
             if roles.contains(&role.as_str()) {
@@ -77,7 +79,9 @@ pub(super) async fn telegram_me(
     headers: HeaderMap,
 ) -> Result<Json<leads::portal::Me>, ApiError> {
     let ls = leads_state(&state)?;
-    let user = telegram_caller(ls, &headers)?.ok_or(ApiError::Unauthorized)?;
+    let user = telegram_caller(ls, &headers)
+        .await?
+        .ok_or(ApiError::Unauthorized)?;
     leads::portal::me(&ls.pool, user)
         .await?
         .map(Json)

@@ -75,7 +75,15 @@ impl Site {
         self
     }
 
-    fn base(&self, headers: &HeaderMap) -> String {
+    /// Whether the configured public address is https (session cookies are then `Secure`).
+    pub(crate) fn is_https(&self) -> bool {
+        self.base_url
+            .as_deref()
+            .is_some_and(|b| b.starts_with("https://"))
+    }
+
+    /// The site's absolute base URL: `PUBLIC_BASE_URL`, else `http://` and the request's `Host`.
+    pub(crate) fn base(&self, headers: &HeaderMap) -> String {
         if let Some(b) = &self.base_url {
             return b.clone();
         }
@@ -124,6 +132,9 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/tma", get(shell))
         .route("/tma/", get(shell))
         .route("/tma/{*rest}", get(shell))
+        .route("/app", get(shell))
+        .route("/app/", get(shell))
+        .route("/app/{*rest}", get(shell))
         .route("/p/{id}", get(product_page))
         .route("/c/{category}", get(category_page))
         .route("/robots.txt", get(robots))
