@@ -51,6 +51,13 @@ pub struct Link {
     pub role: Option<String>,
 }
 
+/// A one-time sign-in link to the PWA.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+pub struct LoginLink {
+    pub url: String,
+    pub expires_in_secs: i64,
+}
+
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct Me {
     pub telegram_id: i64,
@@ -301,6 +308,11 @@ impl Api {
             &serde_json::json!({"telegram_id": user, "phone": phone, "first_name": first_name, "username": username}),
         ))
         .await
+    }
+
+    /// A one-time sign-in link to the PWA for the user.
+    pub async fn login_link(&self, user: i64) -> Result<LoginLink> {
+        Self::json(self.request(Method::POST, "api/v1/auth/login-links", Some(user))).await
     }
 
     /// The user, or `None` if they never shared a phone.

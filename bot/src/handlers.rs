@@ -239,6 +239,13 @@ async fn handle_message(
                     send_menu(bot, chat, &me, ctx).await?;
                 }
             }
+            "login" => {
+                if linked(bot, chat, ctx, user).await?.is_some() {
+                    let link = ctx.api.login_link(user).await?;
+                    bot.send_message(chat, t::login_link(&link.url, link.expires_in_secs / 60))
+                        .await?;
+                }
+            }
             "menu" => {
                 if let Some((me, _)) = linked(bot, chat, ctx, user).await? {
                     save(

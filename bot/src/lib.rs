@@ -161,6 +161,7 @@ fn commands() -> Vec<BotCommand> {
     vec![
         BotCommand::new("start", "Подключиться по номеру телефона"),
         BotCommand::new("menu", "Меню"),
+        BotCommand::new("login", "Вход в приложение для телефона"),
         BotCommand::new("cancel", "Отменить текущее действие"),
         BotCommand::new("help", "Справка"),
     ]

@@ -21,7 +21,17 @@ pub const FORBIDDEN: &str = "Этот раздел недоступен для �
 pub const UNKNOWN_BUTTON: &str = "Эта кнопка устарела. Откройте меню заново: /menu";
 pub const CANCELLED: &str = "Отменено.";
 pub const HELP: &str = "Команды:\n/start — подключение по номеру телефона\n/menu — меню\n\
+    /login — вход в приложение для телефона (работает без связи)\n\
     /cancel — отменить текущее действие\n/help — эта справка";
+
+/// The one-time sign-in link for the PWA.
+pub fn login_link(url: &str, minutes: i64) -> String {
+    format!(
+        "Ссылка для входа в приложение «Станок» на телефоне (парк, заявки и документация — \
+         и без связи):\n{url}\n\nСсылка одноразовая и действует {minutes} мин. Не пересылайте её: \
+         по ней входят от вашего имени. Потеряли телефон — сообщите менеджеру, он завершит вход."
+    )
+}
 
 pub const BTN_PARK: &str = "🏭 Мой парк";
 pub const BTN_SOS: &str = "🆘 SOS";

@@ -916,3 +916,36 @@ async fn portal_routes_answer_only_for_the_callers_client_and_role(pool: PgPool)
         200
     );
 }
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn login_sends_a_one_time_link_to_the_pwa(pool: PgPool) {
+    let w = world(pool.clone()).await;
+    let own = client(&pool, "ООО Ромашка", "+79123456789").await;
+    let running = start_bot(&w, bot::Mode::Polling);
+    let user = fresh_user();
+    // Not linked yet: no link, the phone is asked for instead.
+    let first = w.say(user, "/login", |_| true).await;
+    assert!(!first.text().contains("#token="), "{}", first.text());
+    w.onboard(user, "+79123456789", "engineer").await;
+    let sent = w.say(user, "/login", has("#token=")).await;
+    let url = sent
+        .text()
+        .split_whitespace()
+        .find(|w| w.contains("#token="))
+        .unwrap()
+        .to_string();
+    assert!(url.contains("/app/login#token="), "{url}");
+    let token = url.split("#token=").nth(1).unwrap();
+    let http = reqwest::Client::new();
+    let exchange = || {
+        http.post(format!("{}/api/v1/auth/session", w.api))
+            .json(&serde_json::json!({ "token": token }))
+            .send()
+    };
+    let ok = exchange().await.unwrap();
+    assert_eq!(ok.status(), 200);
+    let me: serde_json::Value = ok.json().await.unwrap();
+    assert_eq!(me["client_id"], own);
+    assert_eq!(exchange().await.unwrap().status(), 401);
+    running.stop().await;
+}
