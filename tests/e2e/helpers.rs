@@ -22,8 +22,6 @@ pub struct TestApp {
     pub indexer: Arc<indexer::Indexer>,
     pub live: Arc<indexer::Live>,
     pub router: axum::Router,
-    /// The router's state, to build variants of the app (e.g. another site configuration).
-    pub state: AppState,
     pub dir: tempfile::TempDir,
 }
 
@@ -78,14 +76,13 @@ pub async fn spawn_replica(
     leads.link_signing_key = Some("link-key".to_string());
     leads.max_attachment_bytes = 64 * 1024;
     let state = AppState::new(live.clone(), Some(ADMIN_TOKEN.to_string())).with_leads(leads);
-    let router = api::router(state.clone(), &HttpOptions::default());
+    let router = api::router(state, &HttpOptions::default());
     TestApp {
         pool,
         engine,
         indexer,
         live,
         router,
-        state,
         dir,
     }
 }

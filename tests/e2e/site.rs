@@ -160,12 +160,13 @@ async fn the_sitemap_lists_every_url_once_and_splits_into_an_index(pool: PgPool)
     assert_eq!(all.len(), 14, "{xml}");
     assert_eq!(all[0], "http://shop.test/");
     // Split at 4 URLs a file: an index of 4 parts that together hold the same URLs in order.
-    let router = api::router(
-        app.state
-            .clone()
-            .with_site(Site::load(None, "https://shop.example.ru").with_sitemap_chunk(4)),
-        &HttpOptions::default(),
-    );
+    let state = api::AppState::new(app.live.clone(), None)
+        .with_leads(api::lead_routes::LeadsState::new(
+            app.pool.clone(),
+            app.dir.path().to_path_buf(),
+        ))
+        .with_site(Site::load(None, "https://shop.example.ru").with_sitemap_chunk(4));
+    let router = api::router(state, &HttpOptions::default());
     let (_, _, index) = page(&router, "/sitemap.xml").await;
     assert!(index.contains("<sitemapindex"), "{index}");
     let parts = locs(&index);
