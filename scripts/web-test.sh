@@ -23,12 +23,13 @@ BIN="$CARGO_TARGET_DIR/debug/stanok"
 DATA="$(mktemp -d /tmp/stanok-web.XXXXXX)"
 export BOT_TOKEN="424242:web-test-bot-token"
 export ADMIN_TOKEN="web-test-admin-$RANDOM$RANDOM"
+export BOT_SERVICE_TOKEN="web-test-bot-service-$RANDOM$RANDOM"
 # The amoCRM sync stays off: leads wait in Postgres, which is what the tests read.
 env -u AMOCRM_BASE_URL DATABASE_URL="$DB_URL" DATA_DIR="$DATA" "$BIN" migrate >/dev/null
 "$BIN" demo-catalog --count 300 --seed 11 >"$DATA/demo.jsonl"
 DATABASE_URL="$DB_URL" DATA_DIR="$DATA" "$BIN" import "$DATA/demo.jsonl" >/dev/null
 env -u AMOCRM_BASE_URL DATABASE_URL="$DB_URL" DATA_DIR="$DATA" LISTEN_ADDR="127.0.0.1:$PORT" \
-  TELOXIDE_TOKEN="$BOT_TOKEN" ADMIN_TOKEN="$ADMIN_TOKEN" WEB_DIR="$STANOK_ROOT/web/dist" \
+  TELOXIDE_TOKEN="$BOT_TOKEN" ADMIN_TOKEN="$ADMIN_TOKEN" BOT_SERVICE_TOKEN="$BOT_SERVICE_TOKEN" WEB_DIR="$STANOK_ROOT/web/dist" \
   RUST_LOG="${RUST_LOG:-warn}" "$BIN" serve >"$DATA/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -rf "$DATA"' EXIT

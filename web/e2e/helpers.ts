@@ -18,6 +18,7 @@ function env(name: string): string {
 export const BASE = env("STANOK_URL").replace(/\/$/, "");
 export const BOT_TOKEN = env("BOT_TOKEN");
 export const ADMIN_TOKEN = env("ADMIN_TOKEN");
+export const BOT_SERVICE_TOKEN = env("BOT_SERVICE_TOKEN");
 const DATABASE_URL = env("DATABASE_URL");
 
 /** One value (or rows joined by newlines) of a query run with psql. */

@@ -15,6 +15,14 @@ if (location.pathname === "/tma" || location.pathname.startsWith("/tma/")) {
       </StrictMode>,
     ),
   );
+} else if (location.pathname === "/app" || location.pathname.startsWith("/app/")) {
+  void import("./features/field/FieldApp").then(({ FieldApp }) =>
+    root.render(
+      <StrictMode>
+        <FieldApp />
+      </StrictMode>,
+    ),
+  );
 } else {
   root.render(
     <StrictMode>

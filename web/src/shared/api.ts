@@ -32,6 +32,8 @@ export function hasTelegramAuth(): boolean {
 export interface RequestOptions {
   method?: "GET" | "POST";
   body?: unknown;
+  /** A body sent as it is (a file), instead of JSON. */
+  rawBody?: Blob;
   headers?: Record<string, string>;
   signal?: AbortSignal;
 }
@@ -45,7 +47,8 @@ export async function requestRaw(path: string, opts: RequestOptions = {}): Promi
     res = await fetch(path, {
       method: opts.method ?? "GET",
       headers,
-      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+      body: opts.rawBody ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body)),
+      credentials: "same-origin",
       signal: opts.signal,
     });
   } catch (e) {

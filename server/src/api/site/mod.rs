@@ -174,7 +174,10 @@ pub(super) async fn fallback(State(state): State<AppState>, req: Request) -> Res
     }
     if let Some(dist) = &state.site.dist {
         let immutable = path.starts_with("/assets/");
-        let is_file = !path.ends_with('/') && path != "/index.html";
+        let is_file = !path.ends_with('/');
+        // The service worker and the manifest must be re-read on every check for an update.
+        let revalidate =
+            path == "/sw.js" || path == "/index.html" || path.ends_with(".webmanifest");
         if is_file {
             let Ok(res) = tower_http::services::ServeDir::new(dist).oneshot(req).await;
             if res.status().is_success() || res.status() == StatusCode::NOT_MODIFIED {
@@ -183,6 +186,8 @@ pub(super) async fn fallback(State(state): State<AppState>, req: Request) -> Res
                     header::CACHE_CONTROL,
                     HeaderValue::from_static(if immutable {
                         "public, max-age=31536000, immutable"
+                    } else if revalidate {
+                        "no-cache"
                     } else {
                         "public, max-age=300"
                     }),
