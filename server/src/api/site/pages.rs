@@ -375,6 +375,14 @@ pub(super) fn failed(head_tags: &str) -> Markup {
     )
 }
 
+pub(super) fn no_build() -> Markup {
+    message_page(
+        "",
+        "Веб-интерфейс не собран",
+        "Соберите его: bash scripts/run.sh (или npm ci && npm run build в web/). Страницы товаров /p/… работают и без сборки.",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -399,12 +407,4 @@ mod tests {
             ]
         );
     }
-}
-
-pub(super) fn no_build() -> Markup {
-    message_page(
-        "",
-        "Веб-интерфейс не собран",
-        "Соберите его: bash scripts/run.sh (или npm ci && npm run build в web/). Страницы товаров /p/… работают и без сборки.",
-    )
 }
