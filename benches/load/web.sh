@@ -53,7 +53,9 @@ psql "$LOAD_DB_URL" -Atc "SELECT id FROM catalog_items ORDER BY md5(id) LIMIT 50
     const files=new Set(); for (const c of Object.values(m)) { files.add(c.file); (c.css||[]).forEach(f=>files.add(f)); }
     for (const f of [...files].sort()) { const b=fs.readFileSync("dist/"+f);
       const entry=Object.values(m).some(c=>c.isEntry&&(c.file===f||(c.css||[]).includes(f)));
-      console.log(`| ${f}${entry?" (entry)":""} | ${b.length} | ${z.gzipSync(b,{level:9}).length} |`); }')
+      console.log(`| ${f}${entry?" (entry)":""} | ${b.length} | ${z.gzipSync(b,{level:9}).length} |`); }
+    for (const f of fs.readdirSync("dist/twins").sort()) { const b=fs.readFileSync("dist/twins/"+f);
+      console.log(`| twins/${f} (3D model) | ${b.length} | ${z.gzipSync(b,{level:9}).length} |`); }')
   echo
   echo "## Server-rendered product pages (\`/p/{id}\`, 5,000 ids in turn)"
   echo
