@@ -104,7 +104,7 @@ setup_web() {
     echo "$lock_hash" > "$web/node_modules/.lock-hash"
   fi
   local src_hash; src_hash=$(cd "$STANOK_ROOT" && find web/src web/public web/index.html web/package-lock.json \
-      web/vite.config.ts web/tsconfig.json web/scripts server/src/api/site -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
+      web/vite.config.ts web/tsconfig.json web/scripts web/package.json server/src/api/site -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)
   if [ "$(cat "$web/dist/.build-hash" 2>/dev/null)" != "$src_hash" ]; then
     log "building the web app (web/dist)"
     (cd "$web" && npm run --silent build)

@@ -27,9 +27,12 @@ export default defineConfig({
         display: "standalone",
         background_color: "#f5f6f8",
         theme_color: "#1d4ed8",
+        // PNGs drawn by scripts/icons.mjs at build time, plus the SVG.
         icons: [
+          { src: "/icons/icon-192.png", sizes: "192x192", type: "image/png", purpose: "any" },
+          { src: "/icons/icon-512.png", sizes: "512x512", type: "image/png", purpose: "any" },
+          { src: "/icons/icon-maskable-512.png", sizes: "512x512", type: "image/png", purpose: "maskable" },
           { src: "/favicon.svg", sizes: "any", type: "image/svg+xml", purpose: "any" },
-          { src: "/icon-maskable.svg", sizes: "any", type: "image/svg+xml", purpose: "maskable" },
         ],
       },
       injectManifest: {

@@ -93,6 +93,11 @@ describe("field engineers' PWA", () => {
     expect(manifest).toBeTruthy();
     await page.waitForFunction(async () => (await navigator.serviceWorker.ready).active?.state === "activated");
     await page.waitForFunction(() => navigator.serviceWorker.controller !== null);
+    const cdp = await ctx.newCDPSession(page);
+    const { installabilityErrors } = (await cdp.send("Page.getInstallabilityErrors")) as { installabilityErrors: { errorId: string }[] };
+    // Playwright's contexts are incognito windows, where nothing installs; every other
+    // criterion (manifest fields, icons, service worker, start URL) must hold.
+    expect(installabilityErrors.map((e) => e.errorId).filter((e) => e !== "in-incognito")).toEqual([]);
     const docUrl = `/api/v1/clients/${clientId}/documents/`;
     await page.waitForFunction(async (u) => (await (await caches.open("stanok-docs")).keys()).some((r) => r.url.includes(u)), docUrl);
 

@@ -275,6 +275,14 @@ function Shell({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
       void refresh();
     }
   }, [online, sync, refresh]);
+  // While something waits, try again every few seconds: the `online` event is not the only
+  // sign of a connection (a server that was down comes back without one).
+  const waiting = items.some((i) => i.state === "pending");
+  useEffect(() => {
+    if (!waiting) return;
+    const t = setInterval(() => navigator.onLine && void sync(), 5000);
+    return () => clearInterval(t);
+  }, [waiting, sync]);
   const queued = async () => {
     setItems(await outbox());
     const reg = await navigator.serviceWorker?.ready.catch(() => null);

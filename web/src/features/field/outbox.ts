@@ -20,6 +20,9 @@ export async function outbox(): Promise<OutboxItem[]> {
   return items.sort((a, b) => b.created_at - a.created_at);
 }
 
+/** A request that hangs is given up and tried again later (with the same key). */
+const TIMEOUT_MS = 30_000;
+
 function permanent(e: unknown): e is ApiError {
   return e instanceof ApiError && e.status >= 400 && e.status < 500 && e.status !== 408 && e.status !== 429;
 }
@@ -30,6 +33,7 @@ async function send(item: OutboxItem): Promise<OutboxItem> {
   if (cur.lead_id === undefined) {
     const lead = await request<LeadView>("/api/v1/leads", {
       method: "POST",
+      signal: AbortSignal.timeout(TIMEOUT_MS),
       headers: { "idempotency-key": cur.key },
       body: {
         source: "site",
@@ -45,6 +49,7 @@ async function send(item: OutboxItem): Promise<OutboxItem> {
     const p = cur.photos[i];
     await requestRaw(`/api/v1/leads/${cur.lead_id}/attachments?name=${encodeURIComponent(p.name)}`, {
       method: "POST",
+      signal: AbortSignal.timeout(TIMEOUT_MS),
       rawBody: p.blob,
       headers: { "content-type": p.type || "application/octet-stream" },
     });
@@ -75,8 +80,10 @@ async function flushNow(): Promise<number> {
   return sent;
 }
 
-/** Sends every pending SOS; returns how many went out. One sender at a time per device. */
+/** Sends every pending SOS; returns how many went out. One sender at a time per device: if
+ *  another (the page or the service worker) is already sending, this one leaves it to it. */
 export async function flushOutbox(): Promise<number> {
   const locks = (globalThis.navigator as Navigator | undefined)?.locks;
-  return locks ? locks.request("stanok-sos-outbox", flushNow) : flushNow();
+  if (!locks) return flushNow();
+  return locks.request("stanok-sos-outbox", { ifAvailable: true }, (lock) => (lock ? flushNow() : 0));
 }
