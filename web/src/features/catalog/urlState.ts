@@ -58,17 +58,22 @@ export function parseSearch(search: string): SearchState {
   };
 }
 
+/** The filters as query parameters, the same names in the page URL and the API. */
+function setFilters(p: URLSearchParams, s: SearchState, inStock: string): void {
+  if (s.kind) p.set("kind", s.kind);
+  if (s.category) p.set("category", s.category);
+  if (s.brand) p.set("brand", s.brand);
+  if (s.inStock) p.set("in_stock", inStock);
+  if (s.priceMin !== null) p.set("price_min", String(s.priceMin));
+  if (s.priceMax !== null) p.set("price_max", String(s.priceMax));
+  if (s.compatibleWith) p.set("compatible_with", s.compatibleWith);
+}
+
 /** The page URL's query string (`""` for the empty state); keys in a fixed order. */
 export function toSearch(s: SearchState): string {
   const p = new URLSearchParams();
   if (s.q.trim()) p.set("q", s.q);
-  if (s.kind) p.set("kind", s.kind);
-  if (s.category) p.set("category", s.category);
-  if (s.brand) p.set("brand", s.brand);
-  if (s.inStock) p.set("in_stock", "1");
-  if (s.priceMin !== null) p.set("price_min", String(s.priceMin));
-  if (s.priceMax !== null) p.set("price_max", String(s.priceMax));
-  if (s.compatibleWith) p.set("compatible_with", s.compatibleWith);
+  setFilters(p, s, "1");
   if (s.page > 1) p.set("page", String(s.page));
   const out = p.toString();
   return out ? `?${out}` : "";
@@ -78,13 +83,7 @@ export function toSearch(s: SearchState): string {
 export function toApiQuery(s: SearchState): string {
   const p = new URLSearchParams();
   p.set("q", s.q.trim());
-  if (s.kind) p.set("kind", s.kind);
-  if (s.category) p.set("category", s.category);
-  if (s.brand) p.set("brand", s.brand);
-  if (s.inStock) p.set("in_stock", "true");
-  if (s.priceMin !== null) p.set("price_min", String(s.priceMin));
-  if (s.priceMax !== null) p.set("price_max", String(s.priceMax));
-  if (s.compatibleWith) p.set("compatible_with", s.compatibleWith);
+  setFilters(p, s, "true");
   p.set("limit", String(PAGE_SIZE));
   p.set("offset", String((s.page - 1) * PAGE_SIZE));
   return p.toString();
