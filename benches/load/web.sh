@@ -64,7 +64,7 @@ psql "$LOAD_DB_URL" -Atc "SELECT id FROM catalog_items ORDER BY md5(id) LIMIT 50
 } >"$OUT"
 wrk -t1 -c1 -d3s -s "$ROOT/benches/load/pages.lua" "$BASE" -- "$DATA/ids.txt" >/dev/null # warm-up
 for c in 1 4 16; do
-  line=$(wrk -t2 -c"$c" -d"${SECS}s" -s "$ROOT/benches/load/pages.lua" "$BASE" -- "$DATA/ids.txt" | grep '^RESULT')
+  line=$(wrk -t"$(( c < 2 ? 1 : 2 ))" -c"$c" -d"${SECS}s" -s "$ROOT/benches/load/pages.lua" "$BASE" -- "$DATA/ids.txt" | grep '^RESULT')
   echo "[web-bench] c=$c $line"
   f() { sed "s/.*$1=\\([^ ]*\\).*/\\1/" <<<"$line"; }
   echo "| $c | $(f rps) | $(f p50_ms) | $(f p90_ms) | $(f p99_ms) | $(f non2xx) |" >>"$OUT"
