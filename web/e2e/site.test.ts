@@ -123,6 +123,18 @@ describe("catalog site", () => {
     expect(errors).toEqual([]);
   });
 
+  it("puts results before the filters on a phone", async () => {
+    await ctx?.close();
+    ctx = await browser.newContext({ locale: "ru-RU", viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    const { page, errors } = await newPage(ctx);
+    await page.goto(`${BASE}/?q=${encodeURIComponent("подшипник")}`);
+    await page.getByTestId("results").waitFor();
+    expect(await page.getByTestId("facet-category").isVisible()).toBe(false);
+    await page.getByRole("button", { name: "Фильтры" }).click();
+    await page.getByTestId("facet-category").waitFor();
+    expect(errors).toEqual([]);
+  });
+
   it("says what to do when nothing is found, and its way out works", async () => {
     const { page, errors } = await fresh();
     await page.goto(`${BASE}/?q=${encodeURIComponent("подшипник")}&price_min=900000000`);

@@ -69,6 +69,7 @@ export function SearchPage({ category }: { category?: string }) {
 
   const data = load.status === "ok" ? load.data : load.status === "loading" ? load.prev : null;
   const [callback, setCallback] = useState<string | null>(null);
+  const [filtersOpen, setFiltersOpen] = useState(false);
   const pages = data ? Math.max(1, Math.ceil(Math.min(data.total, 10_000) / PAGE_SIZE)) : 1;
 
   return (
@@ -91,8 +92,14 @@ export function SearchPage({ category }: { category?: string }) {
         }}
         onPick={(s) => navigate(`/p/${encodeURIComponent(s.id)}`)}
       />
+      {/* On a phone the filters fold away behind a button, so results come first. */}
+      <button type="button" className="mt-3 w-full rounded-lg border border-line bg-surface py-2 text-sm md:hidden" aria-expanded={filtersOpen} onClick={() => setFiltersOpen((o) => !o)}>
+        {filtersOpen ? "Скрыть фильтры" : `Фильтры${hasFilters(state) ? " · выбраны" : ""}`}
+      </button>
       <div className="mt-5 grid gap-6 md:grid-cols-[240px_1fr]">
-        <Facets state={state} facets={data?.facets} fixedCategory={category} onChange={(s) => go(s)} />
+        <div className={`${filtersOpen ? "" : "hidden"} md:block`}>
+          <Facets state={state} facets={data?.facets} fixedCategory={category} onChange={(s) => go(s)} />
+        </div>
         <section aria-live="polite" aria-busy={load.status === "loading"}>
           <div className="mb-3 flex min-h-6 items-center justify-between text-sm text-muted">
             {data ? (
