@@ -7,13 +7,10 @@ import { Button, Field, Notice, Spinner, inputClass } from "../../shared/ui";
 import { ageText, documentBlob, keepDocuments, load, type Loaded } from "./data";
 import { flushOutbox, outbox, queueSos } from "./outbox";
 import { db, forgetAll, type OutboxItem } from "./store";
+import { TicketList, saveBlob, warranty } from "../park/portal";
 import { registerServiceWorker, useInstallPrompt, useUpdateReady } from "./pwa";
 
 const ME_URL = "/api/v1/telegram/me";
-
-const STATUS: Record<string, string> = {
-  new: "Новая", accepted: "Принята", in_progress: "В работе", waiting_parts: "Ждём запчасти", done: "Выполнена", cancelled: "Отменена",
-};
 
 function useOnline(): boolean {
   const [online, setOnline] = useState(navigator.onLine);
@@ -121,7 +118,7 @@ function Home({ me, park }: { me: Me; park: ReturnType<typeof useParkData> }) {
               <p className="font-medium">{m.product_name ?? m.model}</p>
               <p className="text-muted">
                 {m.model} · № <span data-testid="serial">{m.serial_number}</span> · продан {dateText(m.sold_at)}
-                {typeof m.passport.warranty_until === "string" ? ` · гарантия до ${dateText(m.passport.warranty_until)}` : ""}
+                {warranty(m.passport) ? ` · гарантия ${warranty(m.passport)}` : ""}
               </p>
             </li>
           ))}
@@ -129,23 +126,7 @@ function Home({ me, park }: { me: Me; park: ReturnType<typeof useParkData> }) {
       </section>
       <section>
         <h2 className="mb-2 font-semibold">Открытые заявки</h2>
-        {data.tickets.data.tickets.length === 0 ? <p className="text-sm text-muted">Открытых заявок нет.</p> : null}
-        <ul className="space-y-2">
-          {data.tickets.data.tickets.map((t) => (
-            <li key={t.id} className="rounded-xl border border-line bg-surface p-3 text-sm" data-testid="ticket">
-              <p className="flex justify-between gap-2 font-medium">
-                <span>№ {t.id} · {t.model} ({t.serial_number})</span>
-                <span>{STATUS[t.status] ?? t.status}</span>
-              </p>
-              {t.description ? <p>{t.description}</p> : null}
-              <ol className="mt-1 border-l border-line pl-3 text-xs text-muted">
-                {t.history.map((h, i) => (
-                  <li key={i}>{dateText(h.at)} — {STATUS[h.status] ?? h.status}{h.comment ? `: ${h.comment}` : ""}</li>
-                ))}
-              </ol>
-            </li>
-          ))}
-        </ul>
+        <TicketList tickets={data.tickets.data.tickets} />
       </section>
       {data.documents ? (
         <section>
@@ -157,13 +138,7 @@ function Home({ me, park }: { me: Me; park: ReturnType<typeof useParkData> }) {
                 <Button
                   variant="ghost"
                   className="px-2 py-1"
-                  onClick={async () => {
-                    const blob = await documentBlob(`${base}/documents/${d.id}/file`);
-                    const url = URL.createObjectURL(blob);
-                    const a = Object.assign(document.createElement("a"), { href: url, download: d.file_name });
-                    a.click();
-                    setTimeout(() => URL.revokeObjectURL(url), 60_000);
-                  }}
+                  onClick={async () => saveBlob(await documentBlob(`${base}/documents/${d.id}/file`), d.file_name)}
                 >
                   Открыть
                 </Button>

@@ -5,15 +5,7 @@ import { dateText } from "../../shared/format";
 import type { ClientDocuments, ClientTickets, KbDocument, Me, Park } from "../../shared/types";
 import { Button, Notice, Spinner } from "../../shared/ui";
 import { TwinSection } from "../twin/TwinSection";
-
-const STATUS: Record<string, string> = {
-  new: "Новая",
-  accepted: "Принята",
-  in_progress: "В работе",
-  waiting_parts: "Ждём запчасти",
-  done: "Выполнена",
-  cancelled: "Отменена",
-};
+import { TicketList, saveBlob, warranty } from "../park/portal";
 
 interface Data {
   park: Park;
@@ -21,24 +13,9 @@ interface Data {
   documents: ClientDocuments | ApiError;
 }
 
-function warranty(passport: Record<string, unknown>): string | null {
-  const until = passport.warranty_until;
-  if (typeof until === "string") {
-    const expired = until < new Date().toISOString().slice(0, 10);
-    return `${expired ? "истекла" : "до"} ${dateText(until)}`;
-  }
-  const months = passport.warranty_months;
-  return typeof months === "number" ? `${months} мес.` : null;
-}
-
 async function openDocument(clientId: number, d: KbDocument) {
   const res = await requestRaw(`/api/v1/clients/${clientId}/documents/${d.id}/file`);
-  const url = URL.createObjectURL(await res.blob());
-  const a = document.createElement("a");
-  a.href = url;
-  a.download = d.file_name;
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  saveBlob(await res.blob(), d.file_name);
 }
 
 export function ParkPage({ me }: { me: Me | null }) {
@@ -113,26 +90,7 @@ export function ParkPage({ me }: { me: Me | null }) {
       </section>
       <section>
         <h2 className="mb-2 font-semibold">Заявки на ремонт</h2>
-        {tickets.tickets.length === 0 ? <p className="text-sm text-muted">Открытых заявок нет.</p> : null}
-        <ul className="space-y-2">
-          {tickets.tickets.map((t) => (
-            <li key={t.id} className="rounded-xl border border-line bg-surface p-3" data-testid="ticket">
-              <p className="flex justify-between gap-2">
-                <span className="font-medium">№ {t.id} · {t.model} ({t.serial_number})</span>
-                <span className="shrink-0 rounded-full bg-bg px-2 text-sm">{STATUS[t.status] ?? t.status}</span>
-              </p>
-              {t.description ? <p className="mt-1 text-sm">{t.description}</p> : null}
-              <ol className="mt-2 border-l border-line pl-3 text-xs text-muted">
-                {t.history.map((h, i) => (
-                  <li key={i}>
-                    {dateText(h.at)} — {STATUS[h.status] ?? h.status}
-                    {h.comment ? `: ${h.comment}` : ""}
-                  </li>
-                ))}
-              </ol>
-            </li>
-          ))}
-        </ul>
+        <TicketList tickets={tickets.tickets} />
       </section>
       <section>
         <h2 className="mb-2 font-semibold">Документация</h2>
