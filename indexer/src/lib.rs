@@ -312,7 +312,7 @@ impl Indexer {
                 .map(|d| d.id)
                 .collect()
         };
-        let sql = format!("SELECT {DOC_COLUMNS} FROM catalog_items ORDER BY id");
+        let sql = format!("SELECT {DOC_COLUMNS} FROM catalog_documents ORDER BY id");
         let mut seen: HashSet<String> = HashSet::new();
         let mut done = 0usize;
         let mut last_log = Instant::now();
@@ -425,7 +425,7 @@ impl Indexer {
         let mut ids: Vec<String> = entries.iter().map(|e| e.1.clone()).collect();
         ids.sort();
         ids.dedup();
-        let sql = format!("SELECT {DOC_COLUMNS} FROM catalog_items WHERE id = ANY($1)");
+        let sql = format!("SELECT {DOC_COLUMNS} FROM catalog_documents WHERE id = ANY($1)");
         let rows = sqlx::query(&sql).bind(&ids).fetch_all(&self.pool).await?;
         let mut current: HashMap<String, CatalogDoc> = HashMap::new();
         for r in &rows {

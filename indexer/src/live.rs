@@ -308,7 +308,10 @@ impl Live {
         let live = self.indexer();
         let (indexer, generation) = build_generation(
             &self.dirs,
-            live.engine().config().clone(),
+            EngineConfig {
+                synonyms: live.engine().synonyms(),
+                ..live.engine().config().clone()
+            },
             |engine| live.sibling(engine),
             live.engine().query_embedder(),
         )

@@ -190,7 +190,7 @@ async fn validate_cart(pool: &PgPool, m: &serde_json::Map<String, Value>) -> Res
             ),
         };
         let row = sqlx::query(
-            "SELECT sku, name, price_rub::float8 AS price FROM catalog_items WHERE id = $1",
+            "SELECT sku, name, price_rub::float8 AS price FROM catalog_documents WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(pool)

@@ -321,6 +321,9 @@ pub struct Engine {
     vectors: RwLock<Arc<VectorIndex>>,
     snapshot: RwLock<Arc<Snapshot>>,
     embedder: RwLock<Option<Arc<CachedEmbedder>>>,
+    /// The synonym dictionary of later snapshots (starts as `config.synonyms`; replaced by
+    /// [`Engine::set_synonyms`] when an operator edits it).
+    synonyms: RwLock<Arc<Synonyms>>,
     /// Segment tables by segment id, so a publish decodes only new segments.
     tables: Mutex<HashMap<tantivy::index::SegmentId, Arc<SegmentTable>>>,
     dir: Option<PathBuf>,
@@ -467,6 +470,7 @@ impl Engine {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()?;
         let vectors = Arc::new(vectors);
+        let synonyms = config.synonyms.clone();
         let snapshot = Arc::new(Snapshot {
             text: reader.searcher(),
             vectors: vectors.clone(),
@@ -493,6 +497,7 @@ impl Engine {
             vectors: RwLock::new(vectors),
             snapshot: RwLock::new(snapshot),
             embedder: RwLock::new(None),
+            synonyms: RwLock::new(synonyms),
             tables: Mutex::new(HashMap::new()),
             dir,
         })
@@ -505,8 +510,23 @@ impl Engine {
         let _ = self.publish(seq);
     }
 
+    /// The configuration the engine was opened with (its `synonyms` are the initial ones; see
+    /// [`Engine::synonyms`]).
     pub fn config(&self) -> &EngineConfig {
         &self.config
+    }
+
+    /// The synonym dictionary searches use now.
+    pub fn synonyms(&self) -> Arc<Synonyms> {
+        self.synonyms.read().clone()
+    }
+
+    /// Replaces the synonym dictionary; searches on the next snapshot (published here, with
+    /// an empty result cache) use it. Documents need no reindexing: synonyms expand queries.
+    pub fn set_synonyms(&self, synonyms: Arc<Synonyms>) {
+        *self.synonyms.write() = synonyms;
+        let seq = self.snapshot.read().applied_seq;
+        let _ = self.publish(seq);
     }
 
     /// The query embedder searches use (shared by a rebuilt engine that replaces this one).
@@ -692,7 +712,10 @@ impl Engine {
             docs,
             without_vector: docs.saturating_sub(with_vector),
             fields: self.fields,
-            config: self.config.clone(),
+            config: EngineConfig {
+                synonyms: self.synonyms.read().clone(),
+                ..self.config.clone()
+            },
             embedder: self.embedder.read().clone(),
             cache: lru_cache(self.config.result_cache),
             words: word_cache(self.config.word_cache_bytes),

@@ -12,6 +12,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// The web app's build (`web/dist`): its shell and assets are served by `stanok serve`.
     pub web_dir: PathBuf,
+    /// Files uploaded in the CMS (Directus's `STORAGE_LOCAL_ROOT`; default `DATA_DIR/cms-files`).
+    pub cms_files_dir: PathBuf,
     pub model_dir: PathBuf,
     pub ort_dylib_path: PathBuf,
     /// `int8` (default) or `fp32`.
@@ -168,6 +170,10 @@ impl Config {
                 .map_err(|e| anyhow::anyhow!("LISTEN_ADDR: {e}"))?,
             data_dir: PathBuf::from(var("DATA_DIR", "./data")),
             web_dir: PathBuf::from(var("WEB_DIR", "./web/dist")),
+            cms_files_dir: match std::env::var("CMS_FILES_DIR") {
+                Ok(d) if !d.is_empty() => PathBuf::from(d),
+                _ => PathBuf::from(var("DATA_DIR", "./data")).join("cms-files"),
+            },
             model_dir: PathBuf::from(var("MODEL_DIR", &format!("{cache}/model"))),
             ort_dylib_path: PathBuf::from(var(
                 "ORT_DYLIB_PATH",

@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod config;
+pub mod content;
 pub mod eval;
 pub mod harness;
 pub mod import;
@@ -71,18 +72,32 @@ pub fn load_embedder(cfg: &Config) -> Option<Arc<dyn Embedder>> {
     }
 }
 
-/// Synonyms: the shipped defaults plus the operator's rows in `search_synonyms`.
+/// Synonyms: the shipped defaults plus the operator's rows in `search_synonyms` (edited in
+/// the CMS; see [`content::Content::sync_synonyms`] for edits while serving).
 pub async fn load_synonyms(pool: Option<&PgPool>) -> anyhow::Result<Synonyms> {
+    let rows: Vec<(String, String)> = match pool {
+        Some(pool) => sqlx::query_as("SELECT term, synonyms FROM search_synonyms ORDER BY id")
+            .fetch_all(pool)
+            .await?,
+        None => Vec::new(),
+    };
+    synonyms_with(&rows)
+}
+
+/// The shipped synonyms plus rows of (term, comma-separated equivalents).
+pub fn synonyms_with(rows: &[(String, String)]) -> anyhow::Result<Synonyms> {
     let mut syn = Synonyms::parse(DEFAULT_SYNONYMS)
         .map_err(|line| anyhow::anyhow!("synonyms.txt line {line} is malformed"))?;
-    if let Some(pool) = pool {
-        let rows: Vec<(String, Vec<String>)> =
-            sqlx::query_as("SELECT term, synonyms FROM search_synonyms ORDER BY id")
-                .fetch_all(pool)
-                .await?;
-        for (term, mut rest) in rows {
-            rest.insert(0, term);
-            syn.add_group(rest);
+    for (term, rest) in rows {
+        let mut group: Vec<String> = vec![term.trim().to_string()];
+        group.extend(
+            rest.split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty()),
+        );
+        group.retain(|s| !s.is_empty());
+        if group.len() >= 2 {
+            syn.add_group(group);
         }
     }
     Ok(syn)

@@ -194,7 +194,14 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     let embedder = server::load_embedder(&cfg);
     let synonyms = server::load_synonyms(Some(&pool)).await?;
     let live = server::open_live(&cfg, pool.clone(), embedder, synonyms)?;
+    let content = server::content::Content::load(
+        pool.clone(),
+        cfg.cms_files_dir.clone(),
+        cfg.data_dir.join("media-variants"),
+    )
+    .await?;
     let state = AppState::new(live.clone(), cfg.admin_token.clone())
+        .with_content(content.clone())
         .with_leads(server::leads_state(&cfg, pool.clone()))
         .with_search_concurrency(cfg.search_concurrency)
         .with_site(api::site::Site::load(
@@ -202,7 +209,8 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
             &cfg.leads.public_base_url,
         ));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let sync = tokio::spawn(live.run(stop_rx.clone()));
+    let sync = tokio::spawn(live.clone().run(stop_rx.clone()));
+    let content_sync = tokio::spawn(content.run(live, stop_rx.clone()));
     let workers = server::spawn_lead_workers(&cfg, pool, stop_rx)?;
     let app = api::router(
         state,
@@ -230,6 +238,7 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         .await?;
     let _ = stop_tx.send(true);
     let _ = sync.await;
+    let _ = content_sync.await;
     for w in workers {
         let _ = w.await;
     }

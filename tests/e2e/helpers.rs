@@ -21,6 +21,7 @@ pub struct TestApp {
     pub engine: Arc<Engine>,
     pub indexer: Arc<indexer::Indexer>,
     pub live: Arc<indexer::Live>,
+    pub content: Arc<server::content::Content>,
     pub router: axum::Router,
     pub dir: tempfile::TempDir,
 }
@@ -75,13 +76,23 @@ pub async fn spawn_replica(
     leads.bot_service_token = Some(BOT_SERVICE_TOKEN.to_string());
     leads.link_signing_key = Some("link-key".to_string());
     leads.max_attachment_bytes = 64 * 1024;
-    let state = AppState::new(live.clone(), Some(ADMIN_TOKEN.to_string())).with_leads(leads);
+    let content = server::content::Content::load(
+        pool.clone(),
+        dir.path().join("cms-files"),
+        dir.path().join("media-variants"),
+    )
+    .await
+    .unwrap();
+    let state = AppState::new(live.clone(), Some(ADMIN_TOKEN.to_string()))
+        .with_leads(leads)
+        .with_content(content.clone());
     let router = api::router(state, &HttpOptions::default());
     TestApp {
         pool,
         engine,
         indexer,
         live,
+        content,
         router,
         dir,
     }

@@ -52,6 +52,9 @@ pub struct AppState {
     search_slots: Arc<tokio::sync::Semaphore>,
     /// The web site: rendered pages and the built app (none until [`AppState::with_site`]).
     pub site: Arc<site::Site>,
+    /// CMS content (SEO, filters, journal, product extras); `None`: generated texts and the
+    /// default filters only.
+    pub content: Option<Arc<crate::content::Content>>,
 }
 
 /// Searches computed at once unless configured: twice the cores. Side by side at 16 and 64
@@ -71,6 +74,24 @@ impl AppState {
             leads: None,
             search_slots: Arc::new(tokio::sync::Semaphore::new(default_search_concurrency())),
             site: Arc::new(site::Site::load(None, "")),
+            content: None,
+        }
+    }
+
+    /// Serves CMS content.
+    pub fn with_content(mut self, content: Arc<crate::content::Content>) -> AppState {
+        self.content = Some(content);
+        self
+    }
+
+    /// The cached CMS content, or the defaults without a CMS.
+    pub(crate) fn content_snapshot(&self) -> Arc<crate::content::ContentSnapshot> {
+        match &self.content {
+            Some(c) => c.snapshot(),
+            None => Arc::new(crate::content::ContentSnapshot {
+                filters: crate::content::default_filters(),
+                ..Default::default()
+            }),
         }
     }
 
@@ -409,8 +430,11 @@ pub struct SearchResponse {
     pub total: u64,
     pub took_ms: f64,
     pub hits: Vec<HitDto>,
-    /// Counts over the whole filtered match set: `kind`, `category`, `brand`.
+    /// Counts over the whole filtered match set: `kind`, `category`, `brand` (those of them
+    /// the filter configuration shows).
     pub facets: HashMap<&'static str, Vec<FacetValue>>,
+    /// The filters to offer, in order, with their labels (configured in the CMS).
+    pub filters: Vec<crate::content::FilterConf>,
 }
 
 fn facet_list(v: Vec<(String, u64)>) -> Vec<FacetValue> {
@@ -447,10 +471,17 @@ async fn run_search(state: AppState, raw: RawSearch) -> Result<Json<SearchRespon
     .await
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("search task: {e}")))??;
     let took_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let content = state.content_snapshot();
     let mut facets = HashMap::new();
-    facets.insert("kind", facet_list(res.facets.kind));
-    facets.insert("category", facet_list(res.facets.category));
-    facets.insert("brand", facet_list(res.facets.brand));
+    for (field, values) in [
+        ("kind", res.facets.kind),
+        ("category", res.facets.category),
+        ("brand", res.facets.brand),
+    ] {
+        if content.shows(field) {
+            facets.insert(field, facet_list(values));
+        }
+    }
     Ok(Json(SearchResponse {
         query: req.text,
         mode: res.mode.as_str(),
@@ -475,6 +506,7 @@ async fn run_search(state: AppState, raw: RawSearch) -> Result<Json<SearchRespon
             })
             .collect(),
         facets,
+        filters: content.filters(),
     }))
 }
 
@@ -530,6 +562,9 @@ pub(crate) struct CatalogItemDto {
     pub(crate) compatible_machines: Vec<LinkDto>,
     /// For a machine: parts that declare compatibility with its model.
     pub(crate) compatible_parts: Vec<LinkDto>,
+    /// The picture a manager uploaded in the CMS: a path on this site (`/media/{file}`,
+    /// resized with `?w=320|640|1280`).
+    pub(crate) image: Option<String>,
 }
 
 impl CatalogItemDto {
@@ -568,6 +603,7 @@ impl CatalogItemDto {
             in_stock,
             compatible_machines,
             compatible_parts,
+            image: None,
         }
     }
 }
@@ -613,8 +649,23 @@ async fn catalog_item(
         .await
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("catalog task: {e}")))??;
     match out {
-        Some(item) => Ok(Json(item).into_response()),
+        Some(mut item) => {
+            item.image = item_extras(&state, &item.id).await.image.map(|f| crate::content::media_path(&f));
+            Ok(Json(item).into_response())
+        }
         None => Err(ApiError::NotFound("позиция каталога".into())),
+    }
+}
+
+/// The CMS's extras of an item; without them (no CMS, database trouble: logged) the page still
+/// renders from the index.
+pub(crate) async fn item_extras(state: &AppState, id: &str) -> crate::content::ItemExtras {
+    match &state.content {
+        Some(c) => c.item_extras(id).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, id, "reading the item's CMS extras");
+            Default::default()
+        }),
+        None => Default::default(),
     }
 }
 

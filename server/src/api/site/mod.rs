@@ -7,6 +7,7 @@
 //! this module sends. The React bundle is found through Vite's manifest at start-up; without a
 //! build, the rendered pages still work and only the app shell says it is missing.
 
+mod media;
 mod pages;
 mod sitemap;
 
@@ -127,7 +128,7 @@ fn entry_tags(dist: &FsPath) -> anyhow::Result<String> {
 /// The site's routes; the router adds [`fallback`] after them.
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(shell))
+        .route("/", get(home))
         .route("/cart", get(shell))
         .route("/tma", get(shell))
         .route("/tma/", get(shell))
@@ -137,6 +138,9 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/app/{*rest}", get(shell))
         .route("/p/{id}", get(product_page))
         .route("/c/{category}", get(category_page))
+        .route("/journal", get(journal_page))
+        .route("/journal/{slug}", get(article_page))
+        .route("/media/{file}", get(media::media))
         .route("/robots.txt", get(robots))
         .route("/sitemap.xml", get(sitemap::sitemap))
         .route("/sitemap-{n}", get(sitemap::sitemap_part))
@@ -163,6 +167,41 @@ async fn shell(State(state): State<AppState>) -> Response {
             pages::no_build().into_string(),
         ),
     }
+}
+
+/// `/`: the app shell with the home page's title and description from the CMS, if it set
+/// them (the search page itself renders in the browser).
+async fn home(State(state): State<AppState>) -> Response {
+    let Some(shell) = &state.site.shell else {
+        return shell(State(state)).await;
+    };
+    let content = state.content_snapshot();
+    let (title, description, _) =
+        content.page_meta("/", "home", &[], (String::new(), String::new()));
+    let mut page = shell.clone();
+    if !title.is_empty() {
+        page = replace_between(&page, "<title>", "</title>", &maud::html!((title)).into_string());
+    }
+    if !description.is_empty() {
+        page = replace_between(
+            &page,
+            r#"<meta name="description" content=""#,
+            "\"",
+            &maud::html!((description)).into_string().replace('"', "&quot;"),
+        );
+    }
+    html(StatusCode::OK, page)
+}
+
+/// `text` with what lies between the first `start` and the next `end` replaced.
+fn replace_between(text: &str, start: &str, end: &str, with: &str) -> String {
+    let Some(a) = text.find(start).map(|i| i + start.len()) else {
+        return text.to_string();
+    };
+    let Some(b) = text[a..].find(end).map(|i| a + i) else {
+        return text.to_string();
+    };
+    format!("{}{with}{}", &text[..a], &text[b..])
 }
 
 /// Unmatched paths: API paths get the JSON error, files of the web build are served (hashed
@@ -241,10 +280,21 @@ async fn product_page(
         .await
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("product page task: {e}")));
     match item {
-        Ok(Ok(Some(item))) => html(
-            StatusCode::OK,
-            pages::product(&item, &site.base(&headers), &site.head_tags).into_string(),
-        ),
+        Ok(Ok(Some(mut item))) => {
+            let extras = super::item_extras(&state, &item.id).await;
+            item.image = extras.image.as_deref().map(crate::content::media_path);
+            html(
+                StatusCode::OK,
+                pages::product(
+                    &item,
+                    &extras,
+                    &state.content_snapshot(),
+                    &site.base(&headers),
+                    &site.head_tags,
+                )
+                .into_string(),
+            )
+        }
         Ok(Ok(None)) => not_found(&site),
         Ok(Err(e)) | Err(e) => page_error(&site, e),
     }
@@ -261,14 +311,7 @@ async fn category_page(
     if let Err(e) = ensure_ready(&state) {
         return page_error(&site, e);
     }
-    let page = query
-        .as_deref()
-        .unwrap_or("")
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("page="))
-        .map(|p| p.parse::<usize>().ok().filter(|p| *p >= 1))
-        .unwrap_or(Some(1));
-    let Some(page) = page else {
+    let Some(page) = page_param(query.as_deref()) else {
         return not_found(&site);
     };
     let offset = (page - 1) * CATEGORY_PAGE_SIZE;
@@ -302,6 +345,7 @@ async fn category_page(
                     &docs,
                     res.total,
                     page,
+                    &state.content_snapshot(),
                     &site.base(&headers),
                     &site.head_tags,
                 )
@@ -310,6 +354,75 @@ async fn category_page(
         }
         Ok(Err(e)) => page_error(&site, e.into()),
         Err(e) => page_error(&site, e),
+    }
+}
+
+/// The `page` query parameter (1 when absent; `None` when not a positive number).
+fn page_param(query: Option<&str>) -> Option<usize> {
+    query
+        .unwrap_or("")
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("page="))
+        .map(|p| p.parse::<usize>().ok().filter(|p| *p >= 1))
+        .unwrap_or(Some(1))
+}
+
+/// `/journal?page=N`: published articles, newest first.
+async fn journal_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let site = state.site.clone();
+    let (Some(content), Some(page)) = (state.content.clone(), page_param(query.as_deref())) else {
+        return not_found(&site);
+    };
+    let size = pages::JOURNAL_PAGE_SIZE;
+    if page > 10_000 {
+        return not_found(&site);
+    }
+    match content.articles(size as i64, ((page - 1) * size) as i64).await {
+        Ok((list, total)) if page > 1 && list.is_empty() => {
+            let _ = total;
+            not_found(&site)
+        }
+        Ok((list, total)) => html(
+            StatusCode::OK,
+            pages::journal(
+                &list,
+                total,
+                page,
+                &state.content_snapshot(),
+                &site.base(&headers),
+                &site.head_tags,
+            )
+            .into_string(),
+        ),
+        Err(e) => page_error(&site, ApiError::Internal(e)),
+    }
+}
+
+/// `/journal/{slug}`: a published article (drafts and future dates are 404).
+async fn article_page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(slug): Path<String>,
+) -> Response {
+    let site = state.site.clone();
+    let Some(content) = state.content.clone() else {
+        return not_found(&site);
+    };
+    if slug.is_empty() || slug.len() > 200 || !slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+        return not_found(&site);
+    }
+    match content.article(&slug).await {
+        Ok(Some(a)) => html(
+            StatusCode::OK,
+            pages::article(&a, &state.content_snapshot(), &site.base(&headers), &site.head_tags)
+                .into_string(),
+        ),
+        Ok(None) => not_found(&site),
+        Err(e) => page_error(&site, ApiError::Internal(e)),
     }
 }
 
@@ -330,6 +443,11 @@ async fn robots(State(state): State<AppState>, headers: HeaderMap) -> Response {
 /// The URL path of a category page (`/c/` and the percent-encoded name).
 pub fn category_path(category: &str) -> String {
     format!("/c/{}", percent_encode(category))
+}
+
+/// The URL path of a journal article.
+pub fn article_path(slug: &str) -> String {
+    format!("/journal/{}", percent_encode(slug))
 }
 
 /// The URL path of a product page.

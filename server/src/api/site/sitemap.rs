@@ -1,8 +1,10 @@
-//! `/sitemap.xml`: the home page, every category and every product, from PostgreSQL (the
-//! catalog's source of truth). Past one file's limit it is a sitemap index of `/sitemap-N.xml`.
+//! `/sitemap.xml`: the home page, every category, the journal and its published articles,
+//! and every product, from PostgreSQL (the catalog's source of truth). Past one file's limit
+//! it is a sitemap index of `/sitemap-N.xml`.
 //!
-//! The URLs form one list in a fixed order — home, categories by name, products by id — and
-//! part N holds its N-th slice, so parts never overlap and together hold every URL.
+//! The URLs form one list in a fixed order — home, categories by name, the journal, articles
+//! newest first, products by id — and part N holds its N-th slice, so parts never overlap and
+//! together hold every URL.
 
 use super::{category_path, not_found, page_error, product_path, AppState};
 use crate::api::error::ApiError;
@@ -31,13 +33,14 @@ fn escape(s: &str) -> String {
 }
 
 struct Counts {
-    categories: Vec<String>,
+    /// Paths before the products, with their last change (`YYYY-MM-DD`) where known.
+    pages: Vec<(String, Option<String>)>,
     products: usize,
 }
 
 impl Counts {
     fn urls(&self) -> usize {
-        1 + self.categories.len() + self.products
+        self.pages.len() + self.products
     }
 }
 
@@ -52,8 +55,27 @@ async fn counts(pool: &sqlx::PgPool) -> Result<Counts, ApiError> {
         .fetch_one(pool)
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;
+    let articles: Vec<(String, String)> = sqlx::query_as(
+        "SELECT slug, to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')
+         FROM articles
+         WHERE status = 'published' AND published_at IS NOT NULL AND published_at <= now()
+         ORDER BY published_at DESC, id DESC",
+    )
+    .fetch_all(pool)
+    .await
+    .map_err(|e| ApiError::Internal(e.into()))?;
+    let mut pages = vec![("/".to_string(), None)];
+    pages.extend(categories.iter().map(|c| (category_path(c), None)));
+    if let Some((_, newest)) = articles.first() {
+        pages.push(("/journal".to_string(), Some(newest.clone())));
+    }
+    pages.extend(
+        articles
+            .into_iter()
+            .map(|(slug, day)| (super::article_path(&slug), Some(day))),
+    );
     Ok(Counts {
-        categories,
+        pages,
         products: products as usize,
     })
 }
@@ -79,15 +101,11 @@ async fn urlset(
         }
         out.push_str("</url>\n");
     };
-    if start == 0 {
-        url(&mut out, format!("{base}/"), None);
+    let pages_to = end.min(counts.pages.len());
+    for (path, day) in counts.pages.get(start.min(pages_to)..pages_to).unwrap_or(&[]) {
+        url(&mut out, format!("{base}{path}"), day.clone());
     }
-    let cats_from = start.saturating_sub(1);
-    let cats_to = end.saturating_sub(1).min(counts.categories.len());
-    for c in counts.categories.get(cats_from..cats_to).unwrap_or(&[]) {
-        url(&mut out, format!("{base}{}", category_path(c)), None);
-    }
-    let first_product = 1 + counts.categories.len();
+    let first_product = counts.pages.len();
     if end > first_product {
         let offset = start.saturating_sub(first_product);
         let limit = end - first_product.max(start);
