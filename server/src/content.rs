@@ -159,7 +159,11 @@ pub fn fill(template: &str, vars: &[(&str, &str)]) -> String {
         }
     }
     out.push_str(rest);
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
+    // Collapse the spaces a dropped placeholder leaves (not the no-break ones of prices).
+    out.split([' ', '\t', '\n'])
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A journal article as listed.

@@ -39,6 +39,8 @@ async fn migrations_create_every_table(pool: PgPool) {
         "seo_meta",
         "catalog_filters",
         "search_synonyms",
+        "seo_templates",
+        "catalog_item_content",
     ] {
         assert!(tables.contains(&t.to_string()), "missing table {t}");
     }

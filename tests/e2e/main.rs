@@ -2,6 +2,7 @@
 //! indexer and the real router. All compile into one binary.
 
 mod api;
+mod cms;
 mod db;
 mod embed;
 mod helpers;
