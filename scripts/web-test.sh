@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The web app's tests: unit tests (vitest), then browser tests in headless Debian Chromium
 # (playwright-core) against a real `stanok serve` with the real model, on its own database
-# (`stanok_web`, recreated each run) with a small generated catalog. Part of scripts/test.sh;
+# (`stanok_web`, recreated each run) with a small generated catalog, and the real Directus
+# (scripts/cms.sh, on port WEB_TEST_CMS_PORT) on the same database. Part of scripts/test.sh;
 # runs alone too:
 #
 #   bash scripts/web-test.sh [FILE FILTER…]   (e.g. e2e/twin.test.ts: only those browser tests)
@@ -30,9 +31,16 @@ env -u AMOCRM_BASE_URL DATABASE_URL="$DB_URL" DATA_DIR="$DATA" "$BIN" migrate >/
 DATABASE_URL="$DB_URL" DATA_DIR="$DATA" "$BIN" import "$DATA/demo.jsonl" >/dev/null
 env -u AMOCRM_BASE_URL DATABASE_URL="$DB_URL" DATA_DIR="$DATA" LISTEN_ADDR="127.0.0.1:$PORT" \
   TELOXIDE_TOKEN="$BOT_TOKEN" ADMIN_TOKEN="$ADMIN_TOKEN" BOT_SERVICE_TOKEN="$BOT_SERVICE_TOKEN" WEB_DIR="$STANOK_ROOT/web/dist" \
+  CMS_FILES_DIR="$DATA/cms-files" \
   RUST_LOG="${RUST_LOG:-warn}" "$BIN" serve >"$DATA/server.log" 2>&1 &
 SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -rf "$DATA"' EXIT
+CMS_PORT="${WEB_TEST_CMS_PORT:-18055}"
+cleanup() {
+  kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true
+  CMS_PORT=$CMS_PORT bash scripts/cms.sh stop >/dev/null 2>&1 || true
+  rm -rf "$DATA"
+}
+trap cleanup EXIT
 for _ in $(seq 1 240); do
   curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break
   kill -0 $SERVER 2>/dev/null || { cat "$DATA/server.log"; echo "[web-test] server exited"; exit 1; }
@@ -40,8 +48,20 @@ for _ in $(seq 1 240); do
 done
 curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null || { tail -50 "$DATA/server.log"; echo "[web-test] server not ready"; exit 1; }
 
+echo "[web-test] starting Directus on the test database"
+cms_started=$SECONDS
+CMS_PORT=$CMS_PORT CMS_DATABASE_URL="$DB_URL" CMS_FILES_DIR="$DATA/cms-files" bash scripts/cms.sh start
+echo "[web-test] Directus ready in $((SECONDS - cms_started)) s"
+CMS_SECRETS="${CMS_HOME:-$STANOK_CACHE/cms}/secrets.env"
+CMS_ADMIN_PASSWORD="${CMS_ADMIN_PASSWORD:-$(sed -n 's/^CMS_ADMIN_PASSWORD=//p' "$CMS_SECRETS")}"
+CMS_DB_PASSWORD="${CMS_DB_PASSWORD:-$(sed -n 's/^CMS_DB_PASSWORD=//p' "$CMS_SECRETS")}"
+CMS_DB_URL="postgres://${CMS_DB_ROLE:-stanok_cms}:$CMS_DB_PASSWORD@127.0.0.1:5432/stanok_web"
+
 echo "[web-test] browser tests against http://127.0.0.1:$PORT"
 status=0
-(cd web && STANOK_URL="http://127.0.0.1:$PORT" DATABASE_URL="$DB_URL" npx vitest run --project browser "$@") || status=$?
+(cd web && STANOK_URL="http://127.0.0.1:$PORT" DATABASE_URL="$DB_URL" \
+  CMS_URL="http://127.0.0.1:$CMS_PORT" CMS_ADMIN_EMAIL="${CMS_ADMIN_EMAIL:-admin@stanok.local}" \
+  CMS_ADMIN_PASSWORD="$CMS_ADMIN_PASSWORD" CMS_DB_URL="$CMS_DB_URL" STANOK_BIN="$BIN" DEMO_JSONL="$DATA/demo.jsonl" \
+  npx vitest run --project browser "$@") || status=$?
 if [ $status -ne 0 ]; then echo "[web-test] server log:"; tail -40 "$DATA/server.log"; fi
 exit $status

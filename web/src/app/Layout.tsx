@@ -16,6 +16,9 @@ export function Layout({ children }: { children: ReactNode }) {
           </Link>
           <span className="hidden text-sm text-muted md:inline">станки и запчасти с доставкой по России</span>
           <nav className="ml-auto flex items-center gap-3 text-sm">
+            <a href="/journal" className="text-muted hover:text-accent">
+              Журнал
+            </a>
             <button type="button" className="text-muted hover:text-accent" onClick={() => setCallback(true)}>
               Заказать звонок
             </button>

@@ -30,6 +30,15 @@ export interface SearchResponse {
   took_ms: number;
   hits: Hit[];
   facets: Partial<Record<"kind" | "category" | "brand", FacetValue[]>>;
+  /** The filters to offer, in order, with their labels (configured in the CMS). */
+  filters?: FilterConf[];
+}
+
+export type FilterField = "kind" | "category" | "brand" | "compatible_with" | "in_stock" | "price";
+
+export interface FilterConf {
+  field: FilterField;
+  label: string;
 }
 
 export interface Suggestion {
@@ -165,8 +174,9 @@ export interface ClientDocuments {
 /** Field names per OpenAPI schema that the app reads; checked against the live document. */
 export const USED_FIELDS: Record<string, string[]> = {
   Hit: ["id", "kind", "sku", "name", "brand", "model", "category", "price_rub", "in_stock", "exact", "highlights"],
-  SearchResponse: ["query", "total", "hits", "facets"],
+  SearchResponse: ["query", "total", "hits", "facets", "filters"],
   FacetValue: ["value", "count"],
+  FilterConf: ["field", "label"],
   Suggestion: ["id", "name", "sku", "model"],
   SuggestResponse: ["suggestions"],
   CatalogItem: [

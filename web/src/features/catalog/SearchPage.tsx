@@ -98,7 +98,7 @@ export function SearchPage({ category }: { category?: string }) {
       </button>
       <div className="mt-5 grid gap-6 md:grid-cols-[240px_1fr]">
         <div className={`${filtersOpen ? "" : "hidden"} md:block`}>
-          <Facets state={state} facets={data?.facets} fixedCategory={category} onChange={(s) => go(s)} />
+          <Facets state={state} facets={data?.facets} filters={data?.filters} fixedCategory={category} onChange={(s) => go(s)} />
         </div>
         <section aria-live="polite" aria-busy={load.status === "loading"}>
           <div className="mb-3 flex min-h-6 items-center justify-between text-sm text-muted">
