@@ -138,7 +138,7 @@ pub fn fill(template: &str, vars: &[(&str, &str)]) -> String {
             Some(end) => {
                 let key = &after[..end];
                 match vars.iter().find(|(k, _)| *k == key) {
-                    Some((_, v)) if v.is_empty() => {
+                    Some((_, "")) => {
                         while out.ends_with(' ') {
                             out.pop();
                         }
@@ -245,28 +245,26 @@ impl Content {
 
     /// Re-reads SEO meta, templates and filters.
     pub async fn reload(&self) -> anyhow::Result<()> {
-        let seo_rows: Vec<(String, String, String, String, Option<String>, Option<uuid::Uuid>, bool)> =
-            sqlx::query_as(
-                "SELECT path, title, description, keywords, canonical, image, noindex FROM seo_meta",
+        let seo = sqlx::query_as::<_, SeoRow>(
+            "SELECT path, title, description, keywords, canonical, image, noindex FROM seo_meta",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|r| {
+            (
+                r.path,
+                SeoMeta {
+                    title: r.title,
+                    description: r.description,
+                    keywords: r.keywords,
+                    canonical: r.canonical.filter(|c| !c.trim().is_empty()),
+                    image: r.image.map(|u| u.to_string()),
+                    noindex: r.noindex,
+                },
             )
-            .fetch_all(&self.pool)
-            .await?;
-        let seo = seo_rows
-            .into_iter()
-            .map(|(path, title, description, keywords, canonical, image, noindex)| {
-                (
-                    path,
-                    SeoMeta {
-                        title,
-                        description,
-                        keywords,
-                        canonical: canonical.filter(|c| !c.trim().is_empty()),
-                        image: image.map(|u| u.to_string()),
-                        noindex,
-                    },
-                )
-            })
-            .collect();
+        })
+        .collect();
         let templates = sqlx::query_as::<_, (String, String, String)>(
             "SELECT page_type, title, description FROM seo_templates",
         )
@@ -392,7 +390,11 @@ impl Content {
     }
 
     /// Visible articles, newest first.
-    pub async fn articles(&self, limit: i64, offset: i64) -> anyhow::Result<(Vec<ArticleSummary>, i64)> {
+    pub async fn articles(
+        &self,
+        limit: i64,
+        offset: i64,
+    ) -> anyhow::Result<(Vec<ArticleSummary>, i64)> {
         let rows = sqlx::query_as::<_, ArticleRow>(&format!(
             "SELECT slug, title, summary, cover, published_at, updated_at, '' AS body,
                     '' AS seo_title, '' AS seo_description
@@ -402,10 +404,14 @@ impl Content {
         .bind(offset)
         .fetch_all(&self.pool)
         .await?;
-        let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM articles WHERE {VISIBLE}"))
-            .fetch_one(&self.pool)
-            .await?;
-        Ok((rows.into_iter().map(|r| r.into_article().summary).collect(), total))
+        let total: i64 =
+            sqlx::query_scalar(&format!("SELECT count(*) FROM articles WHERE {VISIBLE}"))
+                .fetch_one(&self.pool)
+                .await?;
+        Ok((
+            rows.into_iter().map(|r| r.into_article().summary).collect(),
+            total,
+        ))
     }
 
     /// A visible article by slug.
@@ -455,6 +461,17 @@ impl Content {
 }
 
 #[derive(sqlx::FromRow)]
+struct SeoRow {
+    path: String,
+    title: String,
+    description: String,
+    keywords: String,
+    canonical: Option<String>,
+    image: Option<uuid::Uuid>,
+    noindex: bool,
+}
+
+#[derive(sqlx::FromRow)]
 struct ArticleRow {
     slug: String,
     title: String,
@@ -491,7 +508,11 @@ mod tests {
 
     #[test]
     fn templates_fill_known_placeholders_and_drop_empty_ones() {
-        let vars = [("name", "Подшипник 6205"), ("brand", ""), ("price", "450 ₽")];
+        let vars = [
+            ("name", "Подшипник 6205"),
+            ("brand", ""),
+            ("price", "450 ₽"),
+        ];
         assert_eq!(
             fill("Купить {name} {brand} — {price} | {site}", &vars),
             "Купить Подшипник 6205 — 450 ₽ | {site}"
@@ -524,6 +545,9 @@ mod tests {
         let (t, d, own) = c.page_meta("/p/1", "product", &[("name", "Вал")], fb());
         assert_eq!((t.as_str(), d.as_str()), ("Свой заголовок", "Описание"));
         assert!(own.is_some());
-        assert_eq!(c.page_meta("/p/2", "product", &[("name", "Ось")], fb()).0, "Ось в наличии");
+        assert_eq!(
+            c.page_meta("/p/2", "product", &[("name", "Ось")], fb()).0,
+            "Ось в наличии"
+        );
     }
 }

@@ -76,9 +76,11 @@ pub fn load_embedder(cfg: &Config) -> Option<Arc<dyn Embedder>> {
 /// the CMS; see [`content::Content::sync_synonyms`] for edits while serving).
 pub async fn load_synonyms(pool: Option<&PgPool>) -> anyhow::Result<Synonyms> {
     let rows: Vec<(String, String)> = match pool {
-        Some(pool) => sqlx::query_as("SELECT term, synonyms FROM search_synonyms ORDER BY id")
-            .fetch_all(pool)
-            .await?,
+        Some(pool) => {
+            sqlx::query_as("SELECT term, synonyms FROM search_synonyms ORDER BY id")
+                .fetch_all(pool)
+                .await?
+        }
         None => Vec::new(),
     };
     synonyms_with(&rows)

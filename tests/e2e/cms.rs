@@ -14,7 +14,12 @@ async fn page(app: &TestApp, uri: &str) -> (StatusCode, String) {
     let res = app
         .router
         .clone()
-        .oneshot(Request::get(uri).header("host", "shop.test").body(Body::empty()).unwrap())
+        .oneshot(
+            Request::get(uri)
+                .header("host", "shop.test")
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     let status = res.status();
@@ -49,10 +54,22 @@ async fn a_cms_product_text_wins_over_the_import_and_survives_a_reimport(pool: P
     .await;
     app.sync().await;
     let (_, v) = app.search("q=передней+опоры&mode=lexical").await;
-    assert_eq!(TestApp::ids(&v).first().map(String::as_str), Some("P-1"), "{v}");
-    assert_eq!(v["hits"][0]["name"], "Подшипник шпинделя 6205-2RS для 16К20");
+    assert_eq!(
+        TestApp::ids(&v).first().map(String::as_str),
+        Some("P-1"),
+        "{v}"
+    );
+    assert_eq!(
+        v["hits"][0]["name"],
+        "Подшипник шпинделя 6205-2RS для 16К20"
+    );
     let (_, html) = page(&app, "/p/P-1").await;
-    assert!(html.contains("<h1 class=\"mt-1 text-2xl font-semibold\">Подшипник шпинделя 6205-2RS для 16К20</h1>"), "{html}");
+    assert!(
+        html.contains(
+            "<h1 class=\"mt-1 text-2xl font-semibold\">Подшипник шпинделя 6205-2RS для 16К20</h1>"
+        ),
+        "{html}"
+    );
 
     // The same source file again: nothing imported changes, the CMS text stays.
     let summary = app.import(&small_catalog(), true).await;
@@ -67,10 +84,17 @@ async fn a_cms_product_text_wins_over_the_import_and_survives_a_reimport(pool: P
     app.import(&changed, true).await;
     app.sync().await;
     let (_, item) = app.get("/api/v1/catalog/P-1").await;
-    assert_eq!((item["name"].as_str(), item["price_rub"].as_f64()), (Some("Подшипник шпинделя 6205-2RS для 16К20"), Some(470.0)));
+    assert_eq!(
+        (item["name"].as_str(), item["price_rub"].as_f64()),
+        (Some("Подшипник шпинделя 6205-2RS для 16К20"), Some(470.0))
+    );
 
     // Clearing the CMS row brings the imported text back.
-    exec(&app.pool, "DELETE FROM catalog_item_content WHERE item_id = 'P-1'").await;
+    exec(
+        &app.pool,
+        "DELETE FROM catalog_item_content WHERE item_id = 'P-1'",
+    )
+    .await;
     app.sync().await;
     let (_, item) = app.get("/api/v1/catalog/P-1").await;
     assert_eq!(item["name"], "Подшипник шариковый 6205-2RS SKF");
@@ -86,31 +110,64 @@ async fn the_journal_shows_published_articles_only_with_their_meta_and_sitemap_e
           E'## Когда менять масло\\n\\nРаз в **500 часов**.\\n\\n<script>alert(1)</script>', 'draft')",
     )
     .await;
-    assert_eq!(page(&app, "/journal/smazka-shpindelya").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        page(&app, "/journal/smazka-shpindelya").await.0,
+        StatusCode::NOT_FOUND
+    );
     let (_, sitemap) = page(&app, "/sitemap.xml").await;
     assert!(!sitemap.contains("/journal"), "{sitemap}");
 
-    exec(&app.pool, "UPDATE articles SET status = 'published' WHERE slug = 'smazka-shpindelya'").await;
+    exec(
+        &app.pool,
+        "UPDATE articles SET status = 'published' WHERE slug = 'smazka-shpindelya'",
+    )
+    .await;
     let (status, html) = page(&app, "/journal/smazka-shpindelya").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(title(&html), "Как смазывать шпиндель 16К20 | Станок");
-    assert!(html.contains(r#"<meta name="description" content="Регламент смазки передней бабки.">"#), "{html}");
-    assert!(html.contains(r#"<link rel="canonical" href="http://shop.test/journal/smazka-shpindelya">"#));
-    assert!(html.contains("<h2>Когда менять масло</h2>") && html.contains("<strong>500 часов</strong>"), "{html}");
-    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !html.contains("<script>alert"), "{html}");
+    assert!(
+        html.contains(r#"<meta name="description" content="Регламент смазки передней бабки.">"#),
+        "{html}"
+    );
+    assert!(html
+        .contains(r#"<link rel="canonical" href="http://shop.test/journal/smazka-shpindelya">"#));
+    assert!(
+        html.contains("<h2>Когда менять масло</h2>") && html.contains("<strong>500 часов</strong>"),
+        "{html}"
+    );
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;") && !html.contains("<script>alert"),
+        "{html}"
+    );
     let (_, list) = page(&app, "/journal").await;
-    assert!(list.contains(r#"href="/journal/smazka-shpindelya""#), "{list}");
+    assert!(
+        list.contains(r#"href="/journal/smazka-shpindelya""#),
+        "{list}"
+    );
     let (_, sitemap) = page(&app, "/sitemap.xml").await;
-    assert!(sitemap.contains("<loc>http://shop.test/journal/smazka-shpindelya</loc>"), "{sitemap}");
-    assert!(sitemap.contains("<loc>http://shop.test/journal</loc>"), "{sitemap}");
+    assert!(
+        sitemap.contains("<loc>http://shop.test/journal/smazka-shpindelya</loc>"),
+        "{sitemap}"
+    );
+    assert!(
+        sitemap.contains("<loc>http://shop.test/journal</loc>"),
+        "{sitemap}"
+    );
 
     // The article's own SEO fields win; a date in the future hides it again.
     exec(&app.pool, "UPDATE articles SET seo_title = 'Смазка шпинделя: регламент', seo_description = 'Коротко о смазке.'").await;
     let (_, html) = page(&app, "/journal/smazka-shpindelya").await;
     assert_eq!(title(&html), "Смазка шпинделя: регламент");
     assert!(html.contains(r#"<meta name="description" content="Коротко о смазке.">"#));
-    exec(&app.pool, "UPDATE articles SET published_at = now() + interval '1 day'").await;
-    assert_eq!(page(&app, "/journal/smazka-shpindelya").await.0, StatusCode::NOT_FOUND);
+    exec(
+        &app.pool,
+        "UPDATE articles SET published_at = now() + interval '1 day'",
+    )
+    .await;
+    assert_eq!(
+        page(&app, "/journal/smazka-shpindelya").await.0,
+        StatusCode::NOT_FOUND
+    );
     assert!(!page(&app, "/journal").await.1.contains("smazka-shpindelya"));
 }
 
@@ -134,8 +191,14 @@ async fn seo_meta_comes_from_the_path_then_the_page_type_then_generated_text(poo
     app.content.reload().await.unwrap();
 
     let (_, html) = page(&app, "/p/P-1").await;
-    assert_eq!(title(&html), "Подшипник шариковый 6205-2RS SKF — купить, артикул 6205-2RS");
-    assert!(html.contains("content=\"Запчасть SKF Подшипник шариковый 6205-2RS SKF: 450\u{a0}₽.\""), "{html}");
+    assert_eq!(
+        title(&html),
+        "Подшипник шариковый 6205-2RS SKF — купить, артикул 6205-2RS"
+    );
+    assert!(
+        html.contains("content=\"Запчасть SKF Подшипник шариковый 6205-2RS SKF: 450\u{a0}₽.\""),
+        "{html}"
+    );
     let (_, html) = page(&app, "/p/P-2").await;
     assert_eq!(title(&html), "Подшипник 6205-2Z FAG со склада");
     assert!(html.contains(r#"<meta name="keywords" content="подшипник, 6205">"#));
@@ -144,8 +207,16 @@ async fn seo_meta_comes_from_the_path_then_the_page_type_then_generated_text(poo
     assert_eq!(title(&html), "Серводвигатель 1FK7 в наличии");
     // A machine has no template: generated text.
     let (_, html) = page(&app, "/p/M-2").await;
-    assert!(title(&html).starts_with("Вертикальный обрабатывающий центр Haas VF-2 — "), "{}", title(&html));
-    let (_, html) = page(&app, "/c/%D0%9F%D0%BE%D0%B4%D1%88%D0%B8%D0%BF%D0%BD%D0%B8%D0%BA%D0%B8").await;
+    assert!(
+        title(&html).starts_with("Вертикальный обрабатывающий центр Haas VF-2 — "),
+        "{}",
+        title(&html)
+    );
+    let (_, html) = page(
+        &app,
+        "/c/%D0%9F%D0%BE%D0%B4%D1%88%D0%B8%D0%BF%D0%BD%D0%B8%D0%BA%D0%B8",
+    )
+    .await;
     assert_eq!(title(&html), "Подшипники: каталог и цены");
 }
 
@@ -171,8 +242,23 @@ async fn filter_and_synonym_edits_reach_search_without_a_restart(pool: PgPool) {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(app.content.clone().run(app.live.clone(), stopped));
     let (_, v) = app.search("q=подшипник").await;
-    let fields: Vec<&str> = v["filters"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
-    assert_eq!(fields, ["kind", "in_stock", "price", "compatible_with", "category", "brand"]);
+    let fields: Vec<&str> = v["filters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "kind",
+            "in_stock",
+            "price",
+            "compatible_with",
+            "category",
+            "brand"
+        ]
+    );
     assert!(v["facets"]["brand"].is_array());
 
     exec(
@@ -188,7 +274,10 @@ async fn filter_and_synonym_edits_reach_search_without_a_restart(pool: PgPool) {
             && v["facets"]["brand"].is_array()
     })
     .await;
-    assert!(took.is_some_and(|t| t < Duration::from_secs(1)), "filters not applied: {took:?}");
+    assert!(
+        took.is_some_and(|t| t < Duration::from_secs(1)),
+        "filters not applied: {took:?}"
+    );
 
     // An unknown word finds nothing until a manager declares it a synonym.
     let (_, v) = app.search("q=винтопара&mode=lexical").await;
@@ -199,7 +288,10 @@ async fn filter_and_synonym_edits_reach_search_without_a_restart(pool: PgPool) {
         TestApp::ids(&v).first().map(String::as_str) == Some("P-3")
     })
     .await;
-    assert!(took.is_some_and(|t| t < Duration::from_secs(1)), "synonym not applied: {took:?}");
+    assert!(
+        took.is_some_and(|t| t < Duration::from_secs(1)),
+        "synonym not applied: {took:?}"
+    );
     let _ = stop.send(true);
     task.await.unwrap();
 }
@@ -208,12 +300,25 @@ async fn filter_and_synonym_edits_reach_search_without_a_restart(pool: PgPool) {
 async fn without_directus_pictures_are_absent_and_pages_still_render(pool: PgPool) {
     let app = app(pool).await;
     let id = "0b5a4a52-6a44-4b71-9d52-6f2b3c1d9e10";
-    exec(&app.pool, &format!("INSERT INTO catalog_item_content (item_id, image) VALUES ('P-1', '{id}')")).await;
+    exec(
+        &app.pool,
+        &format!("INSERT INTO catalog_item_content (item_id, image) VALUES ('P-1', '{id}')"),
+    )
+    .await;
     let (status, html) = page(&app, "/p/P-1").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains(&format!("/media/{id}?w=640")), "{html}");
     // No Directus schema in this database: the file is not found, not an error.
-    assert_eq!(page(&app, &format!("/media/{id}?w=640")).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(page(&app, &format!("/media/{id}?w=333")).await.0, StatusCode::BAD_REQUEST);
-    assert_eq!(page(&app, "/media/not-a-uuid").await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        page(&app, &format!("/media/{id}?w=640")).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        page(&app, &format!("/media/{id}?w=333")).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        page(&app, "/media/not-a-uuid").await.0,
+        StatusCode::NOT_FOUND
+    );
 }

@@ -650,7 +650,10 @@ async fn catalog_item(
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("catalog task: {e}")))??;
     match out {
         Some(mut item) => {
-            item.image = item_extras(&state, &item.id).await.image.map(|f| crate::content::media_path(&f));
+            item.image = item_extras(&state, &item.id)
+                .await
+                .image
+                .map(|f| crate::content::media_path(&f));
             Ok(Json(item).into_response())
         }
         None => Err(ApiError::NotFound("позиция каталога".into())),

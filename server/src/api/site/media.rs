@@ -21,7 +21,12 @@ pub const WIDTHS: [u32; 3] = [320, 640, 1280];
 static RESIZES: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| tokio::sync::Semaphore::new(2));
 
 fn plain(status: StatusCode, text: &'static str) -> Response {
-    (status, [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], text).into_response()
+    (
+        status,
+        [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        text,
+    )
+        .into_response()
 }
 
 fn image_response(bytes: Vec<u8>, mime: &str) -> Response {
@@ -29,10 +34,17 @@ fn image_response(bytes: Vec<u8>, mime: &str) -> Response {
         [
             (
                 header::CONTENT_TYPE,
-                HeaderValue::from_str(mime).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+                HeaderValue::from_str(mime)
+                    .unwrap_or(HeaderValue::from_static("application/octet-stream")),
             ),
-            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400")),
-            (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=86400"),
+            ),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
         ],
         bytes,
     )
@@ -50,7 +62,11 @@ fn raster(mime: &str) -> Option<image::ImageFormat> {
 }
 
 /// A picture `width` wide at most (never enlarged): JPEG, or PNG when it has transparency.
-fn resize(bytes: &[u8], format: image::ImageFormat, width: u32) -> anyhow::Result<(Vec<u8>, &'static str)> {
+fn resize(
+    bytes: &[u8],
+    format: image::ImageFormat,
+    width: u32,
+) -> anyhow::Result<(Vec<u8>, &'static str)> {
     let img = image::load_from_memory_with_format(bytes, format)?;
     let img = if img.width() > width {
         img.resize(width, u32::MAX, image::imageops::FilterType::Triangle)
@@ -83,20 +99,26 @@ pub(super) async fn media(
         "" => None,
         q => match q.strip_prefix("w=").and_then(|w| w.parse::<u32>().ok()) {
             Some(w) if WIDTHS.contains(&w) => Some(w),
-            _ => return plain(StatusCode::BAD_REQUEST, "width must be w=320, w=640 or w=1280"),
+            _ => {
+                return plain(
+                    StatusCode::BAD_REQUEST,
+                    "width must be w=320, w=640 or w=1280",
+                )
+            }
         },
     };
     // Directus's table exists once Directus has been set up on this database.
-    let row: Result<Option<(String, Option<String>)>, sqlx::Error> = sqlx::query_as(
-        "SELECT filename_disk, type FROM directus.directus_files WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(content.pool())
-    .await;
+    let row: Result<Option<(String, Option<String>)>, sqlx::Error> =
+        sqlx::query_as("SELECT filename_disk, type FROM directus.directus_files WHERE id = $1")
+            .bind(id)
+            .fetch_optional(content.pool())
+            .await;
     let (disk, mime) = match row {
         Ok(Some((disk, Some(mime)))) => (disk, mime),
         Ok(_) => return plain(StatusCode::NOT_FOUND, "not found"),
-        Err(sqlx::Error::Database(e)) if matches!(e.code().as_deref(), Some("42P01" | "3F000" | "42501")) => {
+        Err(sqlx::Error::Database(e))
+            if matches!(e.code().as_deref(), Some("42P01" | "3F000" | "42501")) =>
+        {
             return plain(StatusCode::NOT_FOUND, "not found")
         }
         Err(e) => {
@@ -121,30 +143,31 @@ pub(super) async fn media(
     let Ok(_permit) = RESIZES.acquire().await else {
         return plain(StatusCode::SERVICE_UNAVAILABLE, "busy");
     };
-    let made = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<(Vec<u8>, &'static str)>> {
-        let Ok(src_meta) = std::fs::metadata(&source) else {
-            return Ok(None);
-        };
-        for (ext, mime) in [("jpg", "image/jpeg"), ("png", "image/png")] {
-            let path = variants.join(format!("{id}-{width}.{ext}"));
-            if let Ok(m) = std::fs::metadata(&path) {
-                // A file replaced in Directus keeps its id: a variant older than it is stale.
-                if m.modified()? >= src_meta.modified()? {
-                    return Ok(Some((std::fs::read(&path)?, mime)));
+    let made =
+        tokio::task::spawn_blocking(move || -> anyhow::Result<Option<(Vec<u8>, &'static str)>> {
+            let Ok(src_meta) = std::fs::metadata(&source) else {
+                return Ok(None);
+            };
+            for (ext, mime) in [("jpg", "image/jpeg"), ("png", "image/png")] {
+                let path = variants.join(format!("{id}-{width}.{ext}"));
+                if let Ok(m) = std::fs::metadata(&path) {
+                    // A file replaced in Directus keeps its id: a variant older than it is stale.
+                    if m.modified()? >= src_meta.modified()? {
+                        return Ok(Some((std::fs::read(&path)?, mime)));
+                    }
                 }
             }
-        }
-        let bytes = std::fs::read(&source)?;
-        let (out, mime) = resize(&bytes, format, width)?;
-        std::fs::create_dir_all(&variants)?;
-        let ext = if mime == "image/png" { "png" } else { "jpg" };
-        let path = variants.join(format!("{id}-{width}.{ext}"));
-        let tmp = variants.join(format!(".{id}-{width}.{}.tmp", std::process::id()));
-        std::fs::write(&tmp, &out)?;
-        std::fs::rename(&tmp, &path)?;
-        Ok(Some((out, mime)))
-    })
-    .await;
+            let bytes = std::fs::read(&source)?;
+            let (out, mime) = resize(&bytes, format, width)?;
+            std::fs::create_dir_all(&variants)?;
+            let ext = if mime == "image/png" { "png" } else { "jpg" };
+            let path = variants.join(format!("{id}-{width}.{ext}"));
+            let tmp = variants.join(format!(".{id}-{width}.{}.tmp", std::process::id()));
+            std::fs::write(&tmp, &out)?;
+            std::fs::rename(&tmp, &path)?;
+            Ok(Some((out, mime)))
+        })
+        .await;
     match made {
         Ok(Ok(Some((bytes, mime)))) => image_response(bytes, mime),
         Ok(Ok(None)) => plain(StatusCode::NOT_FOUND, "not found"),
@@ -165,9 +188,12 @@ mod tests {
 
     #[test]
     fn variants_shrink_keep_proportions_and_never_enlarge() {
-        let img = image::RgbImage::from_fn(2000, 1000, |x, _| image::Rgb([(x % 256) as u8, 10, 200]));
+        let img =
+            image::RgbImage::from_fn(2000, 1000, |x, _| image::Rgb([(x % 256) as u8, 10, 200]));
         let mut png = std::io::Cursor::new(Vec::new());
-        image::DynamicImage::ImageRgb8(img).write_to(&mut png, image::ImageFormat::Png).unwrap();
+        image::DynamicImage::ImageRgb8(img)
+            .write_to(&mut png, image::ImageFormat::Png)
+            .unwrap();
         let (out, mime) = resize(png.get_ref(), image::ImageFormat::Png, 640).unwrap();
         assert_eq!(mime, "image/jpeg");
         let back = image::load_from_memory(&out).unwrap();
@@ -176,7 +202,14 @@ mod tests {
         assert_eq!(image::load_from_memory(&out).unwrap().width(), 2000);
         let rgba = image::RgbaImage::from_pixel(100, 50, image::Rgba([0, 0, 0, 0]));
         let mut png = std::io::Cursor::new(Vec::new());
-        image::DynamicImage::ImageRgba8(rgba).write_to(&mut png, image::ImageFormat::Png).unwrap();
-        assert_eq!(resize(png.get_ref(), image::ImageFormat::Png, 320).unwrap().1, "image/png");
+        image::DynamicImage::ImageRgba8(rgba)
+            .write_to(&mut png, image::ImageFormat::Png)
+            .unwrap();
+        assert_eq!(
+            resize(png.get_ref(), image::ImageFormat::Png, 320)
+                .unwrap()
+                .1,
+            "image/png"
+        );
     }
 }

@@ -180,14 +180,21 @@ async fn home(State(state): State<AppState>) -> Response {
         content.page_meta("/", "home", &[], (String::new(), String::new()));
     let mut page = shell.clone();
     if !title.is_empty() {
-        page = replace_between(&page, "<title>", "</title>", &maud::html!((title)).into_string());
+        page = replace_between(
+            &page,
+            "<title>",
+            "</title>",
+            &maud::html!((title)).into_string(),
+        );
     }
     if !description.is_empty() {
         page = replace_between(
             &page,
             r#"<meta name="description" content=""#,
             "\"",
-            &maud::html!((description)).into_string().replace('"', "&quot;"),
+            &maud::html!((description))
+                .into_string()
+                .replace('"', "&quot;"),
         );
     }
     html(StatusCode::OK, page)
@@ -381,7 +388,10 @@ async fn journal_page(
     if page > 10_000 {
         return not_found(&site);
     }
-    match content.articles(size as i64, ((page - 1) * size) as i64).await {
+    match content
+        .articles(size as i64, ((page - 1) * size) as i64)
+        .await
+    {
         Ok((list, total)) if page > 1 && list.is_empty() => {
             let _ = total;
             not_found(&site)
@@ -412,14 +422,24 @@ async fn article_page(
     let Some(content) = state.content.clone() else {
         return not_found(&site);
     };
-    if slug.is_empty() || slug.len() > 200 || !slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+    if slug.is_empty()
+        || slug.len() > 200
+        || !slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
         return not_found(&site);
     }
     match content.article(&slug).await {
         Ok(Some(a)) => html(
             StatusCode::OK,
-            pages::article(&a, &state.content_snapshot(), &site.base(&headers), &site.head_tags)
-                .into_string(),
+            pages::article(
+                &a,
+                &state.content_snapshot(),
+                &site.base(&headers),
+                &site.head_tags,
+            )
+            .into_string(),
         ),
         Ok(None) => not_found(&site),
         Err(e) => page_error(&site, ApiError::Internal(e)),

@@ -24,7 +24,12 @@ struct Meta<'a> {
 }
 
 impl<'a> Meta<'a> {
-    fn new(title: String, description: String, canonical: Option<String>, og_type: &'a str) -> Meta<'a> {
+    fn new(
+        title: String,
+        description: String,
+        canonical: Option<String>,
+        og_type: &'a str,
+    ) -> Meta<'a> {
         Meta {
             title,
             description,
@@ -39,18 +44,32 @@ impl<'a> Meta<'a> {
 
     /// Applies what the CMS says of this page (`path`): its own meta, else the page type's
     /// template (filled with `vars`), else the generated text already in `self`.
-    fn with_cms(mut self, content: &ContentSnapshot, base: &str, path: &str, page_type: &str, vars: &[(&str, &str)]) -> Meta<'a> {
+    fn with_cms(
+        mut self,
+        content: &ContentSnapshot,
+        base: &str,
+        path: &str,
+        page_type: &str,
+        vars: &[(&str, &str)],
+    ) -> Meta<'a> {
         let (title, description, own) = content.page_meta(
             path,
             page_type,
             vars,
-            (std::mem::take(&mut self.title), std::mem::take(&mut self.description)),
+            (
+                std::mem::take(&mut self.title),
+                std::mem::take(&mut self.description),
+            ),
         );
         self.title = title;
         self.description = description;
         if let Some(own) = own {
             if let Some(c) = &own.canonical {
-                self.canonical = Some(if c.starts_with('/') { format!("{base}{c}") } else { c.clone() });
+                self.canonical = Some(if c.starts_with('/') {
+                    format!("{base}{c}")
+                } else {
+                    c.clone()
+                });
             }
             if let Some(img) = &own.image {
                 self.image = Some(format!("{base}{}?w=1280", media_path(img)));
@@ -401,11 +420,22 @@ pub(super) fn category(
     );
     let mut meta = Meta {
         json_ld: Some(ld),
-        ..Meta::new(title, description, Some(format!("{base}{}", page_url(page))), "website")
+        ..Meta::new(
+            title,
+            description,
+            Some(format!("{base}{}", page_url(page))),
+            "website",
+        )
     };
     if page == 1 {
         let count = total.to_string();
-        meta = meta.with_cms(content, base, &path, "category", &[("category", name), ("name", name), ("count", &count)]);
+        meta = meta.with_cms(
+            content,
+            base,
+            &path,
+            "category",
+            &[("category", name), ("name", name), ("count", &count)],
+        );
     }
     layout(
         meta,
@@ -419,8 +449,18 @@ pub(super) fn category(
 fn ru_date(d: &chrono::DateTime<chrono::Utc>) -> String {
     use chrono::Datelike;
     const MONTHS: [&str; 12] = [
-        "января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября",
-        "октября", "ноября", "декабря",
+        "января",
+        "февраля",
+        "марта",
+        "апреля",
+        "мая",
+        "июня",
+        "июля",
+        "августа",
+        "сентября",
+        "октября",
+        "ноября",
+        "декабря",
     ];
     format!("{} {} {}", d.day(), MONTHS[d.month0() as usize], d.year())
 }
@@ -450,13 +490,23 @@ pub(crate) fn markdown(src: &str) -> String {
         .map(|e| e.into_static())
         .map(|e| match e {
             Event::Html(h) | Event::InlineHtml(h) => Event::Text(h),
-            Event::Start(Tag::Link { link_type, dest_url, title, id }) => Event::Start(Tag::Link {
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => Event::Start(Tag::Link {
                 link_type,
                 dest_url: clean(dest_url),
                 title,
                 id,
             }),
-            Event::Start(Tag::Image { link_type, dest_url, title, id }) => Event::Start(Tag::Image {
+            Event::Start(Tag::Image {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => Event::Start(Tag::Image {
                 link_type,
                 dest_url: clean(dest_url),
                 title,
@@ -482,7 +532,13 @@ pub(super) fn journal(
     head_tags: &str,
 ) -> Markup {
     let pages = (total.max(0) as usize).div_ceil(JOURNAL_PAGE_SIZE).max(1);
-    let page_url = |p: usize| if p <= 1 { "/journal".to_string() } else { format!("/journal?page={p}") };
+    let page_url = |p: usize| {
+        if p <= 1 {
+            "/journal".to_string()
+        } else {
+            format!("/journal?page={p}")
+        }
+    };
     let title = if page > 1 {
         format!("Журнал — страница {page} | {SITE_NAME}")
     } else {
@@ -534,7 +590,12 @@ pub(super) fn journal(
     };
     let mut meta = Meta {
         json_ld: Some(ld),
-        ..Meta::new(title, description, Some(format!("{base}{}", page_url(page))), "website")
+        ..Meta::new(
+            title,
+            description,
+            Some(format!("{base}{}", page_url(page))),
+            "website",
+        )
     };
     if page == 1 {
         meta = meta.with_cms(content, base, "/journal", "journal", &[]);
@@ -543,7 +604,12 @@ pub(super) fn journal(
 }
 
 /// `/journal/{slug}`: one article.
-pub(super) fn article(a: &Article, content: &ContentSnapshot, base: &str, head_tags: &str) -> Markup {
+pub(super) fn article(
+    a: &Article,
+    content: &ContentSnapshot,
+    base: &str,
+    head_tags: &str,
+) -> Markup {
     let s = &a.summary;
     let path = article_path(&s.slug);
     let url = format!("{base}{path}");
@@ -584,9 +650,20 @@ pub(super) fn article(a: &Article, content: &ContentSnapshot, base: &str, head_t
     let mut meta = Meta {
         json_ld: Some(ld),
         image: cover_abs,
-        ..Meta::new(format!("{} | {SITE_NAME}", s.title), description, Some(url.clone()), "article")
+        ..Meta::new(
+            format!("{} | {SITE_NAME}", s.title),
+            description,
+            Some(url.clone()),
+            "article",
+        )
     }
-    .with_cms(content, base, &path, "article", &[("title", s.title.as_str())]);
+    .with_cms(
+        content,
+        base,
+        &path,
+        "article",
+        &[("title", s.title.as_str())],
+    );
     if !a.seo_title.trim().is_empty() {
         meta.title = a.seo_title.trim().to_string();
     }
@@ -598,7 +675,12 @@ pub(super) fn article(a: &Article, content: &ContentSnapshot, base: &str, head_t
 
 fn message_page(head_tags: &str, title: &str, text: &str) -> Markup {
     layout(
-        Meta::new(format!("{title} | {SITE_NAME}"), text.to_string(), None, "website"),
+        Meta::new(
+            format!("{title} | {SITE_NAME}"),
+            text.to_string(),
+            None,
+            "website",
+        ),
         head_tags,
         None,
         html! {
@@ -654,7 +736,10 @@ mod tests {
         assert!(html.contains("&lt;script&gt;"), "{html}");
         assert!(!html.contains("<script"), "{html}");
         assert!(html.contains(r#"<a href="/p/1">ok</a>"#), "{html}");
-        assert!(!html.contains("javascript:") && !html.contains("data:image"), "{html}");
+        assert!(
+            !html.contains("javascript:") && !html.contains("data:image"),
+            "{html}"
+        );
         assert!(html.contains("<li>два</li>"), "{html}");
     }
 

@@ -102,7 +102,11 @@ async fn urlset(
         out.push_str("</url>\n");
     };
     let pages_to = end.min(counts.pages.len());
-    for (path, day) in counts.pages.get(start.min(pages_to)..pages_to).unwrap_or(&[]) {
+    for (path, day) in counts
+        .pages
+        .get(start.min(pages_to)..pages_to)
+        .unwrap_or(&[])
+    {
         url(&mut out, format!("{base}{path}"), day.clone());
     }
     let first_product = counts.pages.len();
