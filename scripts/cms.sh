@@ -58,7 +58,7 @@ load_secrets() {
   CMS_DB_PASSWORD="${CMS_DB_PASSWORD:-$saved_db}"
   CMS_SECRET="${CMS_SECRET:-$saved_secret}"
   CMS_ADMIN_PASSWORD="${CMS_ADMIN_PASSWORD:-$saved_admin}"
-  CMS_ADMIN_EMAIL="${CMS_ADMIN_EMAIL:-admin@stanok.local}"
+  CMS_ADMIN_EMAIL="${CMS_ADMIN_EMAIL:-admin@example.com}"
 }
 
 hash_of() { cat "$@" | sha256sum | cut -c1-16; }
@@ -95,12 +95,10 @@ psql_super() { as_root su postgres -c "psql -p $DB_PORT -qAt $*"; }
 
 setup_database() {
   bash "$STANOK_ROOT/scripts/setup.sh" postgres
-  # The app's migrations create the content tables.
-  if [ -x "$CARGO_TARGET_DIR/release/stanok" ]; then
-    DATABASE_URL="$CMS_DATABASE_URL" "$CARGO_TARGET_DIR/release/stanok" migrate >/dev/null
-  elif [ -x "$CARGO_TARGET_DIR/debug/stanok" ]; then
-    DATABASE_URL="$CMS_DATABASE_URL" "$CARGO_TARGET_DIR/debug/stanok" migrate >/dev/null
-  fi
+  # The app's migrations create the content tables (the newest built binary applies them).
+  local bin
+  bin=$(ls -t "$CARGO_TARGET_DIR"/release/stanok "$CARGO_TARGET_DIR"/debug/stanok 2>/dev/null | head -1 || true)
+  if [ -n "$bin" ]; then DATABASE_URL="$CMS_DATABASE_URL" "$bin" migrate >/dev/null; fi
   if ! psql "$CMS_DATABASE_URL" -qAtc "select to_regclass('public.catalog_item_content')" | grep -q catalog_item_content; then
     log "database $DB_NAME has no content tables: run scripts/run.sh (or stanok migrate) first"; exit 1
   fi
@@ -123,11 +121,30 @@ directus_env() {
   export DB_EXCLUDE_TABLES="spatial_ref_sys,sysdiagrams,$exclude"
   export SECRET="$CMS_SECRET" ADMIN_EMAIL="$CMS_ADMIN_EMAIL" ADMIN_PASSWORD="$CMS_ADMIN_PASSWORD"
   export HOST="$CMS_HOST" PORT="$CMS_PORT" PUBLIC_URL="${CMS_PUBLIC_URL:-http://$CMS_HOST:$CMS_PORT}"
+  # Directus would take the project's REDIS_URL for its cache and message bus; one instance
+  # needs neither, and it must not share the bot's Redis database.
+  unset REDIS_URL REDIS; export REDIS_ENABLED=false CACHE_ENABLED=false
   export TELEMETRY=false LOG_LEVEL="${CMS_LOG_LEVEL:-warn}" WEBSOCKETS_ENABLED=false
   export STORAGE_LOCATIONS=local STORAGE_LOCAL_ROOT="$CMS_FILES_DIR"
   export EXTENSIONS_PATH="$CMS_HOME/extensions" MARKETPLACE_TRUST=local
   mkdir -p "$CMS_FILES_DIR" "$CMS_HOME/extensions"
   PATH="$NODE_HOME/bin:$PATH"
+}
+
+cms_psql() { PGPASSWORD="$CMS_DB_PASSWORD" psql -h "$DB_HOST" -p "$DB_PORT" -U "$CMS_DB_ROLE" -d "$DB_NAME" -qAtX "$@"; }
+
+# The admin user from the environment: created if missing (bootstrap creates it only on a fresh
+# database), its password set to CMS_ADMIN_PASSWORD on every start.
+ensure_admin() {
+  local cli="node node_modules/directus/cli.js" email; email=$(printf '%s' "$CMS_ADMIN_EMAIL" | tr 'A-Z' 'a-z')
+  local n; n=$(cms_psql -c "SELECT count(*) FROM directus.directus_users WHERE lower(email) = '${email//\'/}'")
+  if [ "$n" = 0 ]; then
+    local role; role=$(cms_psql -c "SELECT id FROM directus.directus_roles WHERE name = 'Administrator' LIMIT 1")
+    [ -n "$role" ] || { log "Directus has no Administrator role"; exit 1; }
+    (cd "$APP_DIR" && $cli users create --email "$CMS_ADMIN_EMAIL" --password "$CMS_ADMIN_PASSWORD" --role "$role" >>"$LOG_FILE" 2>&1)
+  else
+    (cd "$APP_DIR" && $cli users passwd --email "$CMS_ADMIN_EMAIL" --password "$CMS_ADMIN_PASSWORD" >>"$LOG_FILE" 2>&1)
+  fi
 }
 
 running() { [ -f "$PID_FILE" ] && kill -0 "$(cat "$PID_FILE")" 2>/dev/null; }
@@ -142,12 +159,15 @@ start() {
   local t0=$SECONDS
   (cd "$APP_DIR" && node node_modules/directus/cli.js bootstrap >>"$LOG_FILE" 2>&1) || {
     log "bootstrap failed; see $LOG_FILE"; tail -20 "$LOG_FILE" >&2; exit 1; }
+  ensure_admin
   # Directus's file table exists now: let the server read it (pictures on the site).
   as_root su postgres -c "psql -p $DB_PORT -qAt -d '$DB_NAME' -v cms_role='$CMS_DB_ROLE' -v app_role='$APP_ROLE' -f -" \
     < "$SRC/grants.sql" >/dev/null
   PGPASSWORD="$CMS_DB_PASSWORD" psql -h "$DB_HOST" -p "$DB_PORT" -U "$CMS_DB_ROLE" -d "$DB_NAME" -qAt \
-    -f "$SRC/directus-meta.sql" >>"$LOG_FILE" 2>&1 || { log "writing Directus's collection settings failed; see $LOG_FILE"; exit 1; }
-  (cd "$APP_DIR" && setsid node node_modules/directus/cli.js start >>"$LOG_FILE" 2>&1 & echo $! > "$PID_FILE")
+    -v owner="$CMS_ADMIN_EMAIL" -f "$SRC/directus-meta.sql" >>"$LOG_FILE" 2>&1 || { log "writing Directus's collection settings failed; see $LOG_FILE"; exit 1; }
+  # exec: the pid is Directus's own, and no descriptor of this script's output stays open.
+  (cd "$APP_DIR" && exec setsid node node_modules/directus/cli.js start </dev/null >>"$LOG_FILE" 2>&1) &
+  echo $! > "$PID_FILE"
   for _ in $(seq 1 240); do ping && break; running || break; sleep 0.25; done
   if ! ping; then log "Directus did not start; see $LOG_FILE"; tail -20 "$LOG_FILE" >&2; exit 1; fi
   log "Directus runs at http://$CMS_HOST:$CMS_PORT (ready in $((SECONDS - t0)) s); log in as $CMS_ADMIN_EMAIL," \

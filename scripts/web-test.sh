@@ -60,7 +60,7 @@ CMS_DB_URL="postgres://${CMS_DB_ROLE:-stanok_cms}:$CMS_DB_PASSWORD@127.0.0.1:543
 echo "[web-test] browser tests against http://127.0.0.1:$PORT"
 status=0
 (cd web && STANOK_URL="http://127.0.0.1:$PORT" DATABASE_URL="$DB_URL" \
-  CMS_URL="http://127.0.0.1:$CMS_PORT" CMS_ADMIN_EMAIL="${CMS_ADMIN_EMAIL:-admin@stanok.local}" \
+  CMS_URL="http://127.0.0.1:$CMS_PORT" CMS_ADMIN_EMAIL="${CMS_ADMIN_EMAIL:-admin@example.com}" \
   CMS_ADMIN_PASSWORD="$CMS_ADMIN_PASSWORD" CMS_DB_URL="$CMS_DB_URL" STANOK_BIN="$BIN" DEMO_JSONL="$DATA/demo.jsonl" \
   npx vitest run --project browser "$@") || status=$?
 if [ $status -ne 0 ]; then echo "[web-test] server log:"; tail -40 "$DATA/server.log"; fi

@@ -89,4 +89,55 @@ INSERT INTO directus_relations (many_collection, many_field, one_collection) VAL
   ('catalog_item_content', 'image', 'directus_files'),
   ('seo_meta', 'image', 'directus_files'),
   ('catalog_item_content', 'item_id', 'catalog_items');
+-- Field names in Russian.
+UPDATE directus_fields f SET translations = json_build_array(json_build_object('language', 'ru-RU', 'translation', t.label))
+FROM (VALUES
+  ('articles', 'title', 'Заголовок'),
+  ('articles', 'slug', 'Адрес (slug)'),
+  ('articles', 'status', 'Статус'),
+  ('articles', 'published_at', 'Дата публикации'),
+  ('articles', 'cover', 'Обложка'),
+  ('articles', 'summary', 'Анонс'),
+  ('articles', 'body', 'Текст'),
+  ('articles', 'seo_title', 'SEO title'),
+  ('articles', 'seo_description', 'SEO description'),
+  ('articles', 'created_at', 'Создана'),
+  ('articles', 'updated_at', 'Изменена'),
+  ('catalog_item_content', 'item_id', 'Позиция каталога'),
+  ('catalog_item_content', 'name', 'Название'),
+  ('catalog_item_content', 'description', 'Описание'),
+  ('catalog_item_content', 'image', 'Фото'),
+  ('catalog_item_content', 'seo_title', 'SEO title'),
+  ('catalog_item_content', 'seo_description', 'SEO description'),
+  ('catalog_item_content', 'updated_at', 'Изменено'),
+  ('seo_meta', 'path', 'Адрес страницы'),
+  ('seo_meta', 'title', 'Title'),
+  ('seo_meta', 'description', 'Description'),
+  ('seo_meta', 'keywords', 'Ключевые слова'),
+  ('seo_meta', 'canonical', 'Канонический адрес'),
+  ('seo_meta', 'noindex', 'Скрыть от поисковиков'),
+  ('seo_meta', 'image', 'Картинка превью'),
+  ('seo_templates', 'page_type', 'Тип страницы'),
+  ('seo_templates', 'title', 'Шаблон title'),
+  ('seo_templates', 'description', 'Шаблон description'),
+  ('catalog_filters', 'field', 'Фильтр'),
+  ('catalog_filters', 'label', 'Подпись'),
+  ('catalog_filters', 'position', 'Порядок'),
+  ('catalog_filters', 'enabled', 'Показывать'),
+  ('search_synonyms', 'term', 'Слово'),
+  ('search_synonyms', 'synonyms', 'Синонимы')
+) AS t(collection, field, label)
+WHERE f.collection = t.collection AND f.field = t.field;
+-- The status as words, not codes.
+UPDATE directus_fields SET display_options = '{"choices":[{"text":"Черновик","value":"draft","foreground":"#5b6576","background":"#eef0f3"},{"text":"Опубликована","value":"published","foreground":"#ffffff","background":"#067647"},{"text":"В архиве","value":"archived","foreground":"#5b6576","background":"#dde1e7"}]}'
+WHERE collection = 'articles' AND field = 'status';
+
+-- The admin app in Russian for everyone who has not picked a language.
+INSERT INTO directus_settings (project_name, default_language)
+SELECT 'Станок — контент', 'ru-RU' WHERE NOT EXISTS (SELECT 1 FROM directus_settings);
+UPDATE directus_settings SET project_name = 'Станок — контент', default_language = 'ru-RU';
+-- Directus 11 asks the first admin who owns the project (its licence terms) in a dialog; the
+-- operator running scripts/cms.sh answers it here: the admin's address, commercial use.
+UPDATE directus_settings SET project_owner = :'owner', project_usage = 'commercial', org_name = 'Станок'
+WHERE project_owner IS NULL;
 COMMIT;

@@ -4,6 +4,7 @@
 -- database, idempotently, every time scripts/cms.sh starts Directus (so tables added by later
 -- migrations get their grants). psql variables: cms_role, app_role.
 \set ON_ERROR_STOP on
+SET client_min_messages = warning;
 REVOKE ALL ON ALL TABLES IN SCHEMA public FROM :"cms_role";
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM :"cms_role";
 REVOKE CREATE ON SCHEMA public FROM :"cms_role";

@@ -76,6 +76,8 @@ export interface CatalogItem {
   in_stock: number;
   compatible_machines: CatalogLink[];
   compatible_parts: CatalogLink[];
+  /** The picture uploaded in the CMS: a path on this site, resized with `?w=320|640|1280`. */
+  image?: string | null;
 }
 
 export interface AttributeRow {
@@ -181,7 +183,7 @@ export const USED_FIELDS: Record<string, string[]> = {
   SuggestResponse: ["suggestions"],
   CatalogItem: [
     "id", "kind", "sku", "name", "brand", "model", "category", "description", "attribute_list",
-    "compatible_models", "price_rub", "in_stock", "compatible_machines", "compatible_parts",
+    "compatible_models", "price_rub", "in_stock", "compatible_machines", "compatible_parts", "image",
   ],
   CatalogLink: ["id", "sku", "name", "model"],
   AttributeRow: ["name", "label", "value"],

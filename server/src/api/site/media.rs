@@ -74,7 +74,9 @@ fn resize(
         img
     };
     let mut out = std::io::Cursor::new(Vec::new());
-    if img.color().has_alpha() {
+    // A canvas or screenshot export has an alpha channel that is opaque everywhere: JPEG.
+    let transparent = img.color().has_alpha() && img.to_rgba8().pixels().any(|p| p.0[3] < 255);
+    if transparent {
         img.write_to(&mut out, image::ImageFormat::Png)?;
         Ok((out.into_inner(), "image/png"))
     } else {

@@ -36,6 +36,8 @@ pub struct Site {
     shell: Option<String>,
     /// `<script>` and `<link>` tags of the entry chunk, for the rendered pages.
     head_tags: String,
+    /// Only the stylesheet tags: pages the app does not take over (the journal).
+    style_tags: String,
     /// `PUBLIC_BASE_URL` without a trailing slash; else taken from the request's `Host`.
     base_url: Option<String>,
     /// URLs per sitemap file (tests lower it to see the index).
@@ -54,10 +56,12 @@ impl Site {
         let Some(dist) = dist else { return site };
         match std::fs::read_to_string(dist.join("index.html")) {
             Ok(shell) => {
-                site.head_tags = entry_tags(dist).unwrap_or_else(|e| {
-                    tracing::warn!(error = %e, "web build without a usable .vite/manifest.json");
-                    String::new()
-                });
+                (site.style_tags, site.head_tags) = entry_tags(dist)
+                    .map(|(css, js)| (css.clone(), css + &js))
+                    .unwrap_or_else(|e| {
+                        tracing::warn!(error = %e, "web build without a usable .vite/manifest.json");
+                        Default::default()
+                    });
                 site.shell = Some(shell);
                 site.dist = Some(dist.to_path_buf());
             }
@@ -100,8 +104,8 @@ impl Site {
     }
 }
 
-/// The entry chunk's script and style tags from Vite's manifest.
-fn entry_tags(dist: &FsPath) -> anyhow::Result<String> {
+/// The entry chunk's style and script tags from Vite's manifest.
+fn entry_tags(dist: &FsPath) -> anyhow::Result<(String, String)> {
     let raw = std::fs::read(dist.join(".vite/manifest.json"))?;
     let manifest: serde_json::Value = serde_json::from_slice(&raw)?;
     let entry = manifest
@@ -119,10 +123,8 @@ fn entry_tags(dist: &FsPath) -> anyhow::Result<String> {
             ));
         }
     }
-    tags.push_str(&format!(
-        r#"<script type="module" crossorigin src="/{file}"></script>"#
-    ));
-    Ok(tags)
+    let script = format!(r#"<script type="module" crossorigin src="/{file}"></script>"#);
+    Ok((tags, script))
 }
 
 /// The site's routes; the router adds [`fallback`] after them.
@@ -404,7 +406,7 @@ async fn journal_page(
                 page,
                 &state.content_snapshot(),
                 &site.base(&headers),
-                &site.head_tags,
+                &site.style_tags,
             )
             .into_string(),
         ),
@@ -437,7 +439,7 @@ async fn article_page(
                 &a,
                 &state.content_snapshot(),
                 &site.base(&headers),
-                &site.head_tags,
+                &site.style_tags,
             )
             .into_string(),
         ),
@@ -545,6 +547,11 @@ mod tests {
         assert_eq!(
             site.head_tags,
             r#"<link rel="stylesheet" crossorigin href="/assets/index-def.css"><script type="module" crossorigin src="/assets/index-abc.js"></script>"#
+        );
+        // The journal's pages take the style only: the app does not take them over.
+        assert_eq!(
+            site.style_tags,
+            r#"<link rel="stylesheet" crossorigin href="/assets/index-def.css">"#
         );
         assert_eq!(site.base(&HeaderMap::new()), "https://shop.example.ru");
         let bare = Site::load(Some(&dir.path().join("missing")), "");

@@ -64,6 +64,16 @@ export function ProductPage({ id }: { id: string }) {
       </nav>
       <article className="grid gap-6 md:grid-cols-3">
         <div className="md:col-span-2">
+          {item.image ? (
+            <img
+              src={`${item.image}?w=640`}
+              srcSet={`${item.image}?w=640 640w, ${item.image}?w=1280 1280w`}
+              sizes="(min-width: 768px) 40rem, 100vw"
+              alt={item.name}
+              data-testid="product-image"
+              className="mb-4 max-h-96 w-full rounded-xl border border-line bg-surface object-contain"
+            />
+          ) : null}
           <p className="text-sm text-muted">
             {kindLabel(item.kind)}
             {item.brand ? ` · ${item.brand}` : ""}
