@@ -46,9 +46,9 @@ load_secrets() {
   if [ ! -f "$f" ]; then
     umask 077
     {
-      echo "CMS_DB_PASSWORD=$(openssl rand -hex 24)"
-      echo "CMS_SECRET=$(openssl rand -hex 32)"
-      echo "CMS_ADMIN_PASSWORD=$(openssl rand -base64 18 | tr -d '/+=' | cut -c1-20)"
+      echo "CMS_DB_PASSWORD=$(python3 -c 'import secrets;print(secrets.token_hex(24))')"
+      echo "CMS_SECRET=$(python3 -c 'import secrets;print(secrets.token_hex(32))')"
+      echo "CMS_ADMIN_PASSWORD=$(python3 -c 'import secrets;print(secrets.token_urlsafe(15))')"
     } > "$f"
   fi
   local saved_db saved_secret saved_admin
