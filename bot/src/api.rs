@@ -205,6 +205,9 @@ pub struct Item {
 pub struct Lead {
     pub id: i64,
     pub ticket_id: Option<i64>,
+    /// Opens uploads to this lead (`X-Upload-Token`).
+    #[serde(default)]
+    pub upload_token: Option<String>,
 }
 
 /// A lead as the bot submits it (`POST /api/v1/leads`).
@@ -454,14 +457,15 @@ impl Api {
         .await
     }
 
-    pub async fn attach(&self, lead: i64, name: &str, bytes: Vec<u8>) -> Result<()> {
+    pub async fn attach(&self, lead: &Lead, name: &str, bytes: Vec<u8>) -> Result<()> {
         Self::send(
             self.request(
                 Method::POST,
-                &format!("api/v1/leads/{lead}/attachments"),
+                &format!("api/v1/leads/{}/attachments", lead.id),
                 None,
             )
             .query(&[("name", name)])
+            .header("X-Upload-Token", lead.upload_token.as_deref().unwrap_or_default())
             .header("Content-Type", "application/octet-stream")
             .body(bytes),
         )

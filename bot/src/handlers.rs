@@ -424,7 +424,7 @@ async fn handle_message(
                     },
                 )
                 .await?;
-            ctx.api.attach(lead.id, &name, bytes).await?;
+            ctx.api.attach(&lead, &name, bytes).await?;
             save(
                 dialogue,
                 State {
@@ -895,7 +895,7 @@ async fn handle_callback(
             for (i, p) in photos.iter().enumerate() {
                 let bytes = download(ctx, FileId(p.clone())).await?;
                 ctx.api
-                    .attach(lead.id, &format!("sos-{}.jpg", i + 1), bytes)
+                    .attach(&lead, &format!("sos-{}.jpg", i + 1), bytes)
                     .await?;
             }
             save(

@@ -85,7 +85,8 @@ pub async fn put_file(
     if !path.exists() {
         let dir = path.parent().expect("hash path has a parent");
         tokio::fs::create_dir_all(dir).await?;
-        let tmp = dir.join(format!(".{sha}.{}", std::process::id()));
+        // Unique per write: two identical uploads at once must not share a temp file.
+        let tmp = dir.join(format!(".{sha}.{}.{:016x}", std::process::id(), rand::random::<u64>()));
         tokio::fs::write(&tmp, bytes).await?;
         tokio::fs::rename(&tmp, &path).await?;
     }
@@ -96,8 +97,33 @@ pub async fn put_file(
     })
 }
 
+/// Whether `token` opens uploads to `lead_id`: the lead exists, the token is its upload token
+/// (compared in constant time) and uploads are still open. One answer for every refusal, so
+/// a guess tells nothing about which leads exist.
+pub async fn may_upload(pool: &PgPool, lead_id: i64, token: &str) -> Result<()> {
+    let row: Option<(Option<String>, bool)> = sqlx::query_as(
+        "SELECT upload_token, coalesce(uploads_open_until > now(), false) FROM leads WHERE id = $1",
+    )
+    .bind(lead_id)
+    .fetch_optional(pool)
+    .await?;
+    let ok = match row {
+        Some((Some(expected), open)) => {
+            use subtle::ConstantTimeEq;
+            open && bool::from(expected.as_bytes().ct_eq(token.as_bytes()))
+        }
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Forbidden("нет доступа к файлам этой заявки".into()))
+    }
+}
+
 /// Checks and stores one file for a lead. The file is written before its row is inserted,
-/// so a row never points at a missing file.
+/// so a row never points at a missing file; the lead's row is locked meanwhile, so two
+/// uploads at once cannot both pass the per-lead cap.
 pub async fn store(
     pool: &PgPool,
     data_dir: &Path,
@@ -112,11 +138,12 @@ pub async fn store(
             limit: max_bytes,
         });
     }
+    let mut tx = pool.begin().await?;
     let exists: Option<i64> = sqlx::query_scalar(
-        "SELECT (SELECT count(*) FROM lead_attachments WHERE lead_id = $1) FROM leads WHERE id = $1",
+        "SELECT (SELECT count(*) FROM lead_attachments WHERE lead_id = $1) FROM leads WHERE id = $1 FOR UPDATE",
     )
     .bind(lead_id)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *tx)
     .await?;
     match exists {
         None => return Err(Error::NotFound(format!("заявка {lead_id}"))),
@@ -140,8 +167,9 @@ pub async fn store(
     .bind(&file.file_name)
     .bind(file.mime_type)
     .bind(bytes.len() as i64)
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(Attachment {
         id: row.0,
         lead_id,

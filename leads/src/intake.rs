@@ -63,6 +63,10 @@ pub struct LeadView {
     pub payload: Value,
     pub ticket_id: Option<i64>,
     pub created_at: String,
+    /// Given only to the lead's creator (and on a replay of the creation): the token
+    /// `POST /api/v1/leads/{id}/attachments` needs in `X-Upload-Token`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upload_token: Option<String>,
 }
 
 /// The outcome of a submit: the lead and whether it is a replay of an earlier submit.
@@ -234,12 +238,12 @@ async fn validate_cart(pool: &PgPool, m: &serde_json::Map<String, Value>) -> Res
     }))
 }
 
-/// Validates the kind-specific payload; for `sos` also returns the machine's client.
+/// Validates the kind-specific payload; for `sos` also returns the machine number given.
 async fn validate_payload(
     pool: &PgPool,
     kind: &str,
     payload: &Value,
-) -> Result<(Value, Option<(i64, i64)>)> {
+) -> Result<(Value, Option<i64>)> {
     let m = obj(payload, kind)?;
     match kind {
         "cart" => Ok((validate_cart(pool, m).await?, None)),
@@ -251,17 +255,11 @@ async fn validate_payload(
                 .ok_or_else(|| invalid("payload.machine_instance_id", "ожидается номер станка"))?;
             let description = opt_text(m, "description")?
                 .ok_or_else(|| invalid("payload.description", "опишите неисправность"))?;
-            let client: Option<i64> =
-                sqlx::query_scalar("SELECT client_id FROM machine_instances WHERE id = $1")
-                    .bind(machine)
-                    .fetch_optional(pool)
-                    .await?;
-            let client = client.ok_or_else(|| {
-                invalid("payload.machine_instance_id", "такого станка нет в реестре")
-            })?;
+            // Whose machine it is is decided in `submit`, against the caller: an anonymous
+            // caller's machine number is only a claim (and its existence is not revealed).
             Ok((
                 json!({"machine_instance_id": machine, "description": description}),
-                Some((machine, client)),
+                Some(machine),
             ))
         }
         _ => {
@@ -274,6 +272,14 @@ async fn validate_payload(
     }
 }
 
+/// The stored form of a caller's idempotency key: `anon:…` or `tg{telegram id}:…`.
+pub fn scoped_key(who: Submitter, key: &str) -> String {
+    match who.telegram_id {
+        Some(id) => format!("tg{id}:{key}"),
+        None => format!("anon:{key}"),
+    }
+}
+
 /// Hash of the request as received, to tell a replay from a reused key.
 fn request_hash(req: &LeadRequest) -> String {
     let canonical = serde_json::to_vec(req).unwrap_or_default();
@@ -282,7 +288,7 @@ fn request_hash(req: &LeadRequest) -> String {
 
 const VIEW_COLUMNS: &str =
     "id, source::text AS source, kind::text AS kind, sync_state::text AS status, \
-    contact_name, contact_phone, contact_email, payload, request_hash, \
+    contact_name, contact_phone, contact_email, payload, request_hash, upload_token, \
     to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS created";
 
 fn view(row: &sqlx::postgres::PgRow) -> Result<LeadView> {
@@ -300,6 +306,7 @@ fn view(row: &sqlx::postgres::PgRow) -> Result<LeadView> {
         ticket_id: payload.get("ticket_id").and_then(Value::as_i64),
         payload,
         created_at: row.try_get("created")?,
+        upload_token: None,
     })
 }
 
@@ -320,6 +327,10 @@ pub async fn submit(
             ));
         }
     }
+    // Keys are scoped to the caller: an anonymous caller cannot take (or replay) a key a
+    // Telegram user or a site session will use, however predictable that key is.
+    let scoped = idempotency_key.map(|k| scoped_key(who, k));
+    let idempotency_key = scoped.as_deref();
     let hash = request_hash(req);
     // A replay is answered before validation: the catalog may have changed since.
     if let Some(k) = idempotency_key {
@@ -340,7 +351,33 @@ pub async fn submit(
     let (mut payload, sos) = validate_payload(pool, &req.kind, &req.payload).await?;
 
     let mut tx = pool.begin().await?;
-    let client_id: Option<i64> = match (&sos, &contact.phone) {
+    // An SOS opens a service ticket only for an authenticated user (Telegram or a site
+    // session) on a machine of their own client. Anyone else's SOS is a lead for a manager
+    // to call back: no ticket appears in a company's repair status on a stranger's word, and
+    // the answer is the same whether the machine exists or not.
+    let own_machine: Option<(i64, i64)> = match (sos, who.telegram_id) {
+        (Some(machine), Some(user)) => {
+            let client: Option<i64> = sqlx::query_scalar(
+                "SELECT m.client_id FROM machine_instances m
+                 JOIN telegram_users t ON t.client_id = m.client_id
+                 WHERE m.id = $1 AND t.telegram_id = $2",
+            )
+            .bind(machine)
+            .bind(user)
+            .fetch_optional(&mut *tx)
+            .await?;
+            match client {
+                Some(c) => Some((machine, c)),
+                None => return Err(Error::Forbidden("этого станка нет в вашем парке".into())),
+            }
+        }
+        (Some(_), None) => {
+            payload["machine_unverified"] = json!(true);
+            None
+        }
+        (None, _) => None,
+    };
+    let client_id: Option<i64> = match (&own_machine, &contact.phone) {
         (Some((_, client)), _) => Some(*client),
         (None, Some(phone)) => {
             sqlx::query_scalar("SELECT id FROM clients WHERE phone = $1")
@@ -350,18 +387,7 @@ pub async fn submit(
         }
         _ => None,
     };
-    if let (Some((_, client)), Some(user)) = (&sos, who.telegram_id) {
-        // A Telegram user calls service only for their own client's machines.
-        let own: Option<Option<i64>> =
-            sqlx::query_scalar("SELECT client_id FROM telegram_users WHERE telegram_id = $1")
-                .bind(user)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if own.flatten() != Some(*client) {
-            return Err(Error::Forbidden("это не ваш станок".into()));
-        }
-    }
-    if let Some((machine, client)) = sos {
+    if let Some((machine, client)) = own_machine {
         let ticket: i64 = sqlx::query_scalar(
             "INSERT INTO service_tickets (machine_instance_id, client_id, kind, description, created_by_telegram)
              VALUES ($1, $2, 'sos', $3, $4) RETURNING id",
@@ -374,10 +400,13 @@ pub async fn submit(
         .await?;
         payload["ticket_id"] = json!(ticket);
     }
+    let upload_token = hex::encode(rand::random::<[u8; 32]>());
     let sql = format!(
         "INSERT INTO leads (source, kind, client_id, contact_name, contact_phone, contact_email,
-                            payload, idempotency_key, request_hash, telegram_id)
-         VALUES ($1::lead_source, $2::lead_kind, $3, $4, $5, $6, $7, $8, $9, $10)
+                            payload, idempotency_key, request_hash, telegram_id, upload_token,
+                            uploads_open_until)
+         VALUES ($1::lead_source, $2::lead_kind, $3, $4, $5, $6, $7, $8, $9, $10, $11,
+                 now() + interval '24 hours')
          ON CONFLICT (idempotency_key) DO NOTHING
          RETURNING {VIEW_COLUMNS}"
     );
@@ -392,11 +421,13 @@ pub async fn submit(
         .bind(idempotency_key)
         .bind(&hash)
         .bind(who.telegram_id)
+        .bind(&upload_token)
         .fetch_optional(&mut *tx)
         .await?;
     match row {
         Some(row) => {
-            let lead = view(&row)?;
+            let mut lead = view(&row)?;
+            lead.upload_token = Some(upload_token);
             tx.commit().await?;
             Ok(Submitted {
                 lead,
@@ -423,8 +454,10 @@ async fn find_by_key(pool: &PgPool, key: &str, hash: &str) -> Result<Option<Subm
     if stored.as_deref() != Some(hash) {
         return Err(Error::KeyReused(key.to_string()));
     }
+    let mut lead = view(&row)?;
+    lead.upload_token = row.try_get("upload_token")?;
     Ok(Some(Submitted {
-        lead: view(&row)?,
+        lead,
         replayed: true,
     }))
 }

@@ -150,6 +150,14 @@ pub fn note_text(
             out.push_str(&format!("Итого: {}{suffix}\n", rub(total)));
         }
     }
+    if let (Some(m), true) = (
+        payload["machine_instance_id"].as_i64(),
+        payload["machine_unverified"] == true,
+    ) {
+        out.push_str(&format!(
+            "Станок №{m} указан без входа в бота или на сайт — не проверен, сервисная заявка не открыта\n"
+        ));
+    }
     if let Some(d) = payload["description"].as_str() {
         out.push_str(&format!("Описание: {d}\n"));
     }

@@ -152,7 +152,7 @@ async fn intake_validates_replays_and_stores_attachments(pool: PgPool) {
         ),
         (
             json!({"source": "bot", "kind": "sos", "contact": {"phone": "+79123456789"},
-                "payload": {"machine_instance_id": 999, "description": "стучит шпиндель"}})
+                "payload": {"machine_instance_id": "один", "description": "стучит шпиндель"}})
             .to_string(),
             "payload.machine_instance_id",
         ),
@@ -168,9 +168,12 @@ async fn intake_validates_replays_and_stores_attachments(pool: PgPool) {
 
     // Attachments: content decides, size is limited, the file lands under its hash.
     let id = first["id"].as_i64().unwrap();
+    let token = first["upload_token"].as_str().expect("the creator gets an upload token").to_string();
+    assert_eq!(token.len(), 64);
     let upload = |name: &str, bytes: Vec<u8>| {
         Request::post(format!("/api/v1/leads/{id}/attachments?name={name}"))
             .header("content-type", "application/octet-stream")
+            .header("x-upload-token", &token)
             .body(Body::from(bytes))
             .unwrap()
     };
@@ -195,14 +198,55 @@ async fn intake_validates_replays_and_stores_attachments(pool: PgPool) {
         (s.as_u16(), v["error"]["code"].as_str()),
         (413, Some("body_too_large"))
     );
+    // Without the lead's token nothing is stored: no token, another lead's token, a lead that
+    // does not exist (the same answer, so ids cannot be probed).
+    let attach = |uri: String, token: Option<&str>| {
+        let mut r = Request::post(uri);
+        if let Some(t) = token {
+            r = r.header("x-upload-token", t);
+        }
+        r.body(Body::from(pdf.clone())).unwrap()
+    };
     let (s, _) = app
+        .request(attach(format!("/api/v1/leads/{id}/attachments?name=x.pdf"), None))
+        .await;
+    assert_eq!(s, 401);
+    let (s, other_lead, _) = post_lead(&app, &cart().replace("order", "x"), Some("order-2")).await;
+    assert_eq!(s, 201);
+    let (s, _) = app
+        .request(attach(
+            format!("/api/v1/leads/{id}/attachments?name=x.pdf"),
+            other_lead["upload_token"].as_str(),
+        ))
+        .await;
+    assert_eq!(s, 403);
+    let (s, v) = app
+        .request(attach("/api/v1/leads/999999/attachments?name=a.pdf".into(), Some(&token)))
+        .await;
+    assert_eq!((s.as_u16(), v["error"]["code"].as_str()), (403, Some("forbidden")), "{v}");
+    let files: i64 = sqlx::query_scalar("SELECT count(*) FROM lead_attachments")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(files, 1);
+    // Keys are the caller's own: the key an anonymous caller used is free for a Telegram user.
+    sqlx::query("INSERT INTO telegram_users (telegram_id) VALUES (77)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (s, v) = app
         .request(
-            Request::post("/api/v1/leads/999999/attachments?name=a.pdf")
-                .body(Body::from(pdf.clone()))
+            Request::post("/api/v1/leads")
+                .header("content-type", "application/json")
+                .header("authorization", format!("Bearer {BOT_SERVICE_TOKEN}"))
+                .header("x-telegram-user-id", "77")
+                .header("idempotency-key", "order-1")
+                .body(Body::from(other))
                 .unwrap(),
         )
         .await;
-    assert_eq!(s, 404);
+    assert_eq!(s, 201, "{v}");
+    assert_ne!(v["id"], first["id"]);
     // The signed link serves the file; a forged one does not.
     let sig = leads::attachments::link_signature("link-key", id, &sha);
     let (s, _) = app
@@ -229,7 +273,7 @@ async fn intake_validates_replays_and_stores_attachments(pool: PgPool) {
         )
         .await;
     assert_eq!(s, 200);
-    assert_eq!(v["leads"][0]["id"], id);
+    assert!(v["leads"].as_array().unwrap().iter().any(|l| l["id"] == id), "{v}");
 }
 
 #[sqlx::test(migrator = "server::MIGRATOR")]
@@ -719,7 +763,27 @@ async fn sos_opens_a_ticket_and_a_rejected_lead_is_left_for_operators(pool: PgPo
     .unwrap();
     let sos = json!({"source": "bot", "kind": "sos", "contact": {"name": "Инженер", "phone": "+79123456789"},
                      "payload": {"machine_instance_id": machine, "description": "Стук в шпинделе на 1000 об/мин"}});
+    // Anonymous: a lead for a manager, no ticket in the company's repair status.
     let (s, v, _) = post_lead(&app, &sos.to_string(), None).await;
+    assert_eq!(s, 201, "{v}");
+    assert!(v["ticket_id"].is_null(), "{v}");
+    assert_eq!(v["payload"]["machine_unverified"], true);
+    // The same from the client's engineer signed in through the bot opens the ticket.
+    sqlx::query("INSERT INTO telegram_users (telegram_id, client_id, role) VALUES (5005, $1, 'engineer')")
+        .bind(client)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (s, v) = app
+        .request(
+            Request::post("/api/v1/leads")
+                .header("content-type", "application/json")
+                .header("authorization", format!("Bearer {BOT_SERVICE_TOKEN}"))
+                .header("x-telegram-user-id", "5005")
+                .body(Body::from(sos.to_string()))
+                .unwrap(),
+        )
+        .await;
     assert_eq!(s, 201, "{v}");
     let ticket = v["ticket_id"]
         .as_i64()
@@ -738,11 +802,13 @@ async fn sos_opens_a_ticket_and_a_rejected_lead_is_left_for_operators(pool: PgPo
 
     // amoCRM rejects the lead outright (400): no retry storm, the lead waits for a person.
     let standin = AmoStandIn::start(ACCESS, "refresh-0").await;
-    standin.fail("/leads/complex", None, FaultKind::Status(400), 1);
+    // (Both leads of this test: the anonymous one and the engineer's.)
+    standin.fail("/leads/complex", None, FaultKind::Status(400), 2);
     let id = v["id"].as_i64().unwrap();
     let w = worker(&pool, amo(&standin, &pool));
     while w.run_once().await.unwrap().is_some() {}
     assert_eq!(state_of(&pool, id).await, "failed");
+    assert_eq!(state_of(&pool, id - 1).await, "failed");
     let (s, list) = app
         .request(
             Request::get("/api/v1/leads?status=failed")

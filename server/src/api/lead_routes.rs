@@ -225,10 +225,13 @@ fn lead_id(raw: &str) -> Result<i64, ApiError> {
 /// Attach a file (JPEG, PNG, WebP or PDF); the file is the raw request body, its name comes
 /// from `?name=`.
 #[utoipa::path(post, path = "/api/v1/leads/{id}/attachments", operation_id = "addAttachment", tag = "leads",
-    params(("id" = i64, Path, minimum = 1), AttachParams),
+    params(("id" = i64, Path, minimum = 1), AttachParams,
+           ("X-Upload-Token" = String, Header, description = "upload_token из ответа на создание заявки")),
     request_body(content = inline(FileBytes), content_type = "application/octet-stream"),
     responses((status = 201, description = "Файл сохранён", body = leads::attachments::Attachment),
               (status = 400, description = "Неверный запрос", body = ErrorBody),
+              (status = 401, description = "Нет X-Upload-Token", body = ErrorBody),
+              (status = 403, description = "Токен не подходит или приём файлов закрыт", body = ErrorBody),
               (status = 404, description = "Нет такой заявки", body = ErrorBody),
               (status = 413, description = "Файл слишком большой", body = ErrorBody),
               (status = 415, description = "Неподдерживаемый тип файла", body = ErrorBody)))]
@@ -236,11 +239,20 @@ pub(super) async fn add_attachment(
     State(state): State<AppState>,
     Path(id): Path<String>,
     ApiQuery(p): ApiQuery<AttachParams>,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    headers: HeaderMap,
+    body: axum::body::Body,
 ) -> Result<(StatusCode, Json<leads::attachments::Attachment>), ApiError> {
     let ls = leads_state(&state)?;
     let id = lead_id(&id)?;
-    let body = raw_body(body)?;
+    // The token is checked before a byte of the body is read.
+    let token = headers
+        .get("x-upload-token")
+        .and_then(|v| v.to_str().ok())
+        .ok_or(ApiError::Unauthorized)?;
+    leads::attachments::may_upload(&ls.pool, id, token).await?;
+    let body = axum::body::to_bytes(body, ls.max_attachment_bytes + 1)
+        .await
+        .map_err(|_| ApiError::BodyTooLarge)?;
     let a = leads::attachments::store(
         &ls.pool,
         &ls.data_dir,

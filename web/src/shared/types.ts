@@ -95,6 +95,8 @@ export interface LeadView {
   payload: unknown;
   ticket_id: number | null;
   created_at: string;
+  /** Given to the lead's creator: opens uploads to it (`X-Upload-Token`). */
+  upload_token?: string;
 }
 
 export interface Me {

@@ -42,7 +42,7 @@ async function send(item: OutboxItem): Promise<OutboxItem> {
         payload: { machine_instance_id: cur.machine_id, description: cur.description },
       },
     });
-    cur = { ...cur, lead_id: lead.id, ticket_id: lead.ticket_id };
+    cur = { ...cur, lead_id: lead.id, ticket_id: lead.ticket_id, upload_token: lead.upload_token };
     await d.put("outbox", cur);
   }
   for (let i = cur.photos_sent; i < cur.photos.length; i++) {
@@ -51,7 +51,7 @@ async function send(item: OutboxItem): Promise<OutboxItem> {
       method: "POST",
       signal: AbortSignal.timeout(TIMEOUT_MS),
       rawBody: p.blob,
-      headers: { "content-type": p.type || "application/octet-stream" },
+      headers: { "content-type": p.type || "application/octet-stream", "x-upload-token": cur.upload_token ?? "" },
     });
     cur = { ...cur, photos_sent: i + 1 };
     await d.put("outbox", cur);

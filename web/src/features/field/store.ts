@@ -22,6 +22,8 @@ export interface OutboxItem {
   created_at: number;
   state: "pending" | "sent" | "failed";
   lead_id?: number;
+  /** The lead's upload token (from its creation), needed to attach the photos. */
+  upload_token?: string;
   ticket_id?: number | null;
   error?: string;
 }
