@@ -465,7 +465,10 @@ impl Api {
                 None,
             )
             .query(&[("name", name)])
-            .header("X-Upload-Token", lead.upload_token.as_deref().unwrap_or_default())
+            .header(
+                "X-Upload-Token",
+                lead.upload_token.as_deref().unwrap_or_default(),
+            )
             .header("Content-Type", "application/octet-stream")
             .body(bytes),
         )

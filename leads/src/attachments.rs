@@ -86,7 +86,11 @@ pub async fn put_file(
         let dir = path.parent().expect("hash path has a parent");
         tokio::fs::create_dir_all(dir).await?;
         // Unique per write: two identical uploads at once must not share a temp file.
-        let tmp = dir.join(format!(".{sha}.{}.{:016x}", std::process::id(), rand::random::<u64>()));
+        let tmp = dir.join(format!(
+            ".{sha}.{}.{:016x}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
         tokio::fs::write(&tmp, bytes).await?;
         tokio::fs::rename(&tmp, &path).await?;
     }

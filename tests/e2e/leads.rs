@@ -168,7 +168,10 @@ async fn intake_validates_replays_and_stores_attachments(pool: PgPool) {
 
     // Attachments: content decides, size is limited, the file lands under its hash.
     let id = first["id"].as_i64().unwrap();
-    let token = first["upload_token"].as_str().expect("the creator gets an upload token").to_string();
+    let token = first["upload_token"]
+        .as_str()
+        .expect("the creator gets an upload token")
+        .to_string();
     assert_eq!(token.len(), 64);
     let upload = |name: &str, bytes: Vec<u8>| {
         Request::post(format!("/api/v1/leads/{id}/attachments?name={name}"))
@@ -208,7 +211,10 @@ async fn intake_validates_replays_and_stores_attachments(pool: PgPool) {
         r.body(Body::from(pdf.clone())).unwrap()
     };
     let (s, _) = app
-        .request(attach(format!("/api/v1/leads/{id}/attachments?name=x.pdf"), None))
+        .request(attach(
+            format!("/api/v1/leads/{id}/attachments?name=x.pdf"),
+            None,
+        ))
         .await;
     assert_eq!(s, 401);
     let (s, other_lead, _) = post_lead(&app, &cart().replace("order", "x"), Some("order-2")).await;
@@ -221,9 +227,16 @@ async fn intake_validates_replays_and_stores_attachments(pool: PgPool) {
         .await;
     assert_eq!(s, 403);
     let (s, v) = app
-        .request(attach("/api/v1/leads/999999/attachments?name=a.pdf".into(), Some(&token)))
+        .request(attach(
+            "/api/v1/leads/999999/attachments?name=a.pdf".into(),
+            Some(&token),
+        ))
         .await;
-    assert_eq!((s.as_u16(), v["error"]["code"].as_str()), (403, Some("forbidden")), "{v}");
+    assert_eq!(
+        (s.as_u16(), v["error"]["code"].as_str()),
+        (403, Some("forbidden")),
+        "{v}"
+    );
     let files: i64 = sqlx::query_scalar("SELECT count(*) FROM lead_attachments")
         .fetch_one(&pool)
         .await
@@ -273,7 +286,10 @@ async fn intake_validates_replays_and_stores_attachments(pool: PgPool) {
         )
         .await;
     assert_eq!(s, 200);
-    assert!(v["leads"].as_array().unwrap().iter().any(|l| l["id"] == id), "{v}");
+    assert!(
+        v["leads"].as_array().unwrap().iter().any(|l| l["id"] == id),
+        "{v}"
+    );
 }
 
 #[sqlx::test(migrator = "server::MIGRATOR")]
@@ -769,11 +785,13 @@ async fn sos_opens_a_ticket_and_a_rejected_lead_is_left_for_operators(pool: PgPo
     assert!(v["ticket_id"].is_null(), "{v}");
     assert_eq!(v["payload"]["machine_unverified"], true);
     // The same from the client's engineer signed in through the bot opens the ticket.
-    sqlx::query("INSERT INTO telegram_users (telegram_id, client_id, role) VALUES (5005, $1, 'engineer')")
-        .bind(client)
-        .execute(&pool)
-        .await
-        .unwrap();
+    sqlx::query(
+        "INSERT INTO telegram_users (telegram_id, client_id, role) VALUES (5005, $1, 'engineer')",
+    )
+    .bind(client)
+    .execute(&pool)
+    .await
+    .unwrap();
     let (s, v) = app
         .request(
             Request::post("/api/v1/leads")
@@ -922,4 +940,58 @@ async fn the_bot_links_users_by_phone_and_directors_see_spend(pool: PgPool) {
         (s.as_u16(), v["error"]["code"].as_str()),
         (400, Some("invalid_parameter"))
     );
+}
+
+/// A request body that sends one chunk and then never ends (a slow or hostile client).
+fn endless_body() -> Body {
+    let first = futures::stream::once(async {
+        Ok::<_, std::io::Error>(axum::body::Bytes::from_static(b"%PDF-1.4\n"))
+    });
+    Body::from_stream(futures::StreamExt::chain(first, futures::stream::pending()))
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn uploads_are_refused_before_their_body_is_read(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    app.import(&small_catalog(), false).await;
+    let (s, lead, _) = post_lead(&app, &cart(), None).await;
+    assert_eq!(s, 201);
+    let id = lead["id"].as_i64().unwrap();
+    // If a handler read the body first, these would wait forever.
+    let cases = [
+        (
+            format!("/api/v1/leads/{id}/attachments?name=a.pdf"),
+            None,
+            401,
+        ),
+        (
+            format!("/api/v1/leads/{id}/attachments?name=a.pdf"),
+            Some(("x-upload-token", "0".repeat(64))),
+            403,
+        ),
+        (
+            "/api/v1/admin/documents?title=x&models=16К20".to_string(),
+            None,
+            401,
+        ),
+        (
+            "/api/v1/admin/documents?title=x&models=16К20".to_string(),
+            Some(("authorization", "Bearer wrong".to_string())),
+            401,
+        ),
+    ];
+    for (uri, header, want) in cases {
+        let mut r = Request::post(uri.as_str()).header("content-type", "application/octet-stream");
+        if let Some((k, v)) = &header {
+            r = r.header(*k, v);
+        }
+        let res = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            tower::ServiceExt::oneshot(app.router.clone(), r.body(endless_body()).unwrap()),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{uri} waited for the body before checking the caller"))
+        .unwrap();
+        assert_eq!(res.status().as_u16(), want, "{uri} {header:?}");
+    }
 }

@@ -127,19 +127,6 @@ pub(super) fn is_admin(state: &AppState, headers: &HeaderMap) -> bool {
         .is_some_and(|t| token_matches(t.trim().as_bytes(), expected.as_bytes()))
 }
 
-/// The body of a route whose body *is* a file: too large is 413, unreadable is 400.
-pub(super) fn raw_body(
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
-) -> Result<Bytes, ApiError> {
-    body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::BodyTooLarge
-        } else {
-            ApiError::InvalidBody(e.body_text())
-        }
-    })
-}
-
 /// A stored file (by sha256 under `DATA_DIR`) as a download with its original name.
 pub(super) async fn file_response(
     data_dir: &std::path::Path,

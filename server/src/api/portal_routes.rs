@@ -10,10 +10,9 @@
 //! - shipments: procurement and directors.
 
 use super::error::{invalid, ApiError, ErrorBody};
-use super::lead_routes::{file_response, is_admin, leads_state, raw_body, telegram_caller};
+use super::lead_routes::{file_response, is_admin, leads_state, telegram_caller};
 use super::openapi::FileBytes;
 use super::{require_admin, ApiJson, ApiQuery, AppState};
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -333,11 +332,14 @@ pub(super) async fn add_document(
     State(state): State<AppState>,
     headers: HeaderMap,
     ApiQuery(p): ApiQuery<DocumentParams>,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    body: axum::body::Body,
 ) -> Result<(StatusCode, Json<leads::portal::Document>), ApiError> {
+    // The token first: an unauthenticated upload is refused before its body is read.
     require_admin(&state, &headers)?;
     let ls = leads_state(&state)?;
-    let body = raw_body(body)?;
+    let body = axum::body::to_bytes(body, super::DOCUMENT_MAX_BYTES + 1)
+        .await
+        .map_err(|_| ApiError::BodyTooLarge)?;
     let models: Vec<String> = p
         .models
         .unwrap_or_default()
