@@ -116,7 +116,8 @@ pub async fn store_events(pool: &PgPool, hook: &Webhook) -> Result<u64> {
 pub struct PassportConfig {
     pub serial_field_id: i64,
     pub product_field_id: i64,
-    pub max_attempts: i32,
+    /// Failures after which each further one is logged as an error (the event keeps trying).
+    pub alert_after_attempts: i32,
     pub lease: Duration,
 }
 
@@ -134,6 +135,19 @@ pub struct PassportWorker {
     pool: PgPool,
     amo: Arc<AmoClient>,
     cfg: PassportConfig,
+}
+
+/// Makes `failed` and `review` events (all, or those in `ids`) due again. Returns how many.
+pub async fn requeue(pool: &PgPool, ids: Option<&[i64]>) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE crm_webhook_events SET state = 'pending', attempts = 0, next_attempt_at = now(),
+                locked_until = NULL, processed_at = NULL
+         WHERE state IN ('failed', 'review') AND ($1::bigint[] IS NULL OR id = ANY($1))",
+    )
+    .bind(ids)
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 impl PassportWorker {
@@ -171,15 +185,16 @@ impl PassportWorker {
             Ok(Outcome::Review(why)) => ("review", why.clone()),
             Err(e) => {
                 let permanent = matches!(e, crate::Error::Crm(CrmError::Permanent { .. }));
-                let state = if permanent || attempts >= self.cfg.max_attempts {
-                    "failed"
-                } else {
-                    "pending"
-                };
+                // Only a permanent rejection stops retries; an outage is waited out.
+                let state = if permanent { "failed" } else { "pending" };
+                if !permanent && attempts >= self.cfg.alert_after_attempts {
+                    tracing::error!(event = id, attempts, error = %e, "won-deal event stuck; still retrying");
+                }
                 (state, e.to_string())
             }
         };
-        let delay_ms = 1000i64 * (1i64 << attempts.clamp(1, 12));
+        // Doubling from 2 s, at most 30 min.
+        let delay_ms = (1000i64 * (1i64 << attempts.clamp(1, 12))).min(1_800_000);
         sqlx::query(
             "UPDATE crm_webhook_events SET state = $2, note = $3, locked_until = NULL,
                     last_error = CASE WHEN $2 IN ('pending', 'failed') THEN $3 ELSE last_error END,

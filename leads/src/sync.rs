@@ -13,8 +13,12 @@
 //!    marker first when an earlier attempt may have added it.
 //! 3. state `synced`.
 //!
-//! Retryable failures back off exponentially with jitter; after `max_attempts`, or at once on
-//! a permanent rejection, the lead is `failed` for an operator (`GET /api/v1/leads?status=`).
+//! Retryable failures (network, 429, 5xx, a token that needs a person to renew it) back off
+//! exponentially with jitter up to `max_backoff` and are retried for as long as it takes: an
+//! amoCRM outage of hours delays leads, it never loses one. Past `alert_after_attempts` each
+//! failure is logged at error level (`lead sync stuck`), the line an operator's alert watches.
+//! Only a permanent rejection (a 4xx other than 401/429) makes a lead `failed` for an operator
+//! (`GET /api/v1/leads?status=failed`, then `POST /api/v1/admin/leads/requeue`).
 
 use crate::amocrm::{AmoClient, CrmError};
 use crate::Result;
@@ -26,7 +30,8 @@ use std::time::Duration;
 /// Worker settings.
 #[derive(Debug, Clone)]
 pub struct SyncConfig {
-    pub max_attempts: i32,
+    /// Failures after which each further one is logged as an error (the lead keeps trying).
+    pub alert_after_attempts: i32,
     /// How long a claim lasts before another worker may take the lead.
     pub lease: Duration,
     /// First retry delay; doubles per attempt up to `max_backoff`.
@@ -41,7 +46,7 @@ pub struct SyncConfig {
 impl Default for SyncConfig {
     fn default() -> Self {
         SyncConfig {
-            max_attempts: 12,
+            alert_after_attempts: 12,
             lease: Duration::from_secs(120),
             base_backoff: Duration::from_secs(5),
             max_backoff: Duration::from_secs(1800),
@@ -258,8 +263,7 @@ impl SyncWorker {
                     .bind(id)
                     .fetch_one(&self.pool)
                     .await?;
-                let give_up =
-                    matches!(e, CrmError::Permanent { .. }) || attempts >= self.cfg.max_attempts;
+                let give_up = matches!(e, CrmError::Permanent { .. });
                 let delay = self.backoff(attempts);
                 sqlx::query(
                     "UPDATE leads SET locked_until = NULL, last_error = $2,
@@ -275,12 +279,29 @@ impl SyncWorker {
                 .await?;
                 if give_up {
                     tracing::error!(lead = id, attempts, error = %e, "lead sync failed; left for an operator");
+                } else if attempts >= self.cfg.alert_after_attempts {
+                    tracing::error!(lead = id, attempts, retry_in_ms = delay.as_millis() as u64, error = %e, "lead sync stuck; still retrying");
                 } else {
                     tracing::warn!(lead = id, attempts, retry_in_ms = delay.as_millis() as u64, error = %e, "lead sync will be retried");
                 }
             }
         }
         Ok(Some(id))
+    }
+
+    /// Makes `failed` leads (all of them, or those in `ids`) due again from their last completed
+    /// step. Returns how many.
+    pub async fn requeue_failed(pool: &PgPool, ids: Option<&[i64]>) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE leads SET sync_state = CASE WHEN crm_lead_id IS NULL THEN 'pending'::lead_sync_state
+                                                ELSE 'lead_created'::lead_sync_state END,
+                              attempts = 0, next_attempt_at = now(), locked_until = NULL
+             WHERE sync_state = 'failed' AND ($1::bigint[] IS NULL OR id = ANY($1))",
+        )
+        .bind(ids)
+        .execute(pool)
+        .await?;
+        Ok(done.rows_affected())
     }
 
     fn backoff(&self, attempts: i32) -> Duration {

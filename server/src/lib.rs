@@ -238,7 +238,7 @@ pub fn spawn_lead_workers(
                 leads::passport::PassportConfig {
                     serial_field_id: serial,
                     product_field_id: product,
-                    max_attempts: 12,
+                    alert_after_attempts: 12,
                     lease: std::time::Duration::from_secs(120),
                 },
             ));

@@ -638,7 +638,7 @@ async fn won_deal_becomes_a_machine_in_the_right_clients_park(pool: PgPool) {
         leads::passport::PassportConfig {
             serial_field_id: SERIAL_FIELD,
             product_field_id: PRODUCT_FIELD,
-            max_attempts: 5,
+            alert_after_attempts: 5,
             lease: Duration::from_secs(5),
         },
     );
@@ -994,4 +994,101 @@ async fn uploads_are_refused_before_their_body_is_read(pool: PgPool) {
         .unwrap();
         assert_eq!(res.status().as_u16(), want, "{uri} {header:?}");
     }
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn a_long_amocrm_outage_delays_leads_and_loses_none(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    app.import(&small_catalog(), false).await;
+    let standin = AmoStandIn::start(ACCESS, "refresh-0").await;
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        let body = cart().replace("Нужно до пятницы", &format!("Заказ {i}"));
+        let (s, lead, _) = post_lead(&app, &body, None).await;
+        assert_eq!(s, 201);
+        ids.push(lead["id"].as_i64().unwrap());
+    }
+    // Every request fails for 120 calls: with the backoff capped at 40 ms that is what hours
+    // of an outage are to a worker whose cap is 30 minutes (12 attempts used to mean "failed").
+    for path in ["/leads", "/contacts", "/notes"] {
+        standin.fail(path, None, FaultKind::Status(503), 40);
+    }
+    let w = SyncWorker::new(
+        pool.clone(),
+        amo(&standin, &pool),
+        SyncConfig {
+            lease: Duration::from_secs(2),
+            base_backoff: Duration::from_millis(5),
+            max_backoff: Duration::from_millis(40),
+            alert_after_attempts: 3,
+            ..Default::default()
+        },
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let states: Vec<String> =
+            sqlx::query_scalar("SELECT sync_state::text FROM leads ORDER BY id")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        assert!(
+            !states.iter().any(|s| s == "failed"),
+            "a lead was given up: {states:?}"
+        );
+        if states.iter().all(|s| s == "synced") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not delivered: {states:?}"
+        );
+        if w.run_once().await.unwrap().is_none() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    let max_attempts: i32 = sqlx::query_scalar("SELECT max(attempts) FROM leads")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(
+        max_attempts > 12,
+        "the outage outlasted the old give-up point: {max_attempts}"
+    );
+    for id in ids {
+        let created = crm_leads_of(&standin, id);
+        assert_eq!(created.len(), 1, "lead {id}: {created:?}");
+        assert_eq!(
+            standin.notes(created[0]["id"].as_i64().unwrap()).len(),
+            1,
+            "lead {id}"
+        );
+    }
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn an_operator_requeues_a_rejected_lead_after_fixing_the_cause(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    app.import(&small_catalog(), false).await;
+    let standin = AmoStandIn::start(ACCESS, "refresh-0").await;
+    let (_, lead, _) = post_lead(&app, &cart(), None).await;
+    let id = lead["id"].as_i64().unwrap();
+    standin.fail("/leads/complex", None, FaultKind::Status(400), 1);
+    let w = worker(&pool, amo(&standin, &pool));
+    while w.run_once().await.unwrap().is_some() {}
+    assert_eq!(state_of(&pool, id).await, "failed");
+    let requeue = |token: Option<&str>| {
+        let mut r =
+            Request::post("/api/v1/admin/leads/requeue").header("content-type", "application/json");
+        if let Some(t) = token {
+            r = r.header("authorization", format!("Bearer {t}"));
+        }
+        r.body(Body::from(json!({"ids": [id]}).to_string()))
+            .unwrap()
+    };
+    assert_eq!(app.request(requeue(None)).await.0, 401);
+    assert_eq!(app.request(requeue(Some("wrong"))).await.0, 401);
+    let (s, v) = app.request(requeue(Some(ADMIN_TOKEN))).await;
+    assert_eq!((s.as_u16(), v["requeued"].as_u64()), (200, Some(1)), "{v}");
+    deliver(&pool, &w, id, 30).await;
+    assert_eq!(crm_leads_of(&standin, id).len(), 1);
 }

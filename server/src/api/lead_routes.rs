@@ -509,3 +509,50 @@ pub(super) async fn client_spend(
         leads::account::spend(&ls.pool, client_id, &period, &today).await?,
     ))
 }
+
+/// Which failed items to requeue; all of them when `ids` is absent.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RequeueRequest {
+    ids: Option<Vec<i64>>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct Requeued {
+    requeued: u64,
+}
+
+/// Requeue `failed` leads (after amoCRM rejected them and someone fixed the cause); they resume
+/// from their last completed step.
+#[utoipa::path(post, path = "/api/v1/admin/leads/requeue", operation_id = "requeueLeads", tag = "leads", security(("adminToken" = [])),
+    request_body = RequeueRequest,
+    responses((status = 200, description = "Поставлено в очередь", body = Requeued),
+              (status = 401, description = "Нет токена", body = ErrorBody),
+              (status = 403, description = "Администрирование отключено", body = ErrorBody)))]
+pub(super) async fn requeue_leads(
+    State(state): State<AppState>,
+    _: super::Admin,
+    ApiJson(req): ApiJson<RequeueRequest>,
+) -> Result<Json<Requeued>, ApiError> {
+    let ls = leads_state(&state)?;
+    let n = leads::sync::SyncWorker::requeue_failed(&ls.pool, req.ids.as_deref()).await?;
+    tracing::info!(requeued = n, "failed leads requeued by an operator");
+    Ok(Json(Requeued { requeued: n }))
+}
+
+/// Requeue won-deal webhook events that `failed` or wait in `review`.
+#[utoipa::path(post, path = "/api/v1/admin/crm-events/requeue", operation_id = "requeueCrmEvents", tag = "leads", security(("adminToken" = [])),
+    request_body = RequeueRequest,
+    responses((status = 200, description = "Поставлено в очередь", body = Requeued),
+              (status = 401, description = "Нет токена", body = ErrorBody),
+              (status = 403, description = "Администрирование отключено", body = ErrorBody)))]
+pub(super) async fn requeue_crm_events(
+    State(state): State<AppState>,
+    _: super::Admin,
+    ApiJson(req): ApiJson<RequeueRequest>,
+) -> Result<Json<Requeued>, ApiError> {
+    let ls = leads_state(&state)?;
+    let n = leads::passport::requeue(&ls.pool, req.ids.as_deref()).await?;
+    tracing::info!(requeued = n, "won-deal events requeued by an operator");
+    Ok(Json(Requeued { requeued: n }))
+}

@@ -851,6 +851,21 @@ fn require_admin(state: &AppState, headers: &axum::http::HeaderMap) -> Result<()
     }
 }
 
+/// An operator route's caller, checked from the headers alone: as an extractor before the
+/// body's, it refuses a request before a byte of its body is read.
+pub(crate) struct Admin;
+
+impl axum::extract::FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Admin, ApiError> {
+        require_admin(state, &parts.headers).map(|()| Admin)
+    }
+}
+
 /// Starts a rebuild of the index from Postgres in the background; search keeps serving the
 /// live index and switches to the new one when it has caught up. Progress is in
 /// `/api/v1/index/status` (`reindex`).
@@ -1010,6 +1025,14 @@ pub fn router(state: AppState, opts: &HttpOptions) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
         .route("/api/v1/admin/reindex", axum::routing::post(start_reindex))
+        .route(
+            "/api/v1/admin/leads/requeue",
+            axum::routing::post(lead_routes::requeue_leads),
+        )
+        .route(
+            "/api/v1/admin/crm-events/requeue",
+            axum::routing::post(lead_routes::requeue_crm_events),
+        )
         .route(
             "/api/v1/leads",
             axum::routing::post(lead_routes::create_lead).get(lead_routes::list_leads),

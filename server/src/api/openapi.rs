@@ -237,6 +237,8 @@ impl Modify for Finish {
         super::start_reindex,
         lead_routes::create_lead,
         lead_routes::list_leads,
+        lead_routes::requeue_leads,
+        lead_routes::requeue_crm_events,
         lead_routes::add_attachment,
         lead_routes::get_attachment,
         lead_routes::amocrm_webhook,

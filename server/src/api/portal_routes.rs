@@ -106,11 +106,10 @@ pub(super) struct RoleRequest {
               (status = 404, description = "Пользователь не найден", body = ErrorBody)))]
 pub(super) async fn set_role(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: super::Admin,
     Path(telegram_id): Path<String>,
     ApiJson(req): ApiJson<RoleRequest>,
 ) -> Result<Json<leads::portal::Me>, ApiError> {
-    require_admin(&state, &headers)?;
     let ls = leads_state(&state)?;
     let id = telegram_id
         .parse::<i64>()
@@ -387,11 +386,10 @@ pub(super) struct TicketStatusChanged {
               (status = 404, description = "Заявка не найдена", body = ErrorBody)))]
 pub(super) async fn set_ticket_status(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: super::Admin,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<TicketStatusRequest>,
 ) -> Result<Json<TicketStatusChanged>, ApiError> {
-    require_admin(&state, &headers)?;
     let ls = leads_state(&state)?;
     let id = positive("id", &id)?;
     leads::portal::set_ticket_status(&ls.pool, id, &req.status, &req.comment).await?;
