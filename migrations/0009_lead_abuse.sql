@@ -12,3 +12,14 @@ WHERE idempotency_key IS NOT NULL;
 ALTER TABLE leads
     ADD COLUMN upload_token text CHECK (upload_token IS NULL OR upload_token ~ '^[0-9a-f]{64}$'),
     ADD COLUMN uploads_open_until timestamptz;
+
+-- Files reach amoCRM however late they come: each file is assigned to one note (batch 0: the
+-- lead's first note; a later batch is named by its first attachment id) *before* that note is
+-- posted, so a retry after a crash posts (or finds, by its marker) the same note with the same
+-- files, and marks them noted once it exists.
+ALTER TABLE lead_attachments
+    ADD COLUMN note_batch bigint,
+    ADD COLUMN noted boolean NOT NULL DEFAULT false;
+-- Files of leads already synced were in their note.
+UPDATE lead_attachments a SET note_batch = 0, noted = true
+FROM leads l WHERE l.id = a.lead_id AND cardinality(l.crm_note_ids) > 0;

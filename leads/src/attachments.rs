@@ -173,6 +173,14 @@ pub async fn store(
     .bind(bytes.len() as i64)
     .fetch_one(&mut *tx)
     .await?;
+    // A lead already delivered goes back to the outbox for a follow-up note with this file.
+    sqlx::query(
+        "UPDATE leads SET sync_state = 'lead_created', next_attempt_at = now()
+         WHERE id = $1 AND sync_state = 'synced'",
+    )
+    .bind(lead_id)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(Attachment {
         id: row.0,

@@ -404,72 +404,170 @@ impl SyncWorker {
         }
         let crm_id = lead.crm_lead_id.expect("set above");
 
-        let attachments = crate::attachments::list(&self.pool, lead.id)
-            .await
-            .map_err(|e| {
-                (
-                    "attachments",
-                    CrmError::Retryable {
-                        status: None,
-                        message: e.to_string(),
-                    },
-                )
-            })?;
-        let needs_note = lead.kind != "callback" || !attachments.is_empty();
+        let db = |step: &'static str| move |e: sqlx::Error| (step, CrmError::Db(e));
+        // The first note: the lead itself and the files it has by then (batch 0).
+        let has_files: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM lead_attachments WHERE lead_id = $1)")
+                .bind(lead.id)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db("attachments"))?;
+        let needs_note = lead.kind != "callback" || has_files;
         if needs_note && lead.note_ids.is_empty() {
-            let mut note_id = None;
-            if maybe_done_before {
-                let notes = self
-                    .amo
-                    .lead_notes(crm_id)
-                    .await
-                    .map_err(|e| ("find_note", e))?;
-                note_id = notes
-                    .iter()
-                    .find(|n| {
-                        n["params"]["text"]
-                            .as_str()
-                            .is_some_and(|t| t.contains(&mark))
-                    })
-                    .and_then(|n| n["id"].as_i64());
-            }
-            let note_id = match note_id {
-                Some(id) => id,
-                None => {
-                    let links: Vec<(String, String)> = attachments
-                        .iter()
-                        .map(|a| {
-                            let link = match &self.cfg.link_signing_key {
-                                Some(key) => format!(
-                                    "{}/api/v1/leads/{}/attachments/{}?sig={}",
-                                    self.cfg.public_base_url,
-                                    lead.id,
-                                    a.sha256,
-                                    crate::attachments::link_signature(key, lead.id, &a.sha256)
-                                ),
-                                None => format!("{} ({} байт)", a.mime_type, a.size_bytes),
-                            };
-                            (a.file_name.clone(), link)
-                        })
-                        .collect();
-                    let text = note_text(lead.id, &lead.kind, &lead.source, &lead.payload, &links);
-                    self.amo
-                        .add_note(crm_id, &text)
-                        .await
-                        .map_err(|e| ("add_note", e))?
-                }
-            };
+            sqlx::query("UPDATE lead_attachments SET note_batch = 0 WHERE lead_id = $1 AND note_batch IS NULL")
+                .bind(lead.id)
+                .execute(&self.pool)
+                .await
+                .map_err(db("attachments"))?;
+            let links = self.batch_links(lead.id, 0).await?;
+            let text = note_text(lead.id, &lead.kind, &lead.source, &lead.payload, &links);
+            let note_id = self
+                .post_note_once(crm_id, &mark, &text, maybe_done_before)
+                .await?;
+            let mut tx = self.pool.begin().await.map_err(db("store_note"))?;
             sqlx::query(
                 "UPDATE leads SET crm_note_ids = array_append(crm_note_ids, $2) WHERE id = $1",
             )
             .bind(lead.id)
             .bind(note_id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
-            .map_err(|e| ("store_note", CrmError::Db(e)))?;
+            .map_err(db("store_note"))?;
+            sqlx::query(
+                "UPDATE lead_attachments SET noted = true WHERE lead_id = $1 AND note_batch = 0",
+            )
+            .bind(lead.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("store_note"))?;
+            tx.commit().await.map_err(db("store_note"))?;
             self.record(lead.id, "add_note", Ok(())).await;
         }
+        // Files that came after it: one follow-up note per batch, each posted once.
+        loop {
+            let open: Option<i64> = sqlx::query_scalar(
+                "SELECT note_batch FROM lead_attachments
+                 WHERE lead_id = $1 AND NOT noted AND note_batch IS NOT NULL ORDER BY note_batch LIMIT 1",
+            )
+            .bind(lead.id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db("attachments"))?;
+            let batch = match open {
+                Some(b) => b,
+                None => {
+                    let first: Option<i64> = sqlx::query_scalar(
+                        "UPDATE lead_attachments SET note_batch = (SELECT min(id) FROM lead_attachments
+                                                                   WHERE lead_id = $1 AND note_batch IS NULL)
+                         WHERE lead_id = $1 AND note_batch IS NULL RETURNING note_batch",
+                    )
+                    .bind(lead.id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db("attachments"))?;
+                    match first {
+                        Some(b) => b,
+                        None => break,
+                    }
+                }
+            };
+            let batch_mark = format!("[stanok-lead-{}-files-{batch}]", lead.id);
+            let links = self.batch_links(lead.id, batch).await?;
+            let mut text = format!(
+                "Дополнительные файлы к заявке №{} {batch_mark}\nФайлы:\n",
+                lead.id
+            );
+            for (name, link) in &links {
+                text.push_str(&format!("- {name}: {link}\n"));
+            }
+            let note_id = self
+                .post_note_once(crm_id, &batch_mark, text.trim_end(), true)
+                .await?;
+            let mut tx = self.pool.begin().await.map_err(db("store_note"))?;
+            sqlx::query(
+                "UPDATE leads SET crm_note_ids = array_append(crm_note_ids, $2) WHERE id = $1",
+            )
+            .bind(lead.id)
+            .bind(note_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("store_note"))?;
+            sqlx::query(
+                "UPDATE lead_attachments SET noted = true WHERE lead_id = $1 AND note_batch = $2",
+            )
+            .bind(lead.id)
+            .bind(batch)
+            .execute(&mut *tx)
+            .await
+            .map_err(db("store_note"))?;
+            tx.commit().await.map_err(db("store_note"))?;
+            self.record(lead.id, "add_files_note", Ok(())).await;
+        }
         Ok(())
+    }
+
+    /// Name and link of each file of a note batch.
+    async fn batch_links(
+        &self,
+        lead_id: i64,
+        batch: i64,
+    ) -> std::result::Result<Vec<(String, String)>, (&'static str, CrmError)> {
+        let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+            "SELECT file_name, sha256, mime_type, size_bytes FROM lead_attachments
+             WHERE lead_id = $1 AND note_batch = $2 ORDER BY id",
+        )
+        .bind(lead_id)
+        .bind(batch)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| ("attachments", CrmError::Db(e)))?;
+        Ok(rows
+            .into_iter()
+            .map(|(name, sha, mime, size)| {
+                let link = match &self.cfg.link_signing_key {
+                    Some(key) => format!(
+                        "{}/api/v1/leads/{lead_id}/attachments/{sha}?sig={}",
+                        self.cfg.public_base_url,
+                        crate::attachments::link_signature(key, lead_id, &sha)
+                    ),
+                    None => format!("{mime} ({size} байт)"),
+                };
+                (name, link)
+            })
+            .collect())
+    }
+
+    /// Posts a note carrying `marker` unless one already exists (when an earlier attempt may
+    /// have posted it before its answer was lost). Returns the note's id.
+    async fn post_note_once(
+        &self,
+        crm_id: i64,
+        marker: &str,
+        text: &str,
+        look_first: bool,
+    ) -> std::result::Result<i64, (&'static str, CrmError)> {
+        if look_first {
+            let notes = self
+                .amo
+                .lead_notes(crm_id)
+                .await
+                .map_err(|e| ("find_note", e))?;
+            if let Some(id) = notes
+                .iter()
+                .find(|n| {
+                    n["params"]["text"]
+                        .as_str()
+                        .is_some_and(|t| t.contains(marker))
+                })
+                .and_then(|n| n["id"].as_i64())
+            {
+                return Ok(id);
+            }
+        }
+        self.amo
+            .add_note(crm_id, text)
+            .await
+            .map_err(|e| ("add_note", e))
     }
 
     /// Delivers leads until `shutdown`; sleeps briefly when nothing is due.

@@ -1092,3 +1092,83 @@ async fn an_operator_requeues_a_rejected_lead_after_fixing_the_cause(pool: PgPoo
     deliver(&pool, &w, id, 30).await;
     assert_eq!(crm_leads_of(&standin, id).len(), 1);
 }
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn files_added_after_delivery_reach_the_crm_exactly_once(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let standin = AmoStandIn::start(ACCESS, "refresh-0").await;
+    let quote = json!({"source": "bot", "kind": "quote", "contact": {"name": "Снабженец", "phone": "+79120000001"},
+                       "payload": {"comment": "КП на подшипники по фото"}});
+    let (s, lead, _) = post_lead(&app, &quote.to_string(), None).await;
+    assert_eq!(s, 201);
+    let id = lead["id"].as_i64().unwrap();
+    let token = lead["upload_token"].as_str().unwrap().to_string();
+    // The worker runs the whole time, as in production.
+    let w = Arc::new(worker(&pool, amo(&standin, &pool)));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(w.clone().run(stopped));
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while crm_leads_of(&standin, id).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lead never reached amoCRM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let crm_id = crm_leads_of(&standin, id)[0]["id"].as_i64().unwrap();
+    while standin.notes(crm_id).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no first note");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Photos arrive after the note; the answer to one follow-up note is lost (posted, then 502).
+    standin.fail(
+        "/notes",
+        Some(axum::http::Method::POST),
+        FaultKind::FailAfterWork,
+        1,
+    );
+    let mut photos = Vec::new();
+    for i in 0..3u8 {
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend_from_slice(&[i; 32]);
+        let (s, v) = app
+            .request(
+                Request::post(format!("/api/v1/leads/{id}/attachments?name=photo-{i}.png"))
+                    .header("x-upload-token", &token)
+                    .body(Body::from(png))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+        photos.push(v["sha256"].as_str().unwrap().to_string());
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !sqlx::query_scalar::<_, bool>("SELECT bool_and(noted) FROM lead_attachments")
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    {
+        assert!(std::time::Instant::now() < deadline, "photos not all noted");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = stop.send(true);
+    task.await.unwrap();
+    assert_eq!(state_of(&pool, id).await, "synced");
+    let notes: Vec<String> = standin
+        .notes(crm_id)
+        .iter()
+        .map(|n| n["params"]["text"].as_str().unwrap().to_string())
+        .collect();
+    for sha in &photos {
+        let n = notes.iter().filter(|t| t.contains(sha.as_str())).count();
+        assert_eq!(n, 1, "photo {sha} in {n} notes: {notes:#?}");
+    }
+    assert!(
+        notes[1..]
+            .iter()
+            .all(|t| t.starts_with("Дополнительные файлы к заявке №")),
+        "{notes:#?}"
+    );
+}
