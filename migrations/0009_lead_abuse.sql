@@ -23,3 +23,14 @@ ALTER TABLE lead_attachments
 -- Files of leads already synced were in their note.
 UPDATE lead_attachments a SET note_batch = 0, noted = true
 FROM leads l WHERE l.id = a.lead_id AND cardinality(l.crm_note_ids) > 0;
+
+-- Rate limits counted where every server replica sees them: hits per bucket (`lead:ip:…`,
+-- `lead:phone:…`, `upload:tg:…`) per fixed window. Unlogged: a crash forgets the counts, which
+-- only forgives a few callers once.
+CREATE UNLOGGED TABLE rate_limit_hits (
+    bucket        text NOT NULL,
+    window_start  timestamptz NOT NULL,
+    hits          integer NOT NULL,
+    PRIMARY KEY (bucket, window_start)
+);
+CREATE INDEX lead_attachments_created_idx ON lead_attachments (created_at);

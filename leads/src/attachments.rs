@@ -135,6 +135,7 @@ pub async fn store(
     file_name: &str,
     bytes: &[u8],
     max_bytes: usize,
+    limits: &crate::limits::Limits,
 ) -> Result<Attachment> {
     if bytes.len() > max_bytes {
         return Err(Error::TooLarge {
@@ -159,6 +160,7 @@ pub async fn store(
         }
         Some(_) => {}
     }
+    crate::limits::check_bytes(&mut tx, lead_id, bytes.len() as i64, limits).await?;
     let file = put_file(data_dir, file_name, bytes, max_bytes).await?;
     let row: (i64,) = sqlx::query_as(
         "INSERT INTO lead_attachments (lead_id, sha256, file_name, mime_type, size_bytes)

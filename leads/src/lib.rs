@@ -20,6 +20,7 @@ pub mod amocrm;
 pub mod attachments;
 pub mod auth;
 pub mod intake;
+pub mod limits;
 pub mod park;
 pub mod passport;
 pub mod phone;
@@ -57,6 +58,9 @@ pub enum Error {
     /// Authentication failed (bad signature, stale data, unknown user).
     #[error("unauthenticated: {0}")]
     Unauthenticated(String),
+    /// Too many requests from this caller (or too many bytes from everyone) for now.
+    #[error("rate limited for {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
     #[error("file storage: {0}")]

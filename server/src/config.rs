@@ -51,6 +51,10 @@ pub struct LeadsConfig {
     pub link_signing_key: Option<String>,
     pub public_base_url: String,
     pub max_attachment_bytes: usize,
+    /// Rate limits and byte quotas of lead intake and uploads (`LIMIT_*`).
+    pub limits: leads::limits::Limits,
+    /// Trusted reverse proxies in front (`TRUSTED_PROXY_HOPS`).
+    pub trusted_proxy_hops: usize,
 }
 
 fn opt(name: &str) -> Option<String> {
@@ -90,6 +94,34 @@ impl LeadsConfig {
                 .transpose()
                 .map_err(|e| anyhow::anyhow!("MAX_ATTACHMENT_BYTES: {e}"))?
                 .unwrap_or(leads::attachments::DEFAULT_MAX_BYTES),
+            limits: {
+                let d = leads::limits::Limits::default();
+                let num = |k: &str, default: u64| -> anyhow::Result<u64> {
+                    opt(k)
+                        .map(|v| v.parse::<u64>().map_err(|e| anyhow::anyhow!("{k}: {e}")))
+                        .transpose()
+                        .map(|v| v.unwrap_or(default))
+                };
+                leads::limits::Limits {
+                    leads_per_caller: num("LIMIT_LEADS_PER_CALLER", d.leads_per_caller.into())?
+                        as u32,
+                    leads_per_phone: num("LIMIT_LEADS_PER_PHONE", d.leads_per_phone.into())? as u32,
+                    uploads_per_caller: num(
+                        "LIMIT_UPLOADS_PER_CALLER",
+                        d.uploads_per_caller.into(),
+                    )? as u32,
+                    window: std::time::Duration::from_secs(
+                        num("LIMIT_WINDOW_SECS", d.window.as_secs())?.max(1),
+                    ),
+                    lead_bytes: num("LIMIT_LEAD_BYTES", d.lead_bytes as u64)? as i64,
+                    daily_bytes: num("LIMIT_DAILY_UPLOAD_BYTES", d.daily_bytes as u64)? as i64,
+                }
+            },
+            trusted_proxy_hops: opt("TRUSTED_PROXY_HOPS")
+                .map(|v| v.parse::<usize>())
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("TRUSTED_PROXY_HOPS: {e}"))?
+                .unwrap_or(0),
         })
     }
 

@@ -203,6 +203,8 @@ pub fn leads_state(cfg: &Config, pool: PgPool) -> api::lead_routes::LeadsState {
     s.bot_service_token = l.bot_service_token.clone();
     s.link_signing_key = l.link_signing_key.clone();
     s.max_attachment_bytes = l.max_attachment_bytes;
+    s.limits = l.limits.clone();
+    s.trusted_proxy_hops = l.trusted_proxy_hops;
     s
 }
 

@@ -44,11 +44,31 @@ pub async fn spawn_app_with(
     spawn_replica(pool, embedder, dir, "test").await
 }
 
+/// Limits so high no ordinary test meets them (the limit tests set their own).
+pub fn generous_limits() -> leads::limits::Limits {
+    leads::limits::Limits {
+        leads_per_caller: 1_000_000,
+        leads_per_phone: 1_000_000,
+        uploads_per_caller: 1_000_000,
+        ..Default::default()
+    }
+}
+
 pub async fn spawn_replica(
     pool: PgPool,
     embedder: Option<Arc<dyn Embedder>>,
     dir: tempfile::TempDir,
     replica_id: &str,
+) -> TestApp {
+    spawn_limited(pool, embedder, dir, replica_id, generous_limits()).await
+}
+
+pub async fn spawn_limited(
+    pool: PgPool,
+    embedder: Option<Arc<dyn Embedder>>,
+    dir: tempfile::TempDir,
+    replica_id: &str,
+    limits: leads::limits::Limits,
 ) -> TestApp {
     let synonyms = server::load_synonyms(Some(&pool)).await.unwrap();
     let cfg = server::engine_config(embedder.as_ref(), synonyms);
@@ -76,6 +96,7 @@ pub async fn spawn_replica(
     leads.bot_service_token = Some(BOT_SERVICE_TOKEN.to_string());
     leads.link_signing_key = Some("link-key".to_string());
     leads.max_attachment_bytes = 64 * 1024;
+    leads.limits = limits;
     let content = server::content::Content::load(
         pool.clone(),
         dir.path().join("cms-files"),

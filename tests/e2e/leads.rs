@@ -1172,3 +1172,109 @@ async fn files_added_after_delivery_reach_the_crm_exactly_once(pool: PgPool) {
         "{notes:#?}"
     );
 }
+
+/// A lead request as if from `ip` (the address the server's listener reports).
+fn lead_from(ip: [u8; 4], body: &str, xff: Option<&str>) -> Request<Body> {
+    let mut r = Request::post("/api/v1/leads").header("content-type", "application/json");
+    if let Some(x) = xff {
+        r = r.header("x-forwarded-for", x);
+    }
+    let mut r = r.body(Body::from(body.to_string())).unwrap();
+    r.extensions_mut()
+        .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+            ip, 40000,
+        ))));
+    r
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn a_flood_from_one_address_is_cut_off_and_a_real_customer_still_gets_through(pool: PgPool) {
+    let limits = leads::limits::Limits {
+        leads_per_caller: 20,
+        leads_per_phone: 5,
+        ..Default::default()
+    };
+    let app = spawn_limited(
+        pool.clone(),
+        Some(hashing()),
+        tempfile::tempdir().unwrap(),
+        "test",
+        limits,
+    )
+    .await;
+    app.import(&small_catalog(), false).await;
+    let (mut created, mut limited) = (0, 0);
+    for i in 0..1000 {
+        let body = json!({"source": "site", "kind": "callback",
+                          "contact": {"phone": format!("+7912{:07}", i)}});
+        let res = tower::ServiceExt::oneshot(
+            app.router.clone(),
+            lead_from([203, 0, 113, 7], &body.to_string(), None),
+        )
+        .await
+        .unwrap();
+        match res.status().as_u16() {
+            201 => created += 1,
+            429 => {
+                limited += 1;
+                let retry: u64 = res.headers()["retry-after"]
+                    .to_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                assert!((1..=600).contains(&retry), "{retry}");
+            }
+            s => panic!("unexpected {s}"),
+        }
+    }
+    assert_eq!((created, limited), (20, 980));
+    // A forged X-Forwarded-For does not help without a trusted proxy in front.
+    let body = json!({"source": "site", "kind": "callback", "contact": {"phone": "+79990000001"}})
+        .to_string();
+    let (s, v) = app
+        .request(lead_from([203, 0, 113, 7], &body, Some("198.51.100.1")))
+        .await;
+    assert_eq!(
+        (s.as_u16(), v["error"]["code"].as_str()),
+        (429, Some("rate_limited")),
+        "{v}"
+    );
+    // One phone number cannot be used for more than its own limit from many addresses.
+    let same_phone =
+        json!({"source": "site", "kind": "callback", "contact": {"phone": "8 912 555-44-33"}})
+            .to_string();
+    let statuses: Vec<u16> = futures::future::join_all((0..7u8).map(|i| {
+        tower::ServiceExt::oneshot(
+            app.router.clone(),
+            lead_from([198, 51, 100, i], &same_phone, None),
+        )
+    }))
+    .await
+    .into_iter()
+    .map(|r| r.unwrap().status().as_u16())
+    .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        5,
+        "{statuses:?}"
+    );
+
+    // A real customer from another address is accepted and reaches amoCRM promptly, ahead of
+    // nothing but the 25 leads that were let in.
+    let (s, v) = app.request(lead_from([192, 0, 2, 10], &cart(), None)).await;
+    assert_eq!(s, 201, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    let standin = AmoStandIn::start(ACCESS, "refresh-0").await;
+    let w = worker(&pool, amo(&standin, &pool));
+    let started = std::time::Instant::now();
+    deliver(&pool, &w, id, 60).await;
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM leads")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 26);
+    println!(
+        "the customer's lead reached amoCRM {:?} after the flood",
+        started.elapsed()
+    );
+}

@@ -53,6 +53,9 @@ pub enum ApiError {
     /// The request conflicts with work in progress.
     #[error("conflict: {0}")]
     Conflict(String),
+    /// Too many requests for now; retry after this many seconds.
+    #[error("rate limited")]
+    RateLimited { retry_after_secs: u64 },
     /// Anything else: logged, answered with a bare 500.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -87,6 +90,7 @@ impl From<leads::Error> for ApiError {
             E::UnsupportedType => ApiError::UnsupportedMediaType,
             E::Unauthenticated(_) => ApiError::Unauthorized,
             E::Forbidden(why) => ApiError::Forbidden(why),
+            E::RateLimited { retry_after_secs } => ApiError::RateLimited { retry_after_secs },
             e @ (E::Db(_) | E::Io(_) | E::Crm(_)) => ApiError::Internal(anyhow::Error::new(e)),
         }
     }
@@ -115,6 +119,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
+            ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -148,6 +153,10 @@ impl ApiError {
             ApiError::UnsupportedMediaType => {
                 "Неподдерживаемый тип файла: принимаются JPEG, PNG, WebP и PDF".into()
             }
+            ApiError::RateLimited { retry_after_secs } => format!(
+                "Слишком много запросов. Повторите через {} мин.",
+                retry_after_secs.div_ceil(60)
+            ),
             ApiError::Internal(_) => "Внутренняя ошибка сервера".into(),
         }
     }
@@ -170,6 +179,10 @@ impl IntoResponse for ApiError {
             ApiError::InvalidParameter { field, .. } => Some(field.clone()),
             _ => None,
         };
+        let retry_after = match &self {
+            ApiError::RateLimited { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        };
         let body = ErrorBody {
             error: ErrorDetail {
                 code,
@@ -177,7 +190,12 @@ impl IntoResponse for ApiError {
                 field,
             },
         };
-        (status, Json(body)).into_response()
+        let mut res = (status, Json(body)).into_response();
+        if let Some(secs) = retry_after {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        res
     }
 }
 

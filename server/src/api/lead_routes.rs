@@ -38,6 +38,11 @@ pub struct LeadsState {
     pub link_signing_key: Option<String>,
     pub max_attachment_bytes: usize,
     pub init_data_max_age_secs: i64,
+    /// Rate limits and byte quotas of lead intake and uploads.
+    pub limits: leads::limits::Limits,
+    /// Reverse proxies in front of the server whose `X-Forwarded-For` entries are trusted
+    /// (`TRUSTED_PROXY_HOPS`; 0: the peer address is the client's).
+    pub trusted_proxy_hops: usize,
 }
 
 impl LeadsState {
@@ -52,6 +57,8 @@ impl LeadsState {
             link_signing_key: None,
             max_attachment_bytes: leads::attachments::DEFAULT_MAX_BYTES,
             init_data_max_age_secs: 86_400,
+            limits: leads::limits::Limits::default(),
+            trusted_proxy_hops: 0,
         }
     }
 }
@@ -162,14 +169,44 @@ pub(super) async fn file_response(
               (status = 400, description = "Неверная заявка", body = ErrorBody),
               (status = 401, description = "Неверные данные Mini App", body = ErrorBody),
               (status = 413, description = "Тело слишком большое", body = ErrorBody),
-              (status = 422, description = "Ключ уже использован для другой заявки", body = ErrorBody)))]
+              (status = 422, description = "Ключ уже использован для другой заявки", body = ErrorBody),
+              (status = 429, description = "Слишком много заявок с этого адреса или телефона (Retry-After)", body = ErrorBody)))]
 pub(super) async fn create_lead(
     State(state): State<AppState>,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
     ApiJson(req): ApiJson<leads::intake::LeadRequest>,
 ) -> Result<Response, ApiError> {
     let ls = leads_state(&state)?;
     let telegram_id = telegram_caller(ls, &headers).await?;
+    let l = &ls.limits;
+    let who = caller_bucket(
+        telegram_id,
+        peer_of(&extensions),
+        &headers,
+        ls.trusted_proxy_hops,
+    );
+    leads::limits::hit(
+        &ls.pool,
+        &format!("lead:{who}"),
+        l.leads_per_caller,
+        l.window,
+    )
+    .await?;
+    if let Some(phone) = req
+        .contact
+        .phone
+        .as_deref()
+        .and_then(|p| leads::Phone::parse(p).ok())
+    {
+        leads::limits::hit(
+            &ls.pool,
+            &format!("lead:phone:{}", phone.as_str()),
+            l.leads_per_phone,
+            l.window,
+        )
+        .await?;
+    }
     let key = match headers.get("idempotency-key") {
         None => None,
         Some(v) => Some(
@@ -221,16 +258,36 @@ fn lead_id(raw: &str) -> Result<i64, ApiError> {
               (status = 403, description = "Токен не подходит или приём файлов закрыт", body = ErrorBody),
               (status = 404, description = "Нет такой заявки", body = ErrorBody),
               (status = 413, description = "Файл слишком большой", body = ErrorBody),
-              (status = 415, description = "Неподдерживаемый тип файла", body = ErrorBody)))]
+              (status = 415, description = "Неподдерживаемый тип файла", body = ErrorBody),
+              (status = 429, description = "Слишком много загрузок (Retry-After)", body = ErrorBody)))]
 pub(super) async fn add_attachment(
     State(state): State<AppState>,
     Path(id): Path<String>,
     ApiQuery(p): ApiQuery<AttachParams>,
     headers: HeaderMap,
+    extensions: axum::http::Extensions,
     body: axum::body::Body,
 ) -> Result<(StatusCode, Json<leads::attachments::Attachment>), ApiError> {
     let ls = leads_state(&state)?;
     let id = lead_id(&id)?;
+    // The bot uploads for all its users from one address; each lead's own cap bounds it.
+    let from_bot = ls.bot_service_token.as_deref().is_some_and(|t| {
+        headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|p| token_matches(p.trim().as_bytes(), t.as_bytes()))
+    });
+    if !from_bot {
+        let who = caller_bucket(None, peer_of(&extensions), &headers, ls.trusted_proxy_hops);
+        leads::limits::hit(
+            &ls.pool,
+            &format!("upload:{who}"),
+            ls.limits.uploads_per_caller,
+            ls.limits.window,
+        )
+        .await?;
+    }
     // The token is checked before a byte of the body is read.
     let token = headers
         .get("x-upload-token")
@@ -247,6 +304,7 @@ pub(super) async fn add_attachment(
         p.name.as_deref().unwrap_or("file"),
         &body,
         ls.max_attachment_bytes,
+        &ls.limits,
     )
     .await?;
     Ok((StatusCode::CREATED, Json(a)))
@@ -288,6 +346,52 @@ pub(super) async fn get_attachment(
         .find(|a| a.sha256 == sha)
         .ok_or_else(|| ApiError::NotFound("файл".into()))?;
     file_response(&ls.data_dir, &file.sha256, file.mime_type, &file.file_name).await
+}
+
+/// The client's address: the peer's, or with `hops` trusted proxies in front the entry of
+/// `X-Forwarded-For` the outermost of them appended (entries further left are the client's
+/// word and are ignored).
+pub(super) fn client_ip(
+    peer: Option<std::net::IpAddr>,
+    headers: &HeaderMap,
+    hops: usize,
+) -> String {
+    if hops > 0 {
+        let entries: Vec<&str> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .collect();
+        if entries.len() >= hops {
+            if let Ok(ip) = entries[entries.len() - hops].parse::<std::net::IpAddr>() {
+                return ip.to_string();
+            }
+        }
+    }
+    peer.map(|p| p.to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The rate-limit identity of a caller: the Telegram user when there is one, else the address.
+fn caller_bucket(
+    telegram_id: Option<i64>,
+    peer: Option<std::net::IpAddr>,
+    headers: &HeaderMap,
+    hops: usize,
+) -> String {
+    match telegram_id {
+        Some(id) => format!("tg:{id}"),
+        None => format!("ip:{}", client_ip(peer, headers, hops)),
+    }
+}
+
+fn peer_of(parts: &axum::http::Extensions) -> Option<std::net::IpAddr> {
+    parts
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
 }
 
 /// Most rows one `GET /api/v1/leads` returns.
@@ -555,4 +659,29 @@ pub(super) async fn requeue_crm_events(
     let n = leads::passport::requeue(&ls.pool, req.ids.as_deref()).await?;
     tracing::info!(requeued = n, "won-deal events requeued by an operator");
     Ok(Json(Requeued { requeued: n }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_client_address_comes_from_trusted_hops_only() {
+        let peer = Some("10.0.0.2".parse().unwrap());
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("1.1.1.1, 203.0.113.9"),
+        );
+        // No proxy trusted: the header is the client's word, ignored.
+        assert_eq!(client_ip(peer, &h, 0), "10.0.0.2");
+        // One proxy (Traefik) in front: the entry it appended, not the forgeable one left of it.
+        assert_eq!(client_ip(peer, &h, 1), "203.0.113.9");
+        assert_eq!(client_ip(peer, &h, 2), "1.1.1.1");
+        // Fewer entries than trusted hops, or garbage: the peer.
+        assert_eq!(client_ip(peer, &h, 3), "10.0.0.2");
+        h.insert("x-forwarded-for", HeaderValue::from_static("not-an-ip"));
+        assert_eq!(client_ip(peer, &h, 1), "10.0.0.2");
+        assert_eq!(client_ip(None, &HeaderMap::new(), 0), "unknown");
+    }
 }
