@@ -19,7 +19,8 @@ pub struct Link {
 }
 
 /// Records the Telegram user with the phone they shared and binds them to the client with
-/// that phone. An existing role is kept; a first link gets `engineer`.
+/// that phone. An existing role is kept while the client stays the same; a first link, or a
+/// link to another client, gets `engineer`.
 pub async fn link_telegram_user(
     pool: &PgPool,
     telegram_id: i64,
@@ -40,7 +41,10 @@ pub async fn link_telegram_user(
          ON CONFLICT (telegram_id) DO UPDATE SET
              client_id = EXCLUDED.client_id, phone = EXCLUDED.phone,
              first_name = EXCLUDED.first_name, username = EXCLUDED.username,
+             -- A user linked to another client starts over as an engineer there: a role is
+             -- given within one client and does not travel with the person.
              role = CASE WHEN EXCLUDED.client_id IS NULL THEN NULL
+                         WHEN telegram_users.client_id IS DISTINCT FROM EXCLUDED.client_id THEN EXCLUDED.role
                          ELSE coalesce(telegram_users.role, EXCLUDED.role) END
          RETURNING role::text",
     )

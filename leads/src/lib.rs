@@ -80,6 +80,51 @@ pub(crate) fn invalid(field: &str, message: impl Into<String>) -> Error {
 
 /// Runs `step` until `shutdown`; `step` says whether it found work, and an idle or failed step
 /// waits half a second (or for shutdown) before the next.
+/// Text for logs and stored error strings with phone numbers masked: any run of 10 or more
+/// digits (spaces, dashes, brackets and a leading `+` between them allowed) keeps only its
+/// last two digits. amoCRM's error answers may echo the values we sent.
+pub fn redact(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_ascii_digit()
+            || (chars[i] == '+' && chars.get(i + 1).is_some_and(|c| c.is_ascii_digit()))
+        {
+            let mut j = i;
+            let mut digits = 0;
+            let mut last_digit_end = i;
+            while j < chars.len() && (chars[j].is_ascii_digit() || " -()+".contains(chars[j])) {
+                if chars[j].is_ascii_digit() {
+                    digits += 1;
+                    last_digit_end = j + 1;
+                }
+                j += 1;
+            }
+            let run: String = chars[i..last_digit_end].iter().collect();
+            if digits >= 10 {
+                let tail: String = run
+                    .chars()
+                    .filter(char::is_ascii_digit)
+                    .rev()
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect();
+                out.push_str(&format!("***{tail}"));
+            } else {
+                out.push_str(&run);
+            }
+            i = last_digit_end.max(i + 1);
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
 pub(crate) async fn poll_until<F, Fut>(
     mut shutdown: tokio::sync::watch::Receiver<bool>,
     what: &str,
@@ -105,5 +150,18 @@ pub(crate) async fn poll_until<F, Fut>(
                 _ = shutdown.changed() => return,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod redact_tests {
+    #[test]
+    fn phone_numbers_are_masked_and_other_numbers_kept() {
+        assert_eq!(
+            super::redact("contact +7 (912) 345-67-89 rejected, lead 12345, status 400"),
+            "contact ***89 rejected, lead 12345, status 400"
+        );
+        assert_eq!(super::redact("79123456789"), "***89");
+        assert_eq!(super::redact("нет ошибок"), "нет ошибок");
     }
 }

@@ -89,15 +89,21 @@ pub fn parse_webhook(body: &[u8]) -> Result<Webhook> {
     })
 }
 
-/// Stores the webhook's status changes; a (lead, status) seen before is not stored again.
-/// Returns how many new events were stored.
+/// Stores the webhook's status changes; a (lead, status) seen before is not stored again,
+/// unless its earlier event ended without registering a machine (`ignored`, `review`,
+/// `failed`): then it is processed again (the deal may have been fixed in amoCRM since).
+/// Returns how many events were stored or made due again.
 pub async fn store_events(pool: &PgPool, hook: &Webhook) -> Result<u64> {
     let mut stored = 0;
     let mut tx = pool.begin().await?;
     for c in &hook.changes {
         stored += sqlx::query(
             "INSERT INTO crm_webhook_events (crm_lead_id, status_id, pipeline_id, raw)
-             VALUES ($1, $2, $3, $4) ON CONFLICT (crm_lead_id, status_id) DO NOTHING",
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (crm_lead_id, status_id) DO UPDATE
+                 SET state = 'pending', raw = EXCLUDED.raw, attempts = 0, next_attempt_at = now(),
+                     locked_until = NULL, processed_at = NULL
+                 WHERE crm_webhook_events.state IN ('ignored', 'review', 'failed')",
         )
         .bind(c.lead_id)
         .bind(c.status_id)
@@ -190,7 +196,7 @@ impl PassportWorker {
                 if !permanent && attempts >= self.cfg.alert_after_attempts {
                     tracing::error!(event = id, attempts, error = %e, "won-deal event stuck; still retrying");
                 }
-                (state, e.to_string())
+                (state, crate::redact(&e.to_string()))
             }
         };
         // Doubling from 2 s, at most 30 min.

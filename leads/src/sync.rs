@@ -223,7 +223,11 @@ impl SyncWorker {
     async fn record(&self, lead: i64, step: &str, outcome: std::result::Result<(), &CrmError>) {
         let (ok, status, error) = match outcome {
             Ok(()) => (true, None, None),
-            Err(e) => (false, e.status().map(i32::from), Some(e.to_string())),
+            Err(e) => (
+                false,
+                e.status().map(i32::from),
+                Some(crate::redact(&e.to_string())),
+            ),
         };
         if let Err(e) = sqlx::query(
             "INSERT INTO lead_sync_attempts (lead_id, step, ok, http_status, error) VALUES ($1, $2, $3, $4, $5)",
@@ -272,17 +276,17 @@ impl SyncWorker {
                      WHERE id = $1",
                 )
                 .bind(id)
-                .bind(e.to_string())
+                .bind(crate::redact(&e.to_string()))
                 .bind(give_up)
                 .bind(delay.as_millis() as i64)
                 .execute(&self.pool)
                 .await?;
                 if give_up {
-                    tracing::error!(lead = id, attempts, error = %e, "lead sync failed; left for an operator");
+                    tracing::error!(lead = id, attempts, error = %crate::redact(&e.to_string()), "lead sync failed; left for an operator");
                 } else if attempts >= self.cfg.alert_after_attempts {
-                    tracing::error!(lead = id, attempts, retry_in_ms = delay.as_millis() as u64, error = %e, "lead sync stuck; still retrying");
+                    tracing::error!(lead = id, attempts, retry_in_ms = delay.as_millis() as u64, error = %crate::redact(&e.to_string()), "lead sync stuck; still retrying");
                 } else {
-                    tracing::warn!(lead = id, attempts, retry_in_ms = delay.as_millis() as u64, error = %e, "lead sync will be retried");
+                    tracing::warn!(lead = id, attempts, retry_in_ms = delay.as_millis() as u64, error = %crate::redact(&e.to_string()), "lead sync will be retried");
                 }
             }
         }

@@ -1278,3 +1278,101 @@ async fn a_flood_from_one_address_is_cut_off_and_a_real_customer_still_gets_thro
         started.elapsed()
     );
 }
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn a_repeated_won_event_is_processed_when_the_first_registered_nothing(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    app.import(&small_catalog(), false).await;
+    let standin = AmoStandIn::start(ACCESS, "refresh-0").await;
+    sqlx::query("INSERT INTO clients (company, phone) VALUES ('ООО Ромашка', '+79123456789')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let contact = standin.add_contact("ООО Ромашка", &["8 (912) 345-67-89"]);
+    // The deal names a product the catalog does not have yet: the first event goes to review.
+    let deal = standin.add_deal(
+        "Пресс",
+        142,
+        contact,
+        &[(SERIAL_FIELD, "SN-7000"), (PRODUCT_FIELD, "PRESS-9")],
+    );
+    let worker = leads::passport::PassportWorker::new(
+        pool.clone(),
+        amo(&standin, &pool),
+        leads::passport::PassportConfig {
+            serial_field_id: SERIAL_FIELD,
+            product_field_id: PRODUCT_FIELD,
+            alert_after_attempts: 5,
+            lease: Duration::from_secs(5),
+        },
+    );
+    let (s, _) = post_hook(&app, WEBHOOK_SECRET, &webhook_body(&[(deal, 142)])).await;
+    assert_eq!(s, 200);
+    while worker.run_once().await.unwrap().is_some() {}
+    let state: String = sqlx::query_scalar("SELECT state FROM crm_webhook_events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(state, "review");
+    // The product is added; amoCRM sends the deal's won status again (a manager re-saved it).
+    app.import(
+        &doc(
+            "M-9",
+            "product",
+            "PRESS-9",
+            "Пресс гидравлический П-9",
+            json!({"model": "П-9"}),
+        ),
+        false,
+    )
+    .await;
+    let (s, _) = post_hook(&app, WEBHOOK_SECRET, &webhook_body(&[(deal, 142)])).await;
+    assert_eq!(s, 200);
+    while worker.run_once().await.unwrap().is_some() {}
+    let machines: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT serial_number, product_id FROM machine_instances")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        machines,
+        vec![("SN-7000".to_string(), Some("M-9".to_string()))]
+    );
+    // Once done, a third delivery of the same event changes nothing.
+    let (s, _) = post_hook(&app, WEBHOOK_SECRET, &webhook_body(&[(deal, 142)])).await;
+    assert_eq!(s, 200);
+    while worker.run_once().await.unwrap().is_some() {}
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM machine_instances")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn a_role_does_not_travel_to_another_client(pool: PgPool) {
+    sqlx::query("INSERT INTO clients (company, phone) VALUES ('ООО Альфа', '+79120000001'), ('ООО Бета', '+79120000002')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let link =
+        |phone: &'static str| leads::account::link_telegram_user(&pool, 42, phone, "Пётр", None);
+    assert_eq!(
+        link("+79120000001").await.unwrap().role.as_deref(),
+        Some("engineer")
+    );
+    sqlx::query("UPDATE telegram_users SET role = 'director' WHERE telegram_id = 42")
+        .execute(&pool)
+        .await
+        .unwrap();
+    // The same client again: the director stays a director.
+    assert_eq!(
+        link("+79120000001").await.unwrap().role.as_deref(),
+        Some("director")
+    );
+    // Linked to another company: an engineer there, not its director.
+    assert_eq!(
+        link("+79120000002").await.unwrap().role.as_deref(),
+        Some("engineer")
+    );
+}

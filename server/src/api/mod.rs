@@ -942,6 +942,48 @@ async fn api_page() -> Html<&'static str> {
     Html(openapi::HTML_PAGE)
 }
 
+/// What request logs show of a path: the route's pattern once matched; before routing (the
+/// outer trace span), the path with the parts that carry secrets or people's data replaced by
+/// their parameter names (the webhook's path secret, login tokens, ids of clients, users and
+/// leads).
+fn route_of<B>(req: &axum::http::Request<B>) -> String {
+    if let Some(p) = req.extensions().get::<MatchedPath>() {
+        return p.as_str().to_string();
+    }
+    redact_path(req.uri().path())
+}
+
+fn redact_path(path: &str) -> String {
+    const SECRET_AFTER: [(&str, &str); 5] = [
+        ("/api/v1/webhooks/amocrm/", "{secret}"),
+        ("/api/v1/leads/", "{id}"),
+        ("/api/v1/clients/", "{id}"),
+        ("/api/v1/admin/telegram-users/", "{telegram_id}"),
+        ("/api/v1/orders/", "{id}"),
+    ];
+    for (prefix, name) in SECRET_AFTER {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            let tail = rest.find('/').map(|i| &rest[i..]).unwrap_or("");
+            return format!("{prefix}{name}{}", redact_path_tail(tail));
+        }
+    }
+    path.to_string()
+}
+
+/// Hex digests further down a path (attachment hashes) are not worth logging either.
+fn redact_path_tail(tail: &str) -> String {
+    tail.split('/')
+        .map(|seg| {
+            if seg.len() >= 32 && seg.bytes().all(|b| b.is_ascii_hexdigit()) {
+                "{sha256}"
+            } else {
+                seg
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let route = req
         .extensions()
@@ -1121,7 +1163,7 @@ pub fn router(state: AppState, opts: &HttpOptions) -> Router {
                                 .get("x-request-id")
                                 .and_then(|v| v.to_str().ok())
                                 .unwrap_or("-");
-                            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                            tracing::info_span!("http", method = %req.method(), route = %route_of(req), request_id = %id)
                         },
                     )
                     // 5xx are logged once, by `ApiError`, at the level they deserve.
@@ -1137,6 +1179,22 @@ pub fn router(state: AppState, opts: &HttpOptions) -> Router {
                 .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES)),
         )
         .with_state(state)
+}
+
+#[cfg(test)]
+mod redaction_tests {
+    #[test]
+    fn logged_paths_carry_no_secrets() {
+        assert_eq!(
+            super::redact_path("/api/v1/webhooks/amocrm/s3cr3t-hook"),
+            "/api/v1/webhooks/amocrm/{secret}"
+        );
+        assert_eq!(
+            super::redact_path(&format!("/api/v1/leads/42/attachments/{}", "ab".repeat(32))),
+            "/api/v1/leads/{id}/attachments/{sha256}"
+        );
+        assert_eq!(super::redact_path("/api/v1/search"), "/api/v1/search");
+    }
 }
 
 #[cfg(test)]
