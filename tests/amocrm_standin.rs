@@ -231,9 +231,25 @@ impl AmoStandIn {
         g.leads.insert(
             id,
             json!({"id": id, "name": name, "price": 1729000, "status_id": status_id, "pipeline_id": 5553,
-                   "custom_fields_values": cf, "_embedded": {"contacts": [{"id": contact_id}]}}),
+                   "custom_fields_values": cf, "_embedded": {"contacts": [{"id": contact_id, "is_main": true}]}}),
         );
         id
+    }
+
+    /// Adds a contact to a deal: amoCRM lists a deal's contacts with `is_main` on one of them.
+    /// With `main`, it becomes the main contact and is listed last (the order amoCRM promises
+    /// nothing about).
+    pub fn add_deal_contact(&self, lead_id: i64, contact_id: i64, main: bool) {
+        let mut g = self.inner.lock().unwrap();
+        if let Some(l) = g.leads.get_mut(&lead_id) {
+            let contacts = l["_embedded"]["contacts"].as_array_mut().unwrap();
+            if main {
+                for c in contacts.iter_mut() {
+                    c["is_main"] = json!(false);
+                }
+            }
+            contacts.push(json!({"id": contact_id, "is_main": main}));
+        }
     }
 
     pub fn set_status(&self, lead_id: i64, status_id: i64) {

@@ -241,15 +241,17 @@ impl PassportWorker {
                 lead["status_id"]
             )));
         }
-        // The client: the first contact with a phone we can normalise.
+        // The client: the deal's main contact, else the first contact with a phone we can
+        // normalise (a deal's other contacts may be a dealer's or a colleague's).
         let mut phone = None;
         let mut contact_id = None;
         let mut company = String::new();
-        for c in lead["_embedded"]["contacts"]
+        let mut contacts = lead["_embedded"]["contacts"]
             .as_array()
             .cloned()
-            .unwrap_or_default()
-        {
+            .unwrap_or_default();
+        contacts.sort_by_key(|c| c["is_main"] != true);
+        for c in contacts {
             let Some(cid) = c["id"].as_i64() else {
                 continue;
             };

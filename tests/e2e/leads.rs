@@ -1376,3 +1376,48 @@ async fn a_role_does_not_travel_to_another_client(pool: PgPool) {
         Some("engineer")
     );
 }
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn the_passport_binds_the_machine_to_the_deals_main_contact(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    app.import(&small_catalog(), false).await;
+    let standin = AmoStandIn::start(ACCESS, "refresh-0").await;
+    let buyer: i64 = sqlx::query_scalar("INSERT INTO clients (company, phone) VALUES ('ООО Покупатель', '+79120000005') RETURNING id")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO clients (company, phone) VALUES ('Дилер', '+79120000006')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    // The dealer's contact is listed first; the buyer is the deal's main contact.
+    let dealer = standin.add_contact("Дилер", &["+7 912 000-00-06"]);
+    let main = standin.add_contact("ООО Покупатель", &["+7 912 000-00-05"]);
+    let deal = standin.add_deal(
+        "Станок 16К20",
+        142,
+        dealer,
+        &[(SERIAL_FIELD, "SN-5555"), (PRODUCT_FIELD, "16K20-710")],
+    );
+    standin.add_deal_contact(deal, main, true);
+    let (s, _) = post_hook(&app, WEBHOOK_SECRET, &webhook_body(&[(deal, 142)])).await;
+    assert_eq!(s, 200);
+    let worker = leads::passport::PassportWorker::new(
+        pool.clone(),
+        amo(&standin, &pool),
+        leads::passport::PassportConfig {
+            serial_field_id: SERIAL_FIELD,
+            product_field_id: PRODUCT_FIELD,
+            alert_after_attempts: 5,
+            lease: Duration::from_secs(5),
+        },
+    );
+    while worker.run_once().await.unwrap().is_some() {}
+    let owner: i64 = sqlx::query_scalar(
+        "SELECT client_id FROM machine_instances WHERE serial_number = 'SN-5555'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(owner, buyer);
+}

@@ -119,6 +119,19 @@ async fn reindex_swaps_in_without_a_failed_search(pool: PgPool) {
     let (_, v) = app.get("/api/v1/index/status").await;
     assert_eq!(v["reindex"]["state"], "done", "{v}");
     assert_eq!(v["ready"], true);
+    // Anyone sees the generation's name; only an operator its place on disk.
+    let public = v["reindex"]["generation"].as_str().unwrap().to_string();
+    assert!(!public.contains('/') && !public.is_empty(), "{v}");
+    let (_, v) = app
+        .request(
+            Request::get("/api/v1/index/status")
+                .header("authorization", format!("Bearer {ADMIN_TOKEN}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    let full = v["reindex"]["generation"].as_str().unwrap();
+    assert!(full.starts_with('/') && full.ends_with(&public), "{v}");
     searching.store(false, Ordering::Relaxed);
     let failures = searcher.await.unwrap();
     assert!(

@@ -806,8 +806,32 @@ pub struct IndexStatusDto {
 /// Indexer status.
 #[utoipa::path(get, path = "/api/v1/index/status", operation_id = "indexStatus", tag = "ops",
     responses((status = 200, description = "Состояние индекса", body = IndexStatusDto)))]
-async fn index_status(State(state): State<AppState>) -> Json<IndexStatusDto> {
+async fn index_status(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Json<IndexStatusDto> {
     let indexer = state.live.indexer();
+    // The generation's path and a failure's text are for operators: anyone else sees the
+    // generation's name and that it failed.
+    let reindex = match (
+        state.live.reindex_state(),
+        require_admin(&state, &headers).is_ok(),
+    ) {
+        (r, true) => r,
+        (indexer::live::ReindexState::Done(mut report), false) => {
+            report.generation = std::path::Path::new(&report.generation)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            indexer::live::ReindexState::Done(report)
+        }
+        (indexer::live::ReindexState::Failed { .. }, false) => {
+            indexer::live::ReindexState::Failed {
+                error: "см. журнал сервера".into(),
+            }
+        }
+        (r, false) => r,
+    };
     let s = &indexer.status;
     let stats = indexer.engine().stats();
     Json(IndexStatusDto {
@@ -820,7 +844,7 @@ async fn index_status(State(state): State<AppState>) -> Json<IndexStatusDto> {
         lag_ms: s.lag_ms.load(Ordering::Relaxed),
         last_batch_ms: s.last_batch_ms.load(Ordering::Relaxed),
         text_segments: stats.text_segments,
-        reindex: state.live.reindex_state(),
+        reindex,
     })
 }
 
@@ -1148,6 +1172,11 @@ pub fn router(state: AppState, opts: &HttpOptions) -> Router {
         )
         .merge(site::routes())
         .fallback(site::fallback)
+        // Inside `track`, so a timed-out request is counted and answered in the JSON shape.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            opts.request_timeout,
+        ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
         .layer(
             tower::ServiceBuilder::new()
@@ -1170,10 +1199,6 @@ pub fn router(state: AppState, opts: &HttpOptions) -> Router {
                     .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG)),
                 )
                 .layer(tower_http::request_id::PropagateRequestIdLayer::new(request_id))
-                .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-                    StatusCode::REQUEST_TIMEOUT,
-                    opts.request_timeout,
-                ))
                 .layer(tower_http::compression::CompressionLayer::new())
                 .layer(cors)
                 .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES)),
