@@ -34,3 +34,10 @@ CREATE UNLOGGED TABLE rate_limit_hits (
     PRIMARY KEY (bucket, window_start)
 );
 CREATE INDEX lead_attachments_created_idx ON lead_attachments (created_at);
+
+-- amoCRM allows 7 requests/s per account, whatever number of our replicas call it: each call
+-- reserves the next free slot here (one row per account, serialised by its row lock).
+CREATE TABLE crm_rate_slots (
+    account  text PRIMARY KEY,
+    next_at  timestamptz NOT NULL
+);

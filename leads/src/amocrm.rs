@@ -1,6 +1,7 @@
 //! amoCRM API v4 client (see `../shared/protocols/amocrm.md`).
 //!
-//! Every request goes through one rate limiter (requests spaced at least 1/7 s + 15 ms apart, so no
+//! Every request goes through one rate limiter shared by all replicas through Postgres (requests
+//! spaced at least 1/7 s + 15 ms apart, so no
 //! one-second window holds more than 7) and one error mapping: 2xx hal+json → value, 204 →
 //! empty, 429 / 5xx / network / timeout → [`CrmError::Retryable`], 401 → one token refresh and
 //! a retry (OAuth) or [`CrmError::Auth`], other 4xx → [`CrmError::Permanent`] with the
@@ -12,7 +13,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sqlx::PgPool;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Errors talking to amoCRM.
 #[derive(Debug, thiserror::Error)]
@@ -89,20 +90,32 @@ impl AmoConfig {
     }
 }
 
-/// Spaces requests at least `interval` apart across every task of this process.
+/// Spaces requests at least `interval` apart across every task of every server replica: each
+/// request reserves the account's next free slot in Postgres (`crm_rate_slots`, one row per
+/// account, updated under its row lock, on the database's clock) and sleeps until it.
 struct RateLimiter {
-    next: tokio::sync::Mutex<Instant>,
+    pool: PgPool,
+    account: String,
     interval: Duration,
 }
 
 impl RateLimiter {
-    async fn wait(&self) {
-        let mut next = self.next.lock().await;
-        let now = Instant::now();
-        if *next > now {
-            tokio::time::sleep_until((*next).into()).await;
+    async fn wait(&self) -> Result<(), CrmError> {
+        let wait_secs: f64 = sqlx::query_scalar(
+            "INSERT INTO crm_rate_slots AS s (account, next_at)
+             VALUES ($1, clock_timestamp() + $2 * interval '1 microsecond')
+             ON CONFLICT (account) DO UPDATE
+                 SET next_at = greatest(s.next_at, clock_timestamp()) + $2 * interval '1 microsecond'
+             RETURNING extract(epoch FROM next_at - $2 * interval '1 microsecond' - clock_timestamp())::float8",
+        )
+        .bind(&self.account)
+        .bind(self.interval.as_micros() as f64)
+        .fetch_one(&self.pool)
+        .await?;
+        if wait_secs > 0.0 {
+            tokio::time::sleep(Duration::from_secs_f64(wait_secs)).await;
         }
-        *next = Instant::now().max(*next) + self.interval;
+        Ok(())
     }
 }
 
@@ -123,7 +136,8 @@ impl AmoClient {
             .expect("HTTP client builds");
         AmoClient {
             limiter: RateLimiter {
-                next: tokio::sync::Mutex::new(Instant::now()),
+                pool: pool.clone(),
+                account: cfg.account.clone(),
                 interval: cfg.min_interval,
             },
             cfg,
@@ -137,8 +151,10 @@ impl AmoClient {
     }
 
     /// The current access token, refreshing it (rotating the refresh token) when it expires
-    /// within a minute or when `force` is set after a 401.
-    async fn access_token(&self, force: bool) -> Result<String, CrmError> {
+    /// within a minute, or when amoCRM refused `rejected` (a 401) and it is still the stored
+    /// one (another client or replica may have refreshed it meanwhile: then that one is used).
+    async fn access_token(&self, rejected: Option<&str>) -> Result<String, CrmError> {
+        let force = rejected.is_some();
         let AmoAuth::OAuth {
             client_id,
             client_secret,
@@ -185,11 +201,11 @@ impl AmoClient {
                 "no refresh token stored; set AMOCRM_REFRESH_TOKEN".into(),
             ));
         };
-        if valid && (!force || fresh.as_deref() != Some(access.as_str())) {
-            return Ok(access); // someone else refreshed meanwhile
+        if valid && rejected != Some(access.as_str()) {
+            return Ok(access); // still good, or someone else refreshed meanwhile
         }
         let refresh = refresh.ok_or_else(|| CrmError::Auth("no refresh token stored".into()))?;
-        self.limiter.wait().await;
+        self.limiter.wait().await?;
         let resp = self
             .http
             .post(format!("{}/oauth2/access_token", self.cfg.base_url))
@@ -250,10 +266,10 @@ impl AmoClient {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Option<Value>, CrmError> {
-        let mut refreshed = false;
+        let mut rejected: Option<String> = None;
         loop {
-            let token = self.access_token(refreshed).await?;
-            self.limiter.wait().await;
+            let token = self.access_token(rejected.as_deref()).await?;
+            self.limiter.wait().await?;
             let mut req = self
                 .http
                 .request(method.clone(), format!("{}{path}", self.cfg.base_url))
@@ -280,9 +296,9 @@ impl AmoClient {
             }
             if status == StatusCode::UNAUTHORIZED
                 && matches!(self.cfg.auth, AmoAuth::OAuth { .. })
-                && !refreshed
+                && rejected.is_none()
             {
-                refreshed = true;
+                rejected = Some(token);
                 continue;
             }
             let text = resp.text().await.unwrap_or_default();

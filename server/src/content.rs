@@ -333,10 +333,6 @@ impl Content {
         live: Arc<indexer::Live>,
         mut shutdown: tokio::sync::watch::Receiver<bool>,
     ) {
-        // The engine was opened with the synonyms of its start; remember them as seen.
-        if let Err(e) = self.sync_synonyms(&live).await {
-            tracing::warn!(error = %e, "reading synonyms");
-        }
         let mut listener = match sqlx::postgres::PgListener::connect_with(&self.pool).await {
             Ok(mut l) => match l.listen(CHANNEL).await {
                 Ok(()) => Some(l),
@@ -350,6 +346,15 @@ impl Content {
                 None
             }
         };
+        // Listening first, then reading: an edit committed before LISTEN is in this read, one
+        // after it is notified, so none waits for the poll.
+        if let Err(e) = self.reload().await {
+            tracing::warn!(error = %e, "reloading content");
+        }
+        // The engine was opened with the synonyms of its start; remember them as seen.
+        if let Err(e) = self.sync_synonyms(&live).await {
+            tracing::warn!(error = %e, "reading synonyms");
+        }
         let mut tick = tokio::time::interval(POLL_EVERY);
         tick.tick().await;
         loop {

@@ -494,8 +494,7 @@ async fn oauth_refresh_rotates_persists_and_never_reuses_a_stale_token(pool: PgP
     // A restarted process still configured with the first refresh token uses the stored one;
     // two clients hitting an expired token at once refresh once.
     standin.expire_access_tokens();
-    // Separate clients have separate rate limiters (as separate processes would): let the
-    // stand-in's one-second window empty first.
+    // Let the stand-in's one-second window empty first.
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let b = oauth("refresh-0");
     let c = oauth("refresh-0");
@@ -1420,4 +1419,25 @@ async fn the_passport_binds_the_machine_to_the_deals_main_contact(pool: PgPool) 
     .await
     .unwrap();
     assert_eq!(owner, buyer);
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn two_replicas_together_stay_within_amocrms_seven_requests_a_second(pool: PgPool) {
+    let standin = AmoStandIn::start(ACCESS, "refresh-0").await;
+    // Two server replicas: two clients, each with its own process state, one database.
+    let (a, b) = (amo(&standin, &pool), amo(&standin, &pool));
+    let calls = (0..24).map(|i| {
+        let c = if i % 2 == 0 { a.clone() } else { b.clone() };
+        async move { c.find_contact_by_phone("+79120000009").await }
+    });
+    let results = futures::future::join_all(calls).await;
+    let failed: Vec<_> = results.iter().filter(|r| r.is_err()).collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    assert_eq!(standin.throttled(), 0, "amoCRM answered 429");
+    assert!(
+        standin.max_per_second() <= 7,
+        "{} in one second",
+        standin.max_per_second()
+    );
+    assert!(standin.requests().len() >= 24);
 }
