@@ -32,7 +32,7 @@ DATABASE_URL="$DB_URL" DATA_DIR="$DATA" "$BIN" import "$DATA/demo.jsonl" >/dev/n
 env -u AMOCRM_BASE_URL DATABASE_URL="$DB_URL" DATA_DIR="$DATA" LISTEN_ADDR="127.0.0.1:$PORT" \
   TELOXIDE_TOKEN="$BOT_TOKEN" ADMIN_TOKEN="$ADMIN_TOKEN" BOT_SERVICE_TOKEN="$BOT_SERVICE_TOKEN" WEB_DIR="$STANOK_ROOT/web/dist" \
   CMS_FILES_DIR="$DATA/cms-files" \
-  RUST_LOG="${RUST_LOG:-warn}" "$BIN" serve >"$DATA/server.log" 2>&1 &
+  RUST_LOG="${RUST_LOG:-info,tower_http=debug}" "$BIN" serve >"$DATA/server.log" 2>&1 &
 SERVER=$!
 CMS_PORT="${WEB_TEST_CMS_PORT:-18055}"
 cleanup() {
@@ -64,4 +64,13 @@ status=0
   CMS_ADMIN_PASSWORD="$CMS_ADMIN_PASSWORD" CMS_DB_URL="$CMS_DB_URL" STANOK_BIN="$BIN" DEMO_JSONL="$DATA/demo.jsonl" \
   npx vitest run --project browser "$@") || status=$?
 if [ $status -ne 0 ]; then echo "[web-test] server log:"; tail -40 "$DATA/server.log"; fi
+# The server's log of the whole run (requests included) holds no secret and no phone number.
+leaks=$(grep -c -F -e "$ADMIN_TOKEN" -e "$BOT_TOKEN" -e "$BOT_SERVICE_TOKEN" -e "$CMS_ADMIN_PASSWORD" "$DATA/server.log" || true)
+phones=$(grep -c -E '(\+7|\b8)[ (-]*9[0-9]{2}[ )-]*[0-9]{3}[ -]*[0-9]{2}[ -]*[0-9]{2}' "$DATA/server.log" || true)
+echo "[web-test] server log: $(wc -l <"$DATA/server.log") lines, $leaks with a secret, $phones with a phone number"
+if [ "$leaks" != 0 ] || [ "$phones" != 0 ]; then
+  grep -n -F -e "$ADMIN_TOKEN" -e "$BOT_TOKEN" -e "$BOT_SERVICE_TOKEN" "$DATA/server.log" | head -5
+  grep -n -E '(\+7|\b8)[ (-]*9[0-9]{2}[ )-]*[0-9]{3}[ -]*[0-9]{2}[ -]*[0-9]{2}' "$DATA/server.log" | head -5
+  status=1
+fi
 exit $status

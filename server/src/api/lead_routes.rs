@@ -394,6 +394,36 @@ fn peer_of(parts: &axum::http::Extensions) -> Option<std::net::IpAddr> {
         .map(|c| c.0.ip())
 }
 
+/// The bot calling with its service token, checked from the headers alone (an extractor
+/// before the body's, so a wrong caller's body is never read).
+pub(super) struct BotService;
+
+impl axum::extract::FromRequestParts<AppState> for BotService {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<BotService, ApiError> {
+        let ls = leads_state(state)?;
+        let service = ls
+            .bot_service_token
+            .as_deref()
+            .ok_or(ApiError::Unauthorized)?;
+        let ok = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .is_some_and(|t| token_matches(t.trim().as_bytes(), service.as_bytes()));
+        if ok {
+            Ok(BotService)
+        } else {
+            Err(ApiError::Unauthorized)
+        }
+    }
+}
+
 /// Most rows one `GET /api/v1/leads` returns.
 pub const MAX_LIST_LIMIT: i64 = 1000;
 
@@ -461,14 +491,18 @@ pub(super) struct WebhookAck {
 pub(super) async fn amocrm_webhook(
     State(state): State<AppState>,
     Path(secret): Path<String>,
-    body: Bytes,
+    body: axum::body::Body,
 ) -> Result<Json<WebhookAck>, ApiError> {
     let ls = leads_state(&state)?;
-    // A wrong secret looks like a missing route and stores nothing.
+    // A wrong secret looks like a missing route and stores nothing; the body is read only
+    // after the secret matched.
     let expected = ls.webhook_secret.as_deref().ok_or(ApiError::NoRoute)?;
     if !token_matches(secret.as_bytes(), expected.as_bytes()) {
         return Err(ApiError::NoRoute);
     }
+    let body: Bytes = axum::body::to_bytes(body, super::MAX_BODY_BYTES)
+        .await
+        .map_err(|_| ApiError::BodyTooLarge)?;
     let hook = leads::passport::parse_webhook(&body)?;
     if let Some(want) = ls.amo_subdomain.as_deref() {
         if hook.subdomain.as_deref() != Some(want) {
@@ -534,22 +568,10 @@ pub(super) struct LinkRequest {
               (status = 401, description = "Нужен токен бота", body = ErrorBody)))]
 pub(super) async fn link_telegram(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _: BotService,
     ApiJson(req): ApiJson<LinkRequest>,
 ) -> Result<Json<leads::account::Link>, ApiError> {
     let ls = leads_state(&state)?;
-    let service = ls
-        .bot_service_token
-        .as_deref()
-        .ok_or(ApiError::Unauthorized)?;
-    let ok = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|t| token_matches(t.trim().as_bytes(), service.as_bytes()));
-    if !ok {
-        return Err(ApiError::Unauthorized);
-    }
     if req.first_name.chars().count() > 200 {
         return Err(invalid("first_name", "не длиннее 200 символов"));
     }
