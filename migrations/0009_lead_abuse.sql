@@ -41,3 +41,8 @@ CREATE TABLE crm_rate_slots (
     account  text PRIMARY KEY,
     next_at  timestamptz NOT NULL
 );
+
+-- (CMS) A product's picture and SEO texts are cached by the server like the rest of the
+-- content: their edits notify it too.
+CREATE TRIGGER catalog_item_content_notify AFTER INSERT OR UPDATE OR DELETE ON catalog_item_content
+    FOR EACH STATEMENT EXECUTE FUNCTION cms_notify();

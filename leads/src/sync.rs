@@ -428,23 +428,7 @@ impl SyncWorker {
             let note_id = self
                 .post_note_once(crm_id, &mark, &text, maybe_done_before)
                 .await?;
-            let mut tx = self.pool.begin().await.map_err(db("store_note"))?;
-            sqlx::query(
-                "UPDATE leads SET crm_note_ids = array_append(crm_note_ids, $2) WHERE id = $1",
-            )
-            .bind(lead.id)
-            .bind(note_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("store_note"))?;
-            sqlx::query(
-                "UPDATE lead_attachments SET noted = true WHERE lead_id = $1 AND note_batch = 0",
-            )
-            .bind(lead.id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("store_note"))?;
-            tx.commit().await.map_err(db("store_note"))?;
+            self.store_note(lead.id, note_id, 0).await?;
             self.record(lead.id, "add_note", Ok(())).await;
         }
         // Files that came after it: one follow-up note per batch, each posted once.
@@ -487,27 +471,36 @@ impl SyncWorker {
             let note_id = self
                 .post_note_once(crm_id, &batch_mark, text.trim_end(), true)
                 .await?;
-            let mut tx = self.pool.begin().await.map_err(db("store_note"))?;
-            sqlx::query(
-                "UPDATE leads SET crm_note_ids = array_append(crm_note_ids, $2) WHERE id = $1",
-            )
-            .bind(lead.id)
-            .bind(note_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("store_note"))?;
-            sqlx::query(
-                "UPDATE lead_attachments SET noted = true WHERE lead_id = $1 AND note_batch = $2",
-            )
-            .bind(lead.id)
-            .bind(batch)
-            .execute(&mut *tx)
-            .await
-            .map_err(db("store_note"))?;
-            tx.commit().await.map_err(db("store_note"))?;
+            self.store_note(lead.id, note_id, batch).await?;
             self.record(lead.id, "add_files_note", Ok(())).await;
         }
         Ok(())
+    }
+
+    /// Records a posted note and marks its batch's files noted, together.
+    async fn store_note(
+        &self,
+        lead_id: i64,
+        note_id: i64,
+        batch: i64,
+    ) -> std::result::Result<(), (&'static str, CrmError)> {
+        let db = |e: sqlx::Error| ("store_note", CrmError::Db(e));
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        sqlx::query("UPDATE leads SET crm_note_ids = array_append(crm_note_ids, $2) WHERE id = $1")
+            .bind(lead_id)
+            .bind(note_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        sqlx::query(
+            "UPDATE lead_attachments SET noted = true WHERE lead_id = $1 AND note_batch = $2",
+        )
+        .bind(lead_id)
+        .bind(batch)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)
     }
 
     /// Name and link of each file of a note batch.

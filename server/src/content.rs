@@ -74,6 +74,8 @@ pub fn default_filters() -> Vec<FilterConf> {
 #[derive(Debug, Clone, Default)]
 pub struct ContentSnapshot {
     pub seo: HashMap<String, SeoMeta>,
+    /// Pictures and SEO texts of the catalog items that have any (rows a manager filled in).
+    pub items: HashMap<String, ItemExtras>,
     pub templates: HashMap<String, SeoTemplate>,
     /// Enabled filters in order.
     pub filters: Vec<FilterConf>,
@@ -298,8 +300,27 @@ impl Content {
                 })
                 .collect()
         };
+        let items = sqlx::query_as::<_, (String, Option<uuid::Uuid>, String, String)>(
+            "SELECT item_id, image, seo_title, seo_description FROM catalog_item_content
+             WHERE image IS NOT NULL OR btrim(seo_title) <> '' OR btrim(seo_description) <> ''",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .into_iter()
+        .map(|(id, image, seo_title, seo_description)| {
+            (
+                id,
+                ItemExtras {
+                    image: image.map(|u| u.to_string()),
+                    seo_title,
+                    seo_description,
+                },
+            )
+        })
+        .collect();
         *self.snap.write() = Arc::new(ContentSnapshot {
             seo,
+            items,
             templates,
             filters,
         });
@@ -443,21 +464,10 @@ impl Content {
         .await?)
     }
 
-    /// The CMS's picture and SEO texts of a catalog item.
-    pub async fn item_extras(&self, id: &str) -> anyhow::Result<ItemExtras> {
-        let row: Option<(Option<uuid::Uuid>, String, String)> = sqlx::query_as(
-            "SELECT image, seo_title, seo_description FROM catalog_item_content WHERE item_id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row
-            .map(|(image, seo_title, seo_description)| ItemExtras {
-                image: image.map(|u| u.to_string()),
-                seo_title,
-                seo_description,
-            })
-            .unwrap_or_default())
+    /// The CMS's picture and SEO texts of a catalog item (from the cache: a product page
+    /// costs no database query).
+    pub fn item_extras(&self, id: &str) -> ItemExtras {
+        self.snapshot().items.get(id).cloned().unwrap_or_default()
     }
 
     pub fn pool(&self) -> &PgPool {

@@ -3,28 +3,13 @@
 //! and synonyms. (The same flows through the real Directus: `web/e2e/cms.test.ts`.)
 
 use crate::helpers::*;
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::StatusCode;
 use sqlx::PgPool;
 use std::time::{Duration, Instant};
-use tower::ServiceExt;
 
 async fn page(app: &TestApp, uri: &str) -> (StatusCode, String) {
-    let res = app
-        .router
-        .clone()
-        .oneshot(
-            Request::get(uri)
-                .header("host", "shop.test")
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    let status = res.status();
-    let body = res.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8(body.to_vec()).unwrap())
+    let (status, _, body) = crate::site::page(&app.router, uri).await;
+    (status, body)
 }
 
 async fn app(pool: PgPool) -> TestApp {
@@ -307,6 +292,7 @@ async fn without_directus_pictures_are_absent_and_pages_still_render(pool: PgPoo
         &format!("INSERT INTO catalog_item_content (item_id, image) VALUES ('P-1', '{id}')"),
     )
     .await;
+    app.content.reload().await.unwrap();
     let (status, html) = page(&app, "/p/P-1").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains(&format!("/media/{id}?w=640")), "{html}");

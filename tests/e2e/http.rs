@@ -218,3 +218,63 @@ async fn wire_level_errors_compression_and_cors(pool: PgPool) {
         .await
         .is_err());
 }
+
+/// Resident memory of this test process (the server runs in it), in bytes.
+fn rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kb: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kb * 1024
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn unauthenticated_uploads_cost_the_server_no_memory(pool: PgPool) {
+    let srv = serve(pool).await;
+    let idle = rss_bytes();
+    // 200 uploads at once, each announcing 50 MiB and sending it as fast as the server takes
+    // it, without a token (attachments) or with a wrong one (admin documents).
+    const SIZE: u64 = 50 << 20;
+    let uploads = (0..200).map(|i| {
+        let uri = if i % 2 == 0 {
+            format!("{}/api/v1/leads/1/attachments?name=x.pdf", srv.base)
+        } else {
+            format!("{}/api/v1/admin/documents?title=x&models=16К20", srv.base)
+        };
+        let body = futures::stream::iter(
+            (0..SIZE / (64 << 10)).map(|_| Ok::<_, std::io::Error>(vec![b'x'; 64 << 10])),
+        );
+        srv.http
+            .post(uri)
+            .header("authorization", "Bearer wrong")
+            .header("content-length", SIZE)
+            .body(reqwest::Body::wrap_stream(body))
+            .send()
+    });
+    let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(idle));
+    let sampling = {
+        let peak = peak.clone();
+        tokio::spawn(async move {
+            loop {
+                peak.fetch_max(rss_bytes(), std::sync::atomic::Ordering::Relaxed);
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        })
+    };
+    let results = futures::future::join_all(uploads).await;
+    sampling.abort();
+    let statuses: HashSet<u16> = results
+        .iter()
+        .filter_map(|r| r.as_ref().ok().map(|r| r.status().as_u16()))
+        .collect();
+    // A client may see its connection closed mid-body instead of the answer; none is accepted.
+    assert!(statuses.iter().all(|s| *s == 401), "{statuses:?}");
+    assert!(!statuses.is_empty());
+    let grew = peak
+        .load(std::sync::atomic::Ordering::Relaxed)
+        .saturating_sub(idle);
+    println!("idle {} MiB, peak growth {} MiB", idle >> 20, grew >> 20);
+    assert!(grew < 200 << 20, "memory grew by {} MiB", grew >> 20);
+}

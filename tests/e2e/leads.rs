@@ -25,6 +25,19 @@ fn amo(standin: &AmoStandIn, pool: &PgPool) -> Arc<AmoClient> {
     Arc::new(AmoClient::new(cfg, pool.clone()))
 }
 
+fn passport_worker(pool: &PgPool, standin: &AmoStandIn) -> leads::passport::PassportWorker {
+    leads::passport::PassportWorker::new(
+        pool.clone(),
+        amo(standin, pool),
+        leads::passport::PassportConfig {
+            serial_field_id: SERIAL_FIELD,
+            product_field_id: PRODUCT_FIELD,
+            alert_after_attempts: 5,
+            lease: Duration::from_secs(5),
+        },
+    )
+}
+
 fn worker(pool: &PgPool, amo: Arc<AmoClient>) -> SyncWorker {
     SyncWorker::new(
         pool.clone(),
@@ -631,16 +644,7 @@ async fn won_deal_becomes_a_machine_in_the_right_clients_park(pool: PgPool) {
     .await;
     assert_eq!(s, 200);
 
-    let worker = leads::passport::PassportWorker::new(
-        pool.clone(),
-        amo(&standin, &pool),
-        leads::passport::PassportConfig {
-            serial_field_id: SERIAL_FIELD,
-            product_field_id: PRODUCT_FIELD,
-            alert_after_attempts: 5,
-            lease: Duration::from_secs(5),
-        },
-    );
+    let worker = passport_worker(&pool, &standin);
     while worker.run_once().await.unwrap().is_some() {}
     let machines: Vec<(String, Option<String>, i64, Option<i64>)> = sqlx::query_as(
         "SELECT serial_number, product_id, client_id, crm_deal_id FROM machine_instances ORDER BY id",
@@ -1295,16 +1299,7 @@ async fn a_repeated_won_event_is_processed_when_the_first_registered_nothing(poo
         contact,
         &[(SERIAL_FIELD, "SN-7000"), (PRODUCT_FIELD, "PRESS-9")],
     );
-    let worker = leads::passport::PassportWorker::new(
-        pool.clone(),
-        amo(&standin, &pool),
-        leads::passport::PassportConfig {
-            serial_field_id: SERIAL_FIELD,
-            product_field_id: PRODUCT_FIELD,
-            alert_after_attempts: 5,
-            lease: Duration::from_secs(5),
-        },
-    );
+    let worker = passport_worker(&pool, &standin);
     let (s, _) = post_hook(&app, WEBHOOK_SECRET, &webhook_body(&[(deal, 142)])).await;
     assert_eq!(s, 200);
     while worker.run_once().await.unwrap().is_some() {}
@@ -1401,16 +1396,7 @@ async fn the_passport_binds_the_machine_to_the_deals_main_contact(pool: PgPool) 
     standin.add_deal_contact(deal, main, true);
     let (s, _) = post_hook(&app, WEBHOOK_SECRET, &webhook_body(&[(deal, 142)])).await;
     assert_eq!(s, 200);
-    let worker = leads::passport::PassportWorker::new(
-        pool.clone(),
-        amo(&standin, &pool),
-        leads::passport::PassportConfig {
-            serial_field_id: SERIAL_FIELD,
-            product_field_id: PRODUCT_FIELD,
-            alert_after_attempts: 5,
-            lease: Duration::from_secs(5),
-        },
-    );
+    let worker = passport_worker(&pool, &standin);
     while worker.run_once().await.unwrap().is_some() {}
     let owner: i64 = sqlx::query_scalar(
         "SELECT client_id FROM machine_instances WHERE serial_number = 'SN-5555'",

@@ -8,7 +8,8 @@ use server::api::{self, site::Site, HttpOptions};
 use sqlx::PgPool;
 use tower::ServiceExt;
 
-async fn page(router: &axum::Router, uri: &str) -> (StatusCode, String, String) {
+/// A page as a search engine fetches it (host `shop.test`): status, content type, body.
+pub(crate) async fn page(router: &axum::Router, uri: &str) -> (StatusCode, String, String) {
     let res = router
         .clone()
         .oneshot(

@@ -122,6 +122,7 @@ describe("Directus drives the site", () => {
     const { page, errors } = await fresh();
     const id = await upload(await drawPicture(page, item.sku || "16К20"), `photo-${item.id}`);
     await directus("PATCH", `/items/catalog_item_content/${encodeURIComponent(item.id)}`, { image: id });
+    await within(1000, async () => (await api<CatalogItem>(`/api/v1/catalog/${encodeURIComponent(item.id)}`)).image === `/media/${id}`);
     const variant = await fetch(`${BASE}/media/${id}?w=320`);
     expect(variant.status).toBe(200);
     expect(variant.headers.get("content-type")).toBe("image/jpeg");

@@ -651,7 +651,6 @@ async fn catalog_item(
     match out {
         Some(mut item) => {
             item.image = item_extras(&state, &item.id)
-                .await
                 .image
                 .map(|f| crate::content::media_path(&f));
             Ok(Json(item).into_response())
@@ -660,14 +659,10 @@ async fn catalog_item(
     }
 }
 
-/// The CMS's extras of an item; without them (no CMS, database trouble: logged) the page still
-/// renders from the index.
-pub(crate) async fn item_extras(state: &AppState, id: &str) -> crate::content::ItemExtras {
+/// The CMS's extras of an item (none without a CMS).
+pub(crate) fn item_extras(state: &AppState, id: &str) -> crate::content::ItemExtras {
     match &state.content {
-        Some(c) => c.item_extras(id).await.unwrap_or_else(|e| {
-            tracing::warn!(error = %e, id, "reading the item's CMS extras");
-            Default::default()
-        }),
+        Some(c) => c.item_extras(id),
         None => Default::default(),
     }
 }
@@ -940,14 +935,49 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<StatusBody>, ApiEr
     Ok(Json(StatusBody { status: "ready" }))
 }
 
+/// Failed attempts after which a waiting lead counts as stuck in `/metrics` (the sync worker
+/// logs it at error level from the same point).
+pub const LEADS_STUCK_AFTER_ATTEMPTS: i32 = 12;
+
 /// Prometheus metrics.
 #[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "ops",
     responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
 async fn metrics_text(State(state): State<AppState>) -> Response {
     let indexer = state.live.indexer();
-    let body = state
+    let mut body = state
         .metrics
         .render(&indexer.status, &indexer.engine().stats());
+    if let Some(ls) = state.leads.as_deref() {
+        // The outbox as an alert sees it: waiting, stuck (still retrying), failed, oldest age.
+        let row: Result<(i64, i64, i64, f64, i64, i64), sqlx::Error> = sqlx::query_as(
+            "SELECT count(*) FILTER (WHERE sync_state IN ('pending', 'lead_created')),
+                    count(*) FILTER (WHERE sync_state IN ('pending', 'lead_created') AND attempts >= $1),
+                    count(*) FILTER (WHERE sync_state = 'failed'),
+                    coalesce(extract(epoch FROM now() - min(created_at)
+                        FILTER (WHERE sync_state IN ('pending', 'lead_created'))), 0)::float8,
+                    (SELECT count(*) FROM crm_webhook_events WHERE state = 'pending'),
+                    (SELECT count(*) FROM crm_webhook_events WHERE state IN ('failed', 'review'))
+             FROM leads",
+        )
+        .bind(LEADS_STUCK_AFTER_ATTEMPTS)
+        .fetch_one(&ls.pool)
+        .await;
+        match row {
+            Ok((waiting, stuck, failed, oldest, events_waiting, events_attention)) => {
+                use std::fmt::Write as _;
+                let _ = write!(
+                    body,
+                    "# HELP stanok_leads_waiting Leads not yet delivered to amoCRM.\n# TYPE stanok_leads_waiting gauge\nstanok_leads_waiting {waiting}\n\
+                     # HELP stanok_leads_stuck Waiting leads that failed {LEADS_STUCK_AFTER_ATTEMPTS}+ times (still retrying).\n# TYPE stanok_leads_stuck gauge\nstanok_leads_stuck {stuck}\n\
+                     # HELP stanok_leads_failed Leads amoCRM rejected for good (requeue after a fix).\n# TYPE stanok_leads_failed gauge\nstanok_leads_failed {failed}\n\
+                     # HELP stanok_leads_oldest_waiting_seconds Age of the oldest waiting lead.\n# TYPE stanok_leads_oldest_waiting_seconds gauge\nstanok_leads_oldest_waiting_seconds {oldest:.0}\n\
+                     # HELP stanok_crm_events_waiting Won-deal events not yet processed.\n# TYPE stanok_crm_events_waiting gauge\nstanok_crm_events_waiting {events_waiting}\n\
+                     # HELP stanok_crm_events_attention Won-deal events failed or in review.\n# TYPE stanok_crm_events_attention gauge\nstanok_crm_events_attention {events_attention}\n"
+                );
+            }
+            Err(e) => tracing::warn!(error = %e, "reading the outbox for /metrics"),
+        }
+    }
     (
         [(
             header::CONTENT_TYPE,

@@ -290,7 +290,7 @@ async fn product_page(
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("product page task: {e}")));
     match item {
         Ok(Ok(Some(mut item))) => {
-            let extras = super::item_extras(&state, &item.id).await;
+            let extras = super::item_extras(&state, &item.id);
             item.image = extras.image.as_deref().map(crate::content::media_path);
             html(
                 StatusCode::OK,

@@ -42,6 +42,16 @@ impl<'a> Meta<'a> {
         }
     }
 
+    /// The page's own SEO texts (set on the item or article in the CMS), where not empty.
+    fn set_own(&mut self, title: &str, description: &str) {
+        if !title.trim().is_empty() {
+            self.title = title.trim().to_string();
+        }
+        if !description.trim().is_empty() {
+            self.description = description.trim().to_string();
+        }
+    }
+
     /// Applies what the CMS says of this page (`path`): its own meta, else the page type's
     /// template (filled with `vars`), else the generated text already in `self`.
     fn with_cms(
@@ -342,12 +352,7 @@ pub(super) fn product(
     }
     .with_cms(content, base, &path, item.kind, &vars);
     // The item's own SEO texts in the CMS win over everything else.
-    if !extras.seo_title.trim().is_empty() {
-        meta.title = extras.seo_title.trim().to_string();
-    }
-    if !extras.seo_description.trim().is_empty() {
-        meta.description = extras.seo_description.trim().to_string();
-    }
+    meta.set_own(&extras.seo_title, &extras.seo_description);
     layout(meta, head_tags, Some(&data), body)
 }
 
@@ -664,12 +669,7 @@ pub(super) fn article(
         "article",
         &[("title", s.title.as_str())],
     );
-    if !a.seo_title.trim().is_empty() {
-        meta.title = a.seo_title.trim().to_string();
-    }
-    if !a.seo_description.trim().is_empty() {
-        meta.description = a.seo_description.trim().to_string();
-    }
+    meta.set_own(&a.seo_title, &a.seo_description);
     layout(meta, head_tags, None, body)
 }
 
