@@ -252,6 +252,14 @@ impl AmoStandIn {
         }
     }
 
+    /// Edits a top-level field of a deal (`price`, `closed_at`, `name`, …).
+    pub fn set_deal_field(&self, lead_id: i64, key: &str, value: Value) {
+        let mut g = self.inner.lock().unwrap();
+        if let Some(l) = g.leads.get_mut(&lead_id) {
+            l[key] = value;
+        }
+    }
+
     pub fn set_status(&self, lead_id: i64, status_id: i64) {
         let mut g = self.inner.lock().unwrap();
         if let Some(l) = g.leads.get_mut(&lead_id) {

@@ -2,4 +2,5 @@
 //! cannot reach, speaking their real wire formats.
 
 pub mod amocrm_standin;
+pub mod cdek_standin;
 pub mod telegram_standin;

@@ -31,6 +31,8 @@ pub struct Sent {
     pub file: Option<(String, Vec<u8>)>,
     /// The message id given to a sent message.
     pub message_id: i64,
+    /// When the stand-in received it.
+    pub at: Instant,
 }
 
 impl Sent {
@@ -84,6 +86,8 @@ struct Inner {
     files: HashMap<String, (String, Vec<u8>)>,
     webhook: Option<(String, Option<String>)>,
     calls: Vec<String>,
+    /// Users who blocked the bot: sending to them answers 403.
+    blocked: std::collections::HashSet<i64>,
 }
 
 struct Shared {
@@ -341,6 +345,35 @@ impl TelegramStandIn {
         }
     }
 
+    /// The user blocks the bot: whatever is sent to them now fails with 403.
+    pub fn block(&self, user: i64) {
+        self.lock().blocked.insert(user);
+    }
+
+    /// The most messages received within any one second, overall and to any single chat.
+    pub fn peak_rates(&self) -> (usize, usize) {
+        let g = self.lock();
+        let sends: Vec<&Sent> = g.sent.iter().filter(|s| s.method.starts_with("send")).collect();
+        let peak = |list: &[&Sent]| -> usize {
+            let mut best = 0;
+            for (i, a) in list.iter().enumerate() {
+                let n = list[i..]
+                    .iter()
+                    .take_while(|b| b.at.duration_since(a.at) < Duration::from_secs(1))
+                    .count();
+                best = best.max(n);
+            }
+            best
+        };
+        let overall = peak(&sends);
+        let mut by_chat: HashMap<i64, Vec<&Sent>> = HashMap::new();
+        for s in &sends {
+            by_chat.entry(s.chat_id).or_default().push(s);
+        }
+        let per_chat = by_chat.values().map(|l| peak(l)).max().unwrap_or(0);
+        (overall, per_chat)
+    }
+
     /// How many things were sent to `chat` so far.
     pub fn count_for(&self, chat: i64) -> usize {
         self.lock()
@@ -483,6 +516,9 @@ async fn method(
             let Some(chat) = p.get("chat_id").and_then(as_i64) else {
                 return fail(400, "Bad Request: chat_id is empty");
             };
+            if s.inner.lock().unwrap().blocked.contains(&chat) {
+                return fail(403, "Forbidden: bot was blocked by the user");
+            }
             if m == "sendmessage"
                 && p.get("text")
                     .and_then(Value::as_str)
@@ -526,6 +562,7 @@ fn buttons(p: &Value) -> Vec<(String, String)> {
         body: p.clone(),
         file: None,
         message_id: 0,
+        at: Instant::now(),
     }
     .callback_buttons()
 }
@@ -541,6 +578,7 @@ fn record(s: &Shared, method: &str, p: &Value, file: Option<(String, Vec<u8>)>) 
             body: p.clone(),
             file,
             message_id: mid,
+            at: Instant::now(),
         });
         mid
     };

@@ -109,9 +109,29 @@ pub struct Ticket {
 pub struct PeriodSpend {
     pub from: String,
     pub to: String,
-    pub maintenance_rub: f64,
-    pub orders_rub: f64,
+    pub equipment_rub: f64,
+    pub parts_rub: f64,
+    pub service_rub: f64,
     pub total_rub: f64,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct NotificationKind {
+    pub kind: String,
+    pub label: String,
+    pub enabled: bool,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+pub struct QuietHours {
+    pub from: i16,
+    pub to: i16,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct NotificationSettings {
+    pub kinds: Vec<NotificationKind>,
+    pub quiet_hours: Option<QuietHours>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -344,6 +364,24 @@ impl Api {
         ))
         .await?;
         Ok(l.items)
+    }
+
+    /// The user's notification settings.
+    pub async fn notification_settings(&self, user: i64) -> Result<NotificationSettings> {
+        Self::json(self.request(Method::GET, "api/v1/telegram/notifications", Some(user))).await
+    }
+
+    /// Changes them: `change` is `{"kinds": {kind: bool}}` and/or `{"quiet_hours": …|null}`.
+    pub async fn update_notifications(
+        &self,
+        user: i64,
+        change: &Value,
+    ) -> Result<NotificationSettings> {
+        Self::json(
+            self.request(Method::PUT, "api/v1/telegram/notifications", Some(user))
+                .json(change),
+        )
+        .await
     }
 
     pub async fn spend(&self, user: i64, client: i64, period: &str) -> Result<Spend> {

@@ -239,6 +239,12 @@ async fn handle_message(
                     send_menu(bot, chat, &me, ctx).await?;
                 }
             }
+            "notifications" => {
+                if linked(bot, chat, ctx, user).await?.is_some() {
+                    let s = ctx.api.notification_settings(user).await?;
+                    send_notification_settings(bot, chat, &s, None).await?;
+                }
+            }
             "login" => {
                 if linked(bot, chat, ctx, user).await?.is_some() {
                     let link = ctx.api.login_link(user).await?;
@@ -518,6 +524,39 @@ async fn send_sos_summary(
     bot.send_message(chat, t::sos_summary(machine, description, photos))
         .reply_markup(InlineKeyboardMarkup::new([row]))
         .await?;
+    Ok(())
+}
+
+/// The settings screen: one button per kind, one for quiet hours; pressing one edits the
+/// message in place.
+async fn send_notification_settings(
+    bot: &Tg,
+    chat: ChatId,
+    s: &crate::api::NotificationSettings,
+    edit: Option<MessageId>,
+) -> Res {
+    let mut rows: Vec<Vec<InlineKeyboardButton>> = s
+        .kinds
+        .iter()
+        .enumerate()
+        .filter_map(|(i, k)| button(t::notification_button(k), &Cb::NotifyToggle(i as u8)))
+        .map(|b| vec![b])
+        .collect();
+    let quiet_on = s.quiet_hours.is_some();
+    rows.extend(button(t::quiet_button(quiet_on), &Cb::Quiet(!quiet_on)).map(|b| vec![b]));
+    let text = t::notification_settings(s);
+    match edit {
+        Some(id) => {
+            bot.edit_message_text(chat, id, text)
+                .reply_markup(InlineKeyboardMarkup::new(rows))
+                .await?;
+        }
+        None => {
+            bot.send_message(chat, text)
+                .reply_markup(InlineKeyboardMarkup::new(rows))
+                .await?;
+        }
+    }
     Ok(())
 }
 
@@ -919,6 +958,22 @@ async fn handle_callback(
             )
             .await?;
             bot.send_message(chat, t::CANCELLED).await?;
+        }
+        Cb::NotifyToggle(i) => {
+            let s = ctx.api.notification_settings(user).await?;
+            let Some(k) = s.kinds.get(i as usize) else {
+                bot.send_message(chat, t::UNKNOWN_BUTTON).await?;
+                return Ok(());
+            };
+            let change = serde_json::json!({"kinds": {k.kind.clone(): !k.enabled}});
+            let s = ctx.api.update_notifications(user, &change).await?;
+            send_notification_settings(bot, chat, &s, message).await?;
+        }
+        Cb::Quiet(on) => {
+            let hours = on.then(|| serde_json::json!({"from": t::QUIET_FROM, "to": t::QUIET_TO}));
+            let change = serde_json::json!({ "quiet_hours": hours });
+            let s = ctx.api.update_notifications(user, &change).await?;
+            send_notification_settings(bot, chat, &s, message).await?;
         }
         Cb::Spend(period) => {
             let s = ctx.api.spend(user, client, period).await?;

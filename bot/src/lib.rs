@@ -162,6 +162,7 @@ fn commands() -> Vec<BotCommand> {
         BotCommand::new("start", "Подключиться по номеру телефона"),
         BotCommand::new("menu", "Меню"),
         BotCommand::new("login", "Вход в приложение для телефона"),
+        BotCommand::new("notifications", "Настройка уведомлений"),
         BotCommand::new("cancel", "Отменить текущее действие"),
         BotCommand::new("help", "Справка"),
     ]

@@ -103,6 +103,10 @@ pub enum Cb {
     ClearCart,
     /// An unknown user asks to be called back.
     CallMe,
+    /// Switch the notification kind with this index in the settings list.
+    NotifyToggle(u8),
+    /// Quiet hours (22:00–08:00 Moscow time) on or off.
+    Quiet(bool),
 }
 
 /// Telegram's limit on `callback_data`.
@@ -122,6 +126,8 @@ impl Cb {
             Cb::Checkout => "checkout".into(),
             Cb::ClearCart => "cart_clear".into(),
             Cb::CallMe => "call_me".into(),
+            Cb::NotifyToggle(i) => format!("ntf:{i}"),
+            Cb::Quiet(on) => format!("quiet:{}", if *on { "on" } else { "off" }),
         };
         (s.len() <= MAX_CALLBACK_BYTES).then_some(s)
     }
@@ -150,6 +156,9 @@ impl Cb {
                 _ => return None,
             }),
             Some(("doc", id)) => Cb::Doc(positive(id)?),
+            Some(("ntf", i)) => Cb::NotifyToggle(i.parse().ok().filter(|i| *i < 16)?),
+            Some(("quiet", "on")) => Cb::Quiet(true),
+            Some(("quiet", "off")) => Cb::Quiet(false),
             Some(("cart", id)) => {
                 if id.is_empty() || id.chars().any(char::is_control) {
                     return None;
@@ -179,6 +188,9 @@ mod tests {
             Cb::Checkout,
             Cb::ClearCart,
             Cb::CallMe,
+            Cb::NotifyToggle(2),
+            Cb::Quiet(true),
+            Cb::Quiet(false),
         ] {
             let data = cb.data().unwrap();
             assert_eq!(Cb::parse(&data), Some(cb), "{data}");
@@ -195,6 +207,9 @@ mod tests {
             "sos:-5",
             "sos:1;drop",
             "spend:decade",
+            "ntf:99",
+            "ntf:-1",
+            "quiet:maybe",
             "doc:",
             "cart:",
             "cart:a\nb",

@@ -1,7 +1,10 @@
 //! Everything the bot says, in Russian, as plain text (no parse mode, so nothing needs escaping).
 //! Formatting functions are pure and tested here.
 
-use crate::api::{Document, Hit, Machine, Offer, OrderShipments, Project, Spend, Ticket};
+use crate::api::{
+    Document, Hit, Machine, NotificationKind, NotificationSettings, Offer, OrderShipments, Project,
+    Spend, Ticket,
+};
 use crate::state::CartLine;
 
 pub const ASK_PHONE: &str = "Здравствуйте! Это бот сервиса станков и запчастей.\n\
@@ -22,6 +25,7 @@ pub const UNKNOWN_BUTTON: &str = "Эта кнопка устарела. Откр
 pub const CANCELLED: &str = "Отменено.";
 pub const HELP: &str = "Команды:\n/start — подключение по номеру телефона\n/menu — меню\n\
     /login — вход в приложение для телефона (работает без связи)\n\
+    /notifications — какие уведомления присылать\n\
     /cancel — отменить текущее действие\n/help — эта справка";
 
 /// The one-time sign-in link for the PWA.
@@ -236,6 +240,43 @@ fn period_name(p: &str) -> (&'static str, &'static str) {
     }
 }
 
+/// Quiet hours offered by the settings screen (Moscow time).
+pub const QUIET_FROM: i16 = 22;
+pub const QUIET_TO: i16 = 8;
+
+pub fn notification_settings(s: &NotificationSettings) -> String {
+    let mut t = String::from(
+        "Уведомления: бот сам напишет, когда что-то изменится.\nНажмите на вид, чтобы включить или выключить его.\n",
+    );
+    for k in &s.kinds {
+        t.push_str(&format!(
+            "\n{} {}",
+            if k.enabled { "✅" } else { "🔕" },
+            k.label
+        ));
+    }
+    match s.quiet_hours {
+        Some(q) => t.push_str(&format!(
+            "\n\n🌙 Тихие часы: {:02}:00–{:02}:00 (мск) — уведомления придут после них.",
+            q.from, q.to
+        )),
+        None => t.push_str("\n\n🌙 Тихие часы выключены."),
+    }
+    t
+}
+
+pub fn notification_button(k: &NotificationKind) -> String {
+    format!("{} {}", if k.enabled { "✅" } else { "🔕" }, k.label)
+}
+
+pub fn quiet_button(on: bool) -> String {
+    if on {
+        "🌙 Выключить тихие часы".into()
+    } else {
+        format!("🌙 Тихие часы {QUIET_FROM:02}:00–{QUIET_TO:02}:00")
+    }
+}
+
 pub fn spend(s: &Spend) -> String {
     let (cur, prev) = period_name(&s.period);
     let change = match s.change_pct {
@@ -243,13 +284,14 @@ pub fn spend(s: &Spend) -> String {
         Some(c) => format!("{c:.1}% к периоду «{prev}»"),
         None => format!("в периоде «{prev}» расходов не было"),
     };
+    let line = |name: &str, now: f64, before: f64| format!("{name}: {} (было {})", rub(now), rub(before));
     format!(
-        "{cur} ({} — {})\nОбслуживание и ремонт: {}\nЗаказы: {}\nИтого: {}\n{change}\n\n\
+        "{cur} (с {}, время московское)\n{}\n{}\n{}\nИтого: {}\n{change}\n\n\
          Для сравнения, {prev}: {}",
         s.current.from,
-        s.current.to,
-        rub(s.current.maintenance_rub),
-        rub(s.current.orders_rub),
+        line("Оборудование", s.current.equipment_rub, s.previous.equipment_rub),
+        line("Запчасти", s.current.parts_rub, s.previous.parts_rub),
+        line("Сервис и ремонт", s.current.service_rub, s.previous.service_rub),
         rub(s.current.total_rub),
         rub(s.previous.total_rub),
     )
@@ -483,15 +525,17 @@ mod tests {
             current: PeriodSpend {
                 from: "2026-10-01".into(),
                 to: "2027-01-01".into(),
-                maintenance_rub: 150000.0,
-                orders_rub: 50000.0,
+                equipment_rub: 0.0,
+                parts_rub: 50000.0,
+                service_rub: 150000.0,
                 total_rub: 200000.0,
             },
             previous: PeriodSpend {
                 from: "2026-07-01".into(),
                 to: "2026-10-01".into(),
-                maintenance_rub: 100000.0,
-                orders_rub: 60000.0,
+                equipment_rub: 0.0,
+                parts_rub: 60000.0,
+                service_rub: 100000.0,
                 total_rub: 160000.0,
             },
             change_pct: Some(25.0),
@@ -501,6 +545,8 @@ mod tests {
         assert!(t.contains("Итого: 200 000 ₽"), "{t}");
         assert!(t.contains("+25.0%"), "{t}");
         assert!(t.contains("160 000 ₽"), "{t}");
+        assert!(t.contains("Запчасти: 50 000 ₽ (было 60 000 ₽)"), "{t}");
+        assert!(t.contains("Сервис и ремонт: 150 000 ₽ (было 100 000 ₽)"), "{t}");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use crate::{invalid, Phone, Result};
 use serde::Serialize;
-use sqlx::PgPool;
+use sqlx::{PgPool, Row};
 
 /// The outcome of linking a Telegram user.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
@@ -74,15 +74,17 @@ pub async fn role_of(pool: &PgPool, telegram_id: i64) -> Result<Option<(i64, Str
     .await?)
 }
 
-/// Spend in one period.
+/// Spend in one period: `[from, to)`, days in Moscow time.
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct PeriodSpend {
     pub from: String,
     pub to: String,
-    /// Service: tickets' costs plus other maintenance spend.
-    pub maintenance_rub: f64,
-    /// Orders that were not cancelled.
-    pub orders_rub: f64,
+    /// Orders of machines (won deals that sold one, orders with a machine among their lines).
+    pub equipment_rub: f64,
+    /// Other orders: spare parts.
+    pub parts_rub: f64,
+    /// Service: tickets' costs (by closing time, else creation) plus other maintenance spend.
+    pub service_rub: f64,
     pub total_rub: f64,
 }
 
@@ -96,56 +98,88 @@ pub struct Spend {
     pub change_pct: Option<f64>,
 }
 
-async fn period_spend(pool: &PgPool, client_id: i64, from: &str, to: &str) -> Result<PeriodSpend> {
-    let (maintenance, orders): (f64, f64) = sqlx::query_as(
-        "SELECT
-           coalesce((SELECT sum(amount_rub) FROM maintenance_spend
-                     WHERE client_id = $1 AND spent_on >= $2::date AND spent_on < $3::date), 0)::float8
-         + coalesce((SELECT sum(cost_rub) FROM service_tickets
-                     WHERE client_id = $1 AND created_at >= $2::date AND created_at < $3::date), 0)::float8,
-           coalesce((SELECT sum(total_rub) FROM orders
-                     WHERE client_id = $1 AND status <> 'cancelled'
-                       AND created_at >= $2::date AND created_at < $3::date), 0)::float8",
-    )
-    .bind(client_id)
-    .bind(from)
-    .bind(to)
-    .fetch_one(pool)
-    .await?;
-    Ok(PeriodSpend {
-        from: from.to_string(),
-        to: to.to_string(),
-        maintenance_rub: maintenance,
-        orders_rub: orders,
-        total_rub: maintenance + orders,
-    })
-}
-
 /// The periods spend is reported for.
 pub const PERIODS: &[&str] = &["month", "quarter", "year"];
 
+/// The time zone the director's periods are cut in.
+pub const TIME_ZONE: &str = "Europe/Moscow";
+
 /// Spend of `client_id` in the `period` (`month`, `quarter`, `year`) containing `today`
-/// (`YYYY-MM-DD`), and in the period before.
-pub async fn spend(pool: &PgPool, client_id: i64, period: &str, today: &str) -> Result<Spend> {
-    if !PERIODS.contains(&period) {
+/// (`YYYY-MM-DD`, Moscow date; `None`: today in Moscow), and in the period before. One query:
+/// orders count when not cancelled and, for amoCRM deals, won; an order belongs to the
+/// period its time falls in, in Moscow time.
+pub async fn spend(
+    pool: &PgPool,
+    client_id: i64,
+    period: &str,
+    today: Option<&str>,
+) -> Result<Spend> {
+    let Some(&unit) = PERIODS.iter().find(|p| **p == period) else {
         return Err(invalid("period", "одно из: month, quarter, year"));
-    }
-    let unit = period;
+    };
     let step = match unit {
         "month" => "1 month",
         "quarter" => "3 months",
         _ => "1 year",
     };
-    let (cur_from, cur_to, prev_from): (String, String, String) = sqlx::query_as(&format!(
-        "SELECT d::date::text, (d + interval '{step}')::date::text, (d - interval '{step}')::date::text
-         FROM date_trunc('{unit}', $1::date) AS d"
+    // `unit` and `step` come from the constants above, never from the caller.
+    let row = sqlx::query(&format!(
+        "WITH b AS (
+           SELECT d::date AS cur_from, (d + interval '{step}')::date AS cur_to,
+                  (d - interval '{step}')::date AS prev_from
+           FROM date_trunc('{unit}', coalesce($2::date, (now() AT TIME ZONE '{TIME_ZONE}')::date)::timestamp) AS d
+         ), t AS (
+           SELECT b.*, cur_from::timestamp AT TIME ZONE '{TIME_ZONE}' AS cur_ts,
+                  cur_to::timestamp AT TIME ZONE '{TIME_ZONE}' AS end_ts,
+                  prev_from::timestamp AT TIME ZONE '{TIME_ZONE}' AS prev_ts
+           FROM b
+         ), x AS (
+           SELECT o.created_at >= t.cur_ts AS cur, o.category AS cat, o.total_rub AS amount
+           FROM orders o, t
+           WHERE o.client_id = $1 AND o.status <> 'cancelled' AND coalesce(o.crm_status, 'won') = 'won'
+             AND o.created_at >= t.prev_ts AND o.created_at < t.end_ts
+           UNION ALL
+           SELECT coalesce(s.closed_at, s.created_at) >= t.cur_ts, 'service', s.cost_rub
+           FROM service_tickets s, t
+           WHERE s.client_id = $1 AND s.cost_rub IS NOT NULL
+             AND coalesce(s.closed_at, s.created_at) >= t.prev_ts
+             AND coalesce(s.closed_at, s.created_at) < t.end_ts
+           UNION ALL
+           SELECT m.spent_on >= t.cur_from, 'service', m.amount_rub
+           FROM maintenance_spend m, t
+           WHERE m.client_id = $1 AND m.spent_on >= t.prev_from AND m.spent_on < t.cur_to
+         )
+         SELECT t.cur_from::text AS cur_from, t.cur_to::text AS cur_to, t.prev_from::text AS prev_from,
+                coalesce(sum(amount) FILTER (WHERE cur AND cat = 'equipment'), 0)::float8 AS ce,
+                coalesce(sum(amount) FILTER (WHERE cur AND cat = 'parts'), 0)::float8 AS cp,
+                coalesce(sum(amount) FILTER (WHERE cur AND cat = 'service'), 0)::float8 AS cs,
+                coalesce(sum(amount) FILTER (WHERE NOT cur AND cat = 'equipment'), 0)::float8 AS pe,
+                coalesce(sum(amount) FILTER (WHERE NOT cur AND cat = 'parts'), 0)::float8 AS pp,
+                coalesce(sum(amount) FILTER (WHERE NOT cur AND cat = 'service'), 0)::float8 AS ps
+         FROM t LEFT JOIN x ON true
+         GROUP BY t.cur_from, t.cur_to, t.prev_from"
     ))
+    .bind(client_id)
     .bind(today)
     .fetch_one(pool)
     .await
-    .map_err(|_| invalid("today", "ожидается дата YYYY-MM-DD"))?;
-    let current = period_spend(pool, client_id, &cur_from, &cur_to).await?;
-    let previous = period_spend(pool, client_id, &prev_from, &cur_from).await?;
+    .map_err(|e| match e {
+        sqlx::Error::Database(_) => invalid("today", "ожидается дата YYYY-MM-DD"),
+        e => e.into(),
+    })?;
+    let period_spend = |from: &str, to: &str, e: &str, p: &str, s: &str| -> Result<PeriodSpend> {
+        let (e, p, s): (f64, f64, f64) = (row.try_get(e)?, row.try_get(p)?, row.try_get(s)?);
+        Ok(PeriodSpend {
+            from: row.try_get(from)?,
+            to: row.try_get(to)?,
+            equipment_rub: e,
+            parts_rub: p,
+            service_rub: s,
+            total_rub: e + p + s,
+        })
+    };
+    let current = period_spend("cur_from", "cur_to", "ce", "cp", "cs")?;
+    let previous = period_spend("prev_from", "cur_from", "pe", "pp", "ps")?;
     let change_pct = (previous.total_rub > 0.0).then(|| {
         ((current.total_rub - previous.total_rub) / previous.total_rub * 1000.0).round() / 10.0
     });
@@ -156,3 +190,4 @@ pub async fn spend(pool: &PgPool, client_id: i64, period: &str, today: &str) -> 
         change_pct,
     })
 }
+

@@ -101,19 +101,11 @@ struct RateLimiter {
 
 impl RateLimiter {
     async fn wait(&self) -> Result<(), CrmError> {
-        let wait_secs: f64 = sqlx::query_scalar(
-            "INSERT INTO crm_rate_slots AS s (account, next_at)
-             VALUES ($1, clock_timestamp() + $2 * interval '1 microsecond')
-             ON CONFLICT (account) DO UPDATE
-                 SET next_at = greatest(s.next_at, clock_timestamp()) + $2 * interval '1 microsecond'
-             RETURNING extract(epoch FROM next_at - $2 * interval '1 microsecond' - clock_timestamp())::float8",
-        )
-        .bind(&self.account)
-        .bind(self.interval.as_micros() as f64)
-        .fetch_one(&self.pool)
-        .await?;
-        if wait_secs > 0.0 {
-            tokio::time::sleep(Duration::from_secs_f64(wait_secs)).await;
+        let wait =
+            crate::notify::reserve_slot(&self.pool, "crm_rate_slots", &self.account, self.interval)
+                .await?;
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
         }
         Ok(())
     }

@@ -21,12 +21,15 @@ pub mod attachments;
 pub mod auth;
 pub mod intake;
 pub mod limits;
+pub mod notify;
+pub mod orders;
 pub mod park;
 pub mod passport;
 pub mod phone;
 pub mod portal;
 pub mod schema;
 pub mod sessions;
+pub mod tracking;
 pub mod sync;
 
 pub use phone::Phone;

@@ -19,6 +19,8 @@ use std::time::Duration;
 
 /// The won status, the same in every amoCRM pipeline.
 pub const STATUS_WON: i64 = 142;
+/// The lost status ("закрыто и не реализовано").
+pub const STATUS_LOST: i64 = 143;
 
 /// One `leads[status][N]` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +28,8 @@ pub struct StatusChange {
     pub lead_id: i64,
     pub status_id: i64,
     pub pipeline_id: Option<i64>,
+    /// From `leads[update]`: the deal was edited (its price, say), not moved.
+    pub update: bool,
 }
 
 /// A parsed webhook.
@@ -47,13 +51,17 @@ pub fn parse_webhook(body: &[u8]) -> Result<Webhook> {
         return Err(invalid("body", "пустое тело"));
     }
     let mut raw = serde_json::Map::new();
-    let mut entries: BTreeMap<u32, BTreeMap<String, String>> = BTreeMap::new();
+    let mut entries: BTreeMap<(bool, u32), BTreeMap<String, String>> = BTreeMap::new();
     let mut subdomain = None;
     for (k, v) in pairs {
         if k == "account[subdomain]" {
             subdomain = Some(v.clone());
         }
-        if let Some(rest) = k.strip_prefix("leads[status][") {
+        let entry = k
+            .strip_prefix("leads[status][")
+            .map(|r| (false, r))
+            .or_else(|| k.strip_prefix("leads[update][").map(|r| (true, r)));
+        if let Some((update, rest)) = entry {
             let (idx, field) = rest
                 .split_once("][")
                 .ok_or_else(|| invalid(&k, "неожиданный ключ"))?;
@@ -61,7 +69,7 @@ pub fn parse_webhook(body: &[u8]) -> Result<Webhook> {
             // Only top-level fields (`id`, `status_id`, `pipeline_id`, …) matter here.
             if let Some(field) = field.strip_suffix(']').filter(|f| !f.contains('[')) {
                 entries
-                    .entry(idx)
+                    .entry((update, idx))
                     .or_default()
                     .insert(field.to_string(), v.clone());
             }
@@ -69,17 +77,19 @@ pub fn parse_webhook(body: &[u8]) -> Result<Webhook> {
         raw.insert(k, Value::String(v));
     }
     let mut changes = Vec::new();
-    for (idx, fields) in entries {
+    for ((update, idx), fields) in entries {
+        let group = if update { "update" } else { "status" };
         let num = |f: &str| -> Result<i64> {
             fields
                 .get(f)
                 .and_then(|v| v.trim().parse::<i64>().ok())
-                .ok_or_else(|| invalid(&format!("leads[status][{idx}][{f}]"), "ожидается число"))
+                .ok_or_else(|| invalid(&format!("leads[{group}][{idx}][{f}]"), "ожидается число"))
         };
         changes.push(StatusChange {
             lead_id: num("id")?,
             status_id: num("status_id")?,
             pipeline_id: num("pipeline_id").ok(),
+            update,
         });
     }
     Ok(Webhook {
@@ -92,6 +102,8 @@ pub fn parse_webhook(body: &[u8]) -> Result<Webhook> {
 /// Stores the webhook's status changes; a (lead, status) seen before is not stored again,
 /// unless its earlier event ended without registering a machine (`ignored`, `review`,
 /// `failed`): then it is processed again (the deal may have been fixed in amoCRM since).
+/// An edit of a deal (`leads[update]`) always makes its event due again: the order follows
+/// the deal's amount, and processing is idempotent.
 /// Returns how many events were stored or made due again.
 pub async fn store_events(pool: &PgPool, hook: &Webhook) -> Result<u64> {
     let mut stored = 0;
@@ -103,12 +115,13 @@ pub async fn store_events(pool: &PgPool, hook: &Webhook) -> Result<u64> {
              ON CONFLICT (crm_lead_id, status_id) DO UPDATE
                  SET state = 'pending', raw = EXCLUDED.raw, attempts = 0, next_attempt_at = now(),
                      locked_until = NULL, processed_at = NULL
-                 WHERE crm_webhook_events.state IN ('ignored', 'review', 'failed')",
+                 WHERE $5 OR crm_webhook_events.state IN ('ignored', 'review', 'failed')",
         )
         .bind(c.lead_id)
         .bind(c.status_id)
         .bind(c.pipeline_id)
         .bind(&hook.raw)
+        .bind(c.update)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -132,6 +145,8 @@ pub struct PassportConfig {
 pub enum Outcome {
     /// Machines registered (ids), or already registered by an earlier event.
     Registered(Vec<i64>),
+    /// A deal not (or no longer) won: its order was recorded as in work or lost.
+    Order(String),
     Ignored(String),
     Review(String),
 }
@@ -170,7 +185,7 @@ impl PassportWorker {
                          WHERE state = 'pending' AND next_attempt_at <= now()
                            AND (locked_until IS NULL OR locked_until < now())
                          ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1)
-             RETURNING id, crm_lead_id, status_id, attempts",
+             RETURNING id, crm_lead_id, attempts",
         )
         .bind(self.cfg.lease.as_millis() as i64)
         .fetch_optional(&self.pool)
@@ -178,15 +193,13 @@ impl PassportWorker {
         let Some(row) = row else { return Ok(None) };
         let id: i64 = row.try_get("id")?;
         let lead_id: i64 = row.try_get("crm_lead_id")?;
-        let status: i64 = row.try_get("status_id")?;
         let attempts: i32 = row.try_get("attempts")?;
-        let outcome = if status != STATUS_WON {
-            Ok(Outcome::Ignored(format!("статус {status}, не 142")))
-        } else {
-            self.register(lead_id).await
-        };
+        // Every status change re-reads the deal: its order follows the deal's current
+        // status; a won deal also registers its machines.
+        let outcome = self.register(lead_id).await;
         let (state, note) = match &outcome {
             Ok(Outcome::Registered(ids)) => ("done", format!("станки: {ids:?}")),
+            Ok(Outcome::Order(what)) => ("done", what.clone()),
             Ok(Outcome::Ignored(why)) => ("ignored", why.clone()),
             Ok(Outcome::Review(why)) => ("review", why.clone()),
             Err(e) => {
@@ -235,12 +248,7 @@ impl PassportWorker {
         let Some(lead) = self.amo.lead_with_contacts(crm_lead_id).await? else {
             return Ok(Outcome::Ignored("сделки нет в amoCRM".into()));
         };
-        if lead["status_id"].as_i64() != Some(STATUS_WON) {
-            return Ok(Outcome::Ignored(format!(
-                "при перечитывании статус {}, не 142",
-                lead["status_id"]
-            )));
-        }
+        let won = lead["status_id"].as_i64() == Some(STATUS_WON);
         // The client: the deal's main contact, else the first contact with a phone we can
         // normalise (a deal's other contacts may be a dealer's or a colleague's).
         let mut phone = None;
@@ -280,33 +288,26 @@ impl PassportWorker {
             })
             .filter(|s| !s.is_empty())
             .collect();
-        if serials.is_empty() {
-            return Ok(Outcome::Review("в сделке не указан серийный номер".into()));
-        }
-        let Some(code) = amocrm::field_values(&lead, self.cfg.product_field_id)
+        let code = amocrm::field_values(&lead, self.cfg.product_field_id)
             .into_iter()
             .map(|v| v.trim().to_string())
-            .find(|v| !v.is_empty())
-        else {
-            return Ok(Outcome::Review(
-                "в сделке не указан станок из каталога".into(),
-            ));
+            .find(|v| !v.is_empty());
+        // A deal that names a machine sells equipment; one that names nothing is an order of
+        // parts (our cart leads) and needs no passport.
+        let sells_machine = !serials.is_empty() || code.is_some();
+        let product = match &code {
+            Some(code) => sqlx::query(
+                "SELECT id, model FROM catalog_items
+                 WHERE kind = 'product' AND (id = $1 OR lower(sku) = lower($1) OR lower(model) = lower($1))
+                 ORDER BY (id = $1) DESC, (lower(sku) = lower($1)) DESC, id LIMIT 1",
+            )
+            .bind(code)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| -> Result<(String, String)> { Ok((r.try_get("id")?, r.try_get("model")?)) })
+            .transpose()?,
+            None => None,
         };
-        let product = sqlx::query(
-            "SELECT id, model FROM catalog_items
-             WHERE kind = 'product' AND (id = $1 OR lower(sku) = lower($1) OR lower(model) = lower($1))
-             ORDER BY (id = $1) DESC, (lower(sku) = lower($1)) DESC, id LIMIT 1",
-        )
-        .bind(&code)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some(product) = product else {
-            return Ok(Outcome::Review(format!(
-                "станок «{code}» не найден в каталоге"
-            )));
-        };
-        let product_id: String = product.try_get("id")?;
-        let model: String = product.try_get("model")?;
 
         let mut tx = self.pool.begin().await?;
         let client_id: i64 = sqlx::query_scalar(
@@ -319,6 +320,29 @@ impl PassportWorker {
         .bind(contact_id)
         .fetch_one(&mut *tx)
         .await?;
+        crate::orders::upsert_from_deal(&mut tx, client_id, &lead, sells_machine).await?;
+        if !won {
+            tx.commit().await?;
+            return Ok(Outcome::Order(format!(
+                "статус {}: заказ обновлён",
+                lead["status_id"]
+            )));
+        }
+        if !sells_machine {
+            tx.commit().await?;
+            return Ok(Outcome::Registered(Vec::new()));
+        }
+        if serials.is_empty() {
+            tx.commit().await?;
+            return Ok(Outcome::Review("в сделке не указан серийный номер".into()));
+        }
+        let Some((product_id, model)) = product else {
+            tx.commit().await?;
+            return Ok(Outcome::Review(match code {
+                Some(code) => format!("станок «{code}» не найден в каталоге"),
+                None => "в сделке не указан станок из каталога".into(),
+            }));
+        };
         let passport = json!({
             "deal_name": lead["name"], "price": lead["price"], "pipeline_id": lead["pipeline_id"],
             "closed_at": lead["closed_at"], "product_code": code,
@@ -387,12 +411,14 @@ mod tests {
                 StatusChange {
                     lead_id: 25399013,
                     status_id: 142,
-                    pipeline_id: Some(5553)
+                    pipeline_id: Some(5553),
+                    update: false,
                 },
                 StatusChange {
                     lead_id: 25399014,
                     status_id: 143,
-                    pipeline_id: Some(5553)
+                    pipeline_id: Some(5553),
+                    update: false,
                 },
             ]
         );

@@ -29,6 +29,11 @@ pub struct Me {
 
 /// The user with this Telegram id (`None`: never shared a phone with the bot).
 pub async fn me(pool: &PgPool, telegram_id: i64) -> Result<Option<Me>> {
+    // Someone who speaks to the bot again has unblocked it: notifications resume.
+    sqlx::query("UPDATE telegram_users SET blocked_at = NULL WHERE telegram_id = $1 AND blocked_at IS NOT NULL")
+        .bind(telegram_id)
+        .execute(pool)
+        .await?;
     let row = sqlx::query(
         "SELECT t.telegram_id, t.client_id, c.company, t.role::text AS role, t.phone, t.first_name
          FROM telegram_users t LEFT JOIN clients c ON c.id = t.client_id
@@ -230,6 +235,7 @@ pub async fn offers(pool: &PgPool, client_id: i64, today: &str) -> Result<Vec<Of
                 o.discount_pct::float8 AS discount, o.valid_until::text AS valid_until
          FROM personal_offers o LEFT JOIN catalog_items c ON c.id = o.item_id
          WHERE o.client_id = $1 AND (o.valid_until IS NULL OR o.valid_until >= $2::date)
+           AND o.published_at IS NOT NULL AND o.published_at <= now()
          ORDER BY o.valid_until NULLS LAST, o.id",
     )
     .bind(client_id)

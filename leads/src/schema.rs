@@ -34,3 +34,7 @@ pub fn ticket_status() -> Object {
 pub fn doc_type() -> Object {
     string_enum(crate::portal::DOC_TYPES)
 }
+
+pub fn shipment_status() -> Object {
+    string_enum(crate::tracking::SHIPMENT_STATUSES)
+}

@@ -55,6 +55,17 @@ pub struct LeadsConfig {
     pub limits: leads::limits::Limits,
     /// Trusted reverse proxies in front (`TRUSTED_PROXY_HOPS`).
     pub trusted_proxy_hops: usize,
+    /// The Bot API the notifier sends through (`TELEGRAM_API_URL`, else `TELOXIDE_API_URL`,
+    /// else Telegram's).
+    pub telegram_api_url: String,
+    /// Concurrent notification senders per replica (`NOTIFY_WORKERS`, default 8; 0: off).
+    pub notify_workers: usize,
+    /// CDEK API v2 (`CDEK_BASE_URL`, `CDEK_CLIENT_ID`, `CDEK_CLIENT_SECRET`).
+    pub cdek_base_url: Option<String>,
+    pub cdek_client_id: Option<String>,
+    pub cdek_client_secret: Option<String>,
+    /// How often an open shipment is polled (`TRACKING_POLL_SECS`, default 600).
+    pub tracking_poll_secs: u64,
 }
 
 fn opt(name: &str) -> Option<String> {
@@ -87,6 +98,20 @@ impl LeadsConfig {
             product_field_id: opt_i64("AMOCRM_PRODUCT_FIELD_ID")?,
             bot_token: opt("TELOXIDE_TOKEN").or_else(|| opt("BOT_TOKEN")),
             bot_service_token: opt("BOT_SERVICE_TOKEN"),
+            telegram_api_url: opt("TELEGRAM_API_URL")
+                .or_else(|| opt("TELOXIDE_API_URL"))
+                .unwrap_or_else(|| "https://api.telegram.org/".into()),
+            notify_workers: opt_i64("NOTIFY_WORKERS")?
+                .map(|n| usize::try_from(n).map_err(|_| anyhow::anyhow!("NOTIFY_WORKERS: {n} < 0")))
+                .transpose()?
+                .unwrap_or(8),
+            cdek_base_url: opt("CDEK_BASE_URL"),
+            cdek_client_id: opt("CDEK_CLIENT_ID"),
+            cdek_client_secret: opt("CDEK_CLIENT_SECRET"),
+            tracking_poll_secs: opt_i64("TRACKING_POLL_SECS")?
+                .map(|n| u64::try_from(n).ok().filter(|n| *n > 0).ok_or_else(|| anyhow::anyhow!("TRACKING_POLL_SECS: {n} ≤ 0")))
+                .transpose()?
+                .unwrap_or(600),
             link_signing_key: opt("LINK_SIGNING_KEY"),
             public_base_url: opt("PUBLIC_BASE_URL").unwrap_or_default(),
             max_attachment_bytes: opt("MAX_ATTACHMENT_BYTES")

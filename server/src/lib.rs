@@ -208,6 +208,43 @@ pub fn leads_state(cfg: &Config, pool: PgPool) -> api::lead_routes::LeadsState {
     s
 }
 
+/// Starts the notification senders (when the bot's token is configured) and the carrier
+/// pollers (CDEK when `CDEK_*` is configured). They stop when `shutdown` turns true.
+pub fn spawn_notify_workers(
+    cfg: &Config,
+    pool: PgPool,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let l = &cfg.leads;
+    let mut handles = Vec::new();
+    match &l.bot_token {
+        Some(token) if l.notify_workers > 0 => {
+            let mut ncfg = leads::notify::NotifierConfig::new(&l.telegram_api_url, token);
+            ncfg.workers = l.notify_workers;
+            let notifier = Arc::new(leads::notify::Notifier::new(pool.clone(), ncfg));
+            handles.extend(notifier.spawn(shutdown.clone()));
+        }
+        _ => tracing::warn!("TELOXIDE_TOKEN not set or NOTIFY_WORKERS=0: notifications wait in Postgres"),
+    }
+    if let (Some(base), Some(id), Some(secret)) =
+        (&l.cdek_base_url, &l.cdek_client_id, &l.cdek_client_secret)
+    {
+        let cdek = leads::tracking::Cdek::new(leads::tracking::CdekConfig {
+            base_url: base.clone(),
+            client_id: id.clone(),
+            client_secret: secret.clone(),
+            timeout: std::time::Duration::from_secs(15),
+        });
+        let poller = Arc::new(leads::tracking::Poller::new(
+            pool,
+            cdek,
+            std::time::Duration::from_secs(l.tracking_poll_secs),
+        ));
+        handles.push(tokio::spawn(poller.run(shutdown)));
+    }
+    handles
+}
+
 /// Starts the amoCRM outbox and passport workers when amoCRM is configured. Returns their
 /// join handles (they stop when `shutdown` turns true).
 pub fn spawn_lead_workers(

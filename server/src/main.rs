@@ -211,7 +211,8 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let sync = tokio::spawn(live.clone().run(stop_rx.clone()));
     let content_sync = tokio::spawn(content.run(live, stop_rx.clone()));
-    let workers = server::spawn_lead_workers(&cfg, pool, stop_rx)?;
+    let mut workers = server::spawn_lead_workers(&cfg, pool.clone(), stop_rx.clone())?;
+    workers.extend(server::spawn_notify_workers(&cfg, pool, stop_rx));
     let app = api::router(
         state,
         &HttpOptions {

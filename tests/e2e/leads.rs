@@ -670,8 +670,9 @@ async fn won_deal_becomes_a_machine_in_the_right_clients_park(pool: PgPool) {
         states,
         vec![
             (won, "done".into()),
-            (lost, "ignored".into()),
-            (not_really, "ignored".into()),
+            // Not won: each deal's order is recorded as lost.
+            (lost, "done".into()),
+            (not_really, "done".into()),
             (unknown_product, "review".into())
         ]
     );
@@ -899,13 +900,14 @@ async fn the_bot_links_users_by_phone_and_directors_see_spend(pool: PgPool) {
 
     // Spend this month vs last month, from the tables the director's numbers come from.
     for sql in [
+        // Months begin at midnight in Moscow.
         "INSERT INTO orders (number, client_id, status, total_rub, created_at) VALUES
-           ('A-1', $1, 'paid', 100000, date_trunc('month', now()) + interval '1 hour'),
-           ('A-2', $1, 'cancelled', 999999, date_trunc('month', now()) + interval '2 hours'),
-           ('A-0', $1, 'delivered', 50000, date_trunc('month', now()) - interval '10 days')",
+           ('A-1', $1, 'paid', 100000, (date_trunc('month', now() AT TIME ZONE 'Europe/Moscow') + interval '1 hour') AT TIME ZONE 'Europe/Moscow'),
+           ('A-2', $1, 'cancelled', 999999, (date_trunc('month', now() AT TIME ZONE 'Europe/Moscow') + interval '2 hours') AT TIME ZONE 'Europe/Moscow'),
+           ('A-0', $1, 'delivered', 50000, (date_trunc('month', now() AT TIME ZONE 'Europe/Moscow') - interval '10 days') AT TIME ZONE 'Europe/Moscow')",
         "INSERT INTO maintenance_spend (client_id, amount_rub, spent_on) VALUES
-           ($1, 25000, date_trunc('month', now())::date),
-           ($1, 50000, (date_trunc('month', now()) - interval '1 month')::date)",
+           ($1, 25000, date_trunc('month', now() AT TIME ZONE 'Europe/Moscow')::date),
+           ($1, 50000, (date_trunc('month', now() AT TIME ZONE 'Europe/Moscow') - interval '1 month')::date)",
     ] {
         sqlx::query(sql).bind(client).execute(&pool).await.unwrap();
     }
@@ -925,10 +927,10 @@ async fn the_bot_links_users_by_phone_and_directors_see_spend(pool: PgPool) {
     let (s, v) = app.request(spend("555")).await;
     assert_eq!(s, 200, "{v}");
     assert_eq!(
-        v["current"]["orders_rub"], 100000.0,
+        v["current"]["parts_rub"], 100000.0,
         "cancelled orders do not count"
     );
-    assert_eq!(v["current"]["maintenance_rub"], 25000.0);
+    assert_eq!(v["current"]["service_rub"], 25000.0);
     assert_eq!(v["previous"]["total_rub"], 100000.0);
     assert_eq!(v["change_pct"], 25.0);
     let (s, v) = app

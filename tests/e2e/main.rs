@@ -9,6 +9,7 @@ mod helpers;
 mod http;
 mod indexer;
 mod leads;
+mod notify;
 mod reindex;
 mod sessions;
 mod site;

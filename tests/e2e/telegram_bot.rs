@@ -455,10 +455,12 @@ async fn director_sees_real_spend_projects_and_offers(pool: PgPool) {
         &pool,
         own,
         other,
-        "INSERT INTO maintenance_spend (client_id, amount_rub, spent_on) VALUES ($1, 120000, current_date), ($2, 5000000, current_date);
+        "INSERT INTO maintenance_spend (client_id, amount_rub, spent_on) VALUES
+           ($1, 120000, (now() AT TIME ZONE 'Europe/Moscow')::date), ($2, 5000000, (now() AT TIME ZONE 'Europe/Moscow')::date);
          INSERT INTO orders (number, client_id, status, total_rub, created_at) VALUES
            ('ЗК-1', $1, 'paid', 80000, now()), ('ЗК-2', $1, 'cancelled', 999999, now()),
-           ('ЗК-0', $1, 'delivered', 100000, date_trunc('month', now()) - interval '10 days'),
+           ('ЗК-0', $1, 'delivered', 100000,
+            (date_trunc('month', now() AT TIME ZONE 'Europe/Moscow') - interval '10 days') AT TIME ZONE 'Europe/Moscow'),
            ('ЗК-9', $2, 'paid', 7777777, now());
          INSERT INTO modernization_projects (client_id, title, status, budget_rub, progress_pct, due_on) VALUES
            ($1, 'Модернизация 16К20: УЦИ и ЧПУ', 'active', 2500000, 40, '2027-03-01'),
@@ -478,8 +480,8 @@ async fn director_sees_real_spend_projects_and_offers(pool: PgPool) {
 
     let spend = w.say(director, t::BTN_SPEND, has("Текущий месяц")).await;
     let text = spend.text();
-    assert!(text.contains("Обслуживание и ремонт: 120 000 ₽"), "{text}");
-    assert!(text.contains("Заказы: 80 000 ₽"), "{text}");
+    assert!(text.contains("Сервис и ремонт: 120 000 ₽ (было 0 ₽)"), "{text}");
+    assert!(text.contains("Запчасти: 80 000 ₽ (было 100 000 ₽)"), "{text}");
     assert!(text.contains("Итого: 200 000 ₽"), "{text}");
     assert!(text.contains("+100.0%"), "{text}");
     assert!(text.contains("прошлый месяц: 100 000 ₽"), "{text}");
@@ -947,5 +949,43 @@ async fn login_sends_a_one_time_link_to_the_pwa(pool: PgPool) {
     let me: serde_json::Value = ok.json().await.unwrap();
     assert_eq!(me["client_id"], own);
     assert_eq!(exchange().await.unwrap().status(), 401);
+    running.stop().await;
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn notification_settings_switch_kinds_and_quiet_hours_in_place(pool: PgPool) {
+    let w = world(pool.clone()).await;
+    client(&pool, "ООО Ромашка", "+79123456789").await;
+    let running = start_bot(&w, bot::Mode::Polling);
+    let engineer = fresh_user();
+    w.onboard(engineer, "+79123456789", "engineer").await;
+    let screen = w.say(engineer, "/notifications", has("Уведомления")).await;
+    let buttons = screen.callback_buttons();
+    assert_eq!(buttons[0], ("✅ Статус ремонтов".to_string(), "ntf:0".to_string()));
+    assert_eq!(buttons.len(), 5, "{buttons:?}");
+    assert_eq!(buttons[4].1, "quiet:on");
+    assert!(screen.text().contains("Тихие часы выключены"), "{}", screen.text());
+
+    let edited = w
+        .press(engineer, screen.message_id, "ntf:0", has("🔕 Статус ремонтов"))
+        .await;
+    assert_eq!(edited.method, "editmessagetext", "the screen changes in place");
+    let edited = w
+        .press(engineer, screen.message_id, "quiet:on", has("Тихие часы: 22:00–08:00"))
+        .await;
+    assert_eq!(edited.callback_buttons()[4].1, "quiet:off");
+    let (enabled, from, to): (bool, Option<i16>, Option<i16>) = sqlx::query_as(
+        "SELECT p.enabled, t.quiet_from, t.quiet_to FROM telegram_users t
+         JOIN notification_prefs p ON p.telegram_id = t.telegram_id AND p.kind = 'ticket_status'
+         WHERE t.telegram_id = $1",
+    )
+    .bind(engineer)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((enabled, from, to), (false, Some(22), Some(8)));
+    // Back on.
+    w.press(engineer, screen.message_id, "ntf:0", has("✅ Статус ремонтов"))
+        .await;
     running.stop().await;
 }

@@ -593,6 +593,9 @@ pub(super) async fn link_telegram(
 pub(super) struct SpendParams {
     #[param(schema_with = super::openapi::param::spend_period)]
     period: Option<String>,
+    /// The day whose period is reported (`YYYY-MM-DD`); today in Moscow by default.
+    #[param(value_type = Option<String>, format = Date)]
+    today: Option<String>,
 }
 
 /// The director's spend for the current month / quarter / year against the previous one:
@@ -626,13 +629,9 @@ pub(super) async fn client_spend(
             _ => return Err(ApiError::Forbidden("это не ваш клиент".into())),
         }
     }
-    let today: String = sqlx::query_scalar("SELECT current_date::text")
-        .fetch_one(&ls.pool)
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
     let period = p.period.unwrap_or_else(|| "month".into());
     Ok(Json(
-        leads::account::spend(&ls.pool, client_id, &period, &today).await?,
+        leads::account::spend(&ls.pool, client_id, &period, p.today.as_deref()).await?,
     ))
 }
 

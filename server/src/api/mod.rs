@@ -6,6 +6,7 @@ pub mod error;
 pub mod lead_routes;
 pub mod metrics;
 pub mod openapi;
+mod notify_routes;
 mod portal_routes;
 pub mod site;
 
@@ -1153,6 +1154,18 @@ pub fn router(state: AppState, opts: &HttpOptions) -> Router {
             axum::routing::post(lead_routes::link_telegram),
         )
         .route("/api/v1/telegram/me", get(portal_routes::telegram_me))
+        .route(
+            "/api/v1/telegram/notifications",
+            get(notify_routes::get_settings).put(notify_routes::put_settings),
+        )
+        .route(
+            "/api/v1/admin/shipments",
+            axum::routing::post(notify_routes::add_shipment),
+        )
+        .route(
+            "/api/v1/admin/shipments/{id}/events",
+            axum::routing::post(notify_routes::add_shipment_event),
+        )
         .route(
             "/api/v1/auth/login-links",
             axum::routing::post(auth_routes::create_login_link),

@@ -3,7 +3,7 @@
 //! the handlers validate with (modes, kinds, `MAX_LIMIT`, roles…), its schema is built from
 //! those constants here, so the document and the validation cannot drift apart.
 
-use super::{auth_routes, lead_routes, portal_routes, MAX_FILTER_CHARS, MAX_LIMIT, MAX_OFFSET};
+use super::{auth_routes, lead_routes, notify_routes, portal_routes, MAX_FILTER_CHARS, MAX_LIMIT, MAX_OFFSET};
 use search_core::{Kind, Mode};
 use serde_json::Value;
 use utoipa::openapi::schema::{Object, ObjectBuilder, Schema, SchemaType, Type};
@@ -246,6 +246,10 @@ impl Modify for Finish {
         lead_routes::client_spend,
         lead_routes::link_telegram,
         portal_routes::telegram_me,
+        notify_routes::get_settings,
+        notify_routes::put_settings,
+        notify_routes::add_shipment,
+        notify_routes::add_shipment_event,
         portal_routes::set_role,
         portal_routes::set_ticket_status,
         portal_routes::add_document,

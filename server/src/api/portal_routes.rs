@@ -58,7 +58,7 @@ fn client_id(raw: &str) -> Result<i64, ApiError> {
         .ok_or_else(|| invalid("id", "ожидается номер клиента"))
 }
 
-fn positive(field: &str, raw: &str) -> Result<i64, ApiError> {
+pub(super) fn positive(field: &str, raw: &str) -> Result<i64, ApiError> {
     raw.parse::<i64>()
         .ok()
         .filter(|id| *id > 0)
