@@ -104,13 +104,19 @@ async fn token(State(s): State<Arc<Shared>>, req: Request) -> Response {
         || p.get("client_id") != Some(&s.client_id)
         || p.get("client_secret") != Some(&s.client_secret)
     {
-        return error(StatusCode::UNAUTHORIZED, "v2_unauthorized", "Invalid client credentials");
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "v2_unauthorized",
+            "Invalid client credentials",
+        );
     }
     let mut g = s.inner.lock().unwrap();
     let tok = format!("cdek-token-{}", g.tokens.len() + 1);
     g.tokens.push(tok.clone());
-    Json(json!({"access_token": tok, "token_type": "bearer", "expires_in": 3599,
-                "scope": "order:all payment:all", "jti": format!("jti-{}", g.tokens.len())}))
+    Json(
+        json!({"access_token": tok, "token_type": "bearer", "expires_in": 3599,
+                "scope": "order:all payment:all", "jti": format!("jti-{}", g.tokens.len())}),
+    )
     .into_response()
 }
 
@@ -128,13 +134,25 @@ async fn order(
     let mut g = s.inner.lock().unwrap();
     g.order_calls += 1;
     if !auth.is_some_and(|t| g.tokens.contains(&t)) {
-        return error(StatusCode::UNAUTHORIZED, "v2_token_expired", "Token is expired or invalid");
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "v2_token_expired",
+            "Token is expired or invalid",
+        );
     }
     let Some(number) = q.get("cdek_number") else {
-        return error(StatusCode::BAD_REQUEST, "v2_field_is_empty", "cdek_number is empty");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "v2_field_is_empty",
+            "cdek_number is empty",
+        );
     };
     let Some(statuses) = g.orders.get(number) else {
-        return error(StatusCode::NOT_FOUND, "v2_entity_not_found", "Order not found");
+        return error(
+            StatusCode::NOT_FOUND,
+            "v2_entity_not_found",
+            "Order not found",
+        );
     };
     let mut entity = json!({"uuid": format!("00000000-0000-4000-8000-{:012}", number.len()),
                             "type": 1, "is_return": false, "is_reverse": false,

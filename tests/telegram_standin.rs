@@ -353,7 +353,11 @@ impl TelegramStandIn {
     /// The most messages received within any one second, overall and to any single chat.
     pub fn peak_rates(&self) -> (usize, usize) {
         let g = self.lock();
-        let sends: Vec<&Sent> = g.sent.iter().filter(|s| s.method.starts_with("send")).collect();
+        let sends: Vec<&Sent> = g
+            .sent
+            .iter()
+            .filter(|s| s.method.starts_with("send"))
+            .collect();
         let peak = |list: &[&Sent]| -> usize {
             let mut best = 0;
             for (i, a) in list.iter().enumerate() {

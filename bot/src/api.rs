@@ -140,6 +140,10 @@ pub struct Spend {
     pub current: PeriodSpend,
     pub previous: PeriodSpend,
     pub change_pct: Option<f64>,
+    #[serde(default)]
+    pub deals_in_work: i64,
+    #[serde(default)]
+    pub deals_in_work_rub: f64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -166,6 +170,8 @@ pub struct Offer {
 pub struct ShipmentEvent {
     pub status: String,
     pub location: String,
+    #[serde(default)]
+    pub description: String,
     pub at: String,
 }
 

@@ -81,6 +81,39 @@ pub const NO_OFFERS: &str = "Персональных предложений с�
 pub const NO_PHONE: &str = "Нет вашего номера телефона: отправьте /start и поделитесь номером.";
 
 /// Rubles with a thin group separator and kopecks only when present: `1 234 567 ₽`, `99,50 ₽`.
+/// `YYYY-MM-DDThh:mm…Z` (UTC, as the API answers) as `DD.MM.YYYY hh:mm` in Moscow time
+/// (UTC+3, no daylight saving since 2014); anything else is shown as it came.
+pub fn moscow_time(utc: &str) -> String {
+    let num = |r: std::ops::Range<usize>| utc.get(r).and_then(|s| s.parse::<i64>().ok());
+    let (Some(y), Some(m), Some(d), Some(h), Some(min)) =
+        (num(0..4), num(5..7), num(8..10), num(11..13), num(14..16))
+    else {
+        return utc.to_string();
+    };
+    // Days since 1970-01-01 of a civil date, and back (H. Hinnant's algorithms).
+    let days = {
+        let y = if m <= 2 { y - 1 } else { y };
+        let era = y.div_euclid(400);
+        let yoe = y - era * 400;
+        let mp = (m + 9) % 12;
+        let doy = (153 * mp + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146097 + doe - 719468
+    };
+    let minutes = (days * 24 + h + 3) * 60 + min;
+    let (days, rest) = (minutes.div_euclid(1440), minutes.rem_euclid(1440));
+    let z = days + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{d:02}.{m:02}.{y} {:02}:{:02}", rest / 60, rest % 60)
+}
+
 pub fn rub(v: f64) -> String {
     let cents = (v * 100.0).round() as i64;
     let (int, frac) = (cents.abs() / 100, cents.abs() % 100);
@@ -221,7 +254,7 @@ pub fn tickets(list: &[Ticket]) -> String {
             t.description
         ));
         for e in &t.history {
-            let at = e.at.get(..16).unwrap_or(&e.at).replace('T', " ");
+            let at = moscow_time(&e.at);
             out.push_str(&format!("\n  {at} · {}", ticket_status(&e.status)));
             if !e.comment.is_empty() {
                 out.push_str(&format!(" — {}", e.comment));
@@ -284,17 +317,36 @@ pub fn spend(s: &Spend) -> String {
         Some(c) => format!("{c:.1}% к периоду «{prev}»"),
         None => format!("в периоде «{prev}» расходов не было"),
     };
-    let line = |name: &str, now: f64, before: f64| format!("{name}: {} (было {})", rub(now), rub(before));
-    format!(
+    let line =
+        |name: &str, now: f64, before: f64| format!("{name}: {} (было {})", rub(now), rub(before));
+    let in_work = if s.deals_in_work > 0 {
+        format!(
+            "\n\nСделки в работе: {} на {}",
+            s.deals_in_work,
+            rub(s.deals_in_work_rub)
+        )
+    } else {
+        String::new()
+    };
+    let text = format!(
         "{cur} (с {}, время московское)\n{}\n{}\n{}\nИтого: {}\n{change}\n\n\
          Для сравнения, {prev}: {}",
         s.current.from,
-        line("Оборудование", s.current.equipment_rub, s.previous.equipment_rub),
+        line(
+            "Оборудование",
+            s.current.equipment_rub,
+            s.previous.equipment_rub
+        ),
         line("Запчасти", s.current.parts_rub, s.previous.parts_rub),
-        line("Сервис и ремонт", s.current.service_rub, s.previous.service_rub),
+        line(
+            "Сервис и ремонт",
+            s.current.service_rub,
+            s.previous.service_rub
+        ),
         rub(s.current.total_rub),
         rub(s.previous.total_rub),
-    )
+    );
+    text + &in_work
 }
 
 pub fn projects(list: &[Project]) -> String {
@@ -368,10 +420,12 @@ pub fn shipments(o: &OrderShipments) -> String {
             out.push_str(&format!("\nОжидаемая дата: {e}"));
         }
         for e in &s.events {
-            let at = e.at.get(..16).unwrap_or(&e.at).replace('T', " ");
+            let at = moscow_time(&e.at);
             out.push_str(&format!("\n  {at} · {}", shipment_status(&e.status)));
-            if !e.location.is_empty() {
-                out.push_str(&format!(" · {}", e.location));
+            for part in [&e.description, &e.location] {
+                if !part.is_empty() {
+                    out.push_str(&format!(" · {part}"));
+                }
             }
         }
     }
@@ -519,6 +573,14 @@ mod tests {
     }
 
     #[test]
+    fn times_are_shown_in_moscow() {
+        assert_eq!(moscow_time("2026-12-31T21:30:00Z"), "01.01.2027 00:30");
+        assert_eq!(moscow_time("2028-02-28T22:00:00Z"), "29.02.2028 01:00");
+        assert_eq!(moscow_time("2026-03-01T10:05:00Z"), "01.03.2026 13:05");
+        assert_eq!(moscow_time("вчера"), "вчера");
+    }
+
+    #[test]
     fn spend_states_the_change_and_both_periods() {
         let s = Spend {
             period: "quarter".into(),
@@ -539,6 +601,8 @@ mod tests {
                 total_rub: 160000.0,
             },
             change_pct: Some(25.0),
+            deals_in_work: 2,
+            deals_in_work_rub: 3_458_000.0,
         };
         let t = spend(&s);
         assert!(t.contains("Текущий квартал"), "{t}");
@@ -546,7 +610,11 @@ mod tests {
         assert!(t.contains("+25.0%"), "{t}");
         assert!(t.contains("160 000 ₽"), "{t}");
         assert!(t.contains("Запчасти: 50 000 ₽ (было 60 000 ₽)"), "{t}");
-        assert!(t.contains("Сервис и ремонт: 150 000 ₽ (было 100 000 ₽)"), "{t}");
+        assert!(
+            t.contains("Сервис и ремонт: 150 000 ₽ (было 100 000 ₽)"),
+            "{t}"
+        );
+        assert!(t.contains("Сделки в работе: 2 на 3 458 000 ₽"), "{t}");
     }
 
     #[test]
@@ -575,7 +643,7 @@ mod tests {
         let text = tickets(&[t]);
         assert!(text.contains("№9 — 16К20 №SN-1 — ждём запчасти"), "{text}");
         assert!(
-            text.contains("2026-11-21 09:30 · ждём запчасти — заказан подшипник"),
+            text.contains("21.11.2026 12:30 · ждём запчасти — заказан подшипник"),
             "{text}"
         );
         assert_eq!(tickets(&[]), NO_TICKETS);

@@ -96,6 +96,9 @@ pub struct Spend {
     pub previous: PeriodSpend,
     /// `None` when the previous period had no spend.
     pub change_pct: Option<f64>,
+    /// amoCRM deals of the client still in work, whatever the period: how many, and their sum.
+    pub deals_in_work: i64,
+    pub deals_in_work_rub: f64,
 }
 
 /// The periods spend is reported for.
@@ -155,7 +158,10 @@ pub async fn spend(
                 coalesce(sum(amount) FILTER (WHERE cur AND cat = 'service'), 0)::float8 AS cs,
                 coalesce(sum(amount) FILTER (WHERE NOT cur AND cat = 'equipment'), 0)::float8 AS pe,
                 coalesce(sum(amount) FILTER (WHERE NOT cur AND cat = 'parts'), 0)::float8 AS pp,
-                coalesce(sum(amount) FILTER (WHERE NOT cur AND cat = 'service'), 0)::float8 AS ps
+                coalesce(sum(amount) FILTER (WHERE NOT cur AND cat = 'service'), 0)::float8 AS ps,
+                (SELECT count(*) FROM orders WHERE client_id = $1 AND crm_status = 'in_work') AS wn,
+                (SELECT coalesce(sum(total_rub), 0)::float8 FROM orders
+                  WHERE client_id = $1 AND crm_status = 'in_work') AS wr
          FROM t LEFT JOIN x ON true
          GROUP BY t.cur_from, t.cur_to, t.prev_from"
     ))
@@ -188,6 +194,7 @@ pub async fn spend(
         current,
         previous,
         change_pct,
+        deals_in_work: row.try_get("wn")?,
+        deals_in_work_rub: row.try_get("wr")?,
     })
 }
-

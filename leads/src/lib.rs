@@ -29,8 +29,8 @@ pub mod phone;
 pub mod portal;
 pub mod schema;
 pub mod sessions;
-pub mod tracking;
 pub mod sync;
+pub mod tracking;
 
 pub use phone::Phone;
 

@@ -72,7 +72,9 @@ impl NotifierConfig {
 /// What became of one claimed notification.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    Sent { message_id: i64 },
+    Sent {
+        message_id: i64,
+    },
     /// Not sent and never will be: the reason.
     Skipped(String),
     /// Waits (quiet hours, Telegram's 429, an outage): why.
@@ -129,11 +131,7 @@ pub fn render(kind: &str, p: &Value) -> String {
             t
         }
         "shipment" => {
-            let mut t = format!(
-                "🚚 Заказ {}: {}",
-                s("order"),
-                shipment_status(&s("status"))
-            );
+            let mut t = format!("🚚 Заказ {}: {}", s("order"), shipment_status(&s("status")));
             let place = [s("description"), s("location")]
                 .into_iter()
                 .filter(|x| !x.is_empty())
@@ -294,11 +292,20 @@ impl Notifier {
             .bind(secs)
             .execute(&self.pool)
             .await?;
-            return Ok(Some((id, Outcome::Later(format!("тихие часы, ещё {secs:.0} с")))));
+            return Ok(Some((
+                id,
+                Outcome::Later(format!("тихие часы, ещё {secs:.0} с")),
+            )));
         }
 
         // One chat at a time, then the bot as a whole.
-        let wait = reserve_slot(&self.pool, "notification_chats", &chat.to_string(), self.cfg.per_chat).await?;
+        let wait = reserve_slot(
+            &self.pool,
+            "notification_chats",
+            &chat.to_string(),
+            self.cfg.per_chat,
+        )
+        .await?;
         tokio::time::sleep(wait).await;
         let wait = reserve_slot(&self.pool, "crm_rate_slots", "telegram", self.cfg.global).await?;
         tokio::time::sleep(wait).await;
@@ -347,12 +354,19 @@ impl Notifier {
                 .execute(&mut *tx)
                 .await?;
                 tx.commit().await?;
-                tracing::info!(notification = id, "the user blocked the bot; their notifications are skipped");
+                tracing::info!(
+                    notification = id,
+                    "the user blocked the bot; their notifications are skipped"
+                );
                 Outcome::Skipped(format!("403: {description}"))
             }
             429 => {
-                let after = body["parameters"]["retry_after"].as_i64().unwrap_or(5).max(1);
-                self.later(id, Duration::from_secs(after as u64), &description).await?;
+                let after = body["parameters"]["retry_after"]
+                    .as_i64()
+                    .unwrap_or(5)
+                    .max(1);
+                self.later(id, Duration::from_secs(after as u64), &description)
+                    .await?;
                 // Keep this chat quiet as long as Telegram asked.
                 sqlx::query("UPDATE notification_chats SET next_at = greatest(next_at, now() + $2 * interval '1 second') WHERE telegram_id = $1")
                     .bind(chat)
@@ -393,7 +407,13 @@ impl Notifier {
         Ok(())
     }
 
-    async fn finish(&self, id: i64, state: &str, why: Option<&str>, mid: Option<i64>) -> Result<()> {
+    async fn finish(
+        &self,
+        id: i64,
+        state: &str,
+        why: Option<&str>,
+        mid: Option<i64>,
+    ) -> Result<()> {
         sqlx::query(
             "UPDATE notifications SET state = $2, last_error = $3, message_id = $4, locked_until = NULL
              WHERE id = $1",
@@ -537,12 +557,14 @@ pub async fn update_settings(
         .await?;
     }
     if let Some(q) = change.quiet_hours {
-        sqlx::query("UPDATE telegram_users SET quiet_from = $2, quiet_to = $3 WHERE telegram_id = $1")
-            .bind(telegram_id)
-            .bind(q.map(|q| q.from))
-            .bind(q.map(|q| q.to))
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE telegram_users SET quiet_from = $2, quiet_to = $3 WHERE telegram_id = $1",
+        )
+        .bind(telegram_id)
+        .bind(q.map(|q| q.from))
+        .bind(q.map(|q| q.to))
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await?;
     settings(pool, telegram_id).await

@@ -29,7 +29,9 @@ pub async fn upsert_from_deal(
         .as_i64()
         .ok_or_else(|| invalid("id", "у сделки нет id"))?;
     let status = crm_status(deal["status_id"].as_i64());
-    let price = deal["price"].as_f64().filter(|p| p.is_finite() && *p >= 0.0);
+    let price = deal["price"]
+        .as_f64()
+        .filter(|p| p.is_finite() && *p >= 0.0);
     // Won and lost deals carry their closing time; a deal in work its creation.
     let at = match status {
         "in_work" => deal["created_at"].as_i64(),

@@ -263,6 +263,8 @@ pub async fn offers(pool: &PgPool, client_id: i64, today: &str) -> Result<Vec<Of
 pub struct ShipmentEvent {
     pub status: String,
     pub location: String,
+    /// The carrier's or operator's words ("Отправлен в г. транзит").
+    pub description: String,
     pub at: String,
 }
 
@@ -319,7 +321,8 @@ pub async fn order_shipments(
     for s in &ships {
         let id: i64 = s.try_get("id")?;
         let events = sqlx::query(&format!(
-            "SELECT status::text AS status, location, to_char(at AT TIME ZONE 'UTC', {TS}) AS at
+            "SELECT status::text AS status, location, description,
+                    to_char(at AT TIME ZONE 'UTC', {TS}) AS at
              FROM shipment_events WHERE shipment_id = $1 ORDER BY at, id"
         ))
         .bind(id)
@@ -330,6 +333,7 @@ pub async fn order_shipments(
             Ok(ShipmentEvent {
                 status: e.try_get("status")?,
                 location: e.try_get("location")?,
+                description: e.try_get("description")?,
                 at: e.try_get("at")?,
             })
         })

@@ -66,11 +66,14 @@ pub struct Cdek {
 pub fn cdek_status(code: &str) -> &'static str {
     match code {
         "CREATED" | "ACCEPTED" => "preparing",
-        "RECEIVED_AT_SHIPMENT_WAREHOUSE" | "READY_TO_SHIP_AT_SENDING_OFFICE" | "READY_FOR_SHIPMENT_IN_SENDER_CITY" => {
-            "handed_to_carrier"
-        }
-        "ACCEPTED_IN_RECIPIENT_CITY" | "ACCEPTED_AT_PICK_UP_POINT" | "TAKEN_BY_COURIER"
-        | "ACCEPTED_AT_RECIPIENT_CITY_WAREHOUSE" | "RECEIVED_IN_RECIPIENT_CITY" => "arrived",
+        "RECEIVED_AT_SHIPMENT_WAREHOUSE"
+        | "READY_TO_SHIP_AT_SENDING_OFFICE"
+        | "READY_FOR_SHIPMENT_IN_SENDER_CITY" => "handed_to_carrier",
+        "ACCEPTED_IN_RECIPIENT_CITY"
+        | "ACCEPTED_AT_PICK_UP_POINT"
+        | "TAKEN_BY_COURIER"
+        | "ACCEPTED_AT_RECIPIENT_CITY_WAREHOUSE"
+        | "RECEIVED_IN_RECIPIENT_CITY" => "arrived",
         "DELIVERED" => "delivered",
         "NOT_DELIVERED" | "INVALID" | "RETURNED_TO_SENDER_CITY_WAREHOUSE" | "REMOVED" => "problem",
         _ => "in_transit",
@@ -143,10 +146,16 @@ impl Cdek {
             .map_err(|e| format!("СДЭК недоступен: {}", e.without_url()))?;
         let status = r.status();
         let body: Value = r.json().await.unwrap_or(Value::Null);
-        let Some(tok) = body["access_token"].as_str().filter(|_| status.is_success()) else {
+        let Some(tok) = body["access_token"]
+            .as_str()
+            .filter(|_| status.is_success())
+        else {
             return Err(format!("СДЭК не выдал токен: {status}"));
         };
-        let ttl = body["expires_in"].as_u64().unwrap_or(3600).saturating_sub(60);
+        let ttl = body["expires_in"]
+            .as_u64()
+            .unwrap_or(3600)
+            .saturating_sub(60);
         *t = Some((tok.to_string(), Instant::now() + Duration::from_secs(ttl)));
         Ok(tok.to_string())
     }
@@ -358,7 +367,11 @@ mod tests {
                 {"code": "ACCEPTED", "name": "Принят", "date_time": "2026-12-02T10:05:00+0300", "city": "Москва"}
             ]}, "requests": []});
         let t = parse_cdek_order(&body).unwrap();
-        let got: Vec<(&str, &str)> = t.events.iter().map(|e| (e.code.as_str(), e.status)).collect();
+        let got: Vec<(&str, &str)> = t
+            .events
+            .iter()
+            .map(|e| (e.code.as_str(), e.status))
+            .collect();
         assert_eq!(
             got,
             vec![

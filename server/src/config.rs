@@ -109,7 +109,12 @@ impl LeadsConfig {
             cdek_client_id: opt("CDEK_CLIENT_ID"),
             cdek_client_secret: opt("CDEK_CLIENT_SECRET"),
             tracking_poll_secs: opt_i64("TRACKING_POLL_SECS")?
-                .map(|n| u64::try_from(n).ok().filter(|n| *n > 0).ok_or_else(|| anyhow::anyhow!("TRACKING_POLL_SECS: {n} ≤ 0")))
+                .map(|n| {
+                    u64::try_from(n)
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or_else(|| anyhow::anyhow!("TRACKING_POLL_SECS: {n} ≤ 0"))
+                })
                 .transpose()?
                 .unwrap_or(600),
             link_signing_key: opt("LINK_SIGNING_KEY"),

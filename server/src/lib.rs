@@ -224,7 +224,9 @@ pub fn spawn_notify_workers(
             let notifier = Arc::new(leads::notify::Notifier::new(pool.clone(), ncfg));
             handles.extend(notifier.spawn(shutdown.clone()));
         }
-        _ => tracing::warn!("TELOXIDE_TOKEN not set or NOTIFY_WORKERS=0: notifications wait in Postgres"),
+        _ => tracing::warn!(
+            "TELOXIDE_TOKEN not set or NOTIFY_WORKERS=0: notifications wait in Postgres"
+        ),
     }
     if let (Some(base), Some(id), Some(secret)) =
         (&l.cdek_base_url, &l.cdek_client_id, &l.cdek_client_secret)

@@ -92,7 +92,13 @@ async fn admin(app: &TestApp, uri: &str, body: Value) -> (u16, Value) {
     (s.as_u16(), v)
 }
 
-async fn as_user(app: &TestApp, method: &str, uri: &str, user: i64, body: Option<Value>) -> (u16, Value) {
+async fn as_user(
+    app: &TestApp,
+    method: &str,
+    uri: &str,
+    user: i64,
+    body: Option<Value>,
+) -> (u16, Value) {
     let mut r = Request::builder()
         .method(method)
         .uri(uri)
@@ -153,7 +159,10 @@ async fn a_ticket_status_change_reaches_each_engineer_of_the_client_once_across_
     let t = ticket(&pool, m, own).await;
     let their_ticket = ticket(&pool, theirs, other).await;
     // The machines themselves were announced; this test is about tickets.
-    sqlx::query("DELETE FROM notifications").execute(&pool).await.unwrap();
+    sqlx::query("DELETE FROM notifications")
+        .execute(&pool)
+        .await
+        .unwrap();
 
     let (s, v) = admin(
         &app,
@@ -168,7 +177,11 @@ async fn a_ticket_status_change_reaches_each_engineer_of_the_client_once_across_
     .fetch_all(&pool)
     .await
     .unwrap();
-    assert_eq!(queued, vec![501, 502], "the client's engineers, nobody else");
+    assert_eq!(
+        queued,
+        vec![501, 502],
+        "the client's engineers, nobody else"
+    );
 
     // The first server sends one message and stops.
     let first = notifier(&pool, &tg, 1);
@@ -206,12 +219,28 @@ async fn a_ticket_status_change_reaches_each_engineer_of_the_client_once_across_
     drain(&pool, &second).await;
     for engineer in [501, 502] {
         let got = texts_to(&tg, engineer);
-        assert_eq!(got.len(), 2, "one message per change to {engineer}: {got:#?}");
-        assert!(got.iter().any(|t| t.contains("в работе") && t.contains("Выехал инженер Петров")), "{got:#?}");
-        assert!(got.iter().any(|t| t.contains("ждём запчасти") && t.contains("Ждём подшипник")), "{got:#?}");
+        assert_eq!(
+            got.len(),
+            2,
+            "one message per change to {engineer}: {got:#?}"
+        );
+        assert!(
+            got.iter()
+                .any(|t| t.contains("в работе") && t.contains("Выехал инженер Петров")),
+            "{got:#?}"
+        );
+        assert!(
+            got.iter()
+                .any(|t| t.contains("ждём запчасти") && t.contains("Ждём подшипник")),
+            "{got:#?}"
+        );
     }
     assert!(texts_to(&tg, 503).is_empty() && texts_to(&tg, 504).is_empty());
-    assert_eq!(texts_to(&tg, 601).len(), 1, "the other client's engineer hears of their own ticket only");
+    assert_eq!(
+        texts_to(&tg, 601).len(),
+        1,
+        "the other client's engineer hears of their own ticket only"
+    );
     assert!(texts_to(&tg, 601)[0].contains("выполнена"));
     // Seeing the same status again announces nothing.
     sqlx::query("UPDATE service_tickets SET status = 'waiting_parts' WHERE id = $1")
@@ -233,19 +262,42 @@ async fn a_user_who_blocked_the_bot_is_skipped_and_the_rest_delivered(pool: PgPo
     }
     let m = machine(&pool, own, "SN-1").await;
     let t = ticket(&pool, m, own).await;
-    sqlx::query("DELETE FROM notifications").execute(&pool).await.unwrap();
+    sqlx::query("DELETE FROM notifications")
+        .execute(&pool)
+        .await
+        .unwrap();
     tg.block(702);
     // 703 switched ticket news off through the bot's settings.
-    let (s, v) = as_user(&app, "PUT", "/api/v1/telegram/notifications", 703,
-        Some(json!({"kinds": {"ticket_status": false}}))).await;
+    let (s, v) = as_user(
+        &app,
+        "PUT",
+        "/api/v1/telegram/notifications",
+        703,
+        Some(json!({"kinds": {"ticket_status": false}})),
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
-    assert_eq!(v["kinds"][0], json!({"kind": "ticket_status", "label": "Статус ремонтов", "enabled": false}));
-    let (s, v) = as_user(&app, "PUT", "/api/v1/telegram/notifications", 703,
-        Some(json!({"kinds": {"weather": true}}))).await;
+    assert_eq!(
+        v["kinds"][0],
+        json!({"kind": "ticket_status", "label": "Статус ремонтов", "enabled": false})
+    );
+    let (s, v) = as_user(
+        &app,
+        "PUT",
+        "/api/v1/telegram/notifications",
+        703,
+        Some(json!({"kinds": {"weather": true}})),
+    )
+    .await;
     assert_eq!(s, 400, "{v}");
     assert!(v["error"]["message"].as_str().is_some());
 
-    admin(&app, &format!("/api/v1/admin/tickets/{t}/status"), json!({"status": "accepted"})).await;
+    admin(
+        &app,
+        &format!("/api/v1/admin/tickets/{t}/status"),
+        json!({"status": "accepted"}),
+    )
+    .await;
     let n = notifier(&pool, &tg, 2);
     drain(&pool, &n).await;
     assert_eq!(texts_to(&tg, 701).len(), 1);
@@ -256,25 +308,42 @@ async fn a_user_who_blocked_the_bot_is_skipped_and_the_rest_delivered(pool: PgPo
             .await
             .unwrap();
     assert_eq!(states, vec![(701, "sent".into()), (702, "skipped".into())]);
-    let blocked: bool = sqlx::query_scalar("SELECT blocked_at IS NOT NULL FROM telegram_users WHERE telegram_id = 702")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let blocked: bool = sqlx::query_scalar(
+        "SELECT blocked_at IS NOT NULL FROM telegram_users WHERE telegram_id = 702",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
     assert!(blocked);
 
     // Later changes are not even queued for the blocked user, until they speak to the bot.
-    admin(&app, &format!("/api/v1/admin/tickets/{t}/status"), json!({"status": "in_progress"})).await;
-    let queued: i64 = sqlx::query_scalar("SELECT count(*) FROM notifications WHERE telegram_id = 702")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    admin(
+        &app,
+        &format!("/api/v1/admin/tickets/{t}/status"),
+        json!({"status": "in_progress"}),
+    )
+    .await;
+    let queued: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM notifications WHERE telegram_id = 702")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
     assert_eq!(queued, 1, "only the skipped one");
     let (s, _) = as_user(&app, "GET", "/api/v1/telegram/me", 702, None).await;
     assert_eq!(s, 200);
-    admin(&app, &format!("/api/v1/admin/tickets/{t}/status"), json!({"status": "done"})).await;
+    admin(
+        &app,
+        &format!("/api/v1/admin/tickets/{t}/status"),
+        json!({"status": "done"}),
+    )
+    .await;
     drain(&pool, &n).await;
     assert_eq!(texts_to(&tg, 701).len(), 3);
-    assert_eq!(texts_to(&tg, 702).len(), 0, "the stand-in still refuses: blocked again");
+    assert_eq!(
+        texts_to(&tg, 702).len(),
+        0,
+        "the stand-in still refuses: blocked again"
+    );
 }
 
 #[sqlx::test(migrator = "server::MIGRATOR")]
@@ -290,7 +359,12 @@ async fn two_hundred_notifications_at_once_stay_within_telegrams_limits(pool: Pg
         .execute(&pool)
         .await
         .unwrap();
-    let (s, v) = admin(&app, "/api/v1/admin/shipments", json!({"order": "z-1", "carrier": "Деловые линии"})).await;
+    let (s, v) = admin(
+        &app,
+        "/api/v1/admin/shipments",
+        json!({"order": "z-1", "carrier": "Деловые линии"}),
+    )
+    .await;
     assert_eq!(s, 201, "{v}");
     let shipment = v["id"].as_i64().unwrap();
     for (status, place) in [
@@ -327,10 +401,17 @@ async fn two_hundred_notifications_at_once_stay_within_telegrams_limits(pool: Pg
     }
     let (overall, per_chat) = tg.peak_rates();
     println!("200 notifications in {took:?}; peak {overall}/s overall, {per_chat}/s per chat");
-    assert!(overall <= 30, "Telegram allows about 30 messages a second, the stand-in saw {overall}");
+    assert!(
+        overall <= 30,
+        "Telegram allows about 30 messages a second, the stand-in saw {overall}"
+    );
     assert_eq!(per_chat, 1, "one message a second per chat at most");
     for id in 0..40 {
-        assert_eq!(texts_to(&tg, 9000 + id).len(), 5, "each change once to {id}");
+        assert_eq!(
+            texts_to(&tg, 9000 + id).len(),
+            5,
+            "each change once to {id}"
+        );
     }
 }
 
@@ -347,10 +428,20 @@ async fn a_carrier_event_reaches_procurement_once_and_shows_on_the_shipment_scre
         .execute(&pool)
         .await
         .unwrap();
-    let (s, v) = admin(&app, "/api/v1/admin/shipments",
-        json!({"order": "CRM-77", "carrier": "cdek", "tracking_no": "1106207236"})).await;
+    let (s, v) = admin(
+        &app,
+        "/api/v1/admin/shipments",
+        json!({"order": "CRM-77", "carrier": "cdek", "tracking_no": "1106207236"}),
+    )
+    .await;
     assert_eq!(s, 201, "{v}");
-    cdek.add_status("1106207236", "ACCEPTED", "Принят", "Москва", "2026-12-01T10:05:00+0300");
+    cdek.add_status(
+        "1106207236",
+        "ACCEPTED",
+        "Принят",
+        "Москва",
+        "2026-12-01T10:05:00+0300",
+    );
     cdek.set_planned_delivery("1106207236", "2026-12-07");
     let poller = leads::tracking::Poller::new(
         pool.clone(),
@@ -367,27 +458,54 @@ async fn a_carrier_event_reaches_procurement_once_and_shows_on_the_shipment_scre
     drain(&pool, &n).await;
     let got = texts_to(&tg, 801);
     assert_eq!(got.len(), 1, "{got:#?}");
-    assert!(got[0].contains("Заказ CRM-77: готовится к отгрузке") && got[0].contains("СДЭК 1106207236"), "{got:#?}");
+    assert!(
+        got[0].contains("Заказ CRM-77: готовится к отгрузке") && got[0].contains("СДЭК 1106207236"),
+        "{got:#?}"
+    );
     assert!(got[0].contains("07.12.2026"), "{got:#?}");
 
     // Nothing new: nothing said. A new status, after the token expired: one message.
     assert_eq!(poller.run_once().await.unwrap().map(|p| p.1), Some(0));
-    cdek.add_status("1106207236", "SENT_TO_TRANSIT_CITY", "Отправлен в г. транзит", "Екатеринбург", "2026-12-03T18:00:00+0500");
+    cdek.add_status(
+        "1106207236",
+        "SENT_TO_TRANSIT_CITY",
+        "Отправлен в г. транзит",
+        "Екатеринбург",
+        "2026-12-03T18:00:00+0500",
+    );
     cdek.expire_tokens();
     assert_eq!(poller.run_once().await.unwrap().map(|p| p.1), Some(1));
     drain(&pool, &n).await;
     let got = texts_to(&tg, 801);
     assert_eq!(got.len(), 2, "{got:#?}");
-    assert!(got[1].contains("в пути") && got[1].contains("Екатеринбург"), "{got:#?}");
-    assert!(texts_to(&tg, 802).is_empty(), "engineers do not get shipments");
+    assert!(
+        got[1].contains("в пути") && got[1].contains("Екатеринбург"),
+        "{got:#?}"
+    );
+    assert!(
+        texts_to(&tg, 802).is_empty(),
+        "engineers do not get shipments"
+    );
 
     // The shipment screen procurement opens in the bot.
-    let (s, v) = as_user(&app, "GET", &format!("/api/v1/clients/{own}/orders/CRM-77/shipments"), 801, None).await;
+    let (s, v) = as_user(
+        &app,
+        "GET",
+        &format!("/api/v1/clients/{own}/orders/CRM-77/shipments"),
+        801,
+        None,
+    )
+    .await;
     assert_eq!(s, 200, "{v}");
     let sh = &v["shipments"][0];
     assert_eq!(sh["status"], "in_transit", "{v}");
     assert_eq!(sh["eta"], "2026-12-07", "{v}");
-    let places: Vec<&str> = sh["events"].as_array().unwrap().iter().filter_map(|e| e["location"].as_str()).collect();
+    let places: Vec<&str> = sh["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["location"].as_str())
+        .collect();
     assert_eq!(places, vec!["Москва", "Екатеринбург"], "{v}");
 }
 
@@ -395,7 +513,10 @@ fn webhook(group: &str, changes: &[(i64, i64)]) -> String {
     let mut pairs: Vec<(String, String)> = Vec::new();
     for (i, (lead, status)) in changes.iter().enumerate() {
         pairs.push((format!("leads[{group}][{i}][id]"), lead.to_string()));
-        pairs.push((format!("leads[{group}][{i}][status_id]"), status.to_string()));
+        pairs.push((
+            format!("leads[{group}][{i}][status_id]"),
+            status.to_string(),
+        ));
         pairs.push((format!("leads[{group}][{i}][pipeline_id]"), "5553".into()));
     }
     pairs.push(("account[subdomain]".into(), "stanki".into()));
@@ -442,10 +563,19 @@ async fn a_won_deal_becomes_one_order_and_later_edits_update_it(pool: PgPool) {
     .execute(&pool)
     .await
     .unwrap();
-    let lathe = standin.add_deal("Станок 16К20", 142, contact, &[(SERIAL_FIELD, "SN-0042"), (PRODUCT_FIELD, "16K20-710")]);
+    let lathe = standin.add_deal(
+        "Станок 16К20",
+        142,
+        contact,
+        &[(SERIAL_FIELD, "SN-0042"), (PRODUCT_FIELD, "16K20-710")],
+    );
     let talks = standin.add_deal("Обрабатывающий центр", 142553, contact, &[]);
 
-    let mut cfg = AmoConfig::new(standin.base_url.clone(), "stanki", AmoAuth::LongLived(ACCESS.into()));
+    let mut cfg = AmoConfig::new(
+        standin.base_url.clone(),
+        "stanki",
+        AmoAuth::LongLived(ACCESS.into()),
+    );
     cfg.timeout = Duration::from_secs(2);
     let worker = leads::passport::PassportWorker::new(
         pool.clone(),
@@ -467,15 +597,40 @@ async fn a_won_deal_becomes_one_order_and_later_edits_update_it(pool: PgPool) {
         .await
         .unwrap()
     };
-    post_hook(&app, &webhook("status", &[(parts, 142), (lathe, 142), (talks, 142553)])).await;
+    post_hook(
+        &app,
+        &webhook("status", &[(parts, 142), (lathe, 142), (talks, 142553)]),
+    )
+    .await;
     while worker.run_once().await.unwrap().is_some() {}
     let first = orders().await;
     assert_eq!(
         first,
         vec![
-            (format!("CRM-{parts}"), "confirmed".into(), 16250.0, Some("won".into()), "parts".into(), 2),
-            (format!("CRM-{lathe}"), "confirmed".into(), 1_729_000.0, Some("won".into()), "equipment".into(), 0),
-            (format!("CRM-{talks}"), "new".into(), 1_729_000.0, Some("in_work".into()), "parts".into(), 0),
+            (
+                format!("CRM-{parts}"),
+                "confirmed".into(),
+                16250.0,
+                Some("won".into()),
+                "parts".into(),
+                2
+            ),
+            (
+                format!("CRM-{lathe}"),
+                "confirmed".into(),
+                1_729_000.0,
+                Some("won".into()),
+                "equipment".into(),
+                0
+            ),
+            (
+                format!("CRM-{talks}"),
+                "new".into(),
+                1_729_000.0,
+                Some("in_work".into()),
+                "parts".into(),
+                0
+            ),
         ]
     );
     let at: String = sqlx::query_scalar("SELECT to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') FROM orders WHERE crm_deal_id = $1")
@@ -483,12 +638,18 @@ async fn a_won_deal_becomes_one_order_and_later_edits_update_it(pool: PgPool) {
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert_eq!(at, "2025-12-01 00:00", "a won order is dated by the deal's closing");
+    assert_eq!(
+        at, "2025-12-01 00:00",
+        "a won order is dated by the deal's closing"
+    );
 
     // A replayed webhook stores nothing; processing it again changes nothing.
     let v = post_hook(&app, &webhook("status", &[(parts, 142), (lathe, 142)])).await;
     assert_eq!(v["stored"], 0);
-    sqlx::query("UPDATE crm_webhook_events SET state = 'pending'").execute(&pool).await.unwrap();
+    sqlx::query("UPDATE crm_webhook_events SET state = 'pending'")
+        .execute(&pool)
+        .await
+        .unwrap();
     while worker.run_once().await.unwrap().is_some() {}
     assert_eq!(orders().await, first);
 
@@ -501,16 +662,21 @@ async fn a_won_deal_becomes_one_order_and_later_edits_update_it(pool: PgPool) {
     let now = orders().await;
     assert_eq!(now.len(), 3, "never a second order for a deal");
     assert_eq!(now[1].2, 1_650_000.0);
-    assert_eq!((now[2].1.as_str(), now[2].3.as_deref()), ("cancelled", Some("lost")));
+    assert_eq!(
+        (now[2].1.as_str(), now[2].3.as_deref()),
+        ("cancelled", Some("lost"))
+    );
 
     // The machine of the won deal was announced to the director and the engineer.
-    let told: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT telegram_id, kind::text FROM notifications ORDER BY telegram_id",
-    )
-    .fetch_all(&pool)
-    .await
-    .unwrap();
-    assert_eq!(told, vec![(901, "new_machine".into()), (902, "new_machine".into())]);
+    let told: Vec<(i64, String)> =
+        sqlx::query_as("SELECT telegram_id, kind::text FROM notifications ORDER BY telegram_id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        told,
+        vec![(901, "new_machine".into()), (902, "new_machine".into())]
+    );
 }
 
 #[sqlx::test(migrator = "server::MIGRATOR")]
@@ -523,18 +689,75 @@ async fn spend_is_cut_in_moscow_time_around_a_month_boundary(pool: PgPool) {
     user(&pool, 952, own, "engineer").await;
     let m = machine(&pool, own, "SN-1").await;
     // (number, client, total, status, crm_status, category, at in UTC)
-    let orders: &[(&str, i64, f64, &str, Option<&str>, &str, &str)] = &[
+    type SeedOrder<'a> = (
+        &'a str,
+        i64,
+        f64,
+        &'a str,
+        Option<&'a str>,
+        &'a str,
+        &'a str,
+    );
+    let orders: &[SeedOrder] = &[
         // 00:30 on 1 November in Moscow: November.
-        ("A", own, 1_000_000.0, "confirmed", Some("won"), "equipment", "2026-10-31 21:30+00"),
+        (
+            "A",
+            own,
+            1_000_000.0,
+            "confirmed",
+            Some("won"),
+            "equipment",
+            "2026-10-31 21:30+00",
+        ),
         // 23:30 on 31 October in Moscow: October.
-        ("B", own, 50_000.0, "delivered", Some("won"), "parts", "2026-10-31 20:30+00"),
+        (
+            "B",
+            own,
+            50_000.0,
+            "delivered",
+            Some("won"),
+            "parts",
+            "2026-10-31 20:30+00",
+        ),
         // A deal still in talks and a cancelled order are not spend.
-        ("C", own, 7_000.0, "new", Some("in_work"), "parts", "2026-11-05 10:00+00"),
-        ("D", own, 3_000.0, "cancelled", None, "parts", "2026-11-06 10:00+00"),
+        (
+            "C",
+            own,
+            7_000.0,
+            "new",
+            Some("in_work"),
+            "parts",
+            "2026-11-05 10:00+00",
+        ),
+        (
+            "D",
+            own,
+            3_000.0,
+            "cancelled",
+            None,
+            "parts",
+            "2026-11-06 10:00+00",
+        ),
         // An order typed in by hand.
-        ("E", own, 2_500.0, "new", None, "parts", "2026-11-10 10:00+00"),
+        (
+            "E",
+            own,
+            2_500.0,
+            "new",
+            None,
+            "parts",
+            "2026-11-10 10:00+00",
+        ),
         // Another client's.
-        ("F", other, 500_000.0, "confirmed", Some("won"), "equipment", "2026-11-02 10:00+00"),
+        (
+            "F",
+            other,
+            500_000.0,
+            "confirmed",
+            Some("won"),
+            "equipment",
+            "2026-11-02 10:00+00",
+        ),
     ];
     for (number, c, total, status, crm, cat, at) in orders {
         sqlx::query(
@@ -554,7 +777,10 @@ async fn spend_is_cut_in_moscow_time_around_a_month_boundary(pool: PgPool) {
     }
     // Service: a ticket closed at 00:10 on 1 December in Moscow (December), one in November,
     // and other maintenance spend on the last day of each month.
-    for (cost, closed) in [(12_000.0, "2026-11-30 21:10+00"), (8_000.0, "2026-11-15 09:00+00")] {
+    for (cost, closed) in [
+        (12_000.0, "2026-11-30 21:10+00"),
+        (8_000.0, "2026-11-15 09:00+00"),
+    ] {
         sqlx::query(
             "INSERT INTO service_tickets (machine_instance_id, client_id, kind, status, cost_rub, created_at, closed_at)
              VALUES ($1, $2, 'repair', 'done', $3, $4::timestamptz - interval '3 days', $4::timestamptz)",
@@ -579,7 +805,14 @@ async fn spend_is_cut_in_moscow_time_around_a_month_boundary(pool: PgPool) {
     let spend = |period: &'static str, today: &'static str| {
         let app = &app;
         async move {
-            let (s, v) = as_user(app, "GET", &format!("/api/v1/clients/{own}/spend?period={period}&today={today}"), 951, None).await;
+            let (s, v) = as_user(
+                app,
+                "GET",
+                &format!("/api/v1/clients/{own}/spend?period={period}&today={today}"),
+                951,
+                None,
+            )
+            .await;
             assert_eq!(s, 200, "{v}");
             v
         }
@@ -597,21 +830,49 @@ async fn spend_is_cut_in_moscow_time_around_a_month_boundary(pool: PgPool) {
     };
     assert_eq!(sums(&v["current"]), nov, "{v}");
     assert_eq!(sums(&v["previous"]), oct, "{v}");
-    assert_eq!((v["current"]["from"].as_str(), v["current"]["to"].as_str()), (Some("2026-11-01"), Some("2026-12-01")));
+    assert_eq!(
+        (v["current"]["from"].as_str(), v["current"]["to"].as_str()),
+        (Some("2026-11-01"), Some("2026-12-01"))
+    );
     let (tn, to) = (nov.0 + nov.1 + nov.2, oct.0 + oct.1 + oct.2);
     assert_eq!(v["current"]["total_rub"].as_f64(), Some(tn));
-    assert_eq!(v["change_pct"].as_f64(), Some(((tn - to) / to * 1000.0).round() / 10.0));
+    assert_eq!(
+        v["change_pct"].as_f64(),
+        Some(((tn - to) / to * 1000.0).round() / 10.0)
+    );
+    assert_eq!(
+        (v["deals_in_work"].as_i64(), v["deals_in_work_rub"].as_f64()),
+        (Some(1), Some(7_000.0))
+    );
     // December holds the ticket closed after midnight Moscow time.
     let v = spend("month", "2026-12-01").await;
     assert_eq!(sums(&v["current"]), (0.0, 0.0, 12_000.0), "{v}");
     // The quarter holds all of October to December.
     let v = spend("quarter", "2026-11-15").await;
-    assert_eq!(sums(&v["current"]), (1_000_000.0, 52_500.0, 30_000.0), "{v}");
+    assert_eq!(
+        sums(&v["current"]),
+        (1_000_000.0, 52_500.0, 30_000.0),
+        "{v}"
+    );
     assert_eq!(v["change_pct"], Value::Null);
     // Only the director sees it; a bad date is a 400.
-    let (s, _) = as_user(&app, "GET", &format!("/api/v1/clients/{own}/spend"), 952, None).await;
+    let (s, _) = as_user(
+        &app,
+        "GET",
+        &format!("/api/v1/clients/{own}/spend"),
+        952,
+        None,
+    )
+    .await;
     assert_eq!(s, 403);
-    let (s, v) = as_user(&app, "GET", &format!("/api/v1/clients/{own}/spend?today=2026-13-40"), 951, None).await;
+    let (s, v) = as_user(
+        &app,
+        "GET",
+        &format!("/api/v1/clients/{own}/spend?today=2026-13-40"),
+        951,
+        None,
+    )
+    .await;
     assert_eq!(s, 400, "{v}");
 }
 
@@ -655,9 +916,15 @@ async fn quiet_hours_hold_messages_until_they_end_in_moscow(pool: PgPool) {
         outcomes.push(o);
     }
     assert_eq!(outcomes.len(), 2, "{outcomes:?}");
-    assert!(outcomes.iter().any(|o| matches!(o, leads::notify::Outcome::Later(_))), "{outcomes:?}");
+    assert!(
+        outcomes
+            .iter()
+            .any(|o| matches!(o, leads::notify::Outcome::Later(_))),
+        "{outcomes:?}"
+    );
     assert_eq!(texts_to(&tg, 402).len(), 1);
-    assert!(texts_to(&tg, 402)[0].contains("новый станок: Токарно-винторезный станок 16К20 РМЦ 710 мм, зав. № SN-9"));
+    assert!(texts_to(&tg, 402)[0]
+        .contains("новый станок: Токарно-винторезный станок 16К20 РМЦ 710 мм, зав. № SN-9"));
     assert!(texts_to(&tg, 401).is_empty());
     let waits_hours: f64 = sqlx::query_scalar(
         "SELECT (extract(epoch FROM next_attempt_at - now()) / 3600)::float8 FROM notifications WHERE telegram_id = 401 AND state = 'pending'",
@@ -665,5 +932,8 @@ async fn quiet_hours_hold_messages_until_they_end_in_moscow(pool: PgPool) {
     .fetch_one(&pool)
     .await
     .unwrap();
-    assert!((1.0..=2.0).contains(&waits_hours), "waits until the quiet hours end: {waits_hours} h");
+    assert!(
+        (1.0..=2.0).contains(&waits_hours),
+        "waits until the quiet hours end: {waits_hours} h"
+    );
 }

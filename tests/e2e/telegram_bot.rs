@@ -480,8 +480,14 @@ async fn director_sees_real_spend_projects_and_offers(pool: PgPool) {
 
     let spend = w.say(director, t::BTN_SPEND, has("Текущий месяц")).await;
     let text = spend.text();
-    assert!(text.contains("Сервис и ремонт: 120 000 ₽ (было 0 ₽)"), "{text}");
-    assert!(text.contains("Запчасти: 80 000 ₽ (было 100 000 ₽)"), "{text}");
+    assert!(
+        text.contains("Сервис и ремонт: 120 000 ₽ (было 0 ₽)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Запчасти: 80 000 ₽ (было 100 000 ₽)"),
+        "{text}"
+    );
     assert!(text.contains("Итого: 200 000 ₽"), "{text}");
     assert!(text.contains("+100.0%"), "{text}");
     assert!(text.contains("прошлый месяц: 100 000 ₽"), "{text}");
@@ -961,17 +967,37 @@ async fn notification_settings_switch_kinds_and_quiet_hours_in_place(pool: PgPoo
     w.onboard(engineer, "+79123456789", "engineer").await;
     let screen = w.say(engineer, "/notifications", has("Уведомления")).await;
     let buttons = screen.callback_buttons();
-    assert_eq!(buttons[0], ("✅ Статус ремонтов".to_string(), "ntf:0".to_string()));
+    assert_eq!(
+        buttons[0],
+        ("✅ Статус ремонтов".to_string(), "ntf:0".to_string())
+    );
     assert_eq!(buttons.len(), 5, "{buttons:?}");
     assert_eq!(buttons[4].1, "quiet:on");
-    assert!(screen.text().contains("Тихие часы выключены"), "{}", screen.text());
+    assert!(
+        screen.text().contains("Тихие часы выключены"),
+        "{}",
+        screen.text()
+    );
 
     let edited = w
-        .press(engineer, screen.message_id, "ntf:0", has("🔕 Статус ремонтов"))
+        .press(
+            engineer,
+            screen.message_id,
+            "ntf:0",
+            has("🔕 Статус ремонтов"),
+        )
         .await;
-    assert_eq!(edited.method, "editmessagetext", "the screen changes in place");
+    assert_eq!(
+        edited.method, "editmessagetext",
+        "the screen changes in place"
+    );
     let edited = w
-        .press(engineer, screen.message_id, "quiet:on", has("Тихие часы: 22:00–08:00"))
+        .press(
+            engineer,
+            screen.message_id,
+            "quiet:on",
+            has("Тихие часы: 22:00–08:00"),
+        )
         .await;
     assert_eq!(edited.callback_buttons()[4].1, "quiet:off");
     let (enabled, from, to): (bool, Option<i16>, Option<i16>) = sqlx::query_as(
@@ -985,7 +1011,12 @@ async fn notification_settings_switch_kinds_and_quiet_hours_in_place(pool: PgPoo
     .unwrap();
     assert_eq!((enabled, from, to), (false, Some(22), Some(8)));
     // Back on.
-    w.press(engineer, screen.message_id, "ntf:0", has("✅ Статус ремонтов"))
-        .await;
+    w.press(
+        engineer,
+        screen.message_id,
+        "ntf:0",
+        has("✅ Статус ремонтов"),
+    )
+    .await;
     running.stop().await;
 }

@@ -5,8 +5,8 @@ mod auth_routes;
 pub mod error;
 pub mod lead_routes;
 pub mod metrics;
-pub mod openapi;
 mod notify_routes;
+pub mod openapi;
 mod portal_routes;
 pub mod site;
 

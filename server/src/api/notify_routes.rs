@@ -93,8 +93,17 @@ pub(super) async fn add_shipment(
     if carrier.is_empty() || carrier.chars().count() > 32 {
         return Err(invalid("carrier", "укажите перевозчика (до 32 символов)"));
     }
-    let texts = [req.order.as_str(), &carrier, req.tracking_no.as_deref().unwrap_or("")];
-    if texts.iter().any(|t| t.contains('\0')) || req.tracking_no.as_deref().is_some_and(|t| t.chars().count() > 64) {
+    let texts = [
+        req.order.as_str(),
+        &carrier,
+        req.tracking_no.as_deref().unwrap_or(""),
+    ];
+    if texts.iter().any(|t| t.contains('\0'))
+        || req
+            .tracking_no
+            .as_deref()
+            .is_some_and(|t| t.chars().count() > 64)
+    {
         return Err(invalid("tracking_no", "недопустимый номер"));
     }
     let id: Option<i64> = sqlx::query_scalar(

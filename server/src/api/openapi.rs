@@ -3,7 +3,9 @@
 //! the handlers validate with (modes, kinds, `MAX_LIMIT`, roles…), its schema is built from
 //! those constants here, so the document and the validation cannot drift apart.
 
-use super::{auth_routes, lead_routes, notify_routes, portal_routes, MAX_FILTER_CHARS, MAX_LIMIT, MAX_OFFSET};
+use super::{
+    auth_routes, lead_routes, notify_routes, portal_routes, MAX_FILTER_CHARS, MAX_LIMIT, MAX_OFFSET,
+};
 use search_core::{Kind, Mode};
 use serde_json::Value;
 use utoipa::openapi::schema::{Object, ObjectBuilder, Schema, SchemaType, Type};
