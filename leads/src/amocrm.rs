@@ -101,9 +101,12 @@ struct RateLimiter {
 
 impl RateLimiter {
     async fn wait(&self) -> Result<(), CrmError> {
-        let wait =
-            crate::notify::reserve_slot(&self.pool, "crm_rate_slots", &self.account, self.interval)
-                .await?;
+        let wait = crate::notify::reserve_slot(
+            &self.pool,
+            crate::notify::Slot::Account(&self.account),
+            self.interval,
+        )
+        .await?;
         if !wait.is_zero() {
             tokio::time::sleep(wait).await;
         }

@@ -82,34 +82,37 @@ pub enum Outcome {
     Failed(String),
 }
 
-/// Reserves the next slot of `key` in `table` (`interval` apart, on the database's clock,
-/// serialised by the key's row lock) and returns how long to wait for it.
+/// A rate-limited sender: an amoCRM account or the bot as a whole (`crm_rate_slots`, keyed
+/// by name), or one Telegram chat (`notification_chats`).
+pub(crate) enum Slot<'a> {
+    Account(&'a str),
+    Chat(i64),
+}
+
+/// Reserves the next slot of `slot` (`interval` apart, on the database's clock, serialised by
+/// the key's row lock) and returns how long to wait for it.
 pub(crate) async fn reserve_slot(
     pool: &PgPool,
-    table: &str,
-    key: &str,
+    slot: Slot<'_>,
     interval: Duration,
 ) -> std::result::Result<Duration, sqlx::Error> {
-    let (key_col, ts_col) = match table {
-        "crm_rate_slots" => ("account", "next_at"),
-        _ => ("telegram_id", "next_at"),
+    let (table, key_col) = match slot {
+        Slot::Account(_) => ("crm_rate_slots", "account"),
+        Slot::Chat(_) => ("notification_chats", "telegram_id"),
     };
-    let key_expr = if key_col == "telegram_id" {
-        "$1::bigint"
-    } else {
-        "$1"
-    };
-    let wait: f64 = sqlx::query_scalar(&format!(
-        "INSERT INTO {table} AS s ({key_col}, {ts_col})
-         VALUES ({key_expr}, clock_timestamp() + $2 * interval '1 microsecond')
+    let query = format!(
+        "INSERT INTO {table} AS s ({key_col}, next_at)
+         VALUES ($1, clock_timestamp() + $2 * interval '1 microsecond')
          ON CONFLICT ({key_col}) DO UPDATE
-             SET {ts_col} = greatest(s.{ts_col}, clock_timestamp()) + $2 * interval '1 microsecond'
-         RETURNING extract(epoch FROM {ts_col} - $2 * interval '1 microsecond' - clock_timestamp())::float8"
-    ))
-    .bind(key)
-    .bind(interval.as_micros() as f64)
-    .fetch_one(pool)
-    .await?;
+             SET next_at = greatest(s.next_at, clock_timestamp()) + $2 * interval '1 microsecond'
+         RETURNING extract(epoch FROM next_at - $2 * interval '1 microsecond' - clock_timestamp())::float8"
+    );
+    let q = sqlx::query_scalar::<_, f64>(&query);
+    let q = match slot {
+        Slot::Account(name) => q.bind(name),
+        Slot::Chat(chat) => q.bind(chat),
+    };
+    let wait = q.bind(interval.as_micros() as f64).fetch_one(pool).await?;
     Ok(Duration::from_secs_f64(wait.max(0.0)))
 }
 
@@ -235,23 +238,24 @@ impl Notifier {
     /// Sends one due notification; `None` when nothing is due.
     pub async fn run_once(&self) -> Result<Option<(i64, Outcome)>> {
         let row = sqlx::query(
-            "UPDATE notifications n SET locked_until = now() + $1 * interval '1 millisecond',
-                                        attempts = n.attempts + 1
-             WHERE n.id = (SELECT m.id FROM notifications m
-                           WHERE m.state = 'pending' AND m.next_attempt_at <= now()
-                             AND (m.locked_until IS NULL OR m.locked_until < now())
-                             AND NOT EXISTS (SELECT 1 FROM notification_chats c
-                                             WHERE c.telegram_id = m.telegram_id
-                                               AND c.next_at > clock_timestamp())
-                           ORDER BY m.next_attempt_at, m.id
-                           FOR UPDATE SKIP LOCKED LIMIT 1)
-             RETURNING n.id, n.telegram_id, n.client_id, n.kind::text AS kind, n.payload, n.attempts,
-                       (SELECT t.client_id FROM telegram_users t WHERE t.telegram_id = n.telegram_id) AS now_client,
-                       (SELECT t.blocked_at IS NOT NULL FROM telegram_users t WHERE t.telegram_id = n.telegram_id) AS blocked,
-                       EXISTS (SELECT 1 FROM notification_prefs p WHERE p.telegram_id = n.telegram_id
-                                 AND p.kind = n.kind AND NOT p.enabled) AS switched_off,
-                       (SELECT extract(epoch FROM quiet_until(t.quiet_from, t.quiet_to, now()) - now())::float8
-                          FROM telegram_users t WHERE t.telegram_id = n.telegram_id) AS quiet_secs",
+            "WITH c AS (
+               UPDATE notifications n SET locked_until = now() + $1 * interval '1 millisecond',
+                                          attempts = n.attempts + 1
+               WHERE n.id = (SELECT m.id FROM notifications m
+                             WHERE m.state = 'pending' AND m.next_attempt_at <= now()
+                               AND (m.locked_until IS NULL OR m.locked_until < now())
+                               AND NOT EXISTS (SELECT 1 FROM notification_chats c
+                                               WHERE c.telegram_id = m.telegram_id
+                                                 AND c.next_at > clock_timestamp())
+                             ORDER BY m.next_attempt_at, m.id
+                             FOR UPDATE SKIP LOCKED LIMIT 1)
+               RETURNING n.id, n.telegram_id, n.client_id, n.kind, n.payload, n.attempts)
+             SELECT c.id, c.telegram_id, c.client_id, c.kind::text AS kind, c.payload, c.attempts,
+                    t.client_id AS now_client, t.blocked_at IS NOT NULL AS blocked,
+                    EXISTS (SELECT 1 FROM notification_prefs p WHERE p.telegram_id = c.telegram_id
+                              AND p.kind = c.kind AND NOT p.enabled) AS switched_off,
+                    extract(epoch FROM quiet_until(t.quiet_from, t.quiet_to, now()) - now())::float8 AS quiet_secs
+             FROM c LEFT JOIN telegram_users t ON t.telegram_id = c.telegram_id",
         )
         .bind(self.cfg.lease.as_millis() as i64)
         .fetch_optional(&self.pool)
@@ -280,7 +284,7 @@ impl Notifier {
             None
         };
         if let Some(why) = skip {
-            self.finish(id, "skipped", Some(why), None).await?;
+            self.finish(id, "skipped", why).await?;
             return Ok(Some((id, Outcome::Skipped(why.into()))));
         }
         if let Some(secs) = quiet {
@@ -299,15 +303,9 @@ impl Notifier {
         }
 
         // One chat at a time, then the bot as a whole.
-        let wait = reserve_slot(
-            &self.pool,
-            "notification_chats",
-            &chat.to_string(),
-            self.cfg.per_chat,
-        )
-        .await?;
+        let wait = reserve_slot(&self.pool, Slot::Chat(chat), self.cfg.per_chat).await?;
         tokio::time::sleep(wait).await;
-        let wait = reserve_slot(&self.pool, "crm_rate_slots", "telegram", self.cfg.global).await?;
+        let wait = reserve_slot(&self.pool, Slot::Account("telegram"), self.cfg.global).await?;
         tokio::time::sleep(wait).await;
 
         let text = render(&kind, &payload);
@@ -377,7 +375,7 @@ impl Notifier {
             }
             400..=499 => {
                 let why = format!("{status}: {description}");
-                self.finish(id, "failed", Some(&why), None).await?;
+                self.finish(id, "failed", &why).await?;
                 tracing::warn!(notification = id, error = %why, "Telegram refused a notification");
                 Outcome::Failed(why)
             }
@@ -407,21 +405,14 @@ impl Notifier {
         Ok(())
     }
 
-    async fn finish(
-        &self,
-        id: i64,
-        state: &str,
-        why: Option<&str>,
-        mid: Option<i64>,
-    ) -> Result<()> {
+    /// Ends a row that will not be sent (`skipped` or `failed`), saying why.
+    async fn finish(&self, id: i64, state: &str, why: &str) -> Result<()> {
         sqlx::query(
-            "UPDATE notifications SET state = $2, last_error = $3, message_id = $4, locked_until = NULL
-             WHERE id = $1",
+            "UPDATE notifications SET state = $2, last_error = $3, locked_until = NULL WHERE id = $1",
         )
         .bind(id)
         .bind(state)
-        .bind(why.map(crate::redact))
-        .bind(mid)
+        .bind(crate::redact(why))
         .execute(&self.pool)
         .await?;
         Ok(())

@@ -246,3 +246,13 @@ pub async fn in_postgres(pool: &PgPool) -> Vec<CatalogDoc> {
         .map(|r| indexer::row_to_doc(r).unwrap())
         .collect()
 }
+
+/// A customer company with its phone (E.164).
+pub async fn client(pool: &PgPool, company: &str, phone: &str) -> i64 {
+    sqlx::query_scalar("INSERT INTO clients (company, phone) VALUES ($1, $2) RETURNING id")
+        .bind(company)
+        .bind(phone)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}

@@ -45,15 +45,6 @@ async fn drain(pool: &PgPool, n: &Notifier) {
     }
 }
 
-async fn client(pool: &PgPool, company: &str, phone: &str) -> i64 {
-    sqlx::query_scalar("INSERT INTO clients (company, phone) VALUES ($1, $2) RETURNING id")
-        .bind(company)
-        .bind(phone)
-        .fetch_one(pool)
-        .await
-        .unwrap()
-}
-
 async fn user(pool: &PgPool, id: i64, client: i64, role: &str) {
     sqlx::query(
         "INSERT INTO telegram_users (telegram_id, client_id, role, first_name)

@@ -160,15 +160,6 @@ fn has(text: &'static str) -> impl Fn(&Sent) -> bool {
     move |s| s.text().contains(text)
 }
 
-async fn client(pool: &PgPool, company: &str, phone: &str) -> i64 {
-    sqlx::query_scalar("INSERT INTO clients (company, phone) VALUES ($1, $2) RETURNING id")
-        .bind(company)
-        .bind(phone)
-        .fetch_one(pool)
-        .await
-        .unwrap()
-}
-
 async fn machine(pool: &PgPool, client: i64, serial: &str, model: &str) -> i64 {
     sqlx::query_scalar(
         "INSERT INTO machine_instances (serial_number, product_id, model, client_id, sold_at)

@@ -159,7 +159,10 @@ pub(super) async fn add_shipment_event(
     if req.location.chars().count() > 200 || req.description.chars().count() > 500 {
         return Err(invalid("description", "слишком длинный текст"));
     }
-    if (req.location.clone() + &req.description).contains('\0') {
+    if [&req.location, &req.description]
+        .iter()
+        .any(|t| t.contains('\0'))
+    {
         return Err(invalid("description", "недопустимый символ"));
     }
     let event = leads::tracking::add_manual_event(
