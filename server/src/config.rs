@@ -24,7 +24,13 @@ pub struct Config {
     pub request_timeout_ms: u64,
     /// Searches computed at once (`SEARCH_CONCURRENCY`, default: twice the cores); more wait.
     pub search_concurrency: usize,
+    /// This process's name in `indexer_replicas` (`REPLICA_ID`; default: host name and a hash
+    /// of the data directory, so replicas never share a change-log position by accident).
     pub replica_id: String,
+    /// After SIGTERM, how long readiness is false while requests are still served, so the load
+    /// balancer's health check takes the replica out before it stops listening
+    /// (`SHUTDOWN_DRAIN_MS`, default 5000: above twice the proxy's check interval).
+    pub shutdown_drain_ms: u64,
     /// Bearer token of the operator routes (`/api/v1/admin/…`); unset turns them off.
     pub admin_token: Option<String>,
     /// Lead routes, amoCRM sync and the passport webhook.
@@ -192,6 +198,7 @@ impl std::fmt::Debug for Config {
             .field("embed_threads", &self.embed_threads)
             .field("cors_origin", &self.cors_origin)
             .field("replica_id", &self.replica_id)
+            .field("shutdown_drain_ms", &self.shutdown_drain_ms)
             .field("admin_token", &self.admin_token.as_ref().map(|_| "***"))
             .finish()
     }
@@ -209,6 +216,24 @@ pub fn redact(url: &str) -> String {
         }
         _ => url.to_string(),
     }
+}
+
+/// A replica id unique per host and data directory: two replicas that share a database keep
+/// separate change-log positions without anyone naming them (`REPLICA_ID` overrides).
+pub fn default_replica_id(data_dir: &std::path::Path) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "host".into());
+    let dir = std::fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
+    // FNV-1a over the path: stable across builds (std's hasher is not specified to be).
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in dir.to_string_lossy().bytes() {
+        h = (h ^ b as u64).wrapping_mul(0x100000001b3);
+    }
+    format!("{host}-{:08x}", h as u32)
 }
 
 fn var(name: &str, default: &str) -> String {
@@ -259,7 +284,13 @@ impl Config {
                     .ok_or_else(|| anyhow::anyhow!("SEARCH_CONCURRENCY: a positive number"))?,
                 _ => crate::api::default_search_concurrency(),
             },
-            replica_id: var("REPLICA_ID", "default"),
+            replica_id: match std::env::var("REPLICA_ID") {
+                Ok(id) if !id.trim().is_empty() => id,
+                _ => default_replica_id(&PathBuf::from(var("DATA_DIR", "./data"))),
+            },
+            shutdown_drain_ms: var("SHUTDOWN_DRAIN_MS", "5000")
+                .parse()
+                .map_err(|e| anyhow::anyhow!("SHUTDOWN_DRAIN_MS: {e}"))?,
             admin_token: std::env::var("ADMIN_TOKEN").ok().filter(|t| !t.is_empty()),
             leads: LeadsConfig::from_env()?,
         })
@@ -281,6 +312,14 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn replica_ids_differ_by_data_directory_and_are_stable() {
+        let a = default_replica_id(std::path::Path::new("/srv/a"));
+        let b = default_replica_id(std::path::Path::new("/srv/b"));
+        assert_ne!(a, b);
+        assert_eq!(a, default_replica_id(std::path::Path::new("/srv/a")));
+    }
 
     #[test]
     fn passwords_are_redacted() {

@@ -213,11 +213,14 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     let content_sync = tokio::spawn(content.run(live, stop_rx.clone()));
     let mut workers = server::spawn_lead_workers(&cfg, pool.clone(), stop_rx.clone())?;
     workers.extend(server::spawn_notify_workers(&cfg, pool, stop_rx));
+    let draining = state.draining.clone();
+    let drain_ms = cfg.shutdown_drain_ms;
     let app = api::router(
         state,
         &HttpOptions {
             cors_origin: cfg.cors_origin.clone(),
             request_timeout: std::time::Duration::from_millis(cfg.request_timeout_ms),
+            replica_id: Some(cfg.replica_id.clone()),
         },
     );
     let listener = tokio::net::TcpListener::bind(cfg.listen_addr)
@@ -228,7 +231,7 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(async {
+    .with_graceful_shutdown(async move {
         let ctrl_c = tokio::signal::ctrl_c();
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
             .expect("installing SIGTERM handler");
@@ -236,6 +239,11 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
             _ = ctrl_c => {}
             _ = term.recv() => {}
         }
+        // Leave the pool first: readiness turns false and requests are still served until the
+        // proxy's health check has seen it, then new connections stop and in-flight ones finish.
+        draining.store(true, std::sync::atomic::Ordering::Relaxed);
+        tracing::info!(drain_ms, "shutting down: readiness is false, draining");
+        tokio::time::sleep(std::time::Duration::from_millis(drain_ms)).await;
         tracing::info!("shutting down: finishing in-flight requests");
     })
     .await?;

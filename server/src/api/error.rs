@@ -30,6 +30,9 @@ pub enum ApiError {
     /// The index is not loaded yet.
     #[error("index not ready")]
     NotReady,
+    /// The process is leaving the pool (SIGTERM): readiness is false, requests still served.
+    #[error("shutting down")]
+    ShuttingDown,
     /// Semantic search was asked for but no embedding model is loaded.
     #[error("semantic search unavailable: {0}")]
     SemanticUnavailable(String),
@@ -107,6 +110,7 @@ impl ApiError {
             ApiError::NoRoute => (StatusCode::NOT_FOUND, "no_route"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::NotReady => (StatusCode::SERVICE_UNAVAILABLE, "not_ready"),
+            ApiError::ShuttingDown => (StatusCode::SERVICE_UNAVAILABLE, "shutting_down"),
             ApiError::SemanticUnavailable(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "semantic_unavailable")
             }
@@ -135,6 +139,7 @@ impl ApiError {
             ApiError::NoRoute => "Такого адреса нет".into(),
             ApiError::MethodNotAllowed => "Метод не поддерживается для этого адреса".into(),
             ApiError::NotReady => "Индекс ещё загружается, повторите позже".into(),
+            ApiError::ShuttingDown => "Сервер перезапускается, повторите запрос".into(),
             ApiError::SemanticUnavailable(_) => {
                 "Смысловой поиск временно недоступен; используйте mode=lexical".into()
             }
@@ -167,7 +172,7 @@ impl IntoResponse for ApiError {
         let (status, code) = self.status_and_code();
         match self {
             // Expected while the index loads or without a model: not an incident.
-            ApiError::NotReady | ApiError::SemanticUnavailable(_) => {
+            ApiError::NotReady | ApiError::ShuttingDown | ApiError::SemanticUnavailable(_) => {
                 tracing::debug!(code, "request refused")
             }
             _ if status.is_server_error() => {

@@ -56,6 +56,9 @@ pub struct AppState {
     /// CMS content (SEO, filters, journal, product extras); `None`: generated texts and the
     /// default filters only.
     pub content: Option<Arc<crate::content::Content>>,
+    /// Set on SIGTERM: `/readyz` answers 503 so the proxy takes this replica out of the pool
+    /// while it still serves what reaches it.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Searches computed at once unless configured: twice the cores. Side by side at 16 and 64
@@ -76,6 +79,7 @@ impl AppState {
             search_slots: Arc::new(tokio::sync::Semaphore::new(default_search_concurrency())),
             site: Arc::new(site::Site::load(None, "")),
             content: None,
+            draining: Arc::default(),
         }
     }
 
@@ -927,11 +931,15 @@ async fn healthz() -> Json<StatusBody> {
     Json(StatusBody { status: "ok" })
 }
 
-/// Readiness (index loaded).
+/// Readiness: the index is loaded and has caught up with the change log, and the process is
+/// not shutting down. The load balancer sends traffic only while this answers 200.
 #[utoipa::path(get, path = "/readyz", operation_id = "readyz", tag = "ops",
     responses((status = 200, description = "Ready", body = StatusBody),
-              (status = 503, description = "Индекс не готов", body = ErrorBody)))]
+              (status = 503, description = "Индекс не готов или сервер завершает работу", body = ErrorBody)))]
 async fn readyz(State(state): State<AppState>) -> Result<Json<StatusBody>, ApiError> {
+    if state.draining.load(Ordering::Relaxed) {
+        return Err(ApiError::ShuttingDown);
+    }
     ensure_ready(&state)?;
     Ok(Json(StatusBody { status: "ready" }))
 }
@@ -1073,6 +1081,8 @@ fn is_json(res: &Response) -> bool {
 pub struct HttpOptions {
     pub cors_origin: String,
     pub request_timeout: Duration,
+    /// Sent as `X-Stanok-Replica` on every answer (which replica behind the proxy answered).
+    pub replica_id: Option<String>,
 }
 
 impl Default for HttpOptions {
@@ -1080,6 +1090,7 @@ impl Default for HttpOptions {
         HttpOptions {
             cors_origin: "*".into(),
             request_timeout: Duration::from_secs(10),
+            replica_id: None,
         }
     }
 }
@@ -1242,6 +1253,12 @@ pub fn router(state: AppState, opts: &HttpOptions) -> Router {
                     .on_failure(tower_http::trace::DefaultOnFailure::new().level(tracing::Level::DEBUG)),
                 )
                 .layer(tower_http::request_id::PropagateRequestIdLayer::new(request_id))
+                .layer(tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+                    header::HeaderName::from_static("x-stanok-replica"),
+                    opts.replica_id
+                        .as_deref()
+                        .and_then(|id| HeaderValue::from_str(id).ok()),
+                ))
                 .layer(tower_http::compression::CompressionLayer::new())
                 .layer(cors)
                 .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES)),
