@@ -276,15 +276,24 @@ impl Indexer {
         let started = Instant::now();
         let applied = self.engine.stats().applied_seq;
         if applied > 0 || (applied == 0 && self.engine.stats().documents > 0) {
-            // A restart: the index already reflects `applied`; check the log still covers it.
-            let min: Option<i64> = sqlx::query_scalar("SELECT min(seq) FROM catalog_changes")
-                .fetch_one(&self.pool)
-                .await?;
-            if min.is_none_or(|m| m <= applied + 1) {
+            // A restart: the index already reflects `applied`; check the log still covers it,
+            // and is not behind it (the newest entry is never pruned, so a log that ends before
+            // `applied` belongs to another database: a restored backup).
+            let (min, max): (Option<i64>, Option<i64>) =
+                sqlx::query_as("SELECT min(seq), max(seq) FROM catalog_changes")
+                    .fetch_one(&self.pool)
+                    .await?;
+            let covered = min.is_none_or(|m| m <= applied + 1);
+            let ahead = applied > max.unwrap_or(0);
+            if covered && !ahead {
                 self.refresh_status();
                 return self.catch_up_then_ready(started).await;
             }
-            tracing::warn!(applied, min_seq = ?min, "change log was pruned past this index; reloading");
+            if ahead {
+                tracing::warn!(applied, max_seq = ?max, "this index is ahead of the database's change log (a restored backup?); reloading");
+            } else {
+                tracing::warn!(applied, min_seq = ?min, "change log was pruned past this index; reloading");
+            }
         }
         self.full_load().await?;
         self.catch_up_then_ready(started).await

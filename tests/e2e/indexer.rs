@@ -261,9 +261,104 @@ async fn two_replicas_converge_and_pruning_waits_for_the_slower(pool: PgPool) {
     let truth = in_postgres(&pool).await;
     assert_eq!(a.indexed(), truth);
     assert_eq!(b.indexed(), truth);
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM catalog_changes")
-        .fetch_one(&pool)
+    let left: Vec<i64> = sqlx::query_scalar("SELECT seq FROM catalog_changes")
+        .fetch_all(&pool)
         .await
         .unwrap();
-    assert_eq!(n, 0, "once both applied everything, the log is empty");
+    assert_eq!(
+        left,
+        vec![a.engine.stats().applied_seq],
+        "once both applied everything, only the newest entry is kept"
+    );
+
+    // A replica joining now loads from scratch at the newest position: the next change is
+    // applied on the first pass, not held back as a gap in the log.
+    let c = spawn_replica(pool.clone(), Some(hashing()), tempfile::tempdir().unwrap(), "c").await;
+    c.indexer.initial_load().await.unwrap();
+    assert_eq!(c.engine.stats().applied_seq, left[0]);
+    assert!(c.indexer.status.ready.load(std::sync::atomic::Ordering::Relaxed));
+    sqlx::query("UPDATE catalog_items SET in_stock = 7 WHERE id = 'P-3'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let mut gap = None;
+    assert_eq!(c.indexer.sync_once(&mut gap).await.unwrap(), 1);
+    assert!(gap.is_none(), "no gap seen after the pruned log");
+    assert_eq!(c.indexed(), in_postgres(&pool).await);
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn a_restarted_replica_is_ready_only_after_catching_up(pool: PgPool) {
+    let a = spawn_replica(pool.clone(), Some(hashing()), tempfile::tempdir().unwrap(), "a").await;
+    a.import(&small_catalog(), false).await;
+    a.sync().await;
+    a.indexer.heartbeat().await.unwrap();
+    let before = a.engine.stats().applied_seq;
+    // Stop it, keeping its data directory.
+    let dir = {
+        let TestApp {
+            dir,
+            pool: _,
+            engine,
+            indexer,
+            live,
+            content,
+            router,
+        } = a;
+        drop((router, content, live, indexer, engine));
+        dir
+    };
+    // Changes while it is away.
+    sqlx::query("UPDATE catalog_items SET in_stock = 42 WHERE id = 'P-3'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM catalog_items WHERE id = 'P-4'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let back = spawn_replica(pool.clone(), Some(hashing()), dir, "a").await;
+    assert_eq!(back.engine.stats().applied_seq, before, "reopened at its old position");
+    back.indexer.initial_load().await.unwrap();
+    assert!(back.indexer.status.ready.load(std::sync::atomic::Ordering::Relaxed));
+    assert!(back.engine.stats().applied_seq > before);
+    assert_eq!(back.indexed(), in_postgres(&pool).await, "ready means caught up");
+}
+
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn an_index_ahead_of_a_restored_database_reloads(pool: PgPool) {
+    let a = spawn_replica(pool.clone(), Some(hashing()), tempfile::tempdir().unwrap(), "a").await;
+    a.import(&small_catalog(), false).await;
+    a.sync().await;
+    let applied = a.engine.stats().applied_seq;
+    assert!(applied > 1);
+    let dir = {
+        let TestApp {
+            dir,
+            pool: _,
+            engine,
+            indexer,
+            live,
+            content,
+            router,
+        } = a;
+        drop((router, content, live, indexer, engine));
+        dir
+    };
+    // A restored backup: an older log whose sequence starts below this index's position, and
+    // a catalog that differs from what the index holds.
+    sqlx::query("TRUNCATE catalog_changes").execute(&pool).await.unwrap();
+    sqlx::query("SELECT setval(pg_get_serial_sequence('catalog_changes', 'seq'), 1, false)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE catalog_items SET name = 'Восстановленный подшипник' WHERE id = 'P-3'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let back = spawn_replica(pool.clone(), Some(hashing()), dir, "a").await;
+    assert_eq!(back.engine.stats().applied_seq, applied);
+    back.indexer.initial_load().await.unwrap();
+    assert_eq!(back.engine.stats().applied_seq, 1, "reloaded at the database's position");
+    assert_eq!(back.indexed(), in_postgres(&pool).await);
 }
