@@ -256,7 +256,13 @@ struct Doc {
 fn catalog(setup: &Setup, count: usize) -> Res<(PathBuf, Vec<Doc>)> {
     let path = setup.work.join("catalog.jsonl");
     let out = Command::new(&setup.stanok)
-        .args(["demo-catalog", "--count", &count.to_string(), "--seed", "33"])
+        .args([
+            "demo-catalog",
+            "--count",
+            &count.to_string(),
+            "--seed",
+            "33",
+        ])
         .output()?;
     if !out.status.success() {
         return Err("demo-catalog failed".into());
@@ -314,7 +320,10 @@ async fn client_loop(
     while !load.stop.load(Ordering::Relaxed) {
         let (doc, roll) = {
             let mut rng = rand::rng();
-            (docs[rng.random_range(0..docs.len())].clone(), rng.random_range(0..100))
+            (
+                docs[rng.random_range(0..docs.len())].clone(),
+                rng.random_range(0..100),
+            )
         };
         let phase = load.phase.load(Ordering::Relaxed);
         let started = Instant::now();
@@ -379,7 +388,10 @@ async fn get(http: &reqwest::Client, url: &str) -> Answer {
                     false,
                     replica,
                     0,
-                    format!("{status} {}", String::from_utf8_lossy(&b[..b.len().min(200)])),
+                    format!(
+                        "{status} {}",
+                        String::from_utf8_lossy(&b[..b.len().min(200)])
+                    ),
                 ),
                 Err(e) => (false, replica, 0, format!("body: {e}")),
             }
@@ -404,7 +416,13 @@ async fn get_retrying(http: &reqwest::Client, url: &str) -> Answer {
     answer
 }
 
-async fn post_lead(http: &reqwest::Client, base: &str, key: &str, worker: usize, seq: u64) -> Answer {
+async fn post_lead(
+    http: &reqwest::Client,
+    base: &str,
+    key: &str,
+    worker: usize,
+    seq: u64,
+) -> Answer {
     let body = json!({
         "source": "site",
         "kind": "callback",
@@ -425,7 +443,12 @@ async fn post_lead(http: &reqwest::Client, base: &str, key: &str, worker: usize,
             }
             Ok(r) => {
                 let s = r.status();
-                return (false, replica_of(&r), attempt, format!("{s} {}", r.text().await.unwrap_or_default()));
+                return (
+                    false,
+                    replica_of(&r),
+                    attempt,
+                    format!("{s} {}", r.text().await.unwrap_or_default()),
+                );
             }
             Err(e) => last = format!("send: {e}"),
         }
@@ -503,7 +526,11 @@ async fn start_cluster(replica_count: usize, docs: usize) -> Res<Cluster> {
     }
     let (file, docs) = catalog(&setup, docs)?;
     let took = import(&setup, &file)?;
-    eprintln!("[cluster] imported {} documents in {:.1}s", docs.len(), took.as_secs_f64());
+    eprintln!(
+        "[cluster] imported {} documents in {:.1}s",
+        docs.len(),
+        took.as_secs_f64()
+    );
     // Every running replica follows the change log to the whole catalog.
     for r in replicas.iter().take(replica_count) {
         let until = Instant::now() + Duration::from_secs(120);
@@ -586,7 +613,10 @@ const PHASES: [&str; 6] = [
 ];
 
 async fn check() -> Res<bool> {
-    let docs: usize = std::env::var("CLUSTER_DOCS").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
+    let docs: usize = std::env::var("CLUSTER_DOCS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
     let mut c = start_cluster(2, docs).await?;
     let mut problems: Vec<String> = Vec::new();
     let mut facts: Vec<String> = Vec::new();
@@ -601,7 +631,10 @@ async fn check() -> Res<bool> {
         .await?;
     let seen = c.bot_seen.lock().unwrap().clone();
     if r.status() != 200 || seen != vec![("s3cret".to_string(), r#"{"update_id":1}"#.to_string())] {
-        problems.push(format!("bot webhook not forwarded as sent: {} {seen:?}", r.status()));
+        problems.push(format!(
+            "bot webhook not forwarded as sent: {} {seen:?}",
+            r.status()
+        ));
     }
     let big = "x".repeat(100 * 1024);
     let r = c
@@ -612,7 +645,10 @@ async fn check() -> Res<bool> {
         .send()
         .await?;
     if r.status() != 413 || r.headers().contains_key("x-stanok-replica") {
-        problems.push(format!("a 100 KiB lead body got {} (want 413 from the proxy)", r.status()));
+        problems.push(format!(
+            "a 100 KiB lead body got {} (want 413 from the proxy)",
+            r.status()
+        ));
     }
     let plain = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -628,14 +664,20 @@ async fn check() -> Res<bool> {
         .unwrap_or("")
         .to_string();
     if !r.status().is_redirection() || !location.starts_with("https://") {
-        problems.push(format!("plain HTTP not redirected to HTTPS: {} {location}", r.status()));
+        problems.push(format!(
+            "plain HTTP not redirected to HTTPS: {} {location}",
+            r.status()
+        ));
     }
     let r = plain
         .get(format!("http://127.0.0.1:{}/readyz", c.traefik.internal))
         .send()
         .await?;
     if r.status() != 200 {
-        problems.push(format!("internal entry point: /readyz answered {}", r.status()));
+        problems.push(format!(
+            "internal entry point: /readyz answered {}",
+            r.status()
+        ));
     }
 
     let (load, tasks) = start_load(&c, 8);
@@ -654,14 +696,21 @@ async fn check() -> Res<bool> {
     phase(&load, 2);
     c.replicas[0].start(&c.setup);
     let t = Instant::now();
-    c.replicas[0].wait_ready(&c.http, Duration::from_secs(60)).await?;
-    facts.push(format!("r1 restart → ready: {:.2} s", t.elapsed().as_secs_f64()));
+    c.replicas[0]
+        .wait_ready(&c.http, Duration::from_secs(60))
+        .await?;
+    facts.push(format!(
+        "r1 restart → ready: {:.2} s",
+        t.elapsed().as_secs_f64()
+    ));
     tokio::time::sleep(Duration::from_secs(3)).await;
 
     phase(&load, 3);
     c.replicas[2].start(&c.setup);
     let t = Instant::now();
-    let r3_ready = c.replicas[2].wait_ready(&c.http, Duration::from_secs(120)).await?;
+    let r3_ready = c.replicas[2]
+        .wait_ready(&c.http, Duration::from_secs(120))
+        .await?;
     facts.push(format!(
         "r3 (empty data dir, {docs} documents) start → ready: {:.2} s",
         (r3_ready - t).as_secs_f64()
@@ -687,16 +736,25 @@ async fn check() -> Res<bool> {
                 break;
             }
             if changed.elapsed() > Duration::from_secs(5) {
-                problems.push(format!("{}: the catalog change is not visible after 5 s", r.name));
+                problems.push(format!(
+                    "{}: the catalog change is not visible after 5 s",
+                    r.name
+                ));
                 break;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
     for (name, after) in &visible {
-        facts.push(format!("catalog change visible on {name} after {} ms", after.as_millis()));
+        facts.push(format!(
+            "catalog change visible on {name} after {} ms",
+            after.as_millis()
+        ));
         if *after > Duration::from_secs(1) {
-            problems.push(format!("{name}: catalog change took {} ms (> 1 s)", after.as_millis()));
+            problems.push(format!(
+                "{name}: catalog change took {} ms (> 1 s)",
+                after.as_millis()
+            ));
         }
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -729,10 +787,15 @@ async fn check() -> Res<bool> {
         let retries: u32 = ps.iter().map(|o| o.client_retries).sum();
         let mut by: BTreeMap<String, usize> = BTreeMap::new();
         for o in &ps {
-            *by.entry(o.replica.clone().unwrap_or("-".into())).or_default() += 1;
+            *by.entry(o.replica.clone().unwrap_or("-".into()))
+                .or_default() += 1;
         }
         let by: Vec<String> = by.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        println!("| {name} | {} | {failed} | {leads} | {retries} | {} |", ps.len(), by.join(", "));
+        println!(
+            "| {name} | {} | {failed} | {leads} | {retries} | {} |",
+            ps.len(),
+            by.join(", ")
+        );
         for o in ps.iter().filter(|o| !o.ok).take(5) {
             problems.push(format!("phase '{name}': {} failed: {}", o.kind, o.detail));
         }
@@ -766,9 +829,16 @@ async fn check() -> Res<bool> {
         );
     }
     if resent.len() > 24 || stray > 0 {
-        problems.push(format!("{} requests needed a client resend, {stray} not at the kill", resent.len()));
+        problems.push(format!(
+            "{} requests needed a client resend, {stray} not at the kill",
+            resent.len()
+        ));
     }
-    let mut lat: Vec<Duration> = outcomes.iter().filter(|o| o.kind != "lead").map(|o| o.latency).collect();
+    let mut lat: Vec<Duration> = outcomes
+        .iter()
+        .filter(|o| o.kind != "lead")
+        .map(|o| o.latency)
+        .collect();
     lat.sort();
     facts.push(format!(
         "reads: {} requests, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
@@ -779,13 +849,19 @@ async fn check() -> Res<bool> {
     ));
 
     // r3 answered nothing before it was ready, and something after.
-    let r3: Vec<&Outcome> = outcomes.iter().filter(|o| o.replica.as_deref() == Some("r3")).collect();
+    let r3: Vec<&Outcome> = outcomes
+        .iter()
+        .filter(|o| o.replica.as_deref() == Some("r3"))
+        .collect();
     let early = r3
         .iter()
         .filter(|o| o.at + o.latency + Duration::from_millis(100) < r3_ready)
         .count();
     if r3.is_empty() || early > 0 {
-        problems.push(format!("r3 served {} requests, {early} before it was ready", r3.len()));
+        problems.push(format!(
+            "r3 served {} requests, {early} before it was ready",
+            r3.len()
+        ));
     }
 
     // Each lead key is one lead, whatever the retries.
@@ -796,18 +872,32 @@ async fn check() -> Res<bool> {
     .fetch_all(&c.pool)
     .await?;
     let dup = rows.iter().filter(|(_, n)| *n != 1).count();
-    facts.push(format!("leads posted {}, rows {}, keys with ≠ 1 row: {dup}", keys.len(), rows.len()));
+    facts.push(format!(
+        "leads posted {}, rows {}, keys with ≠ 1 row: {dup}",
+        keys.len(),
+        rows.len()
+    ));
     if rows.len() != keys.len() || dup > 0 {
-        problems.push(format!("{} lead keys sent, {} stored, {dup} duplicated", keys.len(), rows.len()));
+        problems.push(format!(
+            "{} lead keys sent, {} stored, {dup} duplicated",
+            keys.len(),
+            rows.len()
+        ));
     }
 
     // Two replicas' outbox workers share one amoCRM budget.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let amo_requests = c.amo.requests().len();
     let peak = c.amo.max_per_second();
-    facts.push(format!("amoCRM stand-in: {amo_requests} requests, peak {peak} in one second, {} throttled", c.amo.throttled()));
+    facts.push(format!(
+        "amoCRM stand-in: {amo_requests} requests, peak {peak} in one second, {} throttled",
+        c.amo.throttled()
+    ));
     if amo_requests == 0 || peak > 7 || c.amo.throttled() > 0 {
-        problems.push(format!("amoCRM budget: {amo_requests} requests, peak {peak}/s, {} throttled", c.amo.throttled()));
+        problems.push(format!(
+            "amoCRM budget: {amo_requests} requests, peak {peak}/s, {} throttled",
+            c.amo.throttled()
+        ));
     }
 
     for f in &facts {
@@ -825,20 +915,36 @@ async fn check() -> Res<bool> {
 }
 
 /// Closed-loop lexical searches from `clients` tasks for `secs`: req/s, p50, p99.
-async fn measure(http: &reqwest::Client, base: &str, docs: &Arc<Vec<Doc>>, clients: usize, secs: u64) -> (f64, f64, f64, usize) {
+async fn measure(
+    http: &reqwest::Client,
+    base: &str,
+    docs: &Arc<Vec<Doc>>,
+    clients: usize,
+    secs: u64,
+) -> (f64, f64, f64, usize) {
     let stop = Arc::new(AtomicBool::new(false));
     let lat = Arc::new(Mutex::new(Vec::new()));
     let failed = Arc::new(AtomicUsize::new(0));
     let tasks: Vec<_> = (0..clients)
         .map(|_| {
-            let (http, base, docs, stop, lat, failed) =
-                (http.clone(), base.to_string(), docs.clone(), stop.clone(), lat.clone(), failed.clone());
+            let (http, base, docs, stop, lat, failed) = (
+                http.clone(),
+                base.to_string(),
+                docs.clone(),
+                stop.clone(),
+                lat.clone(),
+                failed.clone(),
+            );
             tokio::spawn(async move {
                 while !stop.load(Ordering::Relaxed) {
                     let doc = docs[rand::rng().random_range(0..docs.len())].clone();
                     let words: Vec<&str> = doc.name.split_whitespace().take(2).collect();
                     let t = Instant::now();
-                    let (ok, ..) = get(&http, &format!("{base}/api/v1/search?mode=lexical&q={}", words.join("+"))).await;
+                    let (ok, ..) = get(
+                        &http,
+                        &format!("{base}/api/v1/search?mode=lexical&q={}", words.join("+")),
+                    )
+                    .await;
                     if !ok {
                         failed.fetch_add(1, Ordering::Relaxed);
                     }
@@ -856,18 +962,52 @@ async fn measure(http: &reqwest::Client, base: &str, docs: &Arc<Vec<Doc>>, clien
     let elapsed = started.elapsed().as_secs_f64();
     let mut lat = lat.lock().unwrap().clone();
     lat.sort();
-    (lat.len() as f64 / elapsed, percentile(&lat, 0.5), percentile(&lat, 0.99), failed.load(Ordering::Relaxed))
+    (
+        lat.len() as f64 / elapsed,
+        percentile(&lat, 0.5),
+        percentile(&lat, 0.99),
+        failed.load(Ordering::Relaxed),
+    )
 }
 
 async fn bench() -> Res<()> {
-    let docs: usize = std::env::var("CLUSTER_DOCS").ok().and_then(|v| v.parse().ok()).unwrap_or(6300);
-    let secs: u64 = std::env::var("BENCH_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
+    let docs: usize = std::env::var("CLUSTER_DOCS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(6300);
+    let secs: u64 = std::env::var("BENCH_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
     let mut c = start_cluster(2, docs).await?;
+    // Measure the steady state: the freshly loaded segments merged on both replicas.
+    for r in c.replicas.iter().take(2) {
+        let until = Instant::now() + Duration::from_secs(300);
+        while Instant::now() < until {
+            let v: Value = c
+                .http
+                .get(format!("{}/api/v1/index/status", r.url()))
+                .send()
+                .await?
+                .json()
+                .await?;
+            if v["text_segments"].as_u64().is_some_and(|n| n <= 2) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(5)).await;
     println!("| setup (lexical search, 16 connections, {secs} s each) | req/s | p50 ms | p99 ms | failed |");
     println!("|---|---|---|---|---|");
+    let internal = format!("http://127.0.0.1:{}", c.traefik.internal);
     let rows: Vec<(&str, String)> = vec![
         ("r1 directly (HTTP, no proxy)", c.replicas[0].url()),
-        ("Traefik (HTTPS), 2 replicas", c.traefik.base()),
+        ("Traefik HTTPS, 2 replicas", c.traefik.base()),
+        (
+            "Traefik HTTP (internal entry point), 2 replicas",
+            internal.clone(),
+        ),
     ];
     for (name, base) in rows {
         let (rps, p50, p99, failed) = measure(&c.http, &base, &c.docs, 16, secs).await;
@@ -875,19 +1015,34 @@ async fn bench() -> Res<()> {
     }
     c.replicas[1].terminate();
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let (rps, p50, p99, failed) = measure(&c.http, &c.traefik.base(), &c.docs, 16, secs).await;
-    println!("| Traefik (HTTPS), 1 replica | {rps:.0} | {p50:.1} | {p99:.1} | {failed} |");
+    for (name, base) in [
+        ("Traefik HTTPS, 1 replica", c.traefik.base()),
+        ("Traefik HTTP (internal entry point), 1 replica", internal),
+    ] {
+        let (rps, p50, p99, failed) = measure(&c.http, &base, &c.docs, 16, secs).await;
+        println!("| {name} | {rps:.0} | {p50:.1} | {p99:.1} | {failed} |");
+    }
     // Catch-up of a new replica: an empty data directory, the whole catalog from Postgres.
     c.replicas[2].start(&c.setup);
     let t = Instant::now();
-    c.replicas[2].wait_ready(&c.http, Duration::from_secs(1800)).await?;
-    println!("\nnew replica (empty data dir, {docs} documents, lexical only) start → ready: {:.1} s", t.elapsed().as_secs_f64());
+    c.replicas[2]
+        .wait_ready(&c.http, Duration::from_secs(1800))
+        .await?;
+    println!(
+        "\nnew replica (empty data dir, {docs} documents, lexical only) start → ready: {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
     // And a restart: the index on disk, the changes since.
     c.replicas[0].kill9();
     c.replicas[0].start(&c.setup);
     let t = Instant::now();
-    c.replicas[0].wait_ready(&c.http, Duration::from_secs(600)).await?;
-    println!("restarted replica (index on disk) start → ready: {:.1} s", t.elapsed().as_secs_f64());
+    c.replicas[0]
+        .wait_ready(&c.http, Duration::from_secs(600))
+        .await?;
+    println!(
+        "restarted replica (index on disk) start → ready: {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 

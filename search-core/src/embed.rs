@@ -271,6 +271,16 @@ impl CachedEmbedder {
         Ok(v)
     }
 
+    /// The cached vector of `query`, if any (nothing is computed).
+    pub fn cached(&self, query: &str) -> Option<Arc<Vec<f32>>> {
+        self.cache.lock().get(query).cloned()
+    }
+
+    /// Keeps a vector computed elsewhere (by a batch of queries) for `query`.
+    pub fn remember(&self, query: &str, vector: Arc<Vec<f32>>) {
+        self.cache.lock().put(query.to_string(), vector);
+    }
+
     pub fn inner(&self) -> &Arc<dyn Embedder> {
         &self.inner
     }

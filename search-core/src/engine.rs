@@ -977,18 +977,41 @@ impl Snapshot {
         Ok(self.addrs.get(vid))
     }
 
-    /// Runs a search. The query vector is computed with the engine's embedder unless given.
+    /// Runs a search. The query vector is computed with the engine's embedder.
     pub fn search(&self, req: &SearchRequest) -> Result<SearchResults> {
+        self.search_embedded(req, None)
+    }
+
+    /// Runs a search through the result cache, with the query vector when the caller computed
+    /// it already (the server embeds concurrent queries in batches, off the search threads);
+    /// `None` embeds here if the mode needs it.
+    pub fn search_embedded(
+        &self,
+        req: &SearchRequest,
+        query_vec: Option<&[f32]>,
+    ) -> Result<SearchResults> {
         let Some(cache) = &self.cache else {
-            return self.search_with_vector(req, None);
+            return self.search_with_vector(req, query_vec);
         };
         let key = format!("{req:?}");
         if let Some(hit) = cache.lock().get(&key) {
             return Ok(hit.clone());
         }
-        let res = self.search_with_vector(req, None)?;
+        let res = self.search_with_vector(req, query_vec)?;
         cache.lock().put(key, res.clone());
         Ok(res)
+    }
+
+    /// Whether the result cache already holds the answer to `req` (so no vector is needed).
+    pub fn has_cached_results(&self, req: &SearchRequest) -> bool {
+        self.cache
+            .as_ref()
+            .is_some_and(|c| c.lock().contains(&format!("{req:?}")))
+    }
+
+    /// The query embedder of this snapshot, if a model is loaded.
+    pub fn query_embedder(&self) -> Option<&Arc<CachedEmbedder>> {
+        self.embedder.as_ref()
     }
 
     /// Runs a search with a precomputed query vector (benches, eval).

@@ -31,6 +31,9 @@ pub struct Config {
     /// balancer's health check takes the replica out before it stops listening
     /// (`SHUTDOWN_DRAIN_MS`, default 5000: above twice the proxy's check interval).
     pub shutdown_drain_ms: u64,
+    /// Most queries embedded in one model run (`QUERY_BATCH`, default 16); 0 embeds each query
+    /// inside its search, one at a time (the behaviour before batching, kept for comparison).
+    pub query_batch: usize,
     /// Bearer token of the operator routes (`/api/v1/admin/…`); unset turns them off.
     pub admin_token: Option<String>,
     /// Lead routes, amoCRM sync and the passport webhook.
@@ -199,6 +202,7 @@ impl std::fmt::Debug for Config {
             .field("cors_origin", &self.cors_origin)
             .field("replica_id", &self.replica_id)
             .field("shutdown_drain_ms", &self.shutdown_drain_ms)
+            .field("query_batch", &self.query_batch)
             .field("admin_token", &self.admin_token.as_ref().map(|_| "***"))
             .finish()
     }
@@ -288,6 +292,9 @@ impl Config {
                 Ok(id) if !id.trim().is_empty() => id,
                 _ => default_replica_id(&PathBuf::from(var("DATA_DIR", "./data"))),
             },
+            query_batch: var("QUERY_BATCH", "16")
+                .parse()
+                .map_err(|e| anyhow::anyhow!("QUERY_BATCH: {e}"))?,
             shutdown_drain_ms: var("SHUTDOWN_DRAIN_MS", "5000")
                 .parse()
                 .map_err(|e| anyhow::anyhow!("SHUTDOWN_DRAIN_MS: {e}"))?,

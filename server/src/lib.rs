@@ -13,6 +13,7 @@ pub mod content;
 pub mod eval;
 pub mod harness;
 pub mod import;
+pub mod query_embed;
 
 use anyhow::Context;
 use search_core::{CachedEmbedder, Embedder, Engine, EngineConfig, OnnxEmbedder, Synonyms};

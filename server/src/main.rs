@@ -200,7 +200,12 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         cfg.data_dir.join("media-variants"),
     )
     .await?;
+    let batcher = (cfg.query_batch > 0)
+        .then(|| live.engine().query_embedder())
+        .flatten()
+        .map(|e| server::query_embed::QueryBatcher::spawn(e, cfg.query_batch));
     let state = AppState::new(live.clone(), cfg.admin_token.clone())
+        .with_query_batcher(batcher)
         .with_content(content.clone())
         .with_leads(server::leads_state(&cfg, pool.clone()))
         .with_search_concurrency(cfg.search_concurrency)

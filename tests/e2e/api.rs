@@ -348,3 +348,97 @@ async fn documented_search_bounds_are_enforced(pool: PgPool) {
     // q, mode, kind, category, brand, compatible_with, limit, offset.
     assert_eq!(checked, 8);
 }
+
+/// Queries embedded in batches off the search slots answer exactly as queries the engine
+/// embeds itself, in every mode, and `/metrics` counts the model thread's work.
+#[sqlx::test(migrator = "server::MIGRATOR")]
+async fn batched_query_embeddings_answer_as_the_engine_does(pool: PgPool) {
+    use tower::ServiceExt;
+    // Every answer computed, none from the result cache, so the two paths are really compared
+    // (nextest runs each test in its own process; under `cargo test` this only turns a cache
+    // off for other tests too).
+    std::env::set_var("SEARCH_CACHE_ENTRIES", "0");
+    let app = loaded(pool).await;
+    let batcher = server::query_embed::QueryBatcher::spawn(
+        app.engine
+            .query_embedder()
+            .expect("the test engine has an embedder"),
+        4,
+    );
+    let batched = server::api::router(
+        server::api::AppState::new(app.live.clone(), None).with_query_batcher(Some(batcher)),
+        &server::api::HttpOptions::default(),
+    );
+    let get = |router: axum::Router, uri: String| async move {
+        let res = router
+            .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        let bytes = http_body_util::BodyExt::collect(res.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        v.as_object_mut().unwrap().remove("took_ms");
+        v
+    };
+    let mut uris = Vec::new();
+    for q in [
+        "подшипник шпинделя",
+        "ремень привода",
+        "SFU1605",
+        "шпиндель 16К20",
+        "",
+    ] {
+        for mode in ["hybrid", "semantic", "lexical"] {
+            if q.is_empty() && mode == "semantic" {
+                continue;
+            }
+            uris.push(format!("/api/v1/search?q={}&mode={mode}", urlencode(q)));
+        }
+    }
+    // Concurrently, so the batcher really batches.
+    let answers =
+        futures::future::join_all(uris.iter().map(|u| get(batched.clone(), u.clone()))).await;
+    for (uri, batched_answer) in uris.iter().zip(answers) {
+        let direct = get(app.router.clone(), uri.clone()).await;
+        assert_eq!(batched_answer, direct, "{uri}");
+    }
+    let metrics = String::from_utf8(
+        http_body_util::BodyExt::collect(
+            batched
+                .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+                .await
+                .unwrap()
+                .into_body(),
+        )
+        .await
+        .unwrap()
+        .to_bytes()
+        .to_vec(),
+    )
+    .unwrap();
+    let counter = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name} ")))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{name} in /metrics"))
+    };
+    // Four texts (hybrid and semantic of one text share a vector), each computed once.
+    let texts = counter("stanok_query_embed_texts_total");
+    assert!((1..=4).contains(&texts), "{texts} texts embedded");
+    assert!(counter("stanok_query_embed_batches_total") <= texts);
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

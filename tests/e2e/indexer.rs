@@ -273,10 +273,20 @@ async fn two_replicas_converge_and_pruning_waits_for_the_slower(pool: PgPool) {
 
     // A replica joining now loads from scratch at the newest position: the next change is
     // applied on the first pass, not held back as a gap in the log.
-    let c = spawn_replica(pool.clone(), Some(hashing()), tempfile::tempdir().unwrap(), "c").await;
+    let c = spawn_replica(
+        pool.clone(),
+        Some(hashing()),
+        tempfile::tempdir().unwrap(),
+        "c",
+    )
+    .await;
     c.indexer.initial_load().await.unwrap();
     assert_eq!(c.engine.stats().applied_seq, left[0]);
-    assert!(c.indexer.status.ready.load(std::sync::atomic::Ordering::Relaxed));
+    assert!(c
+        .indexer
+        .status
+        .ready
+        .load(std::sync::atomic::Ordering::Relaxed));
     sqlx::query("UPDATE catalog_items SET in_stock = 7 WHERE id = 'P-3'")
         .execute(&pool)
         .await
@@ -289,7 +299,13 @@ async fn two_replicas_converge_and_pruning_waits_for_the_slower(pool: PgPool) {
 
 #[sqlx::test(migrator = "server::MIGRATOR")]
 async fn a_restarted_replica_is_ready_only_after_catching_up(pool: PgPool) {
-    let a = spawn_replica(pool.clone(), Some(hashing()), tempfile::tempdir().unwrap(), "a").await;
+    let a = spawn_replica(
+        pool.clone(),
+        Some(hashing()),
+        tempfile::tempdir().unwrap(),
+        "a",
+    )
+    .await;
     a.import(&small_catalog(), false).await;
     a.sync().await;
     a.indexer.heartbeat().await.unwrap();
@@ -318,16 +334,34 @@ async fn a_restarted_replica_is_ready_only_after_catching_up(pool: PgPool) {
         .await
         .unwrap();
     let back = spawn_replica(pool.clone(), Some(hashing()), dir, "a").await;
-    assert_eq!(back.engine.stats().applied_seq, before, "reopened at its old position");
+    assert_eq!(
+        back.engine.stats().applied_seq,
+        before,
+        "reopened at its old position"
+    );
     back.indexer.initial_load().await.unwrap();
-    assert!(back.indexer.status.ready.load(std::sync::atomic::Ordering::Relaxed));
+    assert!(back
+        .indexer
+        .status
+        .ready
+        .load(std::sync::atomic::Ordering::Relaxed));
     assert!(back.engine.stats().applied_seq > before);
-    assert_eq!(back.indexed(), in_postgres(&pool).await, "ready means caught up");
+    assert_eq!(
+        back.indexed(),
+        in_postgres(&pool).await,
+        "ready means caught up"
+    );
 }
 
 #[sqlx::test(migrator = "server::MIGRATOR")]
 async fn an_index_ahead_of_a_restored_database_reloads(pool: PgPool) {
-    let a = spawn_replica(pool.clone(), Some(hashing()), tempfile::tempdir().unwrap(), "a").await;
+    let a = spawn_replica(
+        pool.clone(),
+        Some(hashing()),
+        tempfile::tempdir().unwrap(),
+        "a",
+    )
+    .await;
     a.import(&small_catalog(), false).await;
     a.sync().await;
     let applied = a.engine.stats().applied_seq;
@@ -347,7 +381,10 @@ async fn an_index_ahead_of_a_restored_database_reloads(pool: PgPool) {
     };
     // A restored backup: an older log whose sequence starts below this index's position, and
     // a catalog that differs from what the index holds.
-    sqlx::query("TRUNCATE catalog_changes").execute(&pool).await.unwrap();
+    sqlx::query("TRUNCATE catalog_changes")
+        .execute(&pool)
+        .await
+        .unwrap();
     sqlx::query("SELECT setval(pg_get_serial_sequence('catalog_changes', 'seq'), 1, false)")
         .execute(&pool)
         .await
@@ -359,6 +396,10 @@ async fn an_index_ahead_of_a_restored_database_reloads(pool: PgPool) {
     let back = spawn_replica(pool.clone(), Some(hashing()), dir, "a").await;
     assert_eq!(back.engine.stats().applied_seq, applied);
     back.indexer.initial_load().await.unwrap();
-    assert_eq!(back.engine.stats().applied_seq, 1, "reloaded at the database's position");
+    assert_eq!(
+        back.engine.stats().applied_seq,
+        1,
+        "reloaded at the database's position"
+    );
     assert_eq!(back.indexed(), in_postgres(&pool).await);
 }

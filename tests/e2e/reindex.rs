@@ -267,6 +267,10 @@ async fn sync_killed_mid_batch_resumes_with_nothing_lost_or_doubled(pool: PgPool
     );
     assert_eq!(app.engine.stats().applied_seq, head);
     app.indexer.initial_load().await.unwrap();
-    assert_eq!(app.engine.stats().applied_seq, head, "nothing left to apply");
+    assert_eq!(
+        app.engine.stats().applied_seq,
+        head,
+        "nothing left to apply"
+    );
     assert_eq!(app.indexed(), in_postgres(&pool).await);
 }

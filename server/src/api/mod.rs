@@ -59,6 +59,9 @@ pub struct AppState {
     /// Set on SIGTERM: `/readyz` answers 503 so the proxy takes this replica out of the pool
     /// while it still serves what reaches it.
     pub draining: Arc<std::sync::atomic::AtomicBool>,
+    /// Query embeddings in batches, off the search slots (`None`: the engine embeds inside the
+    /// search, one query at a time).
+    pub query_batcher: Option<crate::query_embed::QueryBatcher>,
 }
 
 /// Searches computed at once unless configured: twice the cores. Side by side at 16 and 64
@@ -80,6 +83,7 @@ impl AppState {
             site: Arc::new(site::Site::load(None, "")),
             content: None,
             draining: Arc::default(),
+            query_batcher: None,
         }
     }
 
@@ -107,6 +111,15 @@ impl AppState {
     }
 
     /// Computes at most `n` searches at once (at least one).
+    /// Embeds the queries of hybrid and semantic searches in batches (see `query_embed`).
+    pub fn with_query_batcher(
+        mut self,
+        batcher: Option<crate::query_embed::QueryBatcher>,
+    ) -> AppState {
+        self.query_batcher = batcher;
+        self
+    }
+
     pub fn with_search_concurrency(mut self, n: usize) -> AppState {
         self.search_slots = Arc::new(tokio::sync::Semaphore::new(n.max(1)));
         self
@@ -461,7 +474,27 @@ async fn run_search(state: AppState, raw: RawSearch) -> Result<Json<SearchRespon
     ensure_ready(&state)?;
     let req = raw.validate()?;
     let started = Instant::now();
-    let engine = state.engine();
+    let snap = state.engine().snapshot();
+    // The query's vector first, awaited without a search slot: the model thread batches
+    // concurrent queries, and lexical searches never wait behind a model run.
+    let vector = match &state.query_batcher {
+        Some(batcher)
+            if req.mode != Mode::Lexical
+                && !req.text.trim().is_empty()
+                && !snap.has_cached_results(&req) =>
+        {
+            match batcher.embed(snap.semantic_text(&req.text)).await {
+                Ok(v) => Some(v),
+                Err(e) if req.mode == Mode::Semantic => return Err(e.into()),
+                // Hybrid degrades to lexical, as the engine does on its own.
+                Err(e) => {
+                    tracing::warn!(error = %e, "query embedding failed; answering lexically");
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
     let req2 = req.clone();
     let permit = state
         .search_slots
@@ -471,7 +504,7 @@ async fn run_search(state: AppState, raw: RawSearch) -> Result<Json<SearchRespon
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("search slots: {e}")))?;
     let res = tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        engine.snapshot().search(&req2)
+        snap.search_embedded(&req2, vector.as_ref().map(|v| v.as_slice()))
     })
     .await
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("search task: {e}")))??;
@@ -986,6 +1019,20 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
             }
             Err(e) => tracing::warn!(error = %e, "reading the outbox for /metrics"),
         }
+    }
+    if let Some(b) = &state.query_batcher {
+        use std::fmt::Write as _;
+        let (runs, texts, requests) = (
+            b.stats.batches.load(Ordering::Relaxed),
+            b.stats.texts.load(Ordering::Relaxed),
+            b.stats.requests.load(Ordering::Relaxed),
+        );
+        let _ = write!(
+            body,
+            "# HELP stanok_query_embed_batches_total Model runs for query embeddings.\n# TYPE stanok_query_embed_batches_total counter\nstanok_query_embed_batches_total {runs}\n\
+             # HELP stanok_query_embed_texts_total Distinct query texts embedded (texts / batches = mean batch size).\n# TYPE stanok_query_embed_texts_total counter\nstanok_query_embed_texts_total {texts}\n\
+             # HELP stanok_query_embed_requests_total Searches answered by the query embedding thread.\n# TYPE stanok_query_embed_requests_total counter\nstanok_query_embed_requests_total {requests}\n"
+        );
     }
     (
         [(
