@@ -50,7 +50,10 @@ fn main() {
                     refs.len() as f64 / t.elapsed().as_secs_f64()
                 })
                 .collect();
-            println!("| {sessions} × {threads} | {batch} | {:.0} |", median(rates));
+            println!(
+                "| {sessions} × {threads} | {batch} | {:.0} |",
+                median(rates)
+            );
         }
     }
     let model = OnnxEmbedder::load(&config(1, 2, 64)).expect("model");

@@ -1002,13 +1002,6 @@ impl Snapshot {
         Ok(res)
     }
 
-    /// Whether the result cache already holds the answer to `req` (so no vector is needed).
-    pub fn has_cached_results(&self, req: &SearchRequest) -> bool {
-        self.cache
-            .as_ref()
-            .is_some_and(|c| c.lock().contains(&format!("{req:?}")))
-    }
-
     /// The query embedder of this snapshot, if a model is loaded.
     pub fn query_embedder(&self) -> Option<&Arc<CachedEmbedder>> {
         self.embedder.as_ref()
@@ -1020,6 +1013,35 @@ impl Snapshot {
         req: &SearchRequest,
         query_vec: Option<&[f32]>,
     ) -> Result<SearchResults> {
+        Ok(self
+            .search_vectored(req, query_vec, false)?
+            .expect("a search that may embed always answers"))
+    }
+
+    /// Runs a search unless it needs a query vector that is not at hand: `None` then, and the
+    /// caller computes the vector (in a batch, off the search threads) and searches again with
+    /// it. A query the lexical side pins by an exact code needs none (the pinned document's own
+    /// vector stands in), nor does a lexical or browsing request, nor a text already cached.
+    pub fn search_unless_embedding(&self, req: &SearchRequest) -> Result<Option<SearchResults>> {
+        if let Some(cache) = &self.cache {
+            if let Some(hit) = cache.lock().get(&format!("{req:?}")) {
+                return Ok(Some(hit.clone()));
+            }
+        }
+        let res = self.search_vectored(req, None, true)?;
+        if let (Some(cache), Some(res)) = (&self.cache, &res) {
+            cache.lock().put(format!("{req:?}"), res.clone());
+        }
+        Ok(res)
+    }
+
+    /// The search. With `defer`, returns `None` where it would run the model.
+    fn search_vectored(
+        &self,
+        req: &SearchRequest,
+        query_vec: Option<&[f32]>,
+        defer: bool,
+    ) -> Result<Option<SearchResults>> {
         if req.text.chars().count() > MAX_QUERY_CHARS {
             return Err(Error::InvalidRequest(format!(
                 "query is longer than {MAX_QUERY_CHARS} characters"
@@ -1143,11 +1165,18 @@ impl Snapshot {
         } else if let Some(v) = query_vec {
             Some(v)
         } else {
-            match self
-                .embedder
-                .as_ref()
-                .map(|e| e.embed_query(&self.semantic_text(text)))
-            {
+            let cached = match (&self.embedder, defer) {
+                (Some(e), true) => match e.cached(&self.semantic_text(text)) {
+                    Some(v) => Some(v),
+                    None => return Ok(None),
+                },
+                _ => None,
+            };
+            match cached.map(Ok).or_else(|| {
+                self.embedder
+                    .as_ref()
+                    .map(|e| e.embed_query(&self.semantic_text(text)))
+            }) {
                 Some(Ok(v)) => {
                     owned_vec = v;
                     Some(owned_vec.as_slice())
@@ -1365,12 +1394,12 @@ impl Snapshot {
                 highlights,
             });
         }
-        Ok(SearchResults {
+        Ok(Some(SearchResults {
             total,
             hits,
             facets,
             mode,
-        })
+        }))
     }
 
     /// Makes lexical queries of this snapshot run through tantivy's union (`true`) or the

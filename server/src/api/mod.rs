@@ -470,44 +470,78 @@ fn ensure_ready(state: &AppState) -> Result<(), ApiError> {
     }
 }
 
-async fn run_search(state: AppState, raw: RawSearch) -> Result<Json<SearchResponse>, ApiError> {
-    ensure_ready(&state)?;
-    let req = raw.validate()?;
-    let started = Instant::now();
-    let snap = state.engine().snapshot();
-    // The query's vector first, awaited without a search slot: the model thread batches
-    // concurrent queries, and lexical searches never wait behind a model run.
-    let vector = match &state.query_batcher {
-        Some(batcher)
-            if req.mode != Mode::Lexical
-                && !req.text.trim().is_empty()
-                && !snap.has_cached_results(&req) =>
-        {
-            match batcher.embed(snap.semantic_text(&req.text)).await {
-                Ok(v) => Some(v),
-                Err(e) if req.mode == Mode::Semantic => return Err(e.into()),
-                // Hybrid degrades to lexical, as the engine does on its own.
-                Err(e) => {
-                    tracing::warn!(error = %e, "query embedding failed; answering lexically");
-                    None
-                }
-            }
-        }
-        _ => None,
-    };
-    let req2 = req.clone();
+/// One search on a blocking thread holding a search slot. `vector`: `None` gives up (answers
+/// `None`) where the query needs a vector not at hand; `Some` searches with it (`Some(empty)`:
+/// the batch failed, the engine embeds and degrades on its own).
+async fn search_in_slot(
+    state: &AppState,
+    snap: &Arc<search_core::Snapshot>,
+    req: &SearchRequest,
+    vector: Option<Arc<Vec<f32>>>,
+) -> Result<Option<search_core::SearchResults>, ApiError> {
     let permit = state
         .search_slots
         .clone()
         .acquire_owned()
         .await
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("search slots: {e}")))?;
-    let res = tokio::task::spawn_blocking(move || {
+    let (snap, req) = (snap.clone(), req.clone());
+    Ok(tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        snap.search_embedded(&req2, vector.as_ref().map(|v| v.as_slice()))
+        match vector {
+            None => snap.search_unless_embedding(&req),
+            // The engine tries the model itself and degrades as it always has.
+            Some(v) if v.is_empty() => snap.search(&req).map(Some),
+            Some(v) => snap.search_embedded(&req, Some(&v)).map(Some),
+        }
     })
     .await
-    .map_err(|e| ApiError::Internal(anyhow::anyhow!("search task: {e}")))??;
+    .map_err(|e| ApiError::Internal(anyhow::anyhow!("search task: {e}")))??)
+}
+
+async fn run_search(state: AppState, raw: RawSearch) -> Result<Json<SearchResponse>, ApiError> {
+    ensure_ready(&state)?;
+    let req = raw.validate()?;
+    let started = Instant::now();
+    let snap = state.engine().snapshot();
+    let res = match &state.query_batcher {
+        // The model runs on its own thread: a search that needs a query vector gives up its
+        // slot, awaits the vector (batched with other queries) and searches again with it, so
+        // lexical searches never wait behind a model run.
+        Some(batcher) => match search_in_slot(&state, &snap, &req, None).await? {
+            Some(res) => res,
+            None => {
+                let vector = match batcher.embed(snap.semantic_text(&req.text)).await {
+                    Ok(v) => Some(v),
+                    Err(e) if req.mode == Mode::Semantic => return Err(e.into()),
+                    // Hybrid degrades to lexical, as the engine does on its own.
+                    Err(e) => {
+                        tracing::warn!(error = %e, "query embedding failed; answering lexically");
+                        None
+                    }
+                };
+                let vector = Some(vector.unwrap_or_default());
+                search_in_slot(&state, &snap, &req, vector)
+                    .await?
+                    .expect("a search given its vector answers")
+            }
+        },
+        None => {
+            let permit = state
+                .search_slots
+                .clone()
+                .acquire_owned()
+                .await
+                .map_err(|e| ApiError::Internal(anyhow::anyhow!("search slots: {e}")))?;
+            let (snap, req2) = (snap.clone(), req.clone());
+            tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                snap.search(&req2)
+            })
+            .await
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("search task: {e}")))??
+        }
+    };
     let took_ms = started.elapsed().as_secs_f64() * 1000.0;
     let content = state.content_snapshot();
     let mut facets = HashMap::new();
