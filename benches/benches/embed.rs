@@ -4,33 +4,11 @@
 //! and measures nothing.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use search_core::{CachedEmbedder, Embedder, OnnxConfig, OnnxEmbedder, Precision, TextKind};
-use std::path::PathBuf;
+use search_core::{CachedEmbedder, Embedder, OnnxEmbedder, TextKind};
 use std::sync::Arc;
 
-fn config() -> OnnxConfig {
-    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
-    let cache = std::env::var("STANOK_CACHE").unwrap_or_else(|_| format!("{home}/.cache/stanok"));
-    OnnxConfig {
-        model_dir: std::env::var("MODEL_DIR")
-            .map_or_else(|_| PathBuf::from(format!("{cache}/model")), PathBuf::from),
-        runtime_lib: std::env::var("ORT_DYLIB_PATH").map_or_else(
-            |_| PathBuf::from(format!("{cache}/onnxruntime/libonnxruntime.so")),
-            PathBuf::from,
-        ),
-        precision: Precision::parse(
-            &std::env::var("MODEL_PRECISION").unwrap_or_else(|_| "int8".into()),
-        )
-        .unwrap_or(Precision::Int8),
-        sessions: 1,
-        threads: 2,
-        max_tokens: 256,
-        batch_size: 32,
-    }
-}
-
 fn bench(c: &mut Criterion) {
-    let model = match OnnxEmbedder::load(&config()) {
+    let model = match OnnxEmbedder::load(&benches::onnx_config(1, 2, 32)) {
         Ok(m) => Arc::new(m) as Arc<dyn Embedder>,
         Err(e) => {
             eprintln!("embedding benches skipped: no model ({e}); run scripts/setup.sh model");

@@ -4,27 +4,8 @@
 //!
 //! `source scripts/env.sh && cargo run --release -p benches --example embed_throughput`
 
-use search_core::{Embedder, OnnxConfig, OnnxEmbedder, Precision, TextKind};
-use std::path::PathBuf;
+use search_core::{Embedder, OnnxEmbedder, TextKind};
 use std::time::Instant;
-
-fn config(sessions: usize, threads: usize, batch_size: usize) -> OnnxConfig {
-    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
-    let cache = std::env::var("STANOK_CACHE").unwrap_or_else(|_| format!("{home}/.cache/stanok"));
-    OnnxConfig {
-        model_dir: std::env::var("MODEL_DIR")
-            .map_or_else(|_| PathBuf::from(format!("{cache}/model")), PathBuf::from),
-        runtime_lib: std::env::var("ORT_DYLIB_PATH").map_or_else(
-            |_| PathBuf::from(format!("{cache}/onnxruntime/libonnxruntime.so")),
-            PathBuf::from,
-        ),
-        precision: Precision::Int8,
-        sessions,
-        threads,
-        max_tokens: 256,
-        batch_size,
-    }
-}
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
@@ -41,7 +22,8 @@ fn main() {
     println!("|---|---|---|");
     for (sessions, threads) in [(1, 2), (2, 1)] {
         for batch in [8, 32] {
-            let model = OnnxEmbedder::load(&config(sessions, threads, batch)).expect("model");
+            let model =
+                OnnxEmbedder::load(&benches::onnx_config(sessions, threads, batch)).expect("model");
             model.embed(&refs[..16], TextKind::Passage).unwrap();
             let rates: Vec<f64> = (0..5)
                 .map(|_| {
@@ -56,7 +38,7 @@ fn main() {
             );
         }
     }
-    let model = OnnxEmbedder::load(&config(1, 2, 64)).expect("model");
+    let model = OnnxEmbedder::load(&benches::onnx_config(1, 2, 64)).expect("model");
     let queries: Vec<String> = (0..64)
         .map(|i| format!("подшипник шпинделя {i} для станка 16К20"))
         .collect();

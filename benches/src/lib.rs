@@ -112,3 +112,26 @@ pub fn hnsw_recall_at_10(
     }
     hits as f64 / (probes * 10) as f64
 }
+
+/// The real model's settings as the server reads them (`MODEL_DIR`, `ORT_DYLIB_PATH`,
+/// `MODEL_PRECISION`; `source scripts/env.sh`), with the layout given.
+pub fn onnx_config(sessions: usize, threads: usize, batch_size: usize) -> search_core::OnnxConfig {
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    let cache = std::env::var("STANOK_CACHE").unwrap_or_else(|_| format!("{home}/.cache/stanok"));
+    search_core::OnnxConfig {
+        model_dir: std::env::var("MODEL_DIR")
+            .map_or_else(|_| format!("{cache}/model").into(), Into::into),
+        runtime_lib: std::env::var("ORT_DYLIB_PATH").map_or_else(
+            |_| format!("{cache}/onnxruntime/libonnxruntime.so").into(),
+            Into::into,
+        ),
+        precision: search_core::Precision::parse(
+            &std::env::var("MODEL_PRECISION").unwrap_or_else(|_| "int8".into()),
+        )
+        .unwrap_or(search_core::Precision::Int8),
+        sessions,
+        threads,
+        max_tokens: 256,
+        batch_size,
+    }
+}

@@ -172,6 +172,22 @@ impl TestApp {
         .unwrap()
     }
 
+    /// Stops this replica (engine, indexer, routes) and hands back its data directory, as a
+    /// process that exits leaves its volume behind.
+    pub fn stop(self) -> tempfile::TempDir {
+        let TestApp {
+            dir,
+            pool: _,
+            engine,
+            indexer,
+            live,
+            content,
+            router,
+        } = self;
+        drop((router, content, live, indexer, engine));
+        dir
+    }
+
     /// Loads (first time) and applies every pending change.
     pub async fn sync(&self) {
         self.indexer.initial_load().await.unwrap();

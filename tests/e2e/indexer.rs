@@ -311,19 +311,7 @@ async fn a_restarted_replica_is_ready_only_after_catching_up(pool: PgPool) {
     a.indexer.heartbeat().await.unwrap();
     let before = a.engine.stats().applied_seq;
     // Stop it, keeping its data directory.
-    let dir = {
-        let TestApp {
-            dir,
-            pool: _,
-            engine,
-            indexer,
-            live,
-            content,
-            router,
-        } = a;
-        drop((router, content, live, indexer, engine));
-        dir
-    };
+    let dir = a.stop();
     // Changes while it is away.
     sqlx::query("UPDATE catalog_items SET in_stock = 42 WHERE id = 'P-3'")
         .execute(&pool)
@@ -366,19 +354,7 @@ async fn an_index_ahead_of_a_restored_database_reloads(pool: PgPool) {
     a.sync().await;
     let applied = a.engine.stats().applied_seq;
     assert!(applied > 1);
-    let dir = {
-        let TestApp {
-            dir,
-            pool: _,
-            engine,
-            indexer,
-            live,
-            content,
-            router,
-        } = a;
-        drop((router, content, live, indexer, engine));
-        dir
-    };
+    let dir = a.stop();
     // A restored backup: an older log whose sequence starts below this index's position, and
     // a catalog that differs from what the index holds.
     sqlx::query("TRUNCATE catalog_changes")

@@ -470,30 +470,22 @@ fn ensure_ready(state: &AppState) -> Result<(), ApiError> {
     }
 }
 
-/// One search on a blocking thread holding a search slot. `vector`: `None` gives up (answers
-/// `None`) where the query needs a vector not at hand; `Some` searches with it (`Some(empty)`:
-/// the batch failed, the engine embeds and degrades on its own).
-async fn search_in_slot(
+/// Runs `search` on a blocking thread holding a search slot.
+async fn search_in_slot<T: Send + 'static>(
     state: &AppState,
     snap: &Arc<search_core::Snapshot>,
-    req: &SearchRequest,
-    vector: Option<Arc<Vec<f32>>>,
-) -> Result<Option<search_core::SearchResults>, ApiError> {
+    search: impl FnOnce(&search_core::Snapshot) -> search_core::Result<T> + Send + 'static,
+) -> Result<T, ApiError> {
     let permit = state
         .search_slots
         .clone()
         .acquire_owned()
         .await
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("search slots: {e}")))?;
-    let (snap, req) = (snap.clone(), req.clone());
+    let snap = snap.clone();
     Ok(tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        match vector {
-            None => snap.search_unless_embedding(&req),
-            // The engine tries the model itself and degrades as it always has.
-            Some(v) if v.is_empty() => snap.search(&req).map(Some),
-            Some(v) => snap.search_embedded(&req, Some(&v)).map(Some),
-        }
+        search(&snap)
     })
     .await
     .map_err(|e| ApiError::Internal(anyhow::anyhow!("search task: {e}")))??)
@@ -508,38 +500,31 @@ async fn run_search(state: AppState, raw: RawSearch) -> Result<Json<SearchRespon
         // The model runs on its own thread: a search that needs a query vector gives up its
         // slot, awaits the vector (batched with other queries) and searches again with it, so
         // lexical searches never wait behind a model run.
-        Some(batcher) => match search_in_slot(&state, &snap, &req, None).await? {
-            Some(res) => res,
-            None => {
-                let vector = match batcher.embed(snap.semantic_text(&req.text)).await {
-                    Ok(v) => Some(v),
-                    Err(e) if req.mode == Mode::Semantic => return Err(e.into()),
-                    // Hybrid degrades to lexical, as the engine does on its own.
-                    Err(e) => {
-                        tracing::warn!(error = %e, "query embedding failed; answering lexically");
-                        None
-                    }
-                };
-                let vector = Some(vector.unwrap_or_default());
-                search_in_slot(&state, &snap, &req, vector)
+        Some(batcher) => {
+            let r = req.clone();
+            match search_in_slot(&state, &snap, move |s| s.search_unless_embedding(&r)).await? {
+                Some(res) => res,
+                None => {
+                    let vector = match batcher.embed(snap.semantic_text(&req.text)).await {
+                        Ok(v) => Some(v),
+                        Err(e) if req.mode == Mode::Semantic => return Err(e.into()),
+                        // The engine tries the model itself and degrades as it always has.
+                        Err(e) => {
+                            tracing::warn!(error = %e, "batched query embedding failed");
+                            None
+                        }
+                    };
+                    let r = req.clone();
+                    search_in_slot(&state, &snap, move |s| {
+                        s.search_embedded(&r, vector.as_ref().map(|v| v.as_slice()))
+                    })
                     .await?
-                    .expect("a search given its vector answers")
+                }
             }
-        },
+        }
         None => {
-            let permit = state
-                .search_slots
-                .clone()
-                .acquire_owned()
-                .await
-                .map_err(|e| ApiError::Internal(anyhow::anyhow!("search slots: {e}")))?;
-            let (snap, req2) = (snap.clone(), req.clone());
-            tokio::task::spawn_blocking(move || {
-                let _permit = permit;
-                snap.search(&req2)
-            })
-            .await
-            .map_err(|e| ApiError::Internal(anyhow::anyhow!("search task: {e}")))??
+            let r = req.clone();
+            search_in_slot(&state, &snap, move |s| s.search(&r)).await?
         }
     };
     let took_ms = started.elapsed().as_secs_f64() * 1000.0;
