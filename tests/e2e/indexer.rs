@@ -196,10 +196,12 @@ async fn background_sync_follows_notifications_and_survives_dropped_connections(
         "a committed change becomes visible without anyone calling sync"
     );
 
-    // Kill every other connection of this database (the listener among them).
+    // Kill every other client connection of this database (the listener among them); not
+    // autovacuum workers, which only a superuser may end.
     sqlx::query(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+         WHERE datname = current_database() AND pid <> pg_backend_pid()
+           AND backend_type = 'client backend' AND usename = current_user",
     )
     .execute(&pool)
     .await
