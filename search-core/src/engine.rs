@@ -990,15 +990,29 @@ impl Snapshot {
         req: &SearchRequest,
         query_vec: Option<&[f32]>,
     ) -> Result<SearchResults> {
+        Ok(self
+            .through_result_cache(req, || self.search_vectored(req, query_vec, false))?
+            .expect("a search that may embed always answers"))
+    }
+
+    /// `search`'s answer from the result cache, or computed and kept there (a deferred search,
+    /// `None`, is not kept).
+    fn through_result_cache(
+        &self,
+        req: &SearchRequest,
+        search: impl FnOnce() -> Result<Option<SearchResults>>,
+    ) -> Result<Option<SearchResults>> {
         let Some(cache) = &self.cache else {
-            return self.search_with_vector(req, query_vec);
+            return search();
         };
         let key = format!("{req:?}");
         if let Some(hit) = cache.lock().get(&key) {
-            return Ok(hit.clone());
+            return Ok(Some(hit.clone()));
         }
-        let res = self.search_with_vector(req, query_vec)?;
-        cache.lock().put(key, res.clone());
+        let res = search()?;
+        if let Some(res) = &res {
+            cache.lock().put(key, res.clone());
+        }
         Ok(res)
     }
 
@@ -1023,16 +1037,7 @@ impl Snapshot {
     /// it. A query the lexical side pins by an exact code needs none (the pinned document's own
     /// vector stands in), nor does a lexical or browsing request, nor a text already cached.
     pub fn search_unless_embedding(&self, req: &SearchRequest) -> Result<Option<SearchResults>> {
-        if let Some(cache) = &self.cache {
-            if let Some(hit) = cache.lock().get(&format!("{req:?}")) {
-                return Ok(Some(hit.clone()));
-            }
-        }
-        let res = self.search_vectored(req, None, true)?;
-        if let (Some(cache), Some(res)) = (&self.cache, &res) {
-            cache.lock().put(format!("{req:?}"), res.clone());
-        }
-        Ok(res)
+        self.through_result_cache(req, || self.search_vectored(req, None, true))
     }
 
     /// The search. With `defer`, returns `None` where it would run the model.
@@ -1165,18 +1170,16 @@ impl Snapshot {
         } else if let Some(v) = query_vec {
             Some(v)
         } else {
-            let cached = match (&self.embedder, defer) {
-                (Some(e), true) => match e.cached(&self.semantic_text(text)) {
-                    Some(v) => Some(v),
+            // Deferred, a vector not in the cache is the caller's to compute.
+            let vector = match &self.embedder {
+                Some(e) if defer => match e.cached(&self.semantic_text(text)) {
+                    Some(v) => Some(Ok(v)),
                     None => return Ok(None),
                 },
-                _ => None,
+                Some(e) => Some(e.embed_query(&self.semantic_text(text))),
+                None => None,
             };
-            match cached.map(Ok).or_else(|| {
-                self.embedder
-                    .as_ref()
-                    .map(|e| e.embed_query(&self.semantic_text(text)))
-            }) {
+            match vector {
                 Some(Ok(v)) => {
                     owned_vec = v;
                     Some(owned_vec.as_slice())

@@ -110,7 +110,6 @@ impl AppState {
         self
     }
 
-    /// Computes at most `n` searches at once (at least one).
     /// Embeds the queries of hybrid and semantic searches in batches (see `query_embed`).
     pub fn with_query_batcher(
         mut self,
@@ -120,6 +119,7 @@ impl AppState {
         self
     }
 
+    /// Computes at most `n` searches at once (at least one).
     pub fn with_search_concurrency(mut self, n: usize) -> AppState {
         self.search_slots = Arc::new(tokio::sync::Semaphore::new(n.max(1)));
         self
