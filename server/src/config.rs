@@ -231,7 +231,9 @@ pub fn default_replica_id(data_dir: &std::path::Path) -> String {
         .map(|h| h.trim().to_string())
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "host".into());
-    let dir = std::fs::canonicalize(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
+    // Absolute without touching the disk: the directory may not exist before the first start,
+    // and the id must not change once it does.
+    let dir = std::path::absolute(data_dir).unwrap_or_else(|_| data_dir.to_path_buf());
     // FNV-1a over the path: stable across builds (std's hasher is not specified to be).
     let mut h: u64 = 0xcbf29ce484222325;
     for b in dir.to_string_lossy().bytes() {
@@ -326,6 +328,13 @@ mod tests {
         let b = default_replica_id(std::path::Path::new("/srv/b"));
         assert_ne!(a, b);
         assert_eq!(a, default_replica_id(std::path::Path::new("/srv/a")));
+        // The same before and after the directory exists.
+        let tmp = std::env::temp_dir().join(format!("stanok-replica-{}", std::process::id()));
+        let before = default_replica_id(&tmp);
+        std::fs::create_dir_all(&tmp).unwrap();
+        let after = default_replica_id(&tmp);
+        std::fs::remove_dir_all(&tmp).unwrap();
+        assert_eq!(before, after);
     }
 
     #[test]
