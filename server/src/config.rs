@@ -329,7 +329,8 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a, default_replica_id(std::path::Path::new("/srv/a")));
         // The same before and after the directory exists.
-        let tmp = std::env::temp_dir().join(format!("stanok-replica-{}", std::process::id()));
+        // A relative DATA_DIR (the default `./data`), first missing, then created.
+        let tmp = std::path::PathBuf::from(format!("stanok-replica-{}", std::process::id()));
         let before = default_replica_id(&tmp);
         std::fs::create_dir_all(&tmp).unwrap();
         let after = default_replica_id(&tmp);
