@@ -133,5 +133,6 @@ pub fn onnx_config(sessions: usize, threads: usize, batch_size: usize) -> search
         threads,
         max_tokens: 256,
         batch_size,
+        arena: std::env::var("EMBED_ARENA").is_ok_and(|v| v == "on"),
     }
 }

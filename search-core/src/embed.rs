@@ -67,6 +67,10 @@ pub struct OnnxConfig {
     pub max_tokens: usize,
     /// Texts per model call.
     pub batch_size: usize,
+    /// ONNX Runtime's CPU arena and memory-pattern planning. On, a session keeps the largest
+    /// activations it ever needed (a 32 × 256-token document batch) for its whole life; off,
+    /// activations are allocated per run and returned (see benches/results/memory.md).
+    pub arena: bool,
 }
 
 static ORT_ENV: OnceLock<std::result::Result<ort::environment::Environment, String>> =
@@ -118,8 +122,18 @@ impl OnnxEmbedder {
         let env = ort_env(&cfg.runtime_lib)?;
         let mut sessions = Vec::new();
         for _ in 0..cfg.sessions.max(1) {
-            let session = Session::builder(env)
-                .map_err(|e| Error::Embedding(e.to_string()))?
+            let mut builder =
+                Session::builder(env).map_err(|e| Error::Embedding(e.to_string()))?;
+            if !cfg.arena {
+                builder = builder
+                    .with_execution_providers([ort::ep::CPU::default()
+                        .with_arena_allocator(false)
+                        .build()])
+                    .map_err(|e| Error::Embedding(e.to_string()))?
+                    .with_memory_pattern(false)
+                    .map_err(|e| Error::Embedding(e.to_string()))?;
+            }
+            let session = builder
                 .with_optimization_level(GraphOptimizationLevel::Level3)
                 .map_err(|e| Error::Embedding(e.to_string()))?
                 .with_intra_threads(cfg.threads.max(1))
@@ -368,6 +382,7 @@ mod tests {
             threads: 1,
             max_tokens: 128,
             batch_size: 8,
+            arena: false,
         };
         assert!(matches!(OnnxEmbedder::load(&cfg), Err(Error::Embedding(_))));
     }

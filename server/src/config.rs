@@ -19,6 +19,9 @@ pub struct Config {
     /// `int8` (default) or `fp32`.
     pub model_precision: search_core::Precision,
     pub embed_threads: usize,
+    /// ONNX Runtime's arena for the model's activations (`EMBED_ARENA`, `on` or `off`; default
+    /// `off`: the arena keeps the peak of the largest batch for the process's life).
+    pub embed_arena: bool,
     /// Allowed CORS origin for the site (`*` allows any).
     pub cors_origin: String,
     pub request_timeout_ms: u64,
@@ -199,6 +202,7 @@ impl std::fmt::Debug for Config {
             .field("model_dir", &self.model_dir)
             .field("model_precision", &self.model_precision)
             .field("embed_threads", &self.embed_threads)
+            .field("embed_arena", &self.embed_arena)
             .field("cors_origin", &self.cors_origin)
             .field("replica_id", &self.replica_id)
             .field("shutdown_drain_ms", &self.shutdown_drain_ms)
@@ -278,6 +282,11 @@ impl Config {
             embed_threads: var("EMBED_THREADS", "2")
                 .parse()
                 .map_err(|e| anyhow::anyhow!("EMBED_THREADS: {e}"))?,
+            embed_arena: match var("EMBED_ARENA", "off").as_str() {
+                "on" => true,
+                "off" => false,
+                other => anyhow::bail!("EMBED_ARENA must be on or off, got {other}"),
+            },
             cors_origin: var("CORS_ORIGIN", "*"),
             request_timeout_ms: var("REQUEST_TIMEOUT_MS", "10000")
                 .parse()
@@ -314,6 +323,7 @@ impl Config {
             threads: self.embed_threads.max(1),
             max_tokens: 256,
             batch_size: 32,
+            arena: self.embed_arena,
         }
     }
 }

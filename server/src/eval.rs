@@ -6,7 +6,7 @@ use search_core::{CachedEmbedder, Mode, SearchRequest, Snapshot};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-#[derive(serde::Deserialize)]
+#[derive(Clone, serde::Deserialize)]
 struct QueryLine {
     qid: String,
     query: String,
@@ -87,15 +87,44 @@ impl EvalSet {
             .collect()
     }
 
-    /// Runs every query in `mode` and aggregates; `embedder` computes query vectors.
+    /// The queries of fold `k` of `n` (1-based): within each query type, in id order, every
+    /// `n`-th query starting at the `k`-th, so each fold holds every type in proportion and a
+    /// query belongs to exactly one fold. Tune on one fold, report the other.
+    pub fn fold(&self, k: usize, n: usize) -> anyhow::Result<EvalSet> {
+        anyhow::ensure!(n >= 2 && (1..=n).contains(&k), "--fold K/N needs 1 <= K <= N and N >= 2");
+        let mut by_type: BTreeMap<&str, Vec<&QueryLine>> = BTreeMap::new();
+        for q in &self.queries {
+            by_type.entry(q.kind.as_str()).or_default().push(q);
+        }
+        let mut keep: Vec<QueryLine> = Vec::new();
+        for qs in by_type.values_mut() {
+            qs.sort_by(|a, b| a.qid.cmp(&b.qid));
+            keep.extend(qs.iter().skip(k - 1).step_by(n).map(|q| (*q).clone()));
+        }
+        // The file's order, so verbose output reads as before.
+        let order: HashMap<&str, usize> = self
+            .queries
+            .iter()
+            .enumerate()
+            .map(|(i, q)| (q.qid.as_str(), i))
+            .collect();
+        keep.sort_by_key(|q| order[q.qid.as_str()]);
+        Ok(EvalSet {
+            queries: keep,
+            qrels: self.qrels.clone(),
+        })
+    }
+
+    /// Runs every query in `mode`; `embedder` computes query vectors. One result per query,
+    /// in the file's order.
     pub fn run(
         &self,
         snap: &Snapshot,
         embedder: Option<&CachedEmbedder>,
         mode: Mode,
         verbose: bool,
-    ) -> anyhow::Result<Report> {
-        let mut groups: BTreeMap<String, Vec<(f64, f64, f64)>> = BTreeMap::new();
+    ) -> anyhow::Result<Vec<QueryResult>> {
+        let mut out = Vec::with_capacity(self.queries.len());
         for q in &self.queries {
             let empty = Judgments::new();
             let judged = self.qrels.get(&q.qid).unwrap_or(&empty);
@@ -108,11 +137,13 @@ impl EvalSet {
             req.limit = 10;
             let res = snap.search_with_vector(&req, vec.as_deref().map(|v| v.as_slice()))?;
             let ranked: Vec<String> = res.hits.iter().map(|h| h.doc.id.clone()).collect();
-            let m = (
-                ndcg_at(&ranked, judged, 10),
-                reciprocal_rank(&ranked, judged, 2),
-                recall_at(&ranked, judged, 10, 2),
-            );
+            let r = QueryResult {
+                qid: q.qid.clone(),
+                kind: q.kind.clone(),
+                ndcg10: ndcg_at(&ranked, judged, 10),
+                mrr: reciprocal_rank(&ranked, judged, 2),
+                recall10: recall_at(&ranked, judged, 10, 2),
+            };
             if verbose {
                 let top: Vec<String> = ranked
                     .iter()
@@ -129,7 +160,7 @@ impl EvalSet {
                     "{}\t{}\t{:.3}\t{}\t{}\ttop={}\twant={:?}\tembedded={}",
                     mode.as_str(),
                     q.qid,
-                    m.0,
+                    r.ndcg10,
                     q.kind,
                     q.query,
                     top.join(","),
@@ -137,26 +168,68 @@ impl EvalSet {
                     embedded
                 );
             }
-            groups.entry(q.kind.clone()).or_default().push(m);
-            groups.entry("ALL".into()).or_default().push(m);
+            out.push(r);
         }
-        Ok(groups
-            .into_iter()
-            .map(|(k, v)| {
-                let n = v.len();
-                let avg = |f: fn(&(f64, f64, f64)) -> f64| v.iter().map(f).sum::<f64>() / n as f64;
-                (
-                    k,
-                    Metrics {
-                        n,
-                        ndcg10: avg(|x| x.0),
-                        mrr: avg(|x| x.1),
-                        recall10: avg(|x| x.2),
-                    },
-                )
-            })
-            .collect())
+        Ok(out)
     }
+}
+
+/// One query's metrics in one mode.
+#[derive(Debug, Clone)]
+pub struct QueryResult {
+    pub qid: String,
+    pub kind: String,
+    pub ndcg10: f64,
+    pub mrr: f64,
+    pub recall10: f64,
+}
+
+/// Averages per query type and overall (`ALL`).
+pub fn aggregate(results: &[QueryResult]) -> Report {
+    let mut groups: BTreeMap<String, Vec<&QueryResult>> = BTreeMap::new();
+    for r in results {
+        groups.entry(r.kind.clone()).or_default().push(r);
+        groups.entry("ALL".into()).or_default().push(r);
+    }
+    groups
+        .into_iter()
+        .map(|(k, v)| {
+            let n = v.len();
+            let avg = |f: fn(&QueryResult) -> f64| v.iter().map(|r| f(r)).sum::<f64>() / n as f64;
+            (
+                k,
+                Metrics {
+                    n,
+                    ndcg10: avg(|r| r.ndcg10),
+                    mrr: avg(|r| r.mrr),
+                    recall10: avg(|r| r.recall10),
+                },
+            )
+        })
+        .collect()
+}
+
+/// Queries where hybrid's nDCG@10 falls more than `margin` below the better of lexical and
+/// semantic on the same query: the ones where fusion hid a side's good answer.
+pub fn hybrid_shortfalls(
+    lexical: &[QueryResult],
+    semantic: &[QueryResult],
+    hybrid: &[QueryResult],
+    margin: f64,
+) -> Vec<String> {
+    let best: HashMap<&str, f64> = lexical
+        .iter()
+        .chain(semantic)
+        .fold(HashMap::new(), |mut m, r| {
+            let e = m.entry(r.qid.as_str()).or_insert(0.0f64);
+            *e = e.max(r.ndcg10);
+            m
+        });
+    hybrid
+        .iter()
+        .filter(|h| h.ndcg10 < best.get(h.qid.as_str()).copied().unwrap_or(0.0) - margin)
+        .map(|h| h.qid.clone())
+        .collect()
 }
 
 /// Formats reports of several modes as one Markdown table.
@@ -189,4 +262,74 @@ pub fn format_table(reports: &[(Mode, Report)]) -> String {
         out.push('\n');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(kinds: &[(&str, usize)]) -> EvalSet {
+        let mut queries = Vec::new();
+        for (kind, n) in kinds {
+            for i in 0..*n {
+                queries.push(QueryLine {
+                    qid: format!("q{kind}{i:02}"),
+                    query: format!("{kind} {i}"),
+                    kind: kind.to_string(),
+                });
+            }
+        }
+        // Not in id order, as a real file need not be.
+        queries.reverse();
+        EvalSet {
+            queries,
+            qrels: HashMap::new(),
+        }
+    }
+
+    fn ids(s: &EvalSet) -> Vec<String> {
+        s.queries.iter().map(|q| q.qid.clone()).collect()
+    }
+
+    #[test]
+    fn folds_split_every_type_and_hold_each_query_once() {
+        let all = set(&[("sku", 7), ("typo", 4), ("compat", 1)]);
+        let one = all.fold(1, 2).unwrap();
+        let two = all.fold(2, 2).unwrap();
+        let (a, b) = (ids(&one), ids(&two));
+        assert!(a.iter().all(|q| !b.contains(q)), "a query in both folds");
+        assert_eq!(a.len() + b.len(), all.queries.len());
+        for kind in ["sku", "typo"] {
+            let count = |s: &EvalSet| s.queries.iter().filter(|q| q.kind == kind).count();
+            assert!(count(&one).abs_diff(count(&two)) <= 1, "{kind} unevenly split");
+            assert!(count(&two) > 0);
+        }
+        // The same split every time, and the file's order kept inside a fold.
+        assert_eq!(a, ids(&all.fold(1, 2).unwrap()));
+        let pos = |q: &String| all.queries.iter().position(|x| &x.qid == q).unwrap();
+        assert!(a.windows(2).all(|w| pos(&w[0]) < pos(&w[1])));
+        assert!(all.fold(3, 2).is_err());
+        assert!(all.fold(1, 1).is_err());
+    }
+
+    #[test]
+    fn shortfalls_are_queries_where_hybrid_loses_to_the_better_side() {
+        let r = |qid: &str, ndcg10: f64| QueryResult {
+            qid: qid.into(),
+            kind: "t".into(),
+            ndcg10,
+            mrr: 0.0,
+            recall10: 0.0,
+        };
+        let lexical = [r("a", 0.9), r("b", 0.2), r("c", 0.5)];
+        let semantic = [r("a", 0.1), r("b", 0.8), r("c", 0.5)];
+        let hybrid = [r("a", 0.86), r("b", 0.7), r("c", 0.0)];
+        assert_eq!(
+            hybrid_shortfalls(&lexical, &semantic, &hybrid, 0.05),
+            vec!["b".to_string(), "c".to_string()]
+        );
+        let report = aggregate(&hybrid);
+        assert_eq!(report["ALL"].n, 3);
+        assert!((report["t"].ndcg10 - (0.86 + 0.7) / 3.0).abs() < 1e-9);
+    }
 }

@@ -52,6 +52,10 @@ enum Command {
         /// Print one line per query (mode, id, nDCG@10, type, text, top 3 with grades).
         #[arg(long)]
         verbose: bool,
+        /// Only fold K of N (e.g. `1/2`): queries split per type in id order, so a change tuned
+        /// on one fold is judged on the other.
+        #[arg(long, value_name = "K/N")]
+        fold: Option<String>,
         /// Run the lexical side through tantivy's union instead of the accumulating executor
         /// (to compare the two).
         #[arg(long, hide = true)]
@@ -132,6 +136,7 @@ async fn main() -> anyhow::Result<()> {
             qrels,
             mode,
             verbose,
+            fold,
             tantivy_union,
         } => {
             let pool = server::connect(&cfg.database_url).await?;
@@ -147,7 +152,14 @@ async fn main() -> anyhow::Result<()> {
             idx.initial_load().await?;
             let mut g = None;
             while idx.sync_once(&mut g).await? > 0 {}
-            let set = server::eval::EvalSet::load(&queries, &qrels)?;
+            let mut set = server::eval::EvalSet::load(&queries, &qrels)?;
+            if let Some(fold) = fold {
+                let (k, n) = fold
+                    .split_once('/')
+                    .and_then(|(k, n)| Some((k.parse().ok()?, n.parse().ok()?)))
+                    .context("--fold must look like 1/2")?;
+                set = set.fold(k, n)?;
+            }
             let modes: Vec<search_core::Mode> = if mode == "all" {
                 vec![
                     search_core::Mode::Lexical,
@@ -166,15 +178,28 @@ async fn main() -> anyhow::Result<()> {
             while !snap.vectors().graph_ready() {
                 tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             }
-            let mut reports = Vec::new();
+            let mut results = Vec::new();
             for m in modes {
                 if m != search_core::Mode::Lexical && cached.is_none() {
                     eprintln!("skipping {}: no embedding model", m.as_str());
                     continue;
                 }
-                reports.push((m, set.run(&snap, cached.as_ref(), m, verbose)?));
+                results.push((m, set.run(&snap, cached.as_ref(), m, verbose)?));
             }
+            let reports: Vec<_> = results
+                .iter()
+                .map(|(m, r)| (*m, server::eval::aggregate(r)))
+                .collect();
             println!("{}", server::eval::format_table(&reports));
+            if let [(_, lexical), (_, semantic), (_, hybrid)] = results.as_slice() {
+                let short = server::eval::hybrid_shortfalls(lexical, semantic, hybrid, 0.05);
+                println!(
+                    "hybrid below max(lexical, semantic) - 0.05 on {} of {} queries: {}",
+                    short.len(),
+                    hybrid.len(),
+                    short.join(" ")
+                );
+            }
         }
         Command::DemoCatalog { count, seed } => {
             use std::io::Write;
