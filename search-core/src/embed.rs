@@ -122,8 +122,7 @@ impl OnnxEmbedder {
         let env = ort_env(&cfg.runtime_lib)?;
         let mut sessions = Vec::new();
         for _ in 0..cfg.sessions.max(1) {
-            let mut builder =
-                Session::builder(env).map_err(|e| Error::Embedding(e.to_string()))?;
+            let mut builder = Session::builder(env).map_err(|e| Error::Embedding(e.to_string()))?;
             if !cfg.arena {
                 builder = builder
                     .with_execution_providers([ort::ep::CPU::default()

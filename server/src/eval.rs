@@ -91,7 +91,10 @@ impl EvalSet {
     /// `n`-th query starting at the `k`-th, so each fold holds every type in proportion and a
     /// query belongs to exactly one fold. Tune on one fold, report the other.
     pub fn fold(&self, k: usize, n: usize) -> anyhow::Result<EvalSet> {
-        anyhow::ensure!(n >= 2 && (1..=n).contains(&k), "--fold K/N needs 1 <= K <= N and N >= 2");
+        anyhow::ensure!(
+            n >= 2 && (1..=n).contains(&k),
+            "--fold K/N needs 1 <= K <= N and N >= 2"
+        );
         let mut by_type: BTreeMap<&str, Vec<&QueryLine>> = BTreeMap::new();
         for q in &self.queries {
             by_type.entry(q.kind.as_str()).or_default().push(q);
@@ -217,14 +220,15 @@ pub fn hybrid_shortfalls(
     hybrid: &[QueryResult],
     margin: f64,
 ) -> Vec<String> {
-    let best: HashMap<&str, f64> = lexical
-        .iter()
-        .chain(semantic)
-        .fold(HashMap::new(), |mut m, r| {
-            let e = m.entry(r.qid.as_str()).or_insert(0.0f64);
-            *e = e.max(r.ndcg10);
-            m
-        });
+    let best: HashMap<&str, f64> =
+        lexical
+            .iter()
+            .chain(semantic)
+            .fold(HashMap::new(), |mut m, r| {
+                let e = m.entry(r.qid.as_str()).or_insert(0.0f64);
+                *e = e.max(r.ndcg10);
+                m
+            });
     hybrid
         .iter()
         .filter(|h| h.ndcg10 < best.get(h.qid.as_str()).copied().unwrap_or(0.0) - margin)
@@ -301,7 +305,10 @@ mod tests {
         assert_eq!(a.len() + b.len(), all.queries.len());
         for kind in ["sku", "typo"] {
             let count = |s: &EvalSet| s.queries.iter().filter(|q| q.kind == kind).count();
-            assert!(count(&one).abs_diff(count(&two)) <= 1, "{kind} unevenly split");
+            assert!(
+                count(&one).abs_diff(count(&two)) <= 1,
+                "{kind} unevenly split"
+            );
             assert!(count(&two) > 0);
         }
         // The same split every time, and the file's order kept inside a fold.

@@ -57,3 +57,30 @@ fn fp32_and_int8_agree() {
     let vb = b.embed(&t, TextKind::Passage).unwrap().pop().unwrap();
     assert!(cos(&va, &vb) > 0.98, "cosine {}", cos(&va, &vb));
 }
+
+#[test]
+fn the_arena_setting_changes_memory_not_vectors() {
+    let with = OnnxEmbedder::load(&OnnxConfig {
+        arena: true,
+        ..config(Precision::Int8)
+    })
+    .unwrap();
+    let without = OnnxEmbedder::load(&OnnxConfig {
+        arena: false,
+        ..config(Precision::Int8)
+    })
+    .unwrap();
+    // The vectors are cached by model id, so both settings must share it.
+    assert_eq!(with.model_id(), without.model_id());
+    let texts = [
+        "подшипник шпинделя для 16К20",
+        "патрон трёхкулачковый 250 мм с длинным описанием, чтобы пакет выровнялся по длине",
+    ];
+    for kind in [TextKind::Query, TextKind::Passage] {
+        let a = with.embed(&texts, kind).unwrap();
+        let b = without.embed(&texts, kind).unwrap();
+        for (x, y) in a.iter().zip(&b) {
+            assert!(cos(x, y) > 0.9999, "cosine {}", cos(x, y));
+        }
+    }
+}
