@@ -91,7 +91,7 @@ fn ort_env(lib: &Path) -> Result<&'static ort::environment::Environment> {
 pub struct OnnxEmbedder {
     sessions: Vec<Mutex<Session>>,
     next: AtomicUsize,
-    tokenizer: tokenizers::Tokenizer,
+    tokenizer: crate::unigram::CompactTokenizer,
     model_id: String,
     dim: usize,
     batch_size: usize,
@@ -141,8 +141,8 @@ impl OnnxEmbedder {
                 .map_err(|e| Error::Embedding(e.to_string()))?;
             sessions.push(Mutex::new(session));
         }
-        let mut tokenizer = tokenizers::Tokenizer::from_file(cfg.model_dir.join("tokenizer.json"))
-            .map_err(|e| Error::Embedding(format!("tokenizer: {e}")))?;
+        // Not `tokenizers::Tokenizer::from_file`: its Unigram trie alone is ~280 MiB resident.
+        let mut tokenizer = crate::unigram::load_tokenizer(&cfg.model_dir.join("tokenizer.json"))?;
         tokenizer
             .with_truncation(Some(tokenizers::TruncationParams {
                 max_length: cfg.max_tokens.clamp(8, 512),

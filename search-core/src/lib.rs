@@ -23,6 +23,7 @@ pub mod fusion;
 pub mod highlight;
 pub mod synonyms;
 pub mod text;
+pub mod unigram;
 pub mod vector;
 mod walk;
 

@@ -166,14 +166,18 @@ impl Frozen {
         }
     }
 
-    fn refresh(&self, graph: &Hnsw<'static, Half, UnitDot>) {
+    /// Freezes the graph as it is now; false when it holds no point yet (every vid so far a
+    /// document without a vector), so there is no walk to search.
+    fn refresh(&self, graph: &Hnsw<'static, Half, UnitDot>) -> bool {
         let _one_at_a_time = self.lock.lock();
         let upto = self.inserted.load(Ordering::Acquire);
         let walk = Walk::freeze(graph, upto).map(Arc::new);
         if let (Some(store), Some(walk)) = (&self.store, &walk) {
             store.save(walk);
         }
+        let froze = walk.is_some();
         *self.walk.write() = walk;
+        froze
     }
 
     fn walk(&self) -> Option<Arc<Walk>> {
@@ -197,10 +201,13 @@ impl Frozen {
         let spawned = std::thread::Builder::new()
             .name("hnsw-freeze".into())
             .spawn(move || loop {
-                frozen.refresh(&graph);
+                let froze = frozen.refresh(&graph);
                 frozen.refreezing.store(false, Ordering::Release);
-                // An append that came in meanwhile saw `refreezing` and left it to us.
-                if frozen.pending() < REFREEZE_AFTER
+                // An append that came in meanwhile saw `refreezing` and left it to us. An empty
+                // graph leaves every vid pending: the next append with a vector tries again
+                // (looping here spun a core forever in a server without the model).
+                if !froze
+                    || frozen.pending() < REFREEZE_AFTER
                     || frozen.refreezing.swap(true, Ordering::AcqRel)
                 {
                     break;
@@ -694,6 +701,47 @@ pub(crate) mod tests {
             .collect();
         l2_normalize(&mut v);
         v
+    }
+
+    #[test]
+    fn documents_without_vectors_leave_no_freeze_running() {
+        let dim = 8;
+        let idx = VectorIndex::in_memory(dim, HnswParams::default());
+        let none: Vec<Option<&[f32]>> = vec![None; 256];
+        for _ in 0..(2 * REFREEZE_AFTER / 256) {
+            idx.append(&none).unwrap();
+        }
+        // Settled: no freeze thread claims the flag for 200 reads in a row.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let mut quiet = 0;
+        while quiet < 200 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "a freeze thread keeps running"
+            );
+            if idx.frozen.refreezing.load(Ordering::Acquire) {
+                quiet = 0;
+            } else {
+                quiet += 1;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert!(idx.frozen.walk().is_none());
+        // Vectors arriving later still get a walk.
+        let mut seed = 9u64;
+        let vecs: Vec<Vec<f32>> = (0..REFREEZE_AFTER)
+            .map(|_| random_unit(&mut seed, dim))
+            .collect();
+        let refs: Vec<Option<&[f32]>> = vecs.iter().map(|v| Some(v.as_slice())).collect();
+        idx.append(&refs).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while idx.frozen.walk().is_none() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no walk after vectors arrived"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
     }
 
     #[test]

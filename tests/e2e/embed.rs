@@ -84,3 +84,61 @@ fn the_arena_setting_changes_memory_not_vectors() {
         }
     }
 }
+
+/// The embedder's compact Unigram gives exactly the ids of `tokenizers`' own model, on the
+/// fixture catalog, the development catalog when present (../shared/data), and odd inputs.
+#[test]
+fn the_compact_tokenizer_matches_tokenizers_id_for_id() {
+    let cfg = config(Precision::Int8);
+    let path = cfg.model_dir.join("tokenizer.json");
+    let reference = tokenizers::Tokenizer::from_file(&path).unwrap();
+    let compact = search_core::unigram::load_tokenizer(&path).unwrap();
+    let mut texts: Vec<String> = search_core::fixture::catalog(2000, 5)
+        .iter()
+        .map(|d| format!("passage: {}", d.embedding_text()))
+        .collect();
+    let shared = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
+    for file in ["catalog.jsonl", "queries_dev.jsonl"] {
+        if let Ok(body) = std::fs::read_to_string(shared.join(file)) {
+            for line in body.lines() {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                for key in ["name", "description", "query"] {
+                    if let Some(t) = v[key].as_str() {
+                        texts.push(format!("query: {t}"));
+                    }
+                }
+            }
+        }
+    }
+    let n_fixture_and_shared = texts.len();
+    texts.extend(
+        [
+            "",
+            " ",
+            "query:   двойные   пробелы\tи\nпереводы",
+            "ПОДШИПНИК 6205-2RS ＳＫＦ ①②",
+            "漢字とかな 🚀🔧 emoji ЖЖЖ",
+            "\u{0}\u{7f}\u{200b}control",
+            "<s> <mask> </s> <unk> спецсимволы",
+            "ǅ ﬁ ﬀ Ⅻ ㎏ ½",
+            "аааааааааааааааааааааааааааааааааааааааааааааааааааааааааааааа",
+        ]
+        .map(String::from),
+    );
+    let mut differ = Vec::new();
+    for t in &texts {
+        let a = reference.encode(t.as_str(), true).unwrap();
+        let b = compact.encode(t.as_str(), true).unwrap();
+        if a.get_ids() != b.get_ids() {
+            differ.push(t.clone());
+        }
+    }
+    assert!(n_fixture_and_shared >= 2000);
+    assert!(
+        differ.is_empty(),
+        "{} of {} differ: {:?}",
+        differ.len(),
+        texts.len(),
+        &differ[..differ.len().min(5)]
+    );
+}
