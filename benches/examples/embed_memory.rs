@@ -1,9 +1,11 @@
 //! Where the embedder's memory goes: resident memory of this process after each stage (the
 //! tokenizer alone, the ONNX session, a run of the largest document batch, then a stream of
-//! query batches), with ONNX Runtime's arena on or off. One process per configuration, since
-//! freed memory does not always leave the resident set; `benches/load/memory.sh` runs both.
+//! query batches), with ONNX Runtime's arena on or off. `tokenizers` loads only
+//! `tokenizers`' own `Tokenizer` (the one the embedder used before `unigram.rs`), for comparison.
+//! One process per configuration, since freed memory does not always leave the resident set;
+//! `benches/load/memory.sh` runs all three.
 //!
-//! `source scripts/env.sh && cargo run --release -p benches --example embed_memory -- on|off`
+//! `source scripts/env.sh && cargo run --release -p benches --example embed_memory -- on|off|tokenizers`
 
 use search_core::{Embedder, OnnxEmbedder, TextKind};
 
@@ -22,10 +24,11 @@ fn rss() -> (f64, f64) {
 }
 
 fn main() {
-    let arena = match std::env::args().nth(1).as_deref() {
-        Some("on") => true,
-        Some("off") | None => false,
-        Some(other) => panic!("expected on or off, got {other}"),
+    let mode = std::env::args().nth(1).unwrap_or_else(|| "off".into());
+    let arena = match mode.as_str() {
+        "on" => true,
+        "off" | "tokenizers" => false,
+        other => panic!("expected on, off or tokenizers, got {other}"),
     };
     let mut cfg = benches::onnx_config(1, 2, 32);
     cfg.arena = arena;
@@ -33,18 +36,23 @@ fn main() {
     let mut stage = |name: &str| {
         let (now, peak) = rss();
         println!(
-            "| {} | {name} | {now:.0} | {:+.0} | {peak:.0} |",
-            if arena { "on" } else { "off" },
+            "| {mode} | {name} | {now:.0} | {:+.0} | {peak:.0} |",
             now - last
         );
         last = now;
     };
     stage("process started");
-    let tokenizer =
-        tokenizers::Tokenizer::from_file(cfg.model_dir.join("tokenizer.json")).expect("tokenizer");
-    stage("tokenizer.json loaded alone");
+    let path = cfg.model_dir.join("tokenizer.json");
+    if mode == "tokenizers" {
+        let tokenizer = tokenizers::Tokenizer::from_file(&path).expect("tokenizer");
+        stage("tokenizers::Tokenizer loaded (the embedder's before unigram.rs)");
+        drop(tokenizer);
+        return;
+    }
+    let tokenizer = search_core::unigram::load_tokenizer(&path).expect("tokenizer");
+    stage("compact tokenizer loaded alone");
     drop(tokenizer);
-    stage("tokenizer dropped");
+    stage("compact tokenizer dropped");
     let model = OnnxEmbedder::load(&cfg).expect("model");
     stage("embedder loaded (session + tokenizer)");
     let docs: Vec<String> = search_core::fixture::catalog(256, 9)

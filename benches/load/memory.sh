@@ -93,9 +93,9 @@ row() { # $1 label, $2 cold|warm, then env assignments
   echo
   echo "## The embedder alone (benches/examples/embed_memory.rs)"
   echo
-  echo "| arena | stage | resident MiB | change | peak MiB |"
+  echo "| arena (or tokenizer) | stage | resident MiB | change | peak MiB |"
   echo "|---|---|---|---|---|"
-  for a in on off; do "$BIN/examples/embed_memory" "$a"; done
+  for a in tokenizers on off; do "$BIN/examples/embed_memory" "$a"; done
   echo
   echo "## The server under load"
   echo
