@@ -12,7 +12,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let path = benches::onnx_config(1, 1, 1).model_dir.join("tokenizer.json");
+    let path = benches::onnx_config(1, 1, 1)
+        .model_dir
+        .join("tokenizer.json");
     let reference = tokenizers::Tokenizer::from_file(&path).expect("tokenizer.json");
     let compact = search_core::unigram::load_tokenizer(&path).expect("tokenizer.json");
     let docs: Vec<String> = search_core::fixture::catalog(2000, 9)
