@@ -497,7 +497,13 @@ pub fn is_quantity(text: &str) -> bool {
 /// canonical tokens: `2,2 кВт` and `2200 W` are both `2200w`, `1500 об/мин` is `1500rpm`,
 /// `3 м` is `3000mm`. Numbers inside codes (`IM3081`, `2М55`, `25x52x15`) are not quantities.
 pub fn quantities(text: &str) -> Vec<String> {
-    let t: Vec<char> = normalize(text).chars().collect();
+    let mut t: Vec<char> = normalize(text).chars().collect();
+    // The numbers of a size (`400 x 1600 мм`) are not quantities on their own.
+    for (start, end, _) in size_spans(&t) {
+        for c in &mut t[start..end] {
+            *c = ' ';
+        }
+    }
     let is_unit_char = |c: char| c.is_alphabetic() || matches!(c, '/' | '·' | '*' | '³' | '°');
     let mut out = Vec::new();
     let mut i = 0;
@@ -539,6 +545,188 @@ pub fn quantities(text: &str) -> Vec<String> {
             }
         }
     }
+    out
+}
+
+/// A number at `t[i..]` (digits, then an optional decimal part after `,` or `.`), not glued to
+/// a word before it: its text with `.` as the decimal point, and where it ends.
+fn number_at(t: &[char], i: usize) -> Option<(String, usize)> {
+    if i >= t.len() || !t[i].is_ascii_digit() || (i > 0 && (is_word_char(t[i - 1]) || t[i - 1] == '.'))
+    {
+        return None;
+    }
+    let mut j = i;
+    while j < t.len() && t[j].is_ascii_digit() {
+        j += 1;
+    }
+    if j + 1 < t.len() && matches!(t[j], ',' | '.') && t[j + 1].is_ascii_digit() {
+        j += 1;
+        while j < t.len() && t[j].is_ascii_digit() {
+            j += 1;
+        }
+    }
+    Some((t[i..j].iter().collect::<String>().replace(',', "."), j))
+}
+
+fn skip_spaces(t: &[char], mut i: usize) -> usize {
+    while i < t.len() && matches!(t[i], ' ' | '\u{a0}') {
+        i += 1;
+    }
+    i
+}
+
+/// The separator of a size at `t[i..]` (`x`, `х`, `×`, `*`, or the word `на`): where what
+/// follows it starts.
+fn size_separator(t: &[char], i: usize) -> Option<usize> {
+    let j = skip_spaces(t, i);
+    let after = match t.get(j)? {
+        'x' | 'х' | '×' | '*' => j + 1,
+        'н' if t.get(j + 1) == Some(&'а') && j > i && t.get(j + 2) == Some(&' ') => j + 2,
+        _ => return None,
+    };
+    let k = skip_spaces(t, after);
+    t.get(k).filter(|c| c.is_ascii_digit()).map(|_| k)
+}
+
+/// Sizes written as two or three numbers (`1250x320`, `320 х 1250 мм`, `1250 на 320`,
+/// `600x63x305`) with the character spans they cover. The token holds the numbers largest
+/// first, so the order they are written in does not matter: `size1250x320`.
+fn size_spans(t: &[char]) -> Vec<(usize, usize, String)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < t.len() {
+        let Some((first, end)) = number_at(t, i) else {
+            i += 1;
+            continue;
+        };
+        let mut numbers = vec![first];
+        let mut j = end;
+        while numbers.len() < 3 {
+            let Some(k) = size_separator(t, j) else { break };
+            // The next number starts right after the separator (`x320` is glued to it).
+            let glued_ok = k > 0 && !is_word_char(t[k - 1]);
+            let next = if glued_ok {
+                number_at(t, k)
+            } else {
+                let mut e = k;
+                while e < t.len() && t[e].is_ascii_digit() {
+                    e += 1;
+                }
+                Some((t[k..e].iter().collect::<String>(), e))
+            };
+            let Some((n, e)) = next else { break };
+            numbers.push(n);
+            j = e;
+        }
+        // A size ends the word: `25x52x15` is one, `2x3A` is not.
+        if numbers.len() >= 2 && !(j < t.len() && is_word_char(t[j]) && !t[j].is_ascii_digit()) {
+            let mut values: Vec<f64> = numbers.iter().filter_map(|n| n.parse().ok()).collect();
+            if values.len() == numbers.len() && values.iter().all(|v| *v > 0.0) {
+                values.sort_by(|a, b| b.total_cmp(a));
+                let parts: Vec<String> = values
+                    .iter()
+                    .filter_map(|v| quantity_token(*v, ""))
+                    .collect();
+                out.push((i, j, format!("size{}", parts.join("x"))));
+                i = j;
+                continue;
+            }
+        }
+        i = end;
+    }
+    out
+}
+
+/// Sizes a text states (see [`size_spans`]): `стол 1250 на 320` is `size1250x320`.
+pub fn sizes(text: &str) -> Vec<String> {
+    let t: Vec<char> = normalize(text).chars().collect();
+    let mut out: Vec<String> = size_spans(&t).into_iter().map(|s| s.2).collect();
+    out.dedup();
+    out
+}
+
+/// Tool tapers a text names, as tokens: the steep 7:24 taper by family and number
+/// (`ISO 40`, `SK40`, `DIN 69871 SK 40` and `7:24 №40` are `taperiso40`, `BT40` is
+/// `taperbt40`, `CAT40` `tapercat40`), `HSK-A63` `taperhska63`, Morse tapers (`КМ5`, `конус
+/// Морзе 5`, `MT5`) `taperkm5`. A bare `конус 40` names the number alone, `taper40`; with
+/// `generic` every family token also yields that one, so a card's `ISO 40` meets it.
+pub fn tapers(text: &str, generic: bool) -> Vec<String> {
+    let norm = normalize(text);
+    let words: Vec<&str> = norm
+        .split(|c: char| !(c.is_alphanumeric() || c == ':' || c == '№'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let mut out = Vec::new();
+    let mut push = |family: &str, n: &str, out: &mut Vec<String>| {
+        let n = n.trim_start_matches('№');
+        if n.is_empty() || !n.chars().all(|c| c.is_ascii_digit()) {
+            return;
+        }
+        out.push(format!("taper{family}{n}"));
+        if generic && family != "km" && !family.starts_with("hsk") {
+            out.push(format!("taper{n}"));
+        }
+    };
+    let steep = |n: &str| matches!(n.trim_start_matches('№'), "30" | "40" | "45" | "50" | "60");
+    for (i, w) in words.iter().enumerate() {
+        let next = words.get(i + 1).copied().unwrap_or("");
+        // A family glued to its number (`sk40`, `bt30`, `iso50`, `км5`, `hsk63a`).
+        let split = w.find(|c: char| c.is_ascii_digit()).unwrap_or(w.len());
+        let (head, tail) = w.split_at(split);
+        let family = match head {
+            "iso" | "исо" | "sk" | "ск" => Some("iso"),
+            "bt" => Some("bt"),
+            "cat" => Some("cat"),
+            "км" | "km" | "mt" | "mk" => Some("km"),
+            "морзе" | "morse" => Some("km"),
+            "hsk" => Some("hsk"),
+            _ => None,
+        };
+        let Some(family) = family else {
+            // `7:24 №40`, `конус 40`, `конус шпинделя 40`.
+            if *w == "7:24" && steep(next) {
+                push("iso", next, &mut out);
+            } else if w.starts_with("конус") {
+                let n = if steep(next) || next.starts_with('№') {
+                    next
+                } else if next.starts_with("шпинд") {
+                    words.get(i + 2).copied().unwrap_or("")
+                } else {
+                    ""
+                };
+                if steep(n) {
+                    out.push(format!("taper{}", n.trim_start_matches('№')));
+                }
+            }
+            continue;
+        };
+        let number = if tail.is_empty() { next } else { tail };
+        if family == "hsk" {
+            // `hsk-a63`, `hsk a 63`, `hsk63a`, `hsk-63`.
+            let rest: String = if tail.is_empty() {
+                let mut r = next.to_string();
+                if r.len() == 1 {
+                    r.push_str(words.get(i + 2).copied().unwrap_or(""));
+                }
+                r
+            } else {
+                tail.to_string()
+            };
+            let letter = rest.chars().find(|c| c.is_ascii_alphabetic()).unwrap_or('a');
+            let n: String = rest.chars().filter(|c| c.is_ascii_digit()).collect();
+            if !n.is_empty() {
+                out.push(format!("taperhsk{letter}{n}"));
+            }
+        } else if family == "km" {
+            if number.len() == 1 && number.chars().all(|c| c.is_ascii_digit()) {
+                push("km", number, &mut out);
+            }
+        } else if steep(number) {
+            push(family, number, &mut out);
+        }
+    }
+    out.sort();
+    out.dedup();
     out
 }
 
@@ -703,6 +891,39 @@ pub fn fuzzy_distance(word: &str) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_meet_in_any_order_and_notation() {
+        let table = vec!["size1250x320".to_string()];
+        assert_eq!(sizes("стол 1250x320"), table);
+        assert_eq!(sizes("стол 320 х 1250 мм"), table);
+        assert_eq!(sizes("рабочий стол 1250 на 320"), table);
+        assert_eq!(sizes("table 320×1250"), table);
+        assert_eq!(sizes("Шлифовальный круг 1 600x63x305 25А"), vec!["size600x305x63"]);
+        assert_eq!(sizes("сальник 70x90x10"), vec!["size90x70x10"]);
+        assert_eq!(sizes("кольцо 38x5 и 1,5x2"), vec!["size38x5", "size2x1.5"]);
+        // Codes and other numbers are not sizes.
+        assert!(sizes("M12x1.5 6205-2RS HGH20CA 2x3A").is_empty());
+        assert!(sizes("листогиб 130 т на 3 м, 2 шт").is_empty());
+        // The numbers of a size are not lengths of their own.
+        assert!(quantities("стол 400 x 1600 мм").is_empty());
+        assert_eq!(quantities("ремень 1600 мм"), vec!["1600mm"]);
+    }
+
+    #[test]
+    fn tapers_meet_across_notations() {
+        assert_eq!(tapers("ISO 40", false), vec!["taperiso40"]);
+        assert_eq!(tapers("SK40", false), vec!["taperiso40"]);
+        assert_eq!(tapers("конус ISO-50", false), vec!["taperiso50"]);
+        assert_eq!(tapers("7:24 №50 (ISO 50)", true), vec!["taper50", "taperiso50"]);
+        assert_eq!(tapers("BT40", true), vec!["taper40", "taperbt40"]);
+        assert_eq!(tapers("конус шпинделя 40", false), vec!["taper40"]);
+        assert_eq!(tapers("HSK-A63", false), vec!["taperhska63"]);
+        assert_eq!(tapers("hsk a 63", false), vec!["taperhska63"]);
+        assert_eq!(tapers("пиноль КМ5", false), vec!["taperkm5"]);
+        assert_eq!(tapers("конус Морзе 4", false), vec!["taperkm4"]);
+        assert!(tapers("ISO 9001, конус 1:12, 40 мм", false).is_empty());
+    }
 
     #[test]
     fn quantities_are_canonical_and_codes_are_not_quantities() {

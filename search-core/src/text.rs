@@ -284,8 +284,22 @@ pub fn to_tantivy(f: &Fields, doc: &CatalogDoc, vid: u32, chash: &str) -> tantiv
 pub fn doc_quantities(doc: &CatalogDoc) -> Vec<String> {
     let mut out = analysis::quantities(&doc.name);
     out.extend(analysis::quantities(&doc.description));
+    for text in [&doc.name, &doc.description] {
+        out.extend(analysis::sizes(text));
+        out.extend(analysis::tapers(text, true));
+    }
     if let Some(map) = doc.attributes.as_object() {
         for (key, value) in map {
+            if let serde_json::Value::String(s) = value {
+                out.extend(analysis::sizes(s));
+                out.extend(analysis::tapers(s, true));
+            }
+            // `morse_taper: 3`
+            if key.contains("morse") {
+                if let Some(n) = value.as_u64() {
+                    out.push(format!("taperkm{n}"));
+                }
+            }
             let unit = analysis::attribute_unit(key);
             let numbers: Vec<f64> = match value {
                 serde_json::Value::Number(n) => n.as_f64().into_iter().collect(),
@@ -1295,8 +1309,19 @@ pub fn build_query(
     }
 
     // Quantities in canonical units (`2,2 кВт` meets `power_kw: 2.2` and `2200 W`).
+    // Sizes (`стол 1250 на 320` meets `table_size_mm: 1250x320`) and tool tapers (`SK 40`
+    // meets `7:24 №40 (ISO 40)`), in the same canonical tokens.
     for q in analysis::quantities(text) {
         clauses.push(Clause::term(f.qty, &q, QTY_BOOST));
+    }
+    // A size or taper is one requirement of the query however many words it is written in
+    // (`1250 на 320`, `SK 40`): it also counts once in coordination.
+    for q in analysis::sizes(text)
+        .into_iter()
+        .chain(analysis::tapers(text, false))
+    {
+        clauses.push(Clause::term(f.qty, &q, QTY_BOOST));
+        groups.push(vec![match_term(f.qty, &q)]);
     }
 
     // Synonyms and abbreviations over word n-grams (up to three words).
@@ -1364,16 +1389,21 @@ pub fn build_query(
     // Each group matches only documents the clauses match (it is the word's own match on `body`,
     // which holds every weighted field), so the groups sit in the clauses' union: one flat
     // union to walk, and the match set is the clauses'.
-    let groups: Vec<Vec<Box<dyn Query>>> = groups.into_iter().filter(|g| !g.is_empty()).collect();
-    if groups.len() > 1 {
-        for mut g in groups {
-            let any: Box<dyn Query> = if g.len() == 1 {
+    let groups: Vec<Box<dyn Query>> = groups
+        .into_iter()
+        .filter(|g| !g.is_empty())
+        .map(|mut g| -> Box<dyn Query> {
+            if g.len() == 1 {
                 g.remove(0)
             } else {
                 Box::new(BooleanQuery::new(
                     g.into_iter().map(|q| (Occur::Should, q)).collect(),
                 ))
-            };
+            }
+        })
+        .collect();
+    if groups.len() > 1 {
+        for any in groups {
             coord.push(Clause::constant(any, COORD_BOOST));
         }
     }

@@ -847,6 +847,71 @@ fn stated_quantities_and_the_whole_query_decide_the_order() {
     }
 }
 
+/// A machine described by its table size and spindle taper, written however the buyer writes
+/// them (`320 х 1250`, `1250 на 320`, `SK 40`), is found by its attributes, and the numbers of
+/// a size are not lengths of their own (a 1600 mm belt does not answer `стол 400 x 1600 мм`).
+#[test]
+fn sizes_and_tapers_meet_in_any_notation() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = loaded(dir.path());
+    let mill = |id: &str, model: &str, table: &str, taper: &str| {
+        with_attributes(
+            doc(
+                id,
+                "product",
+                model,
+                &format!("Вертикально-фрезерный станок {model}"),
+                "Россия",
+                model,
+                "Фрезерные станки",
+                "Консольный фрезерный станок с поворотной головой.",
+                &[],
+                900_000.0,
+                1,
+            ),
+            serde_json::json!({"table_size_mm": table, "spindle_taper": taper}),
+        )
+    };
+    let extra = vec![
+        mill("M-40", "6Р12", "1250x320", "7:24 №50 (ISO 50)"),
+        mill("M-41", "6Р13", "1600x400", "7:24 №50 (ISO 50)"),
+        mill("M-42", "ФСС-40", "1250x320", "SK40"),
+        mill("M-43", "ФСС-41", "1600x400", "BT40"),
+        doc(
+            "P-40",
+            "spare_part",
+            "B-1600",
+            "Ремень клиновой B 1600 мм для фрезерного станка",
+            "Optibelt",
+            "B",
+            "Приводные ремни",
+            "Клиновой ремень длиной 1600 мм, стол привода фрезерного станка.",
+            &[],
+            900.0,
+            10,
+        ),
+    ];
+    engine
+        .apply(extra.into_iter().map(upsert).collect(), 2)
+        .expect("apply");
+    for mode in [Mode::Lexical, Mode::Hybrid] {
+        for (q, want) in [
+            ("фрезерный станок стол 320 х 1250 конус 50", "M-40"),
+            ("фрезерный станок стол 1250 на 320 ISO 50", "M-40"),
+            ("фрезерный станок стол 1250x320 SK 40", "M-42"),
+            ("фрезерный стол 400 x 1600 мм ISO-50", "M-41"),
+            ("фрезерный станок 1600х400 BT 40", "M-43"),
+        ] {
+            let top = ids(&engine, &req(q, mode));
+            assert_eq!(
+                top.first().map(String::as_str),
+                Some(want),
+                "{q} {mode:?}: {top:?}"
+            );
+        }
+    }
+}
+
 /// A Latin code typed in Cyrillic, and a code typed on the Latin layout inside a query typed so.
 #[test]
 fn codes_typed_in_the_other_alphabet_or_layout_are_found() {
