@@ -657,7 +657,7 @@ pub fn tapers(text: &str, generic: bool) -> Vec<String> {
         .filter(|w| !w.is_empty())
         .collect();
     let mut out = Vec::new();
-    let mut push = |family: &str, n: &str, out: &mut Vec<String>| {
+    let push = |family: &str, n: &str, out: &mut Vec<String>| {
         let n = n.trim_start_matches('№');
         if n.is_empty() || !n.chars().all(|c| c.is_ascii_digit()) {
             return;
