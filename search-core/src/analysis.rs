@@ -551,7 +551,9 @@ pub fn quantities(text: &str) -> Vec<String> {
 /// A number at `t[i..]` (digits, then an optional decimal part after `,` or `.`), not glued to
 /// a word before it: its text with `.` as the decimal point, and where it ends.
 fn number_at(t: &[char], i: usize) -> Option<(String, usize)> {
-    if i >= t.len() || !t[i].is_ascii_digit() || (i > 0 && (is_word_char(t[i - 1]) || t[i - 1] == '.'))
+    if i >= t.len()
+        || !t[i].is_ascii_digit()
+        || (i > 0 && (is_word_char(t[i - 1]) || t[i - 1] == '.'))
     {
         return None;
     }
@@ -712,7 +714,10 @@ pub fn tapers(text: &str, generic: bool) -> Vec<String> {
             } else {
                 tail.to_string()
             };
-            let letter = rest.chars().find(|c| c.is_ascii_alphabetic()).unwrap_or('a');
+            let letter = rest
+                .chars()
+                .find(|c| c.is_ascii_alphabetic())
+                .unwrap_or('a');
             let n: String = rest.chars().filter(|c| c.is_ascii_digit()).collect();
             if !n.is_empty() {
                 out.push(format!("taperhsk{letter}{n}"));
@@ -899,7 +904,10 @@ mod tests {
         assert_eq!(sizes("стол 320 х 1250 мм"), table);
         assert_eq!(sizes("рабочий стол 1250 на 320"), table);
         assert_eq!(sizes("table 320×1250"), table);
-        assert_eq!(sizes("Шлифовальный круг 1 600x63x305 25А"), vec!["size600x305x63"]);
+        assert_eq!(
+            sizes("Шлифовальный круг 1 600x63x305 25А"),
+            vec!["size600x305x63"]
+        );
         assert_eq!(sizes("сальник 70x90x10"), vec!["size90x70x10"]);
         assert_eq!(sizes("кольцо 38x5 и 1,5x2"), vec!["size38x5", "size2x1.5"]);
         // Codes and other numbers are not sizes.
@@ -915,7 +923,10 @@ mod tests {
         assert_eq!(tapers("ISO 40", false), vec!["taperiso40"]);
         assert_eq!(tapers("SK40", false), vec!["taperiso40"]);
         assert_eq!(tapers("конус ISO-50", false), vec!["taperiso50"]);
-        assert_eq!(tapers("7:24 №50 (ISO 50)", true), vec!["taper50", "taperiso50"]);
+        assert_eq!(
+            tapers("7:24 №50 (ISO 50)", true),
+            vec!["taper50", "taperiso50"]
+        );
         assert_eq!(tapers("BT40", true), vec!["taper40", "taperbt40"]);
         assert_eq!(tapers("конус шпинделя 40", false), vec!["taper40"]);
         assert_eq!(tapers("HSK-A63", false), vec!["taperhska63"]);

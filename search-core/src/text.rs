@@ -1117,7 +1117,19 @@ pub fn build_query(
 
     let mut need_clauses: Vec<Box<dyn Query>> = Vec::new();
     let skip_words: HashSet<&str> = if part_intent {
-        machine_words.iter().map(|&i| content_words[i]).collect()
+        let mut skip: HashSet<&str> = machine_words.iter().map(|&i| content_words[i]).collect();
+        // The brand right before the machine's model is the machine's (`для Hurco VMX30i`,
+        // `Sodick AQ600L`), not the part's: a servo drive by Yaskawa declared for the VMX30i
+        // meets the query as well as one that says Hurco.
+        for &i in &machine_words {
+            if i > 0
+                && !machine_words.contains(&(i - 1))
+                && is_brand(&normalize(content_words[i - 1]))
+            {
+                skip.insert(content_words[i - 1]);
+            }
+        }
+        skip
     } else {
         HashSet::new()
     };

@@ -1011,6 +1011,19 @@ fn a_model_named_through_a_synonym_asks_for_its_parts() {
             120_000.0,
             3,
         ),
+        doc(
+            "P-Z",
+            "spare_part",
+            "BYS-SRV-3015",
+            "Сервопривод Bystronic оси Y листогиба Xpert 40",
+            "Bystronic",
+            "Xpert 40",
+            "Сервоприводы и усилители",
+            "Сервопривод Bystronic для листогибочного пресса Bystronic Xpert 40.",
+            &["Xpert 40"],
+            150_000.0,
+            1,
+        ),
     ];
     engine
         .apply(docs.into_iter().map(upsert).collect(), 1)
@@ -1022,6 +1035,11 @@ fn a_model_named_through_a_synonym_asks_for_its_parts() {
             Some("P-X"),
             "{mode:?}: {top:?}"
         );
+        // The brand before the model is the machine's, not the part's: a Siemens drive
+        // declared for the Xpert 150 answers before a Bystronic drive for another machine.
+        let top = ids(&engine, &req("servo drive for Bystronic Xpert 150", mode));
+        let at = |id: &str| top.iter().position(|x| x == id).unwrap_or(usize::MAX);
+        assert!(at("P-X") < at("P-Z"), "{mode:?}: {top:?}");
     }
 }
 
