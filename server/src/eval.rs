@@ -153,12 +153,14 @@ impl EvalSet {
                     .take(3)
                     .map(|id| format!("{id}({})", judged.get(id).copied().unwrap_or(0)))
                     .collect();
-                let best: Vec<&String> = judged
+                // Sorted, so that two runs of one build print the same bytes.
+                let mut best: Vec<&String> = judged
                     .iter()
                     .filter(|(_, g)| **g == 3)
                     .map(|(d, _)| d)
-                    .take(3)
                     .collect();
+                best.sort();
+                best.truncate(3);
                 println!(
                     "{}\t{}\t{:.3}\t{}\t{}\ttop={}\twant={:?}\tembedded={}",
                     mode.as_str(),
