@@ -21,7 +21,8 @@
 //! clause order; tantivy's union sums in an order that changes as its clauses run out, so the
 //! two may differ in the last bit of a float (never in what matches).
 
-use crate::text::{ones, Exec, MatchSet, MatchSetCollector, MatchSetSegment, NumericFilter, Word};
+use crate::bits;
+use crate::text::{Exec, MatchSet, MatchSetCollector, MatchSetSegment, NumericFilter, Word};
 use std::cell::RefCell;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::fieldnorm::FieldNormReader;
@@ -107,7 +108,7 @@ fn add_use(uses: &mut Vec<(Option<usize>, Score)>, mask: Option<usize>, boost: S
 #[inline]
 fn boost_at(uses: &[(Option<&[u64]>, Score)], doc: DocId) -> Score {
     uses.iter()
-        .filter(|(mask, _)| mask.is_none_or(|m| is_set(m, doc)))
+        .filter(|(mask, _)| mask.is_none_or(|m| bits::contains(m, doc)))
         .map(|(_, boost)| boost)
         .sum()
 }
@@ -479,14 +480,6 @@ pub fn search<'t>(
     collector.merge_fruits(fruits)
 }
 
-fn mark(bits: &mut [u64], doc: DocId) {
-    bits[doc as usize / 64] |= 1 << (doc % 64);
-}
-
-fn is_set(bits: &[u64], doc: DocId) -> bool {
-    bits[doc as usize / 64] & (1 << (doc % 64)) != 0
-}
-
 /// Calls `f` with every block of `term`'s postings in `reader`: its docs, and its term
 /// frequencies when `option` asks for them (empty or shorter otherwise).
 fn for_each_block(
@@ -550,7 +543,7 @@ fn add_term(
         [(None, boost)] => blocks(&mut block, |docs, freqs| {
             for (i, &doc) in docs.iter().enumerate() {
                 scores[doc as usize] += boost * bm25.score(norms.fieldnorm_id(doc), tf(freqs, i));
-                mark(touched, doc);
+                bits::mark(touched, doc);
             }
         }),
         _ => blocks(&mut block, |docs, freqs| {
@@ -558,7 +551,7 @@ fn add_term(
                 let add = boost_at(&uses, doc);
                 if add != 0.0 {
                     scores[doc as usize] += add * bm25.score(norms.fieldnorm_id(doc), tf(freqs, i));
-                    mark(touched, doc);
+                    bits::mark(touched, doc);
                 }
             }
         }),
@@ -612,7 +605,10 @@ fn add_word(
             }
             match &impacts.bits {
                 Some(bits) => touched.iter_mut().zip(bits).for_each(|(t, b)| *t |= *b),
-                None => impacts.docs.iter().for_each(|&doc| mark(touched, doc)),
+                None => impacts
+                    .docs
+                    .iter()
+                    .for_each(|&doc| bits::mark(touched, doc)),
             }
         }
         _ => {
@@ -620,7 +616,7 @@ fn add_word(
                 let add = boost_at(&uses, doc);
                 if add != 0.0 {
                     scores[doc as usize] += add * s;
-                    mark(touched, doc);
+                    bits::mark(touched, doc);
                 }
             }
         }
@@ -654,7 +650,7 @@ fn word_impacts(
         bits: None,
     };
     for (wi, &bits) in held.iter().enumerate() {
-        for bit in ones(bits) {
+        for bit in bits::ones(bits) {
             let doc = wi * 64 + bit;
             impacts.docs.push(doc as DocId);
             impacts.scores.push(sums[doc]);
@@ -696,7 +692,7 @@ impl TermBits<'_> {
                     let mut bits = vec![0u64; self.words];
                     for_each_block(reader, term, IndexRecordOption::Basic, |docs, _| {
                         for &doc in docs {
-                            mark(&mut bits, doc);
+                            bits::mark(&mut bits, doc);
                         }
                     })?;
                     let bits = std::sync::Arc::new(bits);
@@ -743,7 +739,7 @@ fn or_matches(
         }
         MatchPlan::Weight(weight) => weight.for_each_no_score(reader, &mut |docs| {
             for &doc in docs {
-                mark(out, doc);
+                bits::mark(out, doc);
             }
         }),
     }
@@ -877,7 +873,7 @@ fn accumulate(
         if done.is_ok() {
             for (wi, &word) in bits.iter().enumerate() {
                 touched[wi] |= word;
-                for bit in ones(word) {
+                for bit in bits::ones(word) {
                     scores[wi * 64 + bit] += *score;
                 }
             }
@@ -905,7 +901,7 @@ fn accumulate(
     // reject.
     let checked = |seg: &MatchSetSegment, wi: usize, mut live: u64| {
         if per_doc_checks {
-            for bit in ones(live) {
+            for bit in bits::ones(live) {
                 let doc = (wi * 64 + bit) as DocId;
                 if !(alive.is_none_or(|a| a.is_alive(doc))
                     && numeric.is_none_or(|n| seg.passes(n, doc)))
@@ -944,7 +940,7 @@ fn accumulate(
         if bits.count_ones() > 16 {
             chunk.fill(0.0);
         } else {
-            for bit in ones(bits) {
+            for bit in bits::ones(bits) {
                 chunk[bit] = 0.0;
             }
         }

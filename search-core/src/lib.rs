@@ -12,6 +12,7 @@
 
 pub mod accumulate;
 pub mod analysis;
+mod bits;
 pub mod doc;
 pub mod embed;
 pub mod engine;

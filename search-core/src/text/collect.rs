@@ -1,6 +1,7 @@
 //! The match-set collector: count, facets, the vid bitset and the best matches of a query.
 
 use super::filters::NumericFilter;
+use crate::bits;
 use crate::doc::Kind;
 use std::collections::{HashMap, HashSet};
 use tantivy::collector::{Collector, SegmentCollector};
@@ -26,9 +27,7 @@ pub struct MatchSet {
 
 impl MatchSet {
     pub fn contains(&self, vid: u32) -> bool {
-        self.vids
-            .get(vid as usize / 64)
-            .is_some_and(|w| w & (1 << (vid % 64)) != 0)
+        bits::contains(&self.vids, vid)
     }
 }
 
@@ -141,7 +140,7 @@ impl SegmentTable {
         let mut kind_bits = vec![vec![0u64; words]; facet_values[0].len()];
         for (doc, row) in facet_rows.iter().enumerate() {
             if let Some(bits) = kind_bits.get_mut(row[0] as usize) {
-                bits[doc / 64] |= 1 << (doc % 64);
+                bits::mark(bits, doc as u32);
             }
         }
         let mut code_maps: [HashMap<Box<[u8]>, u32>; 2] = Default::default();
@@ -371,29 +370,6 @@ fn offer(top: &mut Vec<(Score, DocId)>, threshold: &mut Score, k: usize, doc: Do
     top.push((score, doc));
 }
 
-/// The positions of the set bits of `word`, lowest first.
-#[inline]
-pub(crate) fn ones(word: u64) -> impl Iterator<Item = usize> {
-    let mut rest = word;
-    std::iter::from_fn(move || {
-        (rest != 0).then(|| {
-            let bit = rest.trailing_zeros() as usize;
-            rest &= rest - 1;
-            bit
-        })
-    })
-}
-
-/// Sets bit `vid` in `vids`, growing it if need be.
-#[inline]
-fn set_vid(vids: &mut Vec<u64>, vid: u32) {
-    let v = vid as usize;
-    if vids.len() <= v / 64 {
-        vids.resize(v / 64 + 1, 0);
-    }
-    vids[v / 64] |= 1 << (v % 64);
-}
-
 /// Counts `doc` for facet value `ord` in `counts` (laid out as [`MatchSetSegment::counts`]);
 /// [`NO_ORD`] counts nothing.
 #[inline]
@@ -453,7 +429,7 @@ impl MatchSetSegment {
                 .and_then(|b| b.get(wi))
                 .copied()
                 .unwrap_or(0);
-            for bit in ones(live) {
+            for bit in bits::ones(live) {
                 let boost = if spare >> bit & 1 != 0 {
                     *part_boost
                 } else {
@@ -466,15 +442,15 @@ impl MatchSetSegment {
             }
         }
         if *with_vids {
-            for bit in ones(live) {
+            for bit in bits::ones(live) {
                 if let Some(vid) = table.vid((base + bit) as DocId) {
-                    set_vid(vids, vid);
+                    bits::insert(vids, vid);
                 }
             }
         }
         if *with_facets {
             let [_, categories, brands] = counts;
-            for bit in ones(live) {
+            for bit in bits::ones(live) {
                 let doc = base + bit;
                 let Some(&[_, category, brand]) = table.facets.get(doc) else {
                     continue;
@@ -505,7 +481,7 @@ impl MatchSetSegment {
             );
         }
         if let Some(vid) = self.table.vid(doc).filter(|_| self.with_vids) {
-            set_vid(&mut self.vids, vid);
+            bits::insert(&mut self.vids, vid);
         }
         if self.with_facets {
             for (counts, &ord) in self.counts.iter_mut().zip(&row) {

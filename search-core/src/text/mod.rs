@@ -15,7 +15,6 @@ mod semantic;
 mod tokenizer;
 mod vocab;
 
-pub(crate) use collect::ones;
 pub use collect::{
     FacetCounts, MatchSet, MatchSetCollector, MatchSetSegment, SegmentCodes, SegmentTable,
 };

@@ -1,0 +1,94 @@
+//! The engine's public request and response types.
+
+use crate::doc::CatalogDoc;
+use crate::text::Filters;
+use std::sync::Arc;
+
+/// Search mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    Hybrid,
+    Lexical,
+    Semantic,
+}
+
+impl Mode {
+    pub fn parse(s: &str) -> Option<Mode> {
+        match s {
+            "hybrid" => Some(Mode::Hybrid),
+            "lexical" => Some(Mode::Lexical),
+            "semantic" => Some(Mode::Semantic),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Hybrid => "hybrid",
+            Mode::Lexical => "lexical",
+            Mode::Semantic => "semantic",
+        }
+    }
+}
+
+/// One search request.
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    pub text: String,
+    pub mode: Mode,
+    pub filters: Filters,
+    pub limit: usize,
+    pub offset: usize,
+    pub highlight: bool,
+}
+
+impl SearchRequest {
+    pub fn new(text: impl Into<String>, mode: Mode) -> SearchRequest {
+        SearchRequest {
+            text: text.into(),
+            mode,
+            filters: Filters::default(),
+            limit: 10,
+            offset: 0,
+            highlight: false,
+        }
+    }
+}
+
+/// One ranked hit.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    /// Shared with the doc cache: a hit costs no copy of the card's text.
+    pub doc: Arc<CatalogDoc>,
+    pub score: f32,
+    /// Matched a part number or model exactly (pinned above fusion).
+    pub exact: bool,
+    /// `(field, html)` with `<em>` around matched words.
+    pub highlights: Vec<(&'static str, String)>,
+}
+
+/// Facet counts over the whole filtered match set.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Facets {
+    pub kind: Vec<(String, u64)>,
+    pub category: Vec<(String, u64)>,
+    pub brand: Vec<(String, u64)>,
+}
+
+/// Results of one search.
+#[derive(Debug, Clone)]
+pub struct SearchResults {
+    pub total: u64,
+    pub hits: Vec<Hit>,
+    pub facets: Facets,
+    /// The mode that ran: hybrid degrades to lexical when no query vector can be had.
+    pub mode: Mode,
+}
+
+/// Search-as-you-type completion.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Suggestion {
+    pub id: String,
+    pub name: String,
+    pub sku: String,
+    pub model: String,
+}

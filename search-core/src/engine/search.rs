@@ -1,0 +1,596 @@
+//! Search on a snapshot: validation, the lexical and semantic lists, pinning, fusion,
+//! facets, paging and highlighting.
+
+use super::request::Facets;
+use super::request::Hit;
+use super::request::Mode;
+use super::request::SearchRequest;
+use super::request::SearchResults;
+use super::snapshot::Snapshot;
+use crate::bits;
+use crate::embed::CachedEmbedder;
+use crate::error::{Error, Result};
+use crate::fusion::rrf;
+use crate::highlight::Highlighter;
+use crate::text::{self, MatchSet, MatchSetCollector};
+use crate::vector::Vid;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tantivy::DocAddress;
+
+/// Semantic candidates that take part in fusion (and in `total`).
+pub const SEMANTIC_DEPTH: usize = 100;
+
+/// Lexical candidates that take part in fusion; lexical matches beyond it follow in BM25 order.
+pub const LEXICAL_DEPTH: usize = 200;
+
+/// Filtered sets at most this large are searched exactly instead of through the graph.
+const EXACT_SEARCH_MAX: u64 = 3000;
+
+/// Catalogs at most this large are searched exactly on the semantic side, unfiltered too. On
+/// the 6,311-document dev catalog the graph (built in parallel, so a little differently on
+/// every start) moved semantic nDCG@10 of one query type by up to 0.04 between runs.
+const EXACT_CATALOG_MAX: u64 = 10_000;
+
+/// Filtered sets holding less than this share of the live documents are searched exactly too:
+/// the graph walk would need about `k / share` neighbours to keep `k` of them, which costs
+/// more than scanning the set's vectors.
+const EXACT_SEARCH_SHARE: f64 = 0.2;
+
+/// Longest accepted query, in characters.
+pub const MAX_QUERY_CHARS: usize = 512;
+
+struct Candidate {
+    vid: Vid,
+    addr: Option<DocAddress>,
+}
+
+impl Snapshot {
+    /// `query` plus `feedback_weight` times the mean of the vectors of `docs`, unit length;
+    /// `None` when none of them has a vector.
+    fn feedback_query(&self, query: &[f32], docs: &[Vid]) -> Option<Vec<f32>> {
+        let mut sum = vec![0.0f32; query.len()];
+        let mut found = 0usize;
+        for v in docs.iter().filter_map(|v| self.vectors.vector(*v)) {
+            sum.iter_mut().zip(&v).for_each(|(s, x)| *s += x);
+            found += 1;
+        }
+        if found == 0 {
+            return None;
+        }
+        let share = self.config.feedback_weight / found as f32;
+        let mut out: Vec<f32> = query.iter().zip(&sum).map(|(q, s)| q + share * s).collect();
+        let norm = out.iter().map(|x| x * x).sum::<f32>().sqrt();
+        if norm <= f32::EPSILON {
+            return None;
+        }
+        out.iter_mut().for_each(|x| *x /= norm);
+        Some(out)
+    }
+
+    /// Runs a search. The query vector is computed with the engine's embedder.
+    pub fn search(&self, req: &SearchRequest) -> Result<SearchResults> {
+        self.search_embedded(req, None)
+    }
+
+    /// Runs a search through the result cache, with the query vector when the caller computed
+    /// it already (the server embeds concurrent queries in batches, off the search threads);
+    /// `None` embeds here if the mode needs it.
+    pub fn search_embedded(
+        &self,
+        req: &SearchRequest,
+        query_vec: Option<&[f32]>,
+    ) -> Result<SearchResults> {
+        Ok(self
+            .through_result_cache(req, || self.search_vectored(req, query_vec, false))?
+            .expect("a search that may embed always answers"))
+    }
+
+    /// `search`'s answer from the result cache, or computed and kept there (a deferred search,
+    /// `None`, is not kept).
+    fn through_result_cache(
+        &self,
+        req: &SearchRequest,
+        search: impl FnOnce() -> Result<Option<SearchResults>>,
+    ) -> Result<Option<SearchResults>> {
+        let Some(cache) = &self.cache else {
+            return search();
+        };
+        let key = format!("{req:?}");
+        if let Some(hit) = cache.lock().get(&key) {
+            return Ok(Some(hit.clone()));
+        }
+        let res = search()?;
+        if let Some(res) = &res {
+            cache.lock().put(key, res.clone());
+        }
+        Ok(res)
+    }
+
+    /// The query embedder of this snapshot, if a model is loaded.
+    pub fn query_embedder(&self) -> Option<&Arc<CachedEmbedder>> {
+        self.embedder.as_ref()
+    }
+
+    /// Runs a search with a precomputed query vector (benches, eval).
+    pub fn search_with_vector(
+        &self,
+        req: &SearchRequest,
+        query_vec: Option<&[f32]>,
+    ) -> Result<SearchResults> {
+        Ok(self
+            .search_vectored(req, query_vec, false)?
+            .expect("a search that may embed always answers"))
+    }
+
+    /// Runs a search unless it needs a query vector that is not at hand: `None` then, and the
+    /// caller computes the vector (in a batch, off the search threads) and searches again with
+    /// it. A query the lexical side pins by an exact code needs none (the pinned document's own
+    /// vector stands in), nor does a lexical or browsing request, nor a text already cached.
+    pub fn search_unless_embedding(&self, req: &SearchRequest) -> Result<Option<SearchResults>> {
+        self.through_result_cache(req, || self.search_vectored(req, None, true))
+    }
+
+    /// The search. With `defer`, returns `None` where it would run the model.
+    fn search_vectored(
+        &self,
+        req: &SearchRequest,
+        query_vec: Option<&[f32]>,
+        defer: bool,
+    ) -> Result<Option<SearchResults>> {
+        if req.text.chars().count() > MAX_QUERY_CHARS {
+            return Err(Error::InvalidRequest(format!(
+                "query is longer than {MAX_QUERY_CHARS} characters"
+            )));
+        }
+        if let (Some(lo), Some(hi)) = (req.filters.price_min, req.filters.price_max) {
+            if lo > hi {
+                return Err(Error::InvalidRequest(
+                    "price_min is greater than price_max".into(),
+                ));
+            }
+        }
+        let text = req.text.trim();
+        let f = &self.fields;
+        let filter_clauses = req.filters.clauses(f);
+        let term_filters = req.filters.term_clauses(f);
+        let numeric = req.filters.numeric();
+        let lex = text::build_query(f, &self.vocab(), &self.config.synonyms, text);
+        let browse = lex.is_browse;
+        let mut mode = req.mode;
+        if browse {
+            mode = Mode::Lexical;
+        }
+        let want = req.offset + req.limit;
+        let pin_codes = lex.pin_codes;
+        // The filters add no terms of the highlighted fields, so the filtered query also
+        // serves the snippet generators below.
+        let filtered_text = text::with_filters(
+            lex.query,
+            filter_clauses.iter().map(|q| q.box_clone()).collect(),
+        );
+
+        // Lexical side: ranked candidates plus the whole match set (facets, total, vids).
+        let (lex_top, lex_set) = if mode == Mode::Semantic {
+            (Vec::new(), MatchSet::default())
+        } else {
+            // Pinning looks at the top LEXICAL_DEPTH in every mode, so what is pinned never
+            // depends on the page asked for.
+            let depth = LEXICAL_DEPTH.max(want);
+            let collector = MatchSetCollector {
+                with_facets: true,
+                with_vids: mode == Mode::Hybrid,
+                vid_words: self.vid_words(),
+                tables: self.cols.clone(),
+                top: depth,
+                part_boost: lex.part_boost,
+            };
+            let mut set = self.match_set(
+                || filtered_text.box_clone(),
+                &lex.clauses,
+                &term_filters,
+                numeric.as_ref(),
+                &collector,
+            )?;
+            (std::mem::take(&mut set.top), set)
+        };
+        let lex_cands: Vec<Candidate> = lex_top
+            .iter()
+            .map(|(_, addr)| {
+                let vid = self.vid_of(*addr)?;
+                Ok(Candidate {
+                    vid,
+                    addr: Some(*addr),
+                })
+            })
+            .collect::<Result<_>>()?;
+
+        // Exact code matches, best tier first: sku, then a machine of that model, then a part
+        // of that series; lexical order within a tier.
+        let pinned: Vec<Vid> = {
+            let codes: Vec<text::SegmentCodes> = if pin_codes.is_empty() {
+                Vec::new()
+            } else {
+                self.cols
+                    .iter()
+                    .map(|t| t.resolve_codes(&pin_codes))
+                    .collect()
+            };
+            let mut p: Vec<(u8, usize, Vid)> = Vec::new();
+            for (rank, (c, (score, _))) in lex_cands
+                .iter()
+                .zip(&lex_top)
+                .enumerate()
+                .take(LEXICAL_DEPTH)
+            {
+                let tier = match c.addr {
+                    Some(addr) if !codes.is_empty() => self.cols[addr.segment_ord as usize]
+                        .pin_tier(addr.doc_id, &codes[addr.segment_ord as usize]),
+                    _ => None,
+                };
+                // Documents meeting a query's hard constraint (a part declared for the named
+                // machine that matches the need) follow the exact codes.
+                let tier = tier.or((*score >= text::CONSTRAINT_SCORE).then_some(3));
+                if let Some(t) = tier {
+                    p.push((t, rank, c.vid));
+                }
+            }
+            p.sort();
+            p.into_iter().map(|x| x.2).collect()
+        };
+        // Each pinned document's place in `pinned` (up to LEXICAL_DEPTH of them).
+        let mut pin_rank: HashMap<Vid, usize> = HashMap::with_capacity(pinned.len());
+        for (i, v) in pinned.iter().enumerate() {
+            pin_rank.entry(*v).or_insert(i);
+        }
+        let code_pinned = !pinned.is_empty() && !pin_codes.is_empty();
+
+        // The vector the semantic side searches with; hybrid degrades to lexical without one.
+        // A query that names a part number or model exactly says little in words (an embedding
+        // of `0903573` is noise); what is like it is what is like the document it names, so
+        // that document's own vector stands in for the query's (and nothing is embedded).
+        let (doc_vec, owned_vec);
+        let qvec: Option<&[f32]> = if mode == Mode::Lexical {
+            None
+        } else if let Some(v) = (mode == Mode::Hybrid && code_pinned)
+            .then(|| self.vectors.vector(pinned[0]))
+            .flatten()
+        {
+            doc_vec = v;
+            Some(doc_vec.as_slice())
+        } else if let Some(v) = query_vec {
+            Some(v)
+        } else {
+            // Deferred, a vector not in the cache is the caller's to compute.
+            let vector = match &self.embedder {
+                Some(e) if defer => match e.cached(&self.semantic_text(text)) {
+                    Some(v) => Some(Ok(v)),
+                    None => return Ok(None),
+                },
+                Some(e) => Some(e.embed_query(&self.semantic_text(text))),
+                None => None,
+            };
+            match vector {
+                Some(Ok(v)) => {
+                    owned_vec = v;
+                    Some(owned_vec.as_slice())
+                }
+                Some(Err(e)) if mode == Mode::Semantic => return Err(e),
+                None if mode == Mode::Semantic => {
+                    return Err(Error::Embedding("no embedding model loaded".into()))
+                }
+                _ => None,
+            }
+        };
+        if qvec.is_none() {
+            mode = Mode::Lexical;
+        }
+
+        // Pseudo-relevance feedback: the embedding model reads specs and codes poorly, so in
+        // hybrid mode the semantic query leans toward the first lexical hits, and the semantic
+        // list brings what is like them (cross-brand equivalents, re-worded cards) instead of
+        // what merely sounds like the query.
+        let feedback_vec;
+        let qvec: Option<&[f32]> = match qvec {
+            Some(qv)
+                if mode == Mode::Hybrid
+                    && !code_pinned
+                    && self.config.feedback_docs > 0
+                    && self.config.feedback_weight > 0.0 =>
+            {
+                let firsts: Vec<Vid> = lex_cands
+                    .iter()
+                    .take(self.config.feedback_docs)
+                    .map(|c| c.vid)
+                    .collect();
+                match self.feedback_query(qv, &firsts) {
+                    Some(v) => {
+                        feedback_vec = v;
+                        Some(&feedback_vec[..])
+                    }
+                    None => Some(qv),
+                }
+            }
+            q => q,
+        };
+
+        // Semantic side: top SEMANTIC_DEPTH among live documents passing the filters.
+        let mut sem: Vec<(Vid, f32)> = Vec::new();
+        if let Some(qv) = qvec {
+            let k = if mode == Mode::Semantic {
+                SEMANTIC_DEPTH.max(want)
+            } else {
+                SEMANTIC_DEPTH
+            };
+            if req.filters.is_empty() && self.docs <= EXACT_CATALOG_MAX {
+                // A catalog this small is scanned: a fraction of a millisecond, exact, and its
+                // ranking does not depend on the graph's (thread-timing dependent) shape.
+                sem = self
+                    .vectors
+                    .exact_search(qv, k, &mut bits::iter(&self.live));
+            } else if req.filters.is_empty() {
+                sem = self
+                    .vectors
+                    .search(qv, k, None, 1.0, &|v| bits::contains(&self.live, v));
+            } else {
+                let collector = MatchSetCollector {
+                    with_facets: mode == Mode::Semantic,
+                    with_vids: true,
+                    vid_words: self.vid_words(),
+                    tables: self.cols.clone(),
+                    top: 0,
+                    part_boost: 0.0,
+                };
+                let set = self.match_set(
+                    || {
+                        text::with_filters(
+                            Box::new(tantivy::query::AllQuery),
+                            req.filters.clauses(f),
+                        )
+                    },
+                    &[],
+                    &term_filters,
+                    numeric.as_ref(),
+                    &collector,
+                )?;
+                let share = set.count as f64 / self.docs.max(1) as f64;
+                sem = if set.count <= EXACT_SEARCH_MAX || share < EXACT_SEARCH_SHARE {
+                    let mut it = bits::iter(&set.vids);
+                    self.vectors.scan_search(qv, k, &mut it)
+                } else {
+                    self.vectors.search(qv, k, None, share, &|v| {
+                        bits::contains(&self.live, v) && set.contains(v)
+                    })
+                };
+            }
+        }
+
+        // Fuse.
+        let mut ordered: Vec<(Vid, f32, Option<DocAddress>)> = Vec::new();
+        let mut total = lex_set.count;
+        let mut facets = Facets {
+            kind: lex_set.kind.clone(),
+            category: lex_set.category.clone(),
+            brand: lex_set.brand.clone(),
+        };
+        match mode {
+            Mode::Lexical => {
+                for (c, (score, _)) in lex_cands.iter().zip(&lex_top) {
+                    ordered.push((c.vid, *score, c.addr));
+                }
+            }
+            Mode::Semantic => {
+                total = sem.len() as u64;
+                facets = facets_of(self, &sem)?;
+                for (vid, score) in &sem {
+                    ordered.push((*vid, *score, None));
+                }
+            }
+            Mode::Hybrid => {
+                let addr_by_vid: HashMap<Vid, DocAddress> = lex_cands
+                    .iter()
+                    .filter_map(|c| c.addr.map(|a| (c.vid, a)))
+                    .collect();
+                let lex_ids: Vec<Vid> = lex_cands
+                    .iter()
+                    .take(LEXICAL_DEPTH)
+                    .map(|c| c.vid)
+                    .collect();
+                let sem_ids: Vec<Vid> = sem.iter().map(|x| x.0).collect();
+                // The embedding model is much weaker on English queries over this Russian
+                // catalog (dev set: semantic nDCG@10 0.17 vs 0.42 overall), so its vote counts
+                // less when the query's words are Latin.
+                let mut sem_weight = self.config.rrf.semantic_weight;
+                if latin_words_query(text) {
+                    sem_weight *= self.config.rrf.latin_semantic_factor;
+                }
+                // A part-number query has found its target; neighbours by meaning matter less
+                // than neighbours by code.
+                if code_pinned {
+                    sem_weight *= self.config.rrf.code_semantic_factor;
+                }
+                let fused = rrf(
+                    &[
+                        (&lex_ids, self.config.rrf.lexical_weight),
+                        (&sem_ids, sem_weight),
+                    ],
+                    self.config.rrf.k,
+                );
+                let extra: Vec<(Vid, f32)> = sem
+                    .iter()
+                    .filter(|(v, _)| !lex_set.contains(*v))
+                    .copied()
+                    .collect();
+                total += extra.len() as u64;
+                if !extra.is_empty() {
+                    let add = facets_of(self, &extra)?;
+                    facets = merge_facets(facets, add);
+                }
+                let max = fused.first().map_or(0.0, |x| x.1);
+                for vid in &pinned {
+                    ordered.push((*vid, max + 1.0, addr_by_vid.get(vid).copied()));
+                }
+                for (vid, score) in fused {
+                    if !pin_rank.contains_key(&vid) {
+                        ordered.push((vid, score, addr_by_vid.get(&vid).copied()));
+                    }
+                }
+                // Lexical matches beyond the fusion depth follow in BM25 order.
+                for c in lex_cands.iter().skip(LEXICAL_DEPTH) {
+                    ordered.push((c.vid, 0.0, c.addr));
+                }
+            }
+        }
+        if mode == Mode::Lexical && !pinned.is_empty() {
+            // Pinned documents in tier order, as in hybrid, then the rest in BM25 order.
+            let (mut head, tail): (Vec<_>, Vec<_>) = ordered
+                .into_iter()
+                .partition(|item| pin_rank.contains_key(&item.0));
+            head.sort_by_key(|item| pin_rank.get(&item.0).copied());
+            head.extend(tail);
+            ordered = head;
+        }
+
+        let mut hits = Vec::new();
+        let gens = if req.highlight && !browse {
+            Some((
+                Highlighter::create(&self.text, &*filtered_text, f.name)?,
+                Highlighter::create(&self.text, &*filtered_text, f.description)?,
+            ))
+        } else {
+            None
+        };
+        for (vid, score, addr) in ordered.into_iter().skip(req.offset).take(req.limit) {
+            let addr = match addr {
+                Some(a) => a,
+                None => match self.addr_of(vid)? {
+                    Some(a) => a,
+                    None => continue,
+                },
+            };
+            let stored = self.stored(addr)?;
+            let mut highlights = Vec::new();
+            if let Some((gn, gd)) = gens
+                .as_ref()
+                .filter(|(n, d)| !n.is_empty() || !d.is_empty())
+            {
+                let doc = &stored.doc;
+                let [name, description] = stored.tokens();
+                if let Some(h) = gn.highlight(&doc.name, name) {
+                    highlights.push(("name", h));
+                }
+                if let Some(h) = gd.highlight(&doc.description, description) {
+                    highlights.push(("description", h));
+                }
+            }
+            hits.push(Hit {
+                exact: pin_rank.contains_key(&vid),
+                doc: stored.doc.clone(),
+                score,
+                highlights,
+            });
+        }
+        Ok(Some(SearchResults {
+            total,
+            hits,
+            facets,
+            mode,
+        }))
+    }
+
+    /// The text the query embedding is computed from (see [`text::semantic_text`]).
+    pub fn semantic_text(&self, text: &str) -> String {
+        text::semantic_text(
+            &self.fields,
+            &self.vocab(),
+            &self.config.synonyms,
+            text.trim(),
+        )
+    }
+
+    /// The lexical query a text turns into, for diagnostics.
+    pub fn explain(&self, text: &str) -> String {
+        let lex = text::build_query(&self.fields, &self.vocab(), &self.config.synonyms, text);
+        format!(
+            "{:?}\npinned codes: {:?}\nspare-part boost: {}",
+            lex.query, lex.pin_codes, lex.part_boost
+        )
+    }
+}
+
+fn facets_of(snap: &Snapshot, vids: &[(Vid, f32)]) -> Result<Facets> {
+    // Count by segment and ordinal first and resolve each counted ordinal to its string once:
+    // dictionary lookups cost far more than counting.
+    let mut ords: Vec<[Vec<u64>; 3]> = snap
+        .cols
+        .iter()
+        .map(|c| std::array::from_fn(|i| vec![0; c.facet_len(i)]))
+        .collect();
+    for (vid, _) in vids {
+        if let Some(addr) = snap.addr_of(*vid)? {
+            let seg = addr.segment_ord as usize;
+            for (i, counts) in ords[seg].iter_mut().enumerate() {
+                if let Some(c) = snap.cols[seg]
+                    .facet_ord(addr.doc_id, i)
+                    .and_then(|o| counts.get_mut(o as usize))
+                {
+                    *c += 1;
+                }
+            }
+        }
+    }
+    let resolve = |i: usize| {
+        let mut m: HashMap<&str, u64> = HashMap::new();
+        for (seg, counts) in ords.iter().enumerate() {
+            for (ord, &n) in counts[i].iter().enumerate() {
+                if n > 0 {
+                    if let Some(s) = snap.cols[seg].facet_str(i, ord as u32) {
+                        *m.entry(s).or_default() += n;
+                    }
+                }
+            }
+        }
+        let mut v: Vec<(String, u64)> = m.into_iter().map(|(s, n)| (s.to_string(), n)).collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v
+    };
+    Ok(Facets {
+        kind: resolve(0),
+        category: resolve(1),
+        brand: resolve(2),
+    })
+}
+
+/// True when most letter-bearing words of the query are Latin and not codes (an English query).
+fn latin_words_query(text: &str) -> bool {
+    let words: Vec<&str> = text
+        .split_whitespace()
+        .filter(|w| w.chars().any(char::is_alphabetic) && !crate::analysis::is_code_like(w))
+        .collect();
+    let latin = words
+        .iter()
+        .filter(|w| {
+            w.chars()
+                .filter(|c| c.is_alphabetic())
+                .all(|c| c.is_ascii_alphabetic())
+        })
+        .count();
+    words.len() >= 2 && latin * 3 >= words.len() * 2
+}
+
+fn merge_facets(a: Facets, b: Facets) -> Facets {
+    let merge = |x: Vec<(String, u64)>, y: Vec<(String, u64)>| {
+        let mut m: HashMap<String, u64> = x.into_iter().collect();
+        for (k, v) in y {
+            *m.entry(k).or_default() += v;
+        }
+        let mut v: Vec<(String, u64)> = m.into_iter().collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        v
+    };
+    Facets {
+        kind: merge(a.kind, b.kind),
+        category: merge(a.category, b.category),
+        brand: merge(a.brand, b.brand),
+    }
+}
