@@ -5,7 +5,9 @@
 
 use benches::{docs_from_env, engine, DIM, QUERIES};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use search_core::{Change, Filters, Kind, Mode, SearchRequest};
+use search_core::{
+    Change, Executors, Filters, GraphWalk, Kind, LexicalExecutor, Mode, SearchRequest,
+};
 
 fn bench(c: &mut Criterion) {
     let n = docs_from_env();
@@ -51,14 +53,26 @@ fn bench(c: &mut Criterion) {
         ("semantic (hnsw_rs walk)", Mode::Semantic, true, false),
         ("semantic", Mode::Semantic, false, false),
     ] {
-        snap.vectors().use_hnsw_rs_search(hnsw_rs_walk);
-        snap.use_tantivy_union(tantivy_union);
+        let exec = Executors {
+            lexical: if tantivy_union {
+                LexicalExecutor::TantivyUnion
+            } else {
+                LexicalExecutor::Accumulate
+            },
+            graph: if hnsw_rs_walk {
+                GraphWalk::HnswRs
+            } else {
+                GraphWalk::Frozen
+            },
+        };
         let mut times: Vec<f64> = Vec::new();
         for round in 0..60 {
             for (k, q) in QUERIES.iter().enumerate() {
                 let req = SearchRequest::new(*q, mode);
                 let t = std::time::Instant::now();
-                let _ = snap.search_with_vector(&req, Some(&qvecs[k])).unwrap();
+                let _ = snap
+                    .search_with_executors(&req, Some(&qvecs[k]), exec)
+                    .unwrap();
                 if round > 0 {
                     times.push(t.elapsed().as_secs_f64() * 1000.0);
                 }
@@ -74,7 +88,6 @@ fn bench(c: &mut Criterion) {
         );
     }
 
-    snap.use_tantivy_union(false);
     let mut g = c.benchmark_group(format!("search_{n}"));
     g.bench_function("lexical", |b| {
         let mut i = 0;
@@ -152,14 +165,11 @@ fn bench(c: &mut Criterion) {
     // HNSW alone at several ef, with recall@10 against exact search printed once.
     let mut g = c.benchmark_group(format!("hnsw_{n}"));
     let vidx = snap.vectors();
-    snap.vectors().use_hnsw_rs_search(false);
     for ef in [32usize, 64, 96, 128, 200] {
-        vidx.use_hnsw_rs_search(true);
-        let theirs = benches::hnsw_recall_at_10(&snap, &vectors, &qvecs, ef);
-        vidx.use_hnsw_rs_search(false);
+        let theirs = benches::hnsw_recall_at_10(&snap, &vectors, &qvecs, ef, GraphWalk::HnswRs);
         eprintln!(
             "hnsw ef={ef}: recall@10 = {:.3} (hnsw_rs walk {theirs:.3})",
-            benches::hnsw_recall_at_10(&snap, &vectors, &qvecs, ef)
+            benches::hnsw_recall_at_10(&snap, &vectors, &qvecs, ef, GraphWalk::Frozen)
         );
         g.bench_with_input(BenchmarkId::new("search_ef", ef), &ef, |b, &ef| {
             let mut i = 0;

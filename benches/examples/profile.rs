@@ -8,7 +8,7 @@
 //! totals and hits. `PROFILE_QUERY=…` makes the loop run that query alone.
 
 use benches::{docs_from_env, settle, unsettled_engine, DIM, QUERIES};
-use search_core::{Mode, SearchRequest};
+use search_core::{Executors, LexicalExecutor, Mode, SearchRequest};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -44,7 +44,7 @@ fn main() {
     println!(
         "hnsw M={} ef={ef}: recall@10 {:.3}",
         engine.config().hnsw.m,
-        benches::hnsw_recall_at_10(&snap, &vectors, &qvecs, ef)
+        benches::hnsw_recall_at_10(&snap, &vectors, &qvecs, ef, search_core::GraphWalk::Frozen)
     );
     for &mode in &modes {
         table(&snap, mode, &qvecs);
@@ -137,6 +137,18 @@ fn request(q: &str, mode: Mode) -> SearchRequest {
     req
 }
 
+/// The executors with tantivy's union on the lexical side (`true`) or the production ones.
+fn lexical_by(union: bool) -> Executors {
+    Executors {
+        lexical: if union {
+            LexicalExecutor::TantivyUnion
+        } else {
+            LexicalExecutor::Accumulate
+        },
+        ..Executors::default()
+    }
+}
+
 /// p50 and p99 of tantivy's union and of the accumulating executor on one snapshot, runs
 /// alternating per request; reports any query whose total or hit list differs.
 fn union_ab(snap: &search_core::Snapshot, mode: Mode, qvecs: &[Vec<f32>]) {
@@ -148,9 +160,10 @@ fn union_ab(snap: &search_core::Snapshot, mode: Mode, qvecs: &[Vec<f32>]) {
         let mut mine = [Vec::new(), Vec::new()];
         for round in 0..100 {
             for (i, union) in [true, false].into_iter().enumerate() {
-                snap.use_tantivy_union(union);
                 let t = std::time::Instant::now();
-                let r = snap.search_with_vector(&req, Some(&qvecs[k])).unwrap();
+                let r = snap
+                    .search_with_executors(&req, Some(&qvecs[k]), lexical_by(union))
+                    .unwrap();
                 let ms = t.elapsed().as_secs_f64() * 1000.0;
                 times[i].push(ms);
                 mine[i].push(ms);
@@ -162,8 +175,9 @@ fn union_ab(snap: &search_core::Snapshot, mode: Mode, qvecs: &[Vec<f32>]) {
         }
         if answers[0] != answers[1] && std::env::var("PROFILE_DEBUG").is_ok() {
             for union in [true, false] {
-                snap.use_tantivy_union(union);
-                let r = snap.search_with_vector(&req, Some(&qvecs[k])).unwrap();
+                let r = snap
+                    .search_with_executors(&req, Some(&qvecs[k]), lexical_by(union))
+                    .unwrap();
                 let s: Vec<String> = r
                     .hits
                     .iter()
@@ -185,7 +199,6 @@ fn union_ab(snap: &search_core::Snapshot, mode: Mode, qvecs: &[Vec<f32>]) {
             answers[0].0
         ));
     }
-    snap.use_tantivy_union(false);
     println!("   union   accum");
     for line in per_query {
         println!("{line}");

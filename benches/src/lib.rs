@@ -84,6 +84,7 @@ pub fn hnsw_recall_at_10(
     vectors: &[Vec<f32>],
     qvecs: &[Vec<f32>],
     ef: usize,
+    by: search_core::GraphWalk,
 ) -> f64 {
     let vidx = snap.vectors();
     let live: Vec<u32> = snap.live_vids().collect();
@@ -104,7 +105,7 @@ pub fn hnsw_recall_at_10(
         q.iter_mut().for_each(|x| *x /= norm);
         let exact = vidx.exact_search(&q, 10, &mut live.iter().copied());
         let approx: Vec<u32> = vidx
-            .search(&q, 10, Some(ef), 1.0, &|_| true)
+            .search_walking(&q, 10, Some(ef), 1.0, &|_| true, by)
             .into_iter()
             .map(|x| x.0)
             .collect();

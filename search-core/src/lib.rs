@@ -36,8 +36,12 @@ pub use engine::{
     Change, Engine, EngineConfig, EngineStats, Facets, Hit, Mode, OpenOutcome, SearchRequest,
     SearchResults, Snapshot, Suggestion,
 };
+#[cfg(feature = "oracle")]
+pub use engine::{Executors, LexicalExecutor};
 pub use error::{Error, Result};
 pub use fusion::{rrf, RrfParams};
 pub use synonyms::Synonyms;
 pub use text::Filters;
+#[cfg(feature = "oracle")]
+pub use vector::GraphWalk;
 pub use vector::{HnswParams, VectorIndex, Vid};

@@ -118,6 +118,16 @@ const REFREEZE_AFTER: usize = 1024;
 /// The latest walk of an on-disk index, beside `vectors.f32`.
 pub(crate) const WALK_FILE: &str = "walk.links";
 
+/// How a graph search walks: the frozen [`Walk`] that production uses, or hnsw_rs's own
+/// search, the reference that differential tests and benchmarks compare it with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(not(any(test, feature = "oracle")), allow(dead_code))]
+pub enum GraphWalk {
+    #[default]
+    Frozen,
+    HnswRs,
+}
+
 /// The latest [`Walk`] of a graph, and which vids it may be missing.
 ///
 /// A walk covers every vid below its `upto` (vids whose insertion had finished when the freeze
@@ -133,8 +143,6 @@ struct Frozen {
     /// Vids below this are fully inserted into the graph (appends are serialised).
     inserted: std::sync::atomic::AtomicUsize,
     refreezing: AtomicBool,
-    /// Searches use hnsw_rs's own walk instead (benchmarks compare the two side by side).
-    bypass: AtomicBool,
 }
 
 /// The persisted walk's file and the vector records its checksum covers.
@@ -181,10 +189,15 @@ impl Frozen {
     }
 
     fn walk(&self) -> Option<Arc<Walk>> {
-        if self.bypass.load(Ordering::Relaxed) {
-            return None;
-        }
         self.walk.read().clone()
+    }
+
+    /// The walk a search `by` walks: none when it asks for hnsw_rs's own search.
+    fn walk_for(&self, by: GraphWalk) -> Option<Arc<Walk>> {
+        match by {
+            GraphWalk::Frozen => self.walk(),
+            GraphWalk::HnswRs => None,
+        }
     }
 
     fn pending(&self) -> usize {
@@ -345,13 +358,6 @@ impl VectorIndex {
         })
     }
 
-    /// Walks the graph with hnsw_rs's own search instead of the frozen [`Walk`] (`true`), for
-    /// side-by-side benchmarks; results are the same algorithm's.
-    #[doc(hidden)]
-    pub fn use_hnsw_rs_search(&self, on: bool) {
-        self.frozen.bypass.store(on, Ordering::Relaxed);
-    }
-
     /// Freezes the walk now if any vid is pending (benchmarks and tests, for a steady state).
     #[doc(hidden)]
     pub fn freeze_now(&self) {
@@ -464,6 +470,33 @@ impl VectorIndex {
         pass_rate: f64,
         accept: &(dyn Fn(Vid) -> bool + Sync),
     ) -> Vec<(Vid, f32)> {
+        self.search_by(query, k, ef, pass_rate, accept, GraphWalk::Frozen)
+    }
+
+    /// [`VectorIndex::search`] walking the graph `by` the given walk (the reference
+    /// implementation for differential tests and benchmarks).
+    #[cfg(any(test, feature = "oracle"))]
+    pub fn search_walking(
+        &self,
+        query: &[f32],
+        k: usize,
+        ef: Option<usize>,
+        pass_rate: f64,
+        accept: &(dyn Fn(Vid) -> bool + Sync),
+        by: GraphWalk,
+    ) -> Vec<(Vid, f32)> {
+        self.search_by(query, k, ef, pass_rate, accept, by)
+    }
+
+    pub(crate) fn search_by(
+        &self,
+        query: &[f32],
+        k: usize,
+        ef: Option<usize>,
+        pass_rate: f64,
+        accept: &(dyn Fn(Vid) -> bool + Sync),
+        by: GraphWalk,
+    ) -> Vec<(Vid, f32)> {
         if k == 0 {
             return Vec::new();
         }
@@ -471,7 +504,7 @@ impl VectorIndex {
         let exact = || self.exact_search(query, k, &mut (0..n as Vid).filter(|v| accept(*v)));
         // A reopened index walks its persisted walk while the graph is rebuilt, and searches
         // exactly when it has none.
-        if !self.graph_ready() && self.frozen.walk().is_none() {
+        if !self.graph_ready() && self.frozen.walk_for(by).is_none() {
             return exact();
         }
         let ef = ef.unwrap_or(self.params.ef_search);
@@ -489,7 +522,7 @@ impl VectorIndex {
             // The walk keeps `ef` candidates anyway; taking all of them costs nothing and lets
             // the exact re-scoring repair near-ties that half precision ordered wrongly.
             let take = want.max(ef);
-            let found: Vec<Vid> = match self.frozen.walk() {
+            let found: Vec<Vid> = match self.frozen.walk_for(by) {
                 Some(walk) => {
                     let mut found: Vec<Vid> = walk
                         .search(query, take)
@@ -602,7 +635,18 @@ impl VectorIndex {
         k: usize,
         candidates: &mut dyn Iterator<Item = Vid>,
     ) -> Vec<(Vid, f32)> {
-        let Some(walk) = self.frozen.walk() else {
+        self.scan_search_by(query, k, candidates, GraphWalk::Frozen)
+    }
+
+    /// [`VectorIndex::scan_search`]; without the frozen walk (`GraphWalk::HnswRs`), exact.
+    pub(crate) fn scan_search_by(
+        &self,
+        query: &[f32],
+        k: usize,
+        candidates: &mut dyn Iterator<Item = Vid>,
+        by: GraphWalk,
+    ) -> Vec<(Vid, f32)> {
+        let Some(walk) = self.frozen.walk_for(by) else {
             return self.exact_search(query, k, candidates);
         };
         let mut near = Vec::new();
@@ -852,11 +896,11 @@ pub(crate) mod tests {
         idx.append(&refs).unwrap();
         idx.freeze_now();
         assert_eq!(idx.frozen.walk().map(|w| w.upto()), Some(2000));
-        let recall = |idx: &VectorIndex, n: u32| {
+        let recall = |idx: &VectorIndex, n: u32, by: GraphWalk| {
             let mut hits = 0;
             for q in vecs.iter().skip(1).step_by(40).take(50) {
                 let exact = idx.exact_search(q, 10, &mut (0..n));
-                let approx = idx.search(q, 10, Some(64), 1.0, &|_| true);
+                let approx = idx.search_walking(q, 10, Some(64), 1.0, &|_| true, by);
                 hits += exact
                     .iter()
                     .filter(|e| approx.iter().any(|a| a.0 == e.0))
@@ -864,10 +908,8 @@ pub(crate) mod tests {
             }
             hits as f64 / 500.0
         };
-        let ours = recall(&idx, 2000);
-        idx.use_hnsw_rs_search(true);
-        let theirs = recall(&idx, 2000);
-        idx.use_hnsw_rs_search(false);
+        let ours = recall(&idx, 2000, GraphWalk::Frozen);
+        let theirs = recall(&idx, 2000, GraphWalk::HnswRs);
         assert!(ours >= 0.97, "walk recall {ours}");
         assert!(ours >= theirs - 0.02, "walk {ours} vs hnsw_rs {theirs}");
         // Single appends (as upserts make them) leave the walk as it was and are found at once.
@@ -890,7 +932,7 @@ pub(crate) mod tests {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }
         assert_eq!(idx.frozen.pending(), 0, "background freeze");
-        assert!(recall(&idx, 4200) >= 0.97);
+        assert!(recall(&idx, 4200, GraphWalk::Frozen) >= 0.97);
         // Compaction freezes the new graph; tombstoned vids are gone from it.
         let compact = idx.rebuilt(&|v| v % 2 == 0).unwrap();
         assert_eq!(compact.frozen.pending(), 0);

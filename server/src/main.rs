@@ -56,10 +56,6 @@ enum Command {
         /// on one fold is judged on the other.
         #[arg(long, value_name = "K/N")]
         fold: Option<String>,
-        /// Run the lexical side through tantivy's union instead of the accumulating executor
-        /// (to compare the two).
-        #[arg(long, hide = true)]
-        tantivy_union: bool,
     },
     /// Write the generated demo catalog as JSON Lines to standard output.
     DemoCatalog {
@@ -137,7 +133,6 @@ async fn main() -> anyhow::Result<()> {
             mode,
             verbose,
             fold,
-            tantivy_union,
         } => {
             let pool = server::connect(&cfg.database_url).await?;
             let embedder = server::load_embedder(&cfg);
@@ -172,7 +167,6 @@ async fn main() -> anyhow::Result<()> {
             };
             let cached = embedder.map(|e| search_core::CachedEmbedder::new(e, 4096));
             let snap = engine.snapshot();
-            snap.use_tantivy_union(tantivy_union);
             // A reopened index searches vectors exactly until its graph is rebuilt; measure
             // the graph that serves.
             while !snap.vectors().graph_ready() {

@@ -17,6 +17,8 @@ pub(crate) mod tests;
 mod writer;
 
 pub use config::EngineConfig;
+#[cfg(any(test, feature = "oracle"))]
+pub use request::{Executors, LexicalExecutor};
 pub use request::{Facets, Hit, Mode, SearchRequest, SearchResults, Suggestion};
 pub use search::{LEXICAL_DEPTH, MAX_QUERY_CHARS, SEMANTIC_DEPTH};
 pub use snapshot::Snapshot;

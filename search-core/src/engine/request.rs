@@ -2,6 +2,7 @@
 
 use crate::doc::CatalogDoc;
 use crate::text::Filters;
+use crate::vector::GraphWalk;
 use std::sync::Arc;
 
 /// Search mode.
@@ -91,4 +92,24 @@ pub struct Suggestion {
     pub name: String,
     pub sku: String,
     pub model: String,
+}
+
+/// Which implementation runs each side of a search. Production always runs the default; the
+/// others are the reference implementations that differential tests and benchmarks compare
+/// with (reachable through the `oracle` feature).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Executors {
+    pub lexical: LexicalExecutor,
+    pub graph: GraphWalk,
+}
+
+/// How the lexical side computes its match set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[cfg_attr(not(any(test, feature = "oracle")), allow(dead_code))]
+pub enum LexicalExecutor {
+    /// The accumulating executor ([`crate::accumulate`]).
+    #[default]
+    Accumulate,
+    /// tantivy's own union of the same query.
+    TantivyUnion,
 }

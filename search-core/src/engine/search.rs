@@ -1,6 +1,7 @@
 //! Search on a snapshot: validation, the lexical and semantic lists, pinning, fusion,
 //! facets, paging and highlighting.
 
+use super::request::Executors;
 use super::request::Facets;
 use super::request::Hit;
 use super::request::Mode;
@@ -82,7 +83,9 @@ impl Snapshot {
         query_vec: Option<&[f32]>,
     ) -> Result<SearchResults> {
         Ok(self
-            .through_result_cache(req, || self.search_vectored(req, query_vec, false))?
+            .through_result_cache(req, || {
+                self.search_vectored(req, query_vec, false, Executors::default())
+            })?
             .expect("a search that may embed always answers"))
     }
 
@@ -119,7 +122,22 @@ impl Snapshot {
         query_vec: Option<&[f32]>,
     ) -> Result<SearchResults> {
         Ok(self
-            .search_vectored(req, query_vec, false)?
+            .search_vectored(req, query_vec, false, Executors::default())?
+            .expect("a search that may embed always answers"))
+    }
+
+    /// [`Snapshot::search_with_vector`] with other implementations of its sides: the
+    /// differential tests and benchmarks compare the production executors with the reference
+    /// ones side by side. Never through the result cache.
+    #[cfg(any(test, feature = "oracle"))]
+    pub fn search_with_executors(
+        &self,
+        req: &SearchRequest,
+        query_vec: Option<&[f32]>,
+        exec: Executors,
+    ) -> Result<SearchResults> {
+        Ok(self
+            .search_vectored(req, query_vec, false, exec)?
             .expect("a search that may embed always answers"))
     }
 
@@ -128,7 +146,9 @@ impl Snapshot {
     /// it. A query the lexical side pins by an exact code needs none (the pinned document's own
     /// vector stands in), nor does a lexical or browsing request, nor a text already cached.
     pub fn search_unless_embedding(&self, req: &SearchRequest) -> Result<Option<SearchResults>> {
-        self.through_result_cache(req, || self.search_vectored(req, None, true))
+        self.through_result_cache(req, || {
+            self.search_vectored(req, None, true, Executors::default())
+        })
     }
 
     /// The search. With `defer`, returns `None` where it would run the model.
@@ -137,6 +157,7 @@ impl Snapshot {
         req: &SearchRequest,
         query_vec: Option<&[f32]>,
         defer: bool,
+        exec: Executors,
     ) -> Result<Option<SearchResults>> {
         if req.text.chars().count() > MAX_QUERY_CHARS {
             return Err(Error::InvalidRequest(format!(
@@ -191,6 +212,7 @@ impl Snapshot {
                 &term_filters,
                 numeric.as_ref(),
                 &collector,
+                exec.lexical,
             )?;
             (std::mem::take(&mut set.top), set)
         };
@@ -352,15 +374,21 @@ impl Snapshot {
                     &term_filters,
                     numeric.as_ref(),
                     &collector,
+                    exec.lexical,
                 )?;
                 let share = set.count as f64 / self.docs.max(1) as f64;
                 sem = if set.count <= EXACT_SEARCH_MAX || share < EXACT_SEARCH_SHARE {
                     let mut it = bits::iter(&set.vids);
-                    self.vectors.scan_search(qv, k, &mut it)
+                    self.vectors.scan_search_by(qv, k, &mut it, exec.graph)
                 } else {
-                    self.vectors.search(qv, k, None, share, &|v| {
-                        bits::contains(&self.live, v) && set.contains(v)
-                    })
+                    self.vectors.search_by(
+                        qv,
+                        k,
+                        None,
+                        share,
+                        &|v| bits::contains(&self.live, v) && set.contains(v),
+                        exec.graph,
+                    )
                 };
             }
         }

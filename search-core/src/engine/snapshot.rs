@@ -2,6 +2,7 @@
 //! per-snapshot caches and the vid ↔ address maps.
 
 use super::config::EngineConfig;
+use super::request::LexicalExecutor;
 use super::request::SearchResults;
 use crate::bits;
 use crate::doc::CatalogDoc;
@@ -10,7 +11,6 @@ use crate::error::{Error, Result};
 use crate::text::{self, Fields, Filters, MatchSet, MatchSetCollector, SegmentTable};
 use crate::vector::{VectorIndex, Vid};
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use tantivy::collector::TopDocs;
 use tantivy::query::{Query, TermQuery};
@@ -61,9 +61,6 @@ pub struct Snapshot {
     pub(super) words: Option<crate::accumulate::WordCache>,
     /// Decoded stored documents, shared with every snapshot (see [`EngineConfig::doc_cache`]).
     pub(super) doc_cache: DocCache,
-    /// Run lexical queries through tantivy's union instead of [`crate::accumulate`] (benches
-    /// and the equivalence test compare the two).
-    pub(super) tantivy_union: std::sync::atomic::AtomicBool,
 }
 
 /// vid → address of the live document holding it, as a dense array (vids are dense: a
@@ -209,7 +206,7 @@ impl Snapshot {
 
     /// The match set of `clauses` (summed; none: every document, score 1) under the filters,
     /// by the accumulating executor, or by tantivy running `query()` (the same clauses with
-    /// the filters) when [`Snapshot::use_tantivy_union`] asks for it.
+    /// the filters) when `by` asks for it.
     pub(super) fn match_set(
         &self,
         query: impl FnOnce() -> Box<dyn Query>,
@@ -217,8 +214,9 @@ impl Snapshot {
         term_filters: &[Box<dyn Query>],
         numeric: Option<&text::NumericFilter>,
         collector: &MatchSetCollector,
+        by: LexicalExecutor,
     ) -> Result<MatchSet> {
-        Ok(if self.tantivy_union.load(Ordering::Relaxed) {
+        Ok(if by == LexicalExecutor::TantivyUnion {
             self.text.search(&*query(), collector)?
         } else {
             crate::accumulate::search(
@@ -234,13 +232,6 @@ impl Snapshot {
 
     pub(super) fn addr_of(&self, vid: Vid) -> Result<Option<DocAddress>> {
         Ok(self.addrs.get(vid))
-    }
-
-    /// Makes lexical queries of this snapshot run through tantivy's union (`true`) or the
-    /// accumulating executor (`false`, the default), for side-by-side measurement.
-    #[doc(hidden)]
-    pub fn use_tantivy_union(&self, on: bool) {
-        self.tantivy_union.store(on, Ordering::Relaxed);
     }
 
     /// This snapshot's dictionary, typo lookups cached in its word cache.

@@ -53,6 +53,25 @@ fn lexical(snap: &Snapshot, q: &str) -> SearchResults {
         .unwrap()
 }
 
+/// The executors with tantivy's union on the lexical side (`true`) or the production ones.
+fn lexical_by(union: bool) -> Executors {
+    Executors {
+        lexical: if union {
+            LexicalExecutor::TantivyUnion
+        } else {
+            LexicalExecutor::Accumulate
+        },
+        ..Executors::default()
+    }
+}
+
+/// A lexical search through tantivy's union (`true`) or the accumulating executor.
+fn lexical_union(snap: &Snapshot, q: &str, union: bool) -> SearchResults {
+    let req = SearchRequest::new(q, Mode::Lexical);
+    snap.search_with_executors(&req, None, lexical_by(union))
+        .unwrap()
+}
+
 /// A brand typed in Cyrillic that does not transliterate letter for letter (`трумф` for
 /// Trumpf) finds the brand's cards through the near stems of its transliteration, and
 /// only them; the executor and tantivy's union agree on it.
@@ -73,9 +92,7 @@ fn a_loosely_transliterated_brand_finds_its_cards() {
     };
     let res = lexical(&snap, "трумф");
     assert_eq!(ids(&res), HashSet::from(["d0".into(), "d1".into()]));
-    snap.use_tantivy_union(true);
-    let union = lexical(&snap, "трумф");
-    snap.use_tantivy_union(false);
+    let union = lexical_union(&snap, "трумф", true);
     assert_eq!(ids(&union), ids(&res));
     let res = lexical(&snap, "сопло трумф");
     assert_eq!(res.hits[0].doc.id, "d1", "both words beat one");
@@ -98,9 +115,7 @@ fn an_unknown_part_number_matches_nothing_instead_of_browsing() {
     for q in ["NN3018K", "qqzx 99x77"] {
         let res = lexical(&snap, q);
         assert_eq!((res.total, res.hits.len()), (0, 0), "{q}");
-        snap.use_tantivy_union(true);
-        assert_eq!(lexical(&snap, q).total, 0, "{q} under tantivy");
-        snap.use_tantivy_union(false);
+        assert_eq!(lexical_union(&snap, q, true).total, 0, "{q} under tantivy");
     }
     assert_eq!(lexical(&snap, "").total, 3, "an empty query browses");
     assert_eq!(
@@ -422,9 +437,9 @@ fn executor_answers_as_tantivys_union(word_cache_bytes: usize) {
             req.filters = filters.clone();
             req.limit = 60;
             // Past the result cache, which would answer the second from the first.
-            snap.use_tantivy_union(true);
-            let union = snap.search_with_vector(&req, None).unwrap();
-            snap.use_tantivy_union(false);
+            let union = snap
+                .search_with_executors(&req, None, lexical_by(true))
+                .unwrap();
             let accum = snap.search_with_vector(&req, None).unwrap();
             assert_eq!(union.total, accum.total, "total of {q} {filters:?}");
             assert_eq!(union.facets, accum.facets, "facets of {q} {filters:?}");
@@ -466,9 +481,7 @@ fn word_impacts_never_outlive_their_snapshot() {
         named(&["Подшипник 6205", "Ремень клиновой", "Насос смазки"]),
     );
     let score = |snap: &Snapshot, union: bool| {
-        snap.use_tantivy_union(union);
-        let res = lexical(snap, "подшипник");
-        snap.use_tantivy_union(false);
+        let res = lexical_union(snap, "подшипник", union);
         let hit = res
             .hits
             .iter()
@@ -559,8 +572,7 @@ fn partial_expansions_match_in_neither_executor() {
     ] {
         let mut answers = Vec::new();
         for union in [true, false] {
-            snap.use_tantivy_union(union);
-            let r = lexical(&snap, q);
+            let r = lexical_union(&snap, q, union);
             assert_eq!(ids(&r), expected, "{q}, tantivy union: {union}");
             answers.push(r);
         }
@@ -572,7 +584,6 @@ fn partial_expansions_match_in_neither_executor() {
             );
         }
     }
-    snap.use_tantivy_union(false);
 }
 
 /// `4Г721М расходники` names a machine and only says "parts": every part declared for that

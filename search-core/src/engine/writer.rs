@@ -247,7 +247,6 @@ impl Engine {
             cache: lru_cache(config.result_cache),
             words: word_cache(config.word_cache_bytes),
             doc_cache: lru_cache(config.doc_cache),
-            tantivy_union: Default::default(),
         });
         Ok(Engine {
             index,
@@ -481,7 +480,6 @@ impl Engine {
             cache: lru_cache(self.config.result_cache),
             words: word_cache(self.config.word_cache_bytes),
             doc_cache: self.snapshot.read().doc_cache.clone(),
-            tantivy_union: Default::default(),
         };
         *self.snapshot.write() = Arc::new(snap);
         Ok(())
