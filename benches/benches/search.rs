@@ -149,12 +149,10 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("dot_384");
     let (a, b2) = (&vectors[0], &vectors[1]);
     g.bench_function("simd", |b| {
-        b.iter(|| search_core::vector::dot(criterion::black_box(a), criterion::black_box(b2)))
+        b.iter(|| search_core::dot(criterion::black_box(a), criterion::black_box(b2)))
     });
     g.bench_function("portable", |b| {
-        b.iter(|| {
-            search_core::vector::dot_portable(criterion::black_box(a), criterion::black_box(b2))
-        })
+        b.iter(|| search_core::dot_portable(criterion::black_box(a), criterion::black_box(b2)))
     });
     g.finish();
 

@@ -49,7 +49,7 @@ fn main() {
         drop(tokenizer);
         return;
     }
-    let tokenizer = search_core::unigram::load_tokenizer(&path).expect("tokenizer");
+    let tokenizer = search_core::load_tokenizer(&path).expect("tokenizer");
     stage("compact tokenizer loaded alone");
     drop(tokenizer);
     stage("compact tokenizer dropped");

@@ -16,7 +16,7 @@ fn main() {
         .model_dir
         .join("tokenizer.json");
     let reference = tokenizers::Tokenizer::from_file(&path).expect("tokenizer.json");
-    let compact = search_core::unigram::load_tokenizer(&path).expect("tokenizer.json");
+    let compact = search_core::load_tokenizer(&path).expect("tokenizer.json");
     let docs: Vec<String> = search_core::fixture::catalog(2000, 9)
         .iter()
         .map(|d| format!("passage: {}", d.embedding_text()))

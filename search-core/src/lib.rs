@@ -10,38 +10,42 @@
 //! (`Engine::snapshot`). Why a library without tokio: the engine's work is CPU-bound, so it
 //! runs on whatever thread pool the caller chooses (`spawn_blocking` in the server).
 
-pub mod accumulate;
-pub mod analysis;
+mod accumulate;
+mod analysis;
 mod bits;
-pub mod doc;
-pub mod embed;
-pub mod engine;
-pub mod error;
+mod doc;
+mod embed;
+mod engine;
+mod error;
 pub mod eval;
 #[cfg(any(test, feature = "fixture"))]
 pub mod fixture;
-pub mod fusion;
-pub mod highlight;
-pub mod synonyms;
-pub mod text;
-pub mod unigram;
-pub mod vector;
+mod fusion;
+mod highlight;
+mod point;
+mod synonyms;
+mod text;
+mod unigram;
+mod vector;
 mod walk;
+mod word_cache;
 
+pub use analysis::fold_code;
 pub use doc::{CatalogDoc, Kind};
 pub use embed::{
     CachedEmbedder, Embedder, HashingEmbedder, OnnxConfig, OnnxEmbedder, Precision, TextKind,
 };
 pub use engine::{
     Change, Engine, EngineConfig, EngineStats, Facets, Hit, Mode, OpenOutcome, SearchRequest,
-    SearchResults, Snapshot, Suggestion,
+    SearchResults, Snapshot, Suggestion, LEXICAL_DEPTH, MAX_QUERY_CHARS, SEMANTIC_DEPTH,
 };
 #[cfg(feature = "oracle")]
 pub use engine::{Executors, LexicalExecutor};
 pub use error::{Error, Result};
 pub use fusion::{rrf, RrfParams};
 pub use synonyms::Synonyms;
-pub use text::Filters;
+pub use text::{try_lock_writer, Filters};
+pub use unigram::{load_tokenizer, CompactTokenizer};
 #[cfg(feature = "oracle")]
 pub use vector::GraphWalk;
-pub use vector::{HnswParams, VectorIndex, Vid};
+pub use vector::{dot, dot_portable, HnswParams, VectorIndex, Vid};

@@ -11,6 +11,8 @@
 //! and the final order are full precision.
 
 use crate::error::{Error, Result};
+use crate::point::to_half;
+pub use crate::point::{Half, UnitDot, Vid};
 use crate::walk::{self, Walk};
 use hnsw_rs::prelude::*;
 use parking_lot::RwLock;
@@ -19,9 +21,6 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-
-/// Vector id: the HNSW data id of one document version's embedding.
-pub type Vid = u32;
 
 /// HNSW tuning knobs.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -85,29 +84,6 @@ fn new_hnsw(params: &HnswParams, capacity: usize) -> Hnsw<'static, Half, UnitDot
         params.ef_construction,
         UnitDot,
     )
-}
-
-/// Half-precision component of the vectors the graph holds.
-pub type Half = simsimd::f16;
-
-/// Half-precision copy of a vector, for the graph.
-pub(crate) fn to_half(v: &[f32]) -> Vec<Half> {
-    v.iter().map(|x| Half::from_f32(*x)).collect()
-}
-
-/// `1 - dot` for unit vectors in half precision, clamped at 0 (hnsw_rs's own `DistDot`
-/// asserts on the rounding error of nearly identical vectors).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct UnitDot;
-
-impl hnsw_rs::anndists::dist::Distance<Half> for UnitDot {
-    fn eval(&self, a: &[Half], b: &[Half]) -> f32 {
-        let d = match <Half as simsimd::SpatialSimilarity>::dot(a, b) {
-            Some(d) => d as f32,
-            None => a.iter().zip(b).map(|(x, y)| x.to_f32() * y.to_f32()).sum(),
-        };
-        (1.0 - d).max(0.0)
-    }
 }
 
 /// Vectors appended since the last freeze that make a new one worth its cost (a freeze reads
@@ -729,23 +705,9 @@ pub fn dot_portable(a: &[f32], b: &[f32]) -> f32 {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use crate::embed::l2_normalize;
-
-    /// A seeded pseudo-random unit vector (xorshift), for tests.
-    pub(crate) fn random_unit(seed: &mut u64, dim: usize) -> Vec<f32> {
-        let mut v: Vec<f32> = (0..dim)
-            .map(|_| {
-                *seed ^= *seed << 13;
-                *seed ^= *seed >> 7;
-                *seed ^= *seed << 17;
-                (*seed % 2000) as f32 / 1000.0 - 1.0
-            })
-            .collect();
-        l2_normalize(&mut v);
-        v
-    }
+    use crate::point::random_unit;
 
     #[test]
     fn documents_without_vectors_leave_no_freeze_running() {

@@ -13,7 +13,7 @@
 //! after it are found, is `vector::Frozen`'s business. It runs the same algorithm: a greedy
 //! descent through the upper layers, then a best-first search with `ef` candidates on layer 0.
 
-use crate::vector::{Half, UnitDot, Vid};
+use crate::point::{Half, UnitDot, Vid};
 use hnsw_rs::prelude::*;
 use std::cell::RefCell;
 use std::cmp::{Ordering, Reverse};
@@ -530,7 +530,8 @@ impl Walk {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vector::{tests::random_unit, to_half};
+    use crate::point::random_unit;
+    use crate::point::to_half;
 
     /// Regression: a freeze racing inserts used to keep links to points inserted after it
     /// collected the points, and a search then indexed past its vectors and stamps.

@@ -946,7 +946,7 @@ fn a_long_query_pins_nothing_without_a_code_or_constraint() {
     let dir = tempfile::tempdir().unwrap();
     let engine = loaded(dir.path());
     let q = "подшипник шариковый радиальный уплотнениями ".repeat(10);
-    assert!(q.chars().count() <= search_core::engine::MAX_QUERY_CHARS);
+    assert!(q.chars().count() <= search_core::MAX_QUERY_CHARS);
     for mode in [Mode::Lexical, Mode::Hybrid] {
         let res = engine
             .snapshot()

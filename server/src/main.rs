@@ -287,7 +287,7 @@ async fn reindex(cfg: Config) -> anyhow::Result<()> {
     let dirs = indexer::IndexDirs::new(&cfg.data_dir);
     let live = dirs.live()?;
     if live.join("text").join("meta.json").exists() {
-        if let Err(e) = search_core::text::try_lock_writer(&live.join("text")) {
+        if let Err(e) = search_core::try_lock_writer(&live.join("text")) {
             tracing::info!(reason = %e, "the index is in use by a running server; asking it to reindex");
             return reindex_via_server(&cfg).await;
         }

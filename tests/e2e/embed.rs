@@ -92,7 +92,7 @@ fn the_compact_tokenizer_matches_tokenizers_id_for_id() {
     let cfg = config(Precision::Int8);
     let path = cfg.model_dir.join("tokenizer.json");
     let reference = tokenizers::Tokenizer::from_file(&path).unwrap();
-    let compact = search_core::unigram::load_tokenizer(&path).unwrap();
+    let compact = search_core::load_tokenizer(&path).unwrap();
     let mut texts: Vec<String> = search_core::fixture::catalog(2000, 5)
         .iter()
         .map(|d| format!("passage: {}", d.embedding_text()))

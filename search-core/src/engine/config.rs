@@ -28,7 +28,7 @@ pub struct EngineConfig {
     /// Bytes of word impacts kept per snapshot (0 turns the cache off): a word's score in
     /// every document holding it, its six weighted fields' BM25 summed, computed on the
     /// word's first use in a snapshot and read as one array after that instead of six
-    /// postings lists (see [`crate::accumulate::WordCache`]). 8 bytes per document holding the
+    /// postings lists (see [`crate::word_cache::WordCache`]). 8 bytes per document holding the
     /// word; every word of the 100,000-card load catalog takes 21 MiB.
     pub word_cache_bytes: usize,
     /// Pseudo-relevance feedback of hybrid mode: the semantic query is the query's embedding
@@ -51,8 +51,8 @@ impl std::fmt::Debug for EngineConfig {
     }
 }
 
-pub(super) fn word_cache(bytes: usize) -> Option<crate::accumulate::WordCache> {
-    (bytes > 0).then(|| crate::accumulate::WordCache::new(bytes))
+pub(super) fn word_cache(bytes: usize) -> Option<crate::word_cache::WordCache> {
+    (bytes > 0).then(|| crate::word_cache::WordCache::new(bytes))
 }
 
 /// A shared LRU of `size` entries; `None` (no cache) for 0.

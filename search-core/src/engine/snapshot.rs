@@ -58,7 +58,7 @@ pub struct Snapshot {
     /// Results of this snapshot by request (see [`EngineConfig::result_cache`]).
     pub(super) cache: ResultCache,
     /// Word impacts of this snapshot (see [`EngineConfig::word_cache_bytes`]).
-    pub(super) words: Option<crate::accumulate::WordCache>,
+    pub(super) words: Option<crate::word_cache::WordCache>,
     /// Decoded stored documents, shared with every snapshot (see [`EngineConfig::doc_cache`]).
     pub(super) doc_cache: DocCache,
 }

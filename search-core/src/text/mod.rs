@@ -15,15 +15,12 @@ mod semantic;
 mod tokenizer;
 mod vocab;
 
-pub use collect::{
-    FacetCounts, MatchSet, MatchSetCollector, MatchSetSegment, SegmentCodes, SegmentTable,
-};
+pub use collect::{MatchSet, MatchSetCollector, MatchSetSegment, SegmentCodes, SegmentTable};
 pub use filters::{with_filters, Filters, NumericFilter};
-pub use plan::{build_query, Exec, LexicalQuery, Word, CONSTRAINT_SCORE};
-pub use schema::{doc_codes, doc_quantities, register_tokenizers, schema, to_tantivy, Fields};
+pub use plan::{build_query, Exec, Word, CONSTRAINT_SCORE};
+pub use schema::{register_tokenizers, schema, to_tantivy, Fields};
 pub use semantic::semantic_text;
-pub use tokenizer::{ANALYZER, CODE_ANALYZER};
-pub use vocab::{CachedVocab, Vocabulary};
+pub use vocab::CachedVocab;
 
 /// Tries to take (and at once release) the writer lock of the text index in `dir`: fails when
 /// another process, such as a running server, is the writer.

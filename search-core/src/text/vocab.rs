@@ -24,7 +24,7 @@ pub trait Vocabulary {
 /// (they depend on the dictionary alone, so they are never stale within the snapshot).
 pub struct CachedVocab<'a> {
     pub searcher: &'a Searcher,
-    pub cache: Option<&'a crate::accumulate::WordCache>,
+    pub cache: Option<&'a crate::word_cache::WordCache>,
 }
 
 impl Vocabulary for CachedVocab<'_> {

@@ -11,7 +11,8 @@
 //!   the bot's service token plus `X-Telegram-User-Id`), and operators.
 
 use super::error::{invalid, ApiError, ErrorBody};
-use super::openapi::FileBytes;
+use super::limits::MAX_LIST_LIMIT;
+use super::schema::FileBytes;
 use super::{token_matches, ApiJson, ApiQuery, AppState};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -425,15 +426,14 @@ impl axum::extract::FromRequestParts<AppState> for BotService {
 }
 
 /// Most rows one `GET /api/v1/leads` returns.
-pub const MAX_LIST_LIMIT: i64 = 1000;
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub(super) struct ListParams {
-    #[param(schema_with = super::openapi::param::lead_status)]
+    #[param(schema_with = super::schema::param::lead_status)]
     status: Option<String>,
-    #[param(schema_with = super::openapi::param::list_limit)]
+    #[param(schema_with = super::schema::param::list_limit)]
     limit: Option<String>,
 }
 
@@ -591,7 +591,7 @@ pub(super) async fn link_telegram(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub(super) struct SpendParams {
-    #[param(schema_with = super::openapi::param::spend_period)]
+    #[param(schema_with = super::schema::param::spend_period)]
     period: Option<String>,
     /// The day whose period is reported (`YYYY-MM-DD`); today in Moscow by default.
     #[param(value_type = Option<String>, format = Date)]

@@ -4,10 +4,12 @@ pub mod attributes;
 mod auth_routes;
 pub mod error;
 pub mod lead_routes;
+pub mod limits;
 pub mod metrics;
 mod notify_routes;
 pub mod openapi;
 mod portal_routes;
+mod schema;
 pub mod site;
 
 use crate::api::error::{invalid, ApiError, ErrorBody};
@@ -25,16 +27,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Largest accepted request body.
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
-pub const MAX_LIMIT: usize = 100;
-pub const MAX_OFFSET: usize = 10_000;
-/// Longest `category`, `brand` or `compatible_with` filter value, in bytes.
-pub const MAX_FILTER_CHARS: usize = 200;
-/// Longest suggest prefix, in characters.
-pub const SUGGEST_MAX_CHARS: usize = 100;
-pub const SUGGEST_MAX_LIMIT: usize = 20;
-pub const SUGGEST_DEFAULT_LIMIT: usize = 8;
+pub use limits::{
+    MAX_BODY_BYTES, MAX_FILTER_CHARS, MAX_LIMIT, MAX_OFFSET, SUGGEST_DEFAULT_LIMIT,
+    SUGGEST_MAX_CHARS, SUGGEST_MAX_LIMIT,
+};
 
 /// Shared state of the HTTP layer.
 #[derive(Clone)]
@@ -145,38 +141,38 @@ impl AppState {
 )]
 #[into_params(parameter_in = Query)]
 pub struct RawSearch {
-    #[schema(schema_with = openapi::body::q)]
-    #[param(schema_with = openapi::param::q)]
+    #[schema(schema_with = schema::body::q)]
+    #[param(schema_with = schema::param::q)]
     pub q: Option<String>,
-    #[schema(schema_with = openapi::body::mode)]
-    #[param(schema_with = openapi::param::mode)]
+    #[schema(schema_with = schema::body::mode)]
+    #[param(schema_with = schema::param::mode)]
     pub mode: Option<String>,
-    #[schema(schema_with = openapi::body::kind)]
-    #[param(schema_with = openapi::param::kind)]
+    #[schema(schema_with = schema::body::kind)]
+    #[param(schema_with = schema::param::kind)]
     pub kind: Option<String>,
-    #[schema(schema_with = openapi::body::filter)]
-    #[param(schema_with = openapi::param::filter)]
+    #[schema(schema_with = schema::body::filter)]
+    #[param(schema_with = schema::param::filter)]
     pub category: Option<String>,
-    #[schema(schema_with = openapi::body::filter)]
-    #[param(schema_with = openapi::param::filter)]
+    #[schema(schema_with = schema::body::filter)]
+    #[param(schema_with = schema::param::filter)]
     pub brand: Option<String>,
-    #[schema(schema_with = openapi::body::compatible_with)]
-    #[param(schema_with = openapi::param::compatible_with)]
+    #[schema(schema_with = schema::body::compatible_with)]
+    #[param(schema_with = schema::param::compatible_with)]
     pub compatible_with: Option<String>,
-    #[schema(schema_with = openapi::body::in_stock)]
-    #[param(schema_with = openapi::param::in_stock)]
+    #[schema(schema_with = schema::body::in_stock)]
+    #[param(schema_with = schema::param::in_stock)]
     pub in_stock: Option<serde_json::Value>,
-    #[schema(schema_with = openapi::body::price_min)]
-    #[param(schema_with = openapi::param::price_min)]
+    #[schema(schema_with = schema::body::price_min)]
+    #[param(schema_with = schema::param::price_min)]
     pub price_min: Option<serde_json::Value>,
-    #[schema(schema_with = openapi::body::price_max)]
-    #[param(schema_with = openapi::param::price_max)]
+    #[schema(schema_with = schema::body::price_max)]
+    #[param(schema_with = schema::param::price_max)]
     pub price_max: Option<serde_json::Value>,
-    #[schema(schema_with = openapi::body::limit)]
-    #[param(schema_with = openapi::param::limit)]
+    #[schema(schema_with = schema::body::limit)]
+    #[param(schema_with = schema::param::limit)]
     pub limit: Option<serde_json::Value>,
-    #[schema(schema_with = openapi::body::offset)]
-    #[param(schema_with = openapi::param::offset)]
+    #[schema(schema_with = schema::body::offset)]
+    #[param(schema_with = schema::param::offset)]
     pub offset: Option<serde_json::Value>,
 }
 
@@ -241,13 +237,10 @@ impl RawSearch {
     /// Validates into an engine request.
     pub fn validate(&self) -> Result<SearchRequest, ApiError> {
         let text = self.q.clone().unwrap_or_default();
-        if text.chars().count() > search_core::engine::MAX_QUERY_CHARS {
+        if text.chars().count() > search_core::MAX_QUERY_CHARS {
             return Err(invalid(
                 "q",
-                format!(
-                    "не длиннее {} символов",
-                    search_core::engine::MAX_QUERY_CHARS
-                ),
+                format!("не длиннее {} символов", search_core::MAX_QUERY_CHARS),
             ));
         }
         let mode = match nonempty(&self.mode) {
@@ -424,7 +417,7 @@ pub struct FacetValue {
 #[schema(as = Hit)]
 pub struct HitDto {
     pub id: String,
-    #[schema(schema_with = openapi::hit_kind)]
+    #[schema(schema_with = schema::hit_kind)]
     pub kind: &'static str,
     pub sku: String,
     pub name: String,
@@ -443,7 +436,7 @@ pub struct HitDto {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct SearchResponse {
     pub query: String,
-    #[schema(schema_with = openapi::response_mode)]
+    #[schema(schema_with = schema::response_mode)]
     pub mode: &'static str,
     pub total: u64,
     pub took_ms: f64,
@@ -598,7 +591,7 @@ async fn search_post(
 #[schema(as = CatalogItem)]
 pub(crate) struct CatalogItemDto {
     pub(crate) id: String,
-    #[schema(schema_with = openapi::hit_kind)]
+    #[schema(schema_with = schema::hit_kind)]
     pub(crate) kind: &'static str,
     pub(crate) sku: String,
     pub(crate) name: String,
@@ -727,7 +720,7 @@ pub(crate) fn item_extras(state: &AppState, id: &str) -> crate::content::ItemExt
 /// One catalog item with its compatibility links, as the API and the server-rendered product
 /// page show it (`None`: no such id in this snapshot).
 pub(crate) fn catalog_item_of(
-    snap: &search_core::engine::Snapshot,
+    snap: &search_core::Snapshot,
     id: &str,
 ) -> Result<Option<CatalogItemDto>, ApiError> {
     let Some(doc) = snap.get(id)? else {
@@ -751,8 +744,7 @@ pub(crate) fn catalog_item_of(
                     })?
                     .hits
                 {
-                    if search_core::analysis::fold_code(&d.doc.model)
-                        == search_core::analysis::fold_code(m)
+                    if search_core::fold_code(&d.doc.model) == search_core::fold_code(m)
                         && !machines.iter().any(|x: &LinkDto| x.id == d.doc.id)
                     {
                         machines.push(LinkDto::from(&*d.doc));
@@ -776,9 +768,9 @@ pub(crate) fn catalog_item_of(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 struct SuggestParams {
-    #[param(schema_with = openapi::param::suggest_q)]
+    #[param(schema_with = schema::param::suggest_q)]
     q: Option<String>,
-    #[param(schema_with = openapi::param::suggest_limit)]
+    #[param(schema_with = schema::param::suggest_limit)]
     limit: Option<serde_json::Value>,
 }
 

@@ -11,7 +11,7 @@
 
 use super::error::{invalid, ApiError, ErrorBody};
 use super::lead_routes::{file_response, is_admin, leads_state, telegram_caller};
-use super::openapi::FileBytes;
+use super::schema::FileBytes;
 use super::{require_admin, ApiJson, ApiQuery, AppState};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -306,7 +306,7 @@ pub(super) async fn document_file(
 pub(super) struct DocumentParams {
     #[param(required = true, min_length = 1, max_length = 300)]
     title: Option<String>,
-    #[param(schema_with = super::openapi::param::doc_type)]
+    #[param(schema_with = super::schema::param::doc_type)]
     doc_type: Option<String>,
     /// Comma-separated model names.
     #[param(required = true, min_length = 1)]
