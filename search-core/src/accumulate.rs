@@ -22,7 +22,7 @@
 //! two may differ in the last bit of a float (never in what matches).
 
 use crate::bits;
-use crate::text::{Exec, MatchSet, MatchSetCollector, MatchSetSegment, NumericFilter, Word};
+use crate::text::{Exec, Match, MatchSet, MatchSetCollector, MatchSetSegment, NumericFilter, Word};
 use crate::word_cache::{Cached, Impacts, Key, WordCache};
 use std::cell::RefCell;
 use tantivy::collector::{Collector, SegmentCollector};
@@ -147,6 +147,14 @@ enum MatchPlan {
 }
 
 impl MatchPlan {
+    fn from_match(m: &Match) -> MatchPlan {
+        match m {
+            Match::Term(t) => MatchPlan::Term(t.clone()),
+            Match::Any(v) => MatchPlan::Any(v.iter().map(MatchPlan::from_match).collect()),
+            Match::All(v) => MatchPlan::All(v.iter().map(MatchPlan::from_match).collect()),
+        }
+    }
+
     fn of(query: &dyn Query, unscored: EnableScoring<'_>) -> tantivy::Result<MatchPlan> {
         if let Some(t) = query.downcast_ref::<TermQuery>() {
             return Ok(MatchPlan::Term(t.term().clone()));
@@ -280,9 +288,9 @@ pub fn search<'t>(
                     use_term(term, None, weight * word.boost, &mut prepared)?;
                 }
             }
-            Exec::Const { query, score } => prepared
+            Exec::Const { matches, score } => prepared
                 .consts
-                .push((MatchPlan::of(query.as_ref(), unscored)?, *score)),
+                .push((MatchPlan::from_match(matches), *score)),
             Exec::AllOf { groups, body } => {
                 // One group restricts nothing: its terms' documents all hold its `body` term.
                 // Clauses over the same words share one mask.

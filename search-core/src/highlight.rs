@@ -183,8 +183,8 @@ mod tests {
         for q in queries {
             let lex = crate::text::build_query(fields, searcher, &snap.config().synonyms, q);
             for field in [fields.name, fields.description] {
-                let ours = Highlighter::create(searcher, &*lex.query, field).unwrap();
-                let theirs = SnippetGenerator::create(searcher, &*lex.query, field).unwrap();
+                let ours = Highlighter::create(searcher, &*lex.query(), field).unwrap();
+                let theirs = SnippetGenerator::create(searcher, &*lex.query(), field).unwrap();
                 for d in &docs {
                     let text = if field == fields.name {
                         &d.name

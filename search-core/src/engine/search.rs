@@ -176,20 +176,22 @@ impl Snapshot {
         let filter_clauses = req.filters.clauses(f);
         let term_filters = req.filters.term_clauses(f);
         let numeric = req.filters.numeric();
-        let lex = text::build_query(f, &self.vocab(), &self.config.synonyms, text);
+        let mut lex = text::build_query(f, &self.vocab(), &self.config.synonyms, text);
         let browse = lex.is_browse;
         let mut mode = req.mode;
         if browse {
             mode = Mode::Lexical;
         }
         let want = req.offset + req.limit;
-        let pin_codes = lex.pin_codes;
-        // The filters add no terms of the highlighted fields, so the filtered query also
-        // serves the snippet generators below.
-        let filtered_text = text::with_filters(
-            lex.query,
-            filter_clauses.iter().map(|q| q.box_clone()).collect(),
-        );
+        let pin_codes = std::mem::take(&mut lex.pin_codes);
+        // The plan as a tantivy query under the filters, for the reference executor and the
+        // snippet generators (the filters add no terms of the highlighted fields).
+        let filtered_text = || {
+            text::with_filters(
+                lex.query(),
+                filter_clauses.iter().map(|q| q.box_clone()).collect(),
+            )
+        };
 
         // Lexical side: ranked candidates plus the whole match set (facets, total, vids).
         let (lex_top, lex_set) = if mode == Mode::Semantic {
@@ -207,7 +209,7 @@ impl Snapshot {
                 part_boost: lex.part_boost,
             };
             let mut set = self.match_set(
-                || filtered_text.box_clone(),
+                filtered_text,
                 &lex.clauses,
                 &term_filters,
                 numeric.as_ref(),
@@ -481,9 +483,10 @@ impl Snapshot {
 
         let mut hits = Vec::new();
         let gens = if req.highlight && !browse {
+            let query = filtered_text();
             Some((
-                Highlighter::create(&self.text, &*filtered_text, f.name)?,
-                Highlighter::create(&self.text, &*filtered_text, f.description)?,
+                Highlighter::create(&self.text, &*query, f.name)?,
+                Highlighter::create(&self.text, &*query, f.description)?,
             ))
         } else {
             None
@@ -536,12 +539,12 @@ impl Snapshot {
         )
     }
 
-    /// The lexical query a text turns into, for diagnostics.
+    /// The lexical plan a text turns into, for diagnostics.
     pub fn explain(&self, text: &str) -> String {
         let lex = text::build_query(&self.fields, &self.vocab(), &self.config.synonyms, text);
         format!(
-            "{:?}\npinned codes: {:?}\nspare-part boost: {}",
-            lex.query, lex.pin_codes, lex.part_boost
+            "{:#?}\npinned codes: {:?}\nspare-part boost: {}",
+            lex.clauses, lex.pin_codes, lex.part_boost
         )
     }
 }

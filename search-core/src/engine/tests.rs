@@ -178,7 +178,7 @@ fn the_collector_top_ranks_as_top_docs() {
         for k in [1, 3, 7, 50, 500] {
             let expected = snap
                 .text
-                .search(&*lex.query, &TopDocs::with_limit(k))
+                .search(&*lex.query(), &TopDocs::with_limit(k))
                 .unwrap();
             let collector = |part_boost| MatchSetCollector {
                 with_facets: false,
@@ -188,7 +188,7 @@ fn the_collector_top_ranks_as_top_docs() {
                 top: k,
                 part_boost,
             };
-            let got = snap.text.search(&*lex.query, &collector(0.0)).unwrap();
+            let got = snap.text.search(&*lex.query(), &collector(0.0)).unwrap();
             assert_eq!(got.top, expected, "{q} k={k}");
             if k == 500 {
                 assert_eq!(
@@ -196,7 +196,7 @@ fn the_collector_top_ranks_as_top_docs() {
                     got.count,
                     "{q}: every match is ranked"
                 );
-                let boosted = snap.text.search(&*lex.query, &collector(2.5)).unwrap();
+                let boosted = snap.text.search(&*lex.query(), &collector(2.5)).unwrap();
                 let score_of = |top: &[(f32, DocAddress)], a: DocAddress| {
                     top.iter().find(|x| x.1 == a).map(|x| x.0).unwrap()
                 };

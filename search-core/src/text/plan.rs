@@ -1,5 +1,8 @@
-//! Query planning: from the query text and the index vocabulary to the lexical query
-//! and the executor's clause list.
+//! Query planning: from the query text and the index vocabulary to the lexical plan, a
+//! crate-owned list of scored clauses ([`Exec`]) over match conditions ([`Match`]) with no
+//! tantivy query inside. The accumulating executor runs the plan; [`LexicalQuery::query`]
+//! states the same plan as a tantivy query, for the snippet generators and the reference
+//! executor.
 
 use super::match_boost::MatchBoost;
 use super::schema::Fields;
@@ -12,11 +15,11 @@ use tantivy::query::{AllQuery, BooleanQuery, BoostQuery, EmptyQuery, Occur, Quer
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Score, Term};
 
-/// A lexical query ready to run, with what it knows about exact code matches.
+/// The lexical plan of a query, with what it knows about exact code matches.
+#[derive(Debug, Clone)]
 pub struct LexicalQuery {
-    pub query: Box<dyn Query>,
-    /// The `Should` clauses whose sum `query` is, as the accumulating executor runs them
-    /// ([`crate::accumulate`]). Empty for a browse request.
+    /// The `Should` clauses whose sum is a document's lexical score, as the accumulating
+    /// executor runs them ([`crate::accumulate`]). Empty for a browse request.
     pub clauses: Vec<Exec>,
     /// Folded codes that, matched exactly by a document's sku or model, pin it to the top.
     pub pin_codes: HashSet<String>,
@@ -60,41 +63,16 @@ const REPAIRED_BOOST: f32 = 0.8;
 /// Weight of machine words that only say which machine a part is for (`для листогиба`).
 const CONTEXT_BOOST: f32 = 0.3;
 
-/// A term of `field` whose BM25 score is multiplied by `boost`.
-fn boosted_term(field: Field, text: &str, boost: f32) -> Box<dyn Query> {
-    Box::new(BoostQuery::new(
-        Box::new(TermQuery::new(
-            Term::from_field_text(field, text),
-            IndexRecordOption::WithFreqs,
-        )),
-        boost,
-    ))
+/// A match-only term (no frequencies read).
+fn match_term(field: Field, text: &str) -> Match {
+    Match::Term(Term::from_field_text(field, text))
 }
 
-/// A match-only term query (no frequencies read).
-fn match_term(field: Field, text: &str) -> Box<dyn Query> {
-    Box::new(TermQuery::new(
-        Term::from_field_text(field, text),
-        IndexRecordOption::Basic,
-    ))
-}
-
-/// Every term in every weighted field, as flat boosted term queries: summed by one union, the
-/// same score as a union of per-term unions, without the nesting (see [`Clause`]). For the
-/// accumulating executor each term is one [`Exec::Word`], carried by its first field's clause.
-fn term_fields(f: &Fields, terms: &[String]) -> Vec<Clause> {
+/// Every term in every weighted field: one [`Exec::Word`] per term.
+fn term_fields(f: &Fields, terms: &[String]) -> Vec<Exec> {
     terms
         .iter()
-        .flat_map(|t| {
-            FIELD_BOOSTS
-                .iter()
-                .enumerate()
-                .map(move |(i, (field, boost))| Clause {
-                    term: true,
-                    q: boosted_term(field(f), t, *boost),
-                    exec: (i == 0).then(|| Exec::Word(Word::new(f, t, 1.0))),
-                })
-        })
+        .map(|t| Exec::Word(Word::new(f, t, 1.0)))
         .collect()
 }
 
@@ -128,102 +106,76 @@ impl Word {
     }
 }
 
-/// One term in any weighted field, as one query (an operand of a `Must`).
-fn term_any_field(f: &Fields, term: &str) -> Box<dyn Query> {
-    Box::new(BooleanQuery::new(
-        FIELD_BOOSTS
-            .iter()
-            .map(|(field, boost)| (Occur::Should, boosted_term(field(f), term, *boost)))
-            .collect(),
+/// A word's terms in its weighted fields as flat boosted term queries, the word's boost
+/// folded into each: summed by one union, the same score as a union of per-word unions,
+/// without the nesting.
+fn word_queries(w: &Word) -> impl Iterator<Item = Box<dyn Query>> + '_ {
+    w.terms
+        .iter()
+        .map(|(term, weight)| boosted_query(term, weight * w.boost))
+}
+
+fn boosted_query(term: &Term, boost: Score) -> Box<dyn Query> {
+    Box::new(BoostQuery::new(
+        Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)),
+        boost,
     ))
 }
 
-/// A `Should` clause of the lexical query. `term` marks a single (boosted) term query: tantivy
-/// unions a boolean query made only of term scorers without dynamic dispatch, so the terms are
-/// gathered into one such query and the few compound clauses sit beside it.
-struct Clause {
-    term: bool,
-    q: Box<dyn Query>,
-    /// The same clause as the accumulating executor runs it. A word's clauses in its weighted
-    /// fields are one [`Exec::Word`], carried by the first of them (see [`term_fields`]).
-    exec: Option<Exec>,
-}
-
-impl Clause {
+impl Exec {
     /// The BM25 score of `text` in `field`, times `boost`.
-    fn term(field: Field, text: &str, boost: f32) -> Clause {
-        Clause {
-            term: true,
-            q: boosted_term(field, text, boost),
-            exec: Some(Exec::Term {
-                term: Term::from_field_text(field, text),
-                boost,
-            }),
+    fn term(field: Field, text: &str, boost: f32) -> Exec {
+        Exec::Term {
+            term: Term::from_field_text(field, text),
+            boost,
         }
     }
-    /// `score` for every document the match-only `query` matches.
-    fn constant(query: Box<dyn Query>, score: Score) -> Clause {
-        Clause {
-            term: false,
-            q: MatchBoost::boxed(query.box_clone(), score),
-            exec: Some(Exec::Const { query, score }),
-        }
+    /// `score` for every document `matches` admits.
+    fn constant(matches: Match, score: Score) -> Exec {
+        Exec::Const { matches, score }
     }
     /// Documents holding every one of `terms` (each in any weighted field) score the BM25 of
     /// every term in every field, times the field's weight and `boost`; others nothing.
-    fn all_terms(f: &Fields, terms: &[String], boost: f32) -> Clause {
-        let must: Vec<(Occur, Box<dyn Query>)> = terms
-            .iter()
-            .map(|t| (Occur::Must, term_any_field(f, t)))
-            .collect();
-        let groups = terms.iter().map(|t| Word::new(f, t, boost)).collect();
-        Clause {
-            term: false,
-            q: Box::new(BoostQuery::new(Box::new(BooleanQuery::new(must)), boost)),
-            exec: Some(Exec::AllOf {
-                groups,
-                body: terms
-                    .iter()
-                    .map(|t| Term::from_field_text(f.body, t))
-                    .collect(),
-            }),
+    fn all_terms(f: &Fields, terms: &[String], boost: f32) -> Exec {
+        Exec::AllOf {
+            groups: terms.iter().map(|t| Word::new(f, t, boost)).collect(),
+            body: terms
+                .iter()
+                .map(|t| Term::from_field_text(f.body, t))
+                .collect(),
         }
     }
     /// The clause with its score multiplied by `by`.
-    fn boosted(self, by: Score) -> Clause {
-        Clause {
-            term: self.term,
-            q: Box::new(BoostQuery::new(self.q, by)),
-            exec: self.exec.map(|exec| match exec {
-                Exec::Term { term, boost } => Exec::Term {
-                    term,
-                    boost: boost * by,
-                },
-                Exec::Word(w) => Exec::Word(w.boosted(by)),
-                Exec::Const { query, score } => Exec::Const {
-                    query,
-                    score: score * by,
-                },
-                Exec::AllOf { groups, body } => Exec::AllOf {
-                    groups: groups.into_iter().map(|w| w.boosted(by)).collect(),
-                    body,
-                },
-            }),
+    fn boosted(self, by: Score) -> Exec {
+        match self {
+            Exec::Term { term, boost } => Exec::Term {
+                term,
+                boost: boost * by,
+            },
+            Exec::Word(w) => Exec::Word(w.boosted(by)),
+            Exec::Const { matches, score } => Exec::Const {
+                matches,
+                score: score * by,
+            },
+            Exec::AllOf { groups, body } => Exec::AllOf {
+                groups: groups.into_iter().map(|w| w.boosted(by)).collect(),
+                body,
+            },
         }
     }
 }
 
 /// One `Should` clause of the lexical query as [`crate::accumulate`] runs it: the sum of these
 /// over the clauses a document matches is its score under [`LexicalQuery::query`].
+#[derive(Clone)]
 pub enum Exec {
     /// The BM25 score of one term times `boost`, read straight from its block postings.
     Term { term: Term, boost: Score },
     /// One word in every weighted field.
     Word(Word),
-    /// `score` for every document the match-only `query` matches (its postings are walked
-    /// unscored; term queries and boolean queries of all-`Should` or all-`Must` clauses are
-    /// evaluated as bitsets, anything else by tantivy).
-    Const { query: Box<dyn Query>, score: Score },
+    /// `score` for every document `matches` admits (evaluated as bitsets over the terms'
+    /// postings, walked unscored).
+    Const { matches: Match, score: Score },
     /// Documents holding every word score the sum of the words' scores: an intersection of
     /// per-word unions over fields (synonym expansions, power in the other unit).
     AllOf {
@@ -235,32 +187,12 @@ pub enum Exec {
     },
 }
 
-impl Clone for Exec {
-    fn clone(&self) -> Exec {
-        match self {
-            Exec::Term { term, boost } => Exec::Term {
-                term: term.clone(),
-                boost: *boost,
-            },
-            Exec::Word(w) => Exec::Word(w.clone()),
-            Exec::Const { query, score } => Exec::Const {
-                query: query.box_clone(),
-                score: *score,
-            },
-            Exec::AllOf { groups, body } => Exec::AllOf {
-                groups: groups.clone(),
-                body: body.clone(),
-            },
-        }
-    }
-}
-
 impl std::fmt::Debug for Exec {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Exec::Term { term, boost } => write!(f, "Term({term:?} x {boost})"),
             Exec::Word(w) => write!(f, "Word({:?} x {})", w.text, w.boost),
-            Exec::Const { query, score } => write!(f, "Const({score}, {query:?})"),
+            Exec::Const { matches, score } => write!(f, "Const({score}, {matches:?})"),
             Exec::AllOf { groups, .. } => {
                 let words: Vec<(&str, Score)> =
                     groups.iter().map(|w| (w.text.as_str(), w.boost)).collect();
@@ -270,22 +202,97 @@ impl std::fmt::Debug for Exec {
     }
 }
 
-/// The union of `clauses`: the term clauses in one boolean query, the others beside it.
-fn union_of(clauses: Vec<Clause>) -> Box<dyn Query> {
-    let (terms, others): (Vec<Clause>, Vec<Clause>) = clauses.into_iter().partition(|c| c.term);
-    let should = |v: Vec<Clause>| -> Vec<(Occur, Box<dyn Query>)> {
-        v.into_iter().map(|c| (Occur::Should, c.q)).collect()
-    };
-    let mut all = should(others);
-    if !terms.is_empty() {
-        all.push((Occur::Should, Box::new(BooleanQuery::new(should(terms)))));
+/// A match-only condition on indexed terms: which documents, with no score.
+#[derive(Clone, PartialEq)]
+pub enum Match {
+    /// Documents holding the term.
+    Term(Term),
+    /// Documents meeting any of the conditions; none: no document.
+    Any(Vec<Match>),
+    /// Documents meeting every one of the conditions.
+    All(Vec<Match>),
+}
+
+impl Match {
+    /// The condition no document meets.
+    fn nothing() -> Match {
+        Match::Any(Vec::new())
     }
-    if all.len() == 1 {
-        if let Some((_, q)) = all.pop() {
-            return q;
+
+    /// The condition as a tantivy query (match-only term queries, no frequencies read).
+    pub fn to_query(&self) -> Box<dyn Query> {
+        match self {
+            Match::Term(t) => Box::new(TermQuery::new(t.clone(), IndexRecordOption::Basic)),
+            Match::Any(v) if v.is_empty() => Box::new(EmptyQuery),
+            Match::Any(v) => Box::new(BooleanQuery::new(
+                v.iter().map(|m| (Occur::Should, m.to_query())).collect(),
+            )),
+            Match::All(v) => Box::new(BooleanQuery::new(
+                v.iter().map(|m| (Occur::Must, m.to_query())).collect(),
+            )),
         }
     }
-    Box::new(BooleanQuery::new(all))
+}
+
+impl std::fmt::Debug for Match {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Match::Term(t) => write!(f, "{t:?}"),
+            Match::Any(v) => {
+                write!(f, "any")?;
+                f.debug_list().entries(v).finish()
+            }
+            Match::All(v) => {
+                write!(f, "all")?;
+                f.debug_list().entries(v).finish()
+            }
+        }
+    }
+}
+
+impl LexicalQuery {
+    /// The plan as one tantivy query with the same matches and, up to rounding, the same
+    /// scores: the terms in one boolean union (tantivy unions term scorers without dynamic
+    /// dispatch), the compound clauses beside it. The snippet generators read its terms.
+    pub fn query(&self) -> Box<dyn Query> {
+        if self.is_browse {
+            return Box::new(AllQuery);
+        }
+        let mut terms: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut all: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for c in &self.clauses {
+            match c {
+                Exec::Term { term, boost } => {
+                    terms.push((Occur::Should, boosted_query(term, *boost)))
+                }
+                Exec::Word(w) => terms.extend(word_queries(w).map(|q| (Occur::Should, q))),
+                Exec::Const { matches, score } => {
+                    all.push((Occur::Should, MatchBoost::boxed(matches.to_query(), *score)))
+                }
+                Exec::AllOf { groups, .. } => {
+                    let must = groups
+                        .iter()
+                        .map(|w| {
+                            let any = word_queries(w).map(|q| (Occur::Should, q)).collect();
+                            (
+                                Occur::Must,
+                                Box::new(BooleanQuery::new(any)) as Box<dyn Query>,
+                            )
+                        })
+                        .collect();
+                    all.push((Occur::Should, Box::new(BooleanQuery::new(must))));
+                }
+            }
+        }
+        if !terms.is_empty() {
+            all.push((Occur::Should, Box::new(BooleanQuery::new(terms))));
+        }
+        match all.len() {
+            0 => Box::new(EmptyQuery),
+            1 => all.pop().map(|(_, q)| q).expect("one clause"),
+            _ => Box::new(BooleanQuery::new(all)),
+        }
+    }
 }
 
 pub(super) fn is_layout_word(word: &str) -> bool {
@@ -313,7 +320,7 @@ pub fn build_query(
     text: &str,
 ) -> LexicalQuery {
     let raw_words: Vec<&str> = text.split_whitespace().collect();
-    let mut clauses: Vec<Clause> = Vec::new();
+    let mut clauses: Vec<Exec> = Vec::new();
     let mut normalized_words: Vec<String> = Vec::new();
 
     // Codes: runs of up to three adjacent words, folded; Latin-typed Cyrillic model codes
@@ -459,9 +466,9 @@ pub fn build_query(
         } else {
             CODE_EXACT_BOOST
         };
-        clauses.push(Clause::term(f.code, &code, exact_boost));
+        clauses.push(Exec::term(f.code, &code, exact_boost));
         if code.len() >= 4 {
-            clauses.push(Clause::term(f.code_prefix, &code, CODE_PREFIX_BOOST));
+            clauses.push(Exec::term(f.code_prefix, &code, CODE_PREFIX_BOOST));
         }
         if part_intent && machine_code {
             // A query that names the machine and only says "parts" (`4Г721М расходники`,
@@ -471,7 +478,7 @@ pub fn build_query(
             } else {
                 COMPAT_BOOST
             };
-            clauses.push(Clause::constant(match_term(f.compat, &code), boost));
+            clauses.push(Exec::constant(match_term(f.compat, &code), boost));
         }
         // A code that covers the query but for at most one word is what the user is after.
         if !part_intent && content_words.len() - n <= 1 {
@@ -482,7 +489,7 @@ pub fn build_query(
     // reason to return every part of the catalog.
     let mut part_boost = if part_intent { PART_INTENT_BOOST } else { 0.0 };
 
-    let mut need_clauses: Vec<Box<dyn Query>> = Vec::new();
+    let mut need_clauses: Vec<Match> = Vec::new();
     let skip_words: HashSet<&str> = if part_intent {
         let mut skip: HashSet<&str> = machine_words.iter().map(|&i| content_words[i]).collect();
         // The brand right before the machine's model is the machine's (`для Hurco VMX30i`,
@@ -524,8 +531,8 @@ pub fn build_query(
         part_boost = PART_INTENT_BOOST;
     }
     let mut normalized_context: Vec<bool> = Vec::new();
-    let mut coord: Vec<Clause> = Vec::new();
-    let mut groups: Vec<Vec<Box<dyn Query>>> = Vec::new();
+    let mut coord: Vec<Exec> = Vec::new();
+    let mut groups: Vec<Vec<Match>> = Vec::new();
 
     for (wi, word) in raw_words.iter().enumerate() {
         if skip_words.contains(word) {
@@ -542,7 +549,7 @@ pub fn build_query(
         let nstart = normalized_words.len();
         // What the word matches, as match-only queries on `body`, which holds the text of every
         // weighted field: the word's coordination group and its share of the need.
-        let mut matched: Vec<Box<dyn Query>> = Vec::new();
+        let mut matched: Vec<Match> = Vec::new();
         'word: {
             let pieces = analysis::split_words(word);
             let mut direct: Vec<String> = Vec::new();
@@ -595,15 +602,11 @@ pub fn build_query(
                     // stems come from the snapshot's cached automaton walk).
                     let near = vocab.within(f.body, &alt_term, analysis::fuzzy_distance(&alt));
                     if near.is_empty() {
-                        matched.push(Box::new(EmptyQuery));
+                        matched.push(Match::nothing());
                     } else {
-                        let any: Box<dyn Query> = Box::new(BooleanQuery::new(
-                            near.iter()
-                                .map(|t| (Occur::Should, match_term(f.body, t)))
-                                .collect(),
-                        ));
-                        matched.push(any.box_clone());
-                        clauses.push(Clause::constant(any, REPAIRED_BOOST));
+                        let any = Match::Any(near.iter().map(|t| match_term(f.body, t)).collect());
+                        matched.push(any.clone());
+                        clauses.push(Exec::constant(any, REPAIRED_BOOST));
                     }
                 } else if is_latin {
                     // Russian typed in Latin may also be a known synonym key (shvp -> швп).
@@ -645,25 +648,17 @@ pub fn build_query(
                             .map(|c| c.boosted(REPAIRED_BOOST)),
                     );
                 }
-                let any_of = |field: Field| -> Box<dyn Query> {
-                    if near.is_empty() {
-                        return Box::new(EmptyQuery);
-                    }
-                    Box::new(BooleanQuery::new(
-                        near.iter()
-                            .map(|t| (Occur::Should, match_term(field, t)))
-                            .collect(),
-                    ))
-                };
+                let any_of =
+                    |field: Field| Match::Any(near.iter().map(|t| match_term(field, t)).collect());
                 matched.push(any_of(f.body));
                 if !near.is_empty() {
-                    clauses.push(Clause::constant(any_of(f.body), 1.0));
-                    clauses.push(Clause::constant(any_of(f.name), 2.0));
+                    clauses.push(Exec::constant(any_of(f.body), 1.0));
+                    clauses.push(Exec::constant(any_of(f.name), 2.0));
                 }
             }
         }
         if part_intent && is_need_word(word) {
-            need_clauses.extend(matched.iter().map(|q| q.box_clone()));
+            need_clauses.extend(matched.iter().cloned());
         }
         if !matched.is_empty() && !analysis::is_stopword(&normalize(word)) {
             groups.resize_with(normalized_words.len().max(nstart + 1), Vec::new);
@@ -671,7 +666,7 @@ pub fn build_query(
         }
         normalized_context.resize(normalized_words.len(), context[wi]);
         if context[wi] {
-            let boosted: Vec<Clause> = clauses
+            let boosted: Vec<Exec> = clauses
                 .drain(before..)
                 .map(|c| c.boosted(CONTEXT_BOOST))
                 .collect();
@@ -683,7 +678,7 @@ pub fn build_query(
     for (_, alt) in analysis::power_alternatives(text) {
         let terms: Vec<String> = analysis::analyze(&alt).into_iter().map(|x| x.2).collect();
         if !terms.is_empty() {
-            clauses.push(Clause::all_terms(f, &terms, SYNONYM_BOOST));
+            clauses.push(Exec::all_terms(f, &terms, SYNONYM_BOOST));
         }
     }
 
@@ -691,7 +686,7 @@ pub fn build_query(
     // Sizes (`стол 1250 на 320` meets `table_size_mm: 1250x320`) and tool tapers (`SK 40`
     // meets `7:24 №40 (ISO 40)`), in the same canonical tokens.
     for q in analysis::quantities(text) {
-        clauses.push(Clause::term(f.qty, &q, QTY_BOOST));
+        clauses.push(Exec::term(f.qty, &q, QTY_BOOST));
     }
     // A size or taper is one requirement of the query however many words it is written in
     // (`1250 на 320`, `SK 40`): it also counts once in coordination.
@@ -699,7 +694,7 @@ pub fn build_query(
         .into_iter()
         .chain(analysis::tapers(text, false))
     {
-        clauses.push(Clause::term(f.qty, &q, QTY_BOOST));
+        clauses.push(Exec::term(f.qty, &q, QTY_BOOST));
         groups.push(vec![match_term(f.qty, &q)]);
     }
 
@@ -716,24 +711,19 @@ pub fn build_query(
                 let terms: Vec<String> = analysis::analyze(exp).into_iter().map(|x| x.2).collect();
                 if !terms.is_empty() {
                     // The same match on `body` alone, for the match-only uses.
-                    let matched: Box<dyn Query> = if terms.len() == 1 {
+                    let matched = if terms.len() == 1 {
                         match_term(f.body, &terms[0])
                     } else {
-                        Box::new(BooleanQuery::new(
-                            terms
-                                .iter()
-                                .map(|t| (Occur::Must, match_term(f.body, t)))
-                                .collect(),
-                        ))
+                        Match::All(terms.iter().map(|t| match_term(f.body, t)).collect())
                     };
                     if part_intent && window.iter().all(|w| is_need_word(w)) {
-                        need_clauses.push(matched.box_clone());
+                        need_clauses.push(matched.clone());
                     }
                     groups.resize_with(groups.len().max(start + n), Vec::new);
                     for g in &mut groups[start..start + n] {
-                        g.push(matched.box_clone());
+                        g.push(matched.clone());
                     }
-                    clauses.push(Clause::all_terms(f, &terms, boost));
+                    clauses.push(Exec::all_terms(f, &terms, boost));
                 }
             }
         }
@@ -741,24 +731,10 @@ pub fn build_query(
 
     if part_intent && !need_clauses.is_empty() {
         // Parts declared for the named machine that also match the need come first.
-        let need: Box<dyn Query> = Box::new(BooleanQuery::new(
-            need_clauses
-                .into_iter()
-                .map(|q| (Occur::Should, q))
-                .collect(),
-        ));
+        let need = Match::Any(need_clauses);
         for code in &machine_codes {
-            let both = BooleanQuery::new(vec![
-                (
-                    Occur::Must,
-                    Box::new(TermQuery::new(
-                        Term::from_field_text(f.compat, code),
-                        IndexRecordOption::Basic,
-                    )) as Box<dyn Query>,
-                ),
-                (Occur::Must, need.box_clone()),
-            ]);
-            clauses.push(Clause::constant(Box::new(both), COMPAT_NEED_BOOST));
+            let both = Match::All(vec![match_term(f.compat, code), need.clone()]);
+            clauses.push(Exec::constant(both, COMPAT_NEED_BOOST));
         }
     }
     // Coordination: a constant for every query word a document matches (directly, repaired or
@@ -768,53 +744,248 @@ pub fn build_query(
     // Each group matches only documents the clauses match (it is the word's own match on `body`,
     // which holds every weighted field), so the groups sit in the clauses' union: one flat
     // union to walk, and the match set is the clauses'.
-    let groups: Vec<Box<dyn Query>> = groups
+    let groups: Vec<Match> = groups
         .into_iter()
         .filter(|g| !g.is_empty())
-        .map(|mut g| -> Box<dyn Query> {
+        .map(|mut g| {
             if g.len() == 1 {
                 g.remove(0)
             } else {
-                Box::new(BooleanQuery::new(
-                    g.into_iter().map(|q| (Occur::Should, q)).collect(),
-                ))
+                Match::Any(g)
             }
         })
         .collect();
     if groups.len() > 1 {
         for any in groups {
-            coord.push(Clause::constant(any, COORD_BOOST));
+            coord.push(Exec::constant(any, COORD_BOOST));
         }
     }
     // Only a query without words browses. One whose words the index does not know (a part
     // number nobody stocks) matches nothing lexically: as a browse request it listed the
     // whole catalog.
     let is_browse = clauses.is_empty() && part_boost == 0.0 && content_words.is_empty();
-    let mut execs: Vec<Exec> = Vec::new();
-    let query: Box<dyn Query> = if is_browse {
-        Box::new(AllQuery)
+    let execs: Vec<Exec> = if is_browse {
+        Vec::new()
     } else if clauses.is_empty() && part_boost == 0.0 {
-        execs.push(Exec::Const {
-            query: Box::new(EmptyQuery),
-            score: 0.0,
-        });
-        Box::new(EmptyQuery)
+        vec![Exec::constant(Match::nothing(), 0.0)]
     } else if clauses.is_empty() {
         // Nothing but context matched the index: what the query asks for is a part.
-        let c = Clause::constant(match_term(f.kind, Kind::SparePart.as_str()), part_boost);
+        let c = Exec::constant(match_term(f.kind, Kind::SparePart.as_str()), part_boost);
         part_boost = 0.0;
-        execs.extend(c.exec);
-        c.q
+        vec![c]
     } else {
         clauses.extend(coord);
-        execs.extend(clauses.iter_mut().filter_map(|c| c.exec.take()));
-        union_of(clauses)
+        clauses
     };
     LexicalQuery {
-        query,
         clauses: execs,
         pin_codes,
         is_browse,
         part_boost,
+    }
+}
+
+/// Plans as snapshots (`expect-test`): a change to planning shows here as a diff of the
+/// clauses; after checking it, `UPDATE_EXPECT=1 cargo test -p search-core text::plan` rewrites
+/// the expectations.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doc::CatalogDoc;
+    use crate::text::schema::{register_tokenizers, schema, to_tantivy};
+    use expect_test::{expect, Expect};
+    use tantivy::schema::Schema;
+
+    /// A small in-memory index: its dictionary is the vocabulary the planner consults.
+    fn vocabulary() -> (Schema, Fields, tantivy::Searcher) {
+        let (schema, f) = schema();
+        let index = tantivy::Index::create_in_ram(schema.clone());
+        register_tokenizers(&index);
+        let mut writer: tantivy::IndexWriter =
+            index.writer_with_num_threads(1, 15_000_000).unwrap();
+        let cards = [
+            (
+                "M-1",
+                "product",
+                "16K20-1000",
+                "Токарно-винторезный станок 16К20",
+                "16К20",
+                "Токарные станки",
+                vec![],
+            ),
+            (
+                "P-1",
+                "spare_part",
+                "6205-2RS",
+                "Подшипник шпинделя 6205-2RS",
+                "6205-2RS",
+                "Подшипники",
+                vec!["16К20"],
+            ),
+            (
+                "P-2",
+                "spare_part",
+                "ШВП-2510",
+                "Винтовая пара ШВП 25x10 для станка",
+                "ШВП-2510",
+                "ШВП",
+                vec!["VF-2"],
+            ),
+            (
+                "M-2",
+                "product",
+                "6Р12",
+                "Вертикально-фрезерный станок 6Р12, стол 1250x320, конус ISO 50",
+                "6Р12",
+                "Фрезерные станки",
+                vec![],
+            ),
+        ];
+        for (i, (id, kind, sku, name, model, category, compat)) in cards.into_iter().enumerate() {
+            let doc: CatalogDoc = serde_json::from_value(serde_json::json!({
+                "id": id, "kind": kind, "sku": sku, "name": name, "brand": "Россия",
+                "model": model, "category": category, "compatible_models": compat,
+            }))
+            .unwrap();
+            writer
+                .add_document(to_tantivy(&f, &doc, i as u32, "h"))
+                .unwrap();
+        }
+        writer.commit().unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        (schema, f, searcher)
+    }
+
+    /// The plan of `text`, one clause per line, fields by name.
+    fn plan(text: &str, synonyms: &str) -> String {
+        let (schema, f, searcher) = vocabulary();
+        let synonyms = Synonyms::parse(synonyms).unwrap();
+        let lex = build_query(&f, &searcher, &synonyms, text);
+        let term = |t: &Term| {
+            let value = t.value();
+            let text = value.as_str().unwrap_or("?").to_string();
+            format!("{}:{text}", schema.get_field_name(t.field()))
+        };
+        fn matches(m: &Match, term: &dyn Fn(&Term) -> String) -> String {
+            let list = |v: &[Match]| -> String {
+                v.iter()
+                    .map(|m| matches(m, term))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            match m {
+                Match::Term(t) => term(t),
+                Match::Any(v) => format!("any({})", list(v)),
+                Match::All(v) => format!("all({})", list(v)),
+            }
+        }
+        let mut out: Vec<String> = lex
+            .clauses
+            .iter()
+            .map(|c| match c {
+                Exec::Term { term: t, boost } => format!("term {} x{boost}", term(t)),
+                Exec::Word(w) => format!("word {} x{}", w.text, w.boost),
+                Exec::Const { matches: m, score } => {
+                    format!("const {score} {}", matches(m, &term))
+                }
+                Exec::AllOf { groups, .. } => {
+                    let words: Vec<String> = groups
+                        .iter()
+                        .map(|w| format!("{} x{}", w.text, w.boost))
+                        .collect();
+                    format!("all-of {}", words.join(", "))
+                }
+            })
+            .collect();
+        let mut pins: Vec<&String> = lex.pin_codes.iter().collect();
+        pins.sort();
+        out.push(format!(
+            "pin {pins:?} part_boost {} browse {}",
+            lex.part_boost, lex.is_browse
+        ));
+        out.join("\n")
+    }
+
+    fn check(text: &str, synonyms: &str, expected: Expect) {
+        expected.assert_eq(&plan(text, synonyms));
+    }
+
+    #[test]
+    fn a_part_for_a_named_machine_is_constrained_by_declared_compatibility() {
+        check("подшипник для 16К20", "", expect![[r#"
+            term code:16k20 x3
+            term code_prefix:16k20 x4
+            const 8 compat:16k20
+            word подшипник x1
+            const 100000 all(compat:16k20 any(body:подшипник))
+            pin [] part_boost 3 browse false"#]]);
+    }
+
+    #[test]
+    fn a_code_alone_is_pinned() {
+        check("6205-2RS", "", expect![[r#"
+            term code:62052rs x12
+            term code_prefix:62052rs x4
+            word 6205 x1
+            word 2rs x1
+            pin ["62052rs"] part_boost 0 browse false"#]]);
+    }
+
+    #[test]
+    fn unknown_words_are_repaired_by_layout_translit_and_distance() {
+        check("gjlibgybr", "", expect![[r#"
+            word подшипник x0.8
+            pin [] part_boost 0 browse false"#]]);
+        check("podshipnik", "", expect![[r#"
+            word подшипник x0.8
+            pin [] part_boost 0 browse false"#]]);
+        check("подшибник шпинделя", "", expect![[r#"
+            word подшипник x0.8
+            const 1 any(body:подшипник)
+            const 2 any(name:подшипник)
+            word шпиндел x1
+            const 40 any(any() any(body:подшипник))
+            const 40 body:шпиндел
+            pin [] part_boost 0 browse false"#]]);
+    }
+
+    #[test]
+    fn synonyms_expand_over_word_ngrams() {
+        check(
+            "шарико-винтовая пара",
+            "шарико-винтовая пара = швп\n",
+            expect![[r#"
+                word винтов x1
+                word пар x1
+                all-of швп x0.9
+                const 40 any(body:винтов any() any() body:швп)
+                const 40 body:швп
+                const 40 any(body:пар body:швп)
+                pin [] part_boost 0 browse false"#]],
+        );
+    }
+
+    #[test]
+    fn sizes_and_tapers_are_one_requirement_each() {
+        check("фрезерный станок 320 на 1250 SK 50", "", expect![[r#"
+            word фрезерн x1
+            word станок x1
+            word 50 x1
+            term qty:size1250x320 x20
+            term qty:taperiso50 x20
+            const 40 body:фрезерн
+            const 40 body:станок
+            const 40 body:50
+            const 40 qty:size1250x320
+            const 40 qty:taperiso50
+            pin [] part_boost 0 browse false"#]]);
+    }
+
+    #[test]
+    fn nothing_known_matches_nothing_and_no_words_browse() {
+        check("qqzx", "", expect![[r#"
+            const 0 any()
+            pin [] part_boost 0 browse false"#]]);
+        check("для", "", expect!["pin [] part_boost 0 browse true"]);
     }
 }
