@@ -7,6 +7,7 @@
 //! waits for a writer. A snapshot knows which vector ids are live, so vectors added or
 //! tombstoned after it was taken do not leak into its results.
 
+mod compose;
 mod config;
 mod request;
 mod search;

@@ -1,6 +1,7 @@
 //! Search on a snapshot: validation, the lexical and semantic lists, pinning, fusion,
 //! facets, paging and highlighting.
 
+use super::compose::{compose, Lists};
 use super::request::Executors;
 use super::request::Facets;
 use super::request::Hit;
@@ -11,7 +12,6 @@ use super::snapshot::Snapshot;
 use crate::bits;
 use crate::embed::CachedEmbedder;
 use crate::error::{Error, Result};
-use crate::fusion::rrf;
 use crate::highlight::Highlighter;
 use crate::text::{self, MatchSet, MatchSetCollector};
 use crate::vector::Vid;
@@ -396,41 +396,23 @@ impl Snapshot {
         }
 
         // Fuse.
-        let mut ordered: Vec<(Vid, f32, Option<DocAddress>)> = Vec::new();
         let mut total = lex_set.count;
         let mut facets = Facets {
             kind: lex_set.kind.clone(),
             category: lex_set.category.clone(),
             brand: lex_set.brand.clone(),
         };
+        let mut sem_weight = self.config.rrf.semantic_weight;
         match mode {
-            Mode::Lexical => {
-                for (c, (score, _)) in lex_cands.iter().zip(&lex_top) {
-                    ordered.push((c.vid, *score, c.addr));
-                }
-            }
+            Mode::Lexical => {}
             Mode::Semantic => {
                 total = sem.len() as u64;
                 facets = facets_of(self, &sem)?;
-                for (vid, score) in &sem {
-                    ordered.push((*vid, *score, None));
-                }
             }
             Mode::Hybrid => {
-                let addr_by_vid: HashMap<Vid, DocAddress> = lex_cands
-                    .iter()
-                    .filter_map(|c| c.addr.map(|a| (c.vid, a)))
-                    .collect();
-                let lex_ids: Vec<Vid> = lex_cands
-                    .iter()
-                    .take(LEXICAL_DEPTH)
-                    .map(|c| c.vid)
-                    .collect();
-                let sem_ids: Vec<Vid> = sem.iter().map(|x| x.0).collect();
                 // The embedding model is much weaker on English queries over this Russian
                 // catalog (dev set: semantic nDCG@10 0.17 vs 0.42 overall), so its vote counts
                 // less when the query's words are Latin.
-                let mut sem_weight = self.config.rrf.semantic_weight;
                 if latin_words_query(text) {
                     sem_weight *= self.config.rrf.latin_semantic_factor;
                 }
@@ -439,13 +421,6 @@ impl Snapshot {
                 if code_pinned {
                     sem_weight *= self.config.rrf.code_semantic_factor;
                 }
-                let fused = rrf(
-                    &[
-                        (&lex_ids, self.config.rrf.lexical_weight),
-                        (&sem_ids, sem_weight),
-                    ],
-                    self.config.rrf.k,
-                );
                 let extra: Vec<(Vid, f32)> = sem
                     .iter()
                     .filter(|(v, _)| !lex_set.contains(*v))
@@ -456,30 +431,32 @@ impl Snapshot {
                     let add = facets_of(self, &extra)?;
                     facets = merge_facets(facets, add);
                 }
-                let max = fused.first().map_or(0.0, |x| x.1);
-                for vid in &pinned {
-                    ordered.push((*vid, max + 1.0, addr_by_vid.get(vid).copied()));
-                }
-                for (vid, score) in fused {
-                    if !pin_rank.contains_key(&vid) {
-                        ordered.push((vid, score, addr_by_vid.get(&vid).copied()));
-                    }
-                }
-                // Lexical matches beyond the fusion depth follow in BM25 order.
-                for c in lex_cands.iter().skip(LEXICAL_DEPTH) {
-                    ordered.push((c.vid, 0.0, c.addr));
-                }
             }
         }
-        if mode == Mode::Lexical && !pinned.is_empty() {
-            // Pinned documents in tier order, as in hybrid, then the rest in BM25 order.
-            let (mut head, tail): (Vec<_>, Vec<_>) = ordered
-                .into_iter()
-                .partition(|item| pin_rank.contains_key(&item.0));
-            head.sort_by_key(|item| pin_rank.get(&item.0).copied());
-            head.extend(tail);
-            ordered = head;
-        }
+        let lexical: Vec<(Vid, f32)> = lex_cands
+            .iter()
+            .zip(&lex_top)
+            .map(|(c, (score, _))| (c.vid, *score))
+            .collect();
+        let ordered = compose(&Lists {
+            mode,
+            lexical: &lexical,
+            semantic: &sem,
+            pinned: &pinned,
+            weights: (
+                self.config.rrf.lexical_weight,
+                sem_weight,
+                self.config.rrf.k,
+            ),
+        });
+        // Lexical candidates come with their addresses; the others are looked up.
+        let addr_by_vid: HashMap<Vid, DocAddress> = lex_cands
+            .iter()
+            .filter_map(|c| c.addr.map(|a| (c.vid, a)))
+            .collect();
+        let ordered = ordered
+            .into_iter()
+            .map(|(vid, score)| (vid, score, addr_by_vid.get(&vid).copied()));
 
         let mut hits = Vec::new();
         let gens = if req.highlight && !browse {
@@ -491,7 +468,7 @@ impl Snapshot {
         } else {
             None
         };
-        for (vid, score, addr) in ordered.into_iter().skip(req.offset).take(req.limit) {
+        for (vid, score, addr) in ordered.skip(req.offset).take(req.limit) {
             let addr = match addr {
                 Some(a) => a,
                 None => match self.addr_of(vid)? {

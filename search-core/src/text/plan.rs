@@ -912,41 +912,61 @@ mod tests {
 
     #[test]
     fn a_part_for_a_named_machine_is_constrained_by_declared_compatibility() {
-        check("подшипник для 16К20", "", expect![[r#"
+        check(
+            "подшипник для 16К20",
+            "",
+            expect![[r#"
             term code:16k20 x3
             term code_prefix:16k20 x4
             const 8 compat:16k20
             word подшипник x1
             const 100000 all(compat:16k20 any(body:подшипник))
-            pin [] part_boost 3 browse false"#]]);
+            pin [] part_boost 3 browse false"#]],
+        );
     }
 
     #[test]
     fn a_code_alone_is_pinned() {
-        check("6205-2RS", "", expect![[r#"
+        check(
+            "6205-2RS",
+            "",
+            expect![[r#"
             term code:62052rs x12
             term code_prefix:62052rs x4
             word 6205 x1
             word 2rs x1
-            pin ["62052rs"] part_boost 0 browse false"#]]);
+            pin ["62052rs"] part_boost 0 browse false"#]],
+        );
     }
 
     #[test]
     fn unknown_words_are_repaired_by_layout_translit_and_distance() {
-        check("gjlibgybr", "", expect![[r#"
+        check(
+            "gjlibgybr",
+            "",
+            expect![[r#"
             word подшипник x0.8
-            pin [] part_boost 0 browse false"#]]);
-        check("podshipnik", "", expect![[r#"
+            pin [] part_boost 0 browse false"#]],
+        );
+        check(
+            "podshipnik",
+            "",
+            expect![[r#"
             word подшипник x0.8
-            pin [] part_boost 0 browse false"#]]);
-        check("подшибник шпинделя", "", expect![[r#"
+            pin [] part_boost 0 browse false"#]],
+        );
+        check(
+            "подшибник шпинделя",
+            "",
+            expect![[r#"
             word подшипник x0.8
             const 1 any(body:подшипник)
             const 2 any(name:подшипник)
             word шпиндел x1
             const 40 any(any() any(body:подшипник))
             const 40 body:шпиндел
-            pin [] part_boost 0 browse false"#]]);
+            pin [] part_boost 0 browse false"#]],
+        );
     }
 
     #[test]
@@ -967,7 +987,10 @@ mod tests {
 
     #[test]
     fn sizes_and_tapers_are_one_requirement_each() {
-        check("фрезерный станок 320 на 1250 SK 50", "", expect![[r#"
+        check(
+            "фрезерный станок 320 на 1250 SK 50",
+            "",
+            expect![[r#"
             word фрезерн x1
             word станок x1
             word 50 x1
@@ -978,14 +1001,19 @@ mod tests {
             const 40 body:50
             const 40 qty:size1250x320
             const 40 qty:taperiso50
-            pin [] part_boost 0 browse false"#]]);
+            pin [] part_boost 0 browse false"#]],
+        );
     }
 
     #[test]
     fn nothing_known_matches_nothing_and_no_words_browse() {
-        check("qqzx", "", expect![[r#"
+        check(
+            "qqzx",
+            "",
+            expect![[r#"
             const 0 any()
-            pin [] part_boost 0 browse false"#]]);
+            pin [] part_boost 0 browse false"#]],
+        );
         check("для", "", expect!["pin [] part_boost 0 browse true"]);
     }
 }
