@@ -318,7 +318,7 @@ fn build_engine(
     let started = Instant::now();
     let synonyms = search_core::Synonyms::parse(server::DEFAULT_SYNONYMS)
         .map_err(|line| anyhow::anyhow!("synonyms line {line}"))?;
-    let mut cfg = server::engine_config(None, synonyms);
+    let mut cfg = server::engine_config(&server::config::EngineTuning::from_env()?, None, synonyms);
     cfg.model_id = model_id.to_string();
     cfg.dim = dim;
     cfg.result_cache = 0; // every query computed

@@ -32,7 +32,11 @@ async fn main() -> anyhow::Result<()> {
 
     let dir = tempfile::tempdir()?;
     let open = |embedder: Arc<dyn Embedder>| -> anyhow::Result<Arc<Engine>> {
-        let ecfg = server::engine_config(Some(&embedder), search_core::Synonyms::default());
+        let ecfg = server::engine_config(
+            &cfg.tuning,
+            Some(&embedder),
+            search_core::Synonyms::default(),
+        );
         let (engine, _) = Engine::open(&dir.path().join("index"), ecfg)?;
         engine.set_embedder(Some(Arc::new(search_core::CachedEmbedder::new(
             embedder, 256,

@@ -41,6 +41,119 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// Lead routes, amoCRM sync and the passport webhook.
     pub leads: LeadsConfig,
+    /// Overrides of the engine's fusion, graph and cache settings.
+    pub tuning: EngineTuning,
+}
+
+/// Overrides of the engine's settings (defaults chosen on the development set and in the
+/// benchmarks), each from its environment variable; unset keeps the engine's default, a value
+/// that does not parse or is out of range stops the start with its name.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct EngineTuning {
+    pub rrf_k: Option<f32>,
+    pub rrf_lexical_weight: Option<f32>,
+    pub rrf_semantic_weight: Option<f32>,
+    pub rrf_latin_semantic_factor: Option<f32>,
+    pub rrf_code_semantic_factor: Option<f32>,
+    pub feedback_docs: Option<usize>,
+    pub feedback_weight: Option<f32>,
+    pub hnsw_ef_search: Option<usize>,
+    /// `SEARCH_CACHE_ENTRIES`: results kept per snapshot (0: every request computed).
+    pub search_cache_entries: Option<usize>,
+    /// `DOC_CACHE_ENTRIES`: decoded stored documents kept.
+    pub doc_cache_entries: Option<usize>,
+    /// `WORD_CACHE_MB`: word impacts and term bitsets kept per snapshot.
+    pub word_cache_mb: Option<usize>,
+}
+
+impl EngineTuning {
+    /// The overrides set in the environment.
+    pub fn from_env() -> anyhow::Result<EngineTuning> {
+        EngineTuning::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// The overrides `get` names (environment variable → value).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> anyhow::Result<EngineTuning> {
+        let set = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        // A weight or factor: a finite number, not negative.
+        let weight = |k: &str| -> anyhow::Result<Option<f32>> {
+            set(k)
+                .map(|v| {
+                    v.trim()
+                        .parse::<f32>()
+                        .ok()
+                        .filter(|x| x.is_finite() && *x >= 0.0)
+                        .ok_or_else(|| anyhow::anyhow!("{k} must be a number ≥ 0, got {v:?}"))
+                })
+                .transpose()
+        };
+        let count = |k: &str, min: usize| -> anyhow::Result<Option<usize>> {
+            set(k)
+                .map(|v| {
+                    v.trim()
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|n| *n >= min)
+                        .ok_or_else(|| {
+                            anyhow::anyhow!("{k} must be a whole number ≥ {min}, got {v:?}")
+                        })
+                })
+                .transpose()
+        };
+        let rrf_k = weight("RRF_K")?;
+        if rrf_k == Some(0.0) {
+            anyhow::bail!("RRF_K must be above 0");
+        }
+        Ok(EngineTuning {
+            rrf_k,
+            rrf_lexical_weight: weight("RRF_LEXICAL_WEIGHT")?,
+            rrf_semantic_weight: weight("RRF_SEMANTIC_WEIGHT")?,
+            rrf_latin_semantic_factor: weight("RRF_LATIN_SEMANTIC_FACTOR")?,
+            rrf_code_semantic_factor: weight("RRF_CODE_SEMANTIC_FACTOR")?,
+            feedback_docs: count("FEEDBACK_DOCS", 0)?,
+            feedback_weight: weight("FEEDBACK_WEIGHT")?,
+            hnsw_ef_search: count("HNSW_EF_SEARCH", 1)?,
+            search_cache_entries: count("SEARCH_CACHE_ENTRIES", 0)?,
+            doc_cache_entries: count("DOC_CACHE_ENTRIES", 0)?,
+            word_cache_mb: count("WORD_CACHE_MB", 0)?,
+        })
+    }
+
+    /// `cfg` with these overrides applied.
+    pub fn apply(&self, cfg: &mut search_core::EngineConfig) {
+        let set_f = |to: &mut f32, v: Option<f32>| {
+            if let Some(v) = v {
+                *to = v;
+            }
+        };
+        set_f(&mut cfg.rrf.k, self.rrf_k);
+        set_f(&mut cfg.rrf.lexical_weight, self.rrf_lexical_weight);
+        set_f(&mut cfg.rrf.semantic_weight, self.rrf_semantic_weight);
+        set_f(
+            &mut cfg.rrf.latin_semantic_factor,
+            self.rrf_latin_semantic_factor,
+        );
+        set_f(
+            &mut cfg.rrf.code_semantic_factor,
+            self.rrf_code_semantic_factor,
+        );
+        set_f(&mut cfg.feedback_weight, self.feedback_weight);
+        if let Some(n) = self.feedback_docs {
+            cfg.feedback_docs = n;
+        }
+        if let Some(ef) = self.hnsw_ef_search {
+            cfg.hnsw.ef_search = ef;
+        }
+        if let Some(n) = self.search_cache_entries {
+            cfg.result_cache = n;
+        }
+        if let Some(n) = self.doc_cache_entries {
+            cfg.doc_cache = n;
+        }
+        if let Some(mb) = self.word_cache_mb {
+            cfg.word_cache_bytes = mb << 20;
+        }
+    }
 }
 
 /// Settings of the lead flows (all optional: without amoCRM settings leads are stored and
@@ -311,6 +424,7 @@ impl Config {
                 .map_err(|e| anyhow::anyhow!("SHUTDOWN_DRAIN_MS: {e}"))?,
             admin_token: std::env::var("ADMIN_TOKEN").ok().filter(|t| !t.is_empty()),
             leads: LeadsConfig::from_env()?,
+            tuning: EngineTuning::from_env()?,
         })
     }
 
@@ -346,6 +460,38 @@ mod tests {
         let after = default_replica_id(&tmp);
         std::fs::remove_dir_all(&tmp).unwrap();
         assert_eq!(before, after);
+    }
+
+    #[test]
+    fn engine_tuning_is_validated_and_applied() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| pairs.iter().find(|p| p.0 == k).map(|p| p.1.to_string())
+        };
+        let t = EngineTuning::from_lookup(env(&[
+            ("RRF_K", "5"),
+            ("FEEDBACK_DOCS", "0"),
+            ("WORD_CACHE_MB", "2"),
+            ("RRF_SEMANTIC_WEIGHT", " "),
+        ]))
+        .unwrap();
+        let mut cfg = search_core::EngineConfig::new("m", 8);
+        let before = cfg.rrf.semantic_weight;
+        t.apply(&mut cfg);
+        assert_eq!(cfg.rrf.k, 5.0);
+        assert_eq!(cfg.feedback_docs, 0);
+        assert_eq!(cfg.word_cache_bytes, 2 << 20);
+        assert_eq!(cfg.rrf.semantic_weight, before, "blank keeps the default");
+        for bad in [
+            &[("RRF_K", "0")][..],
+            &[("RRF_K", "abc")],
+            &[("RRF_SEMANTIC_WEIGHT", "-1")],
+            &[("FEEDBACK_WEIGHT", "NaN")],
+            &[("HNSW_EF_SEARCH", "0")],
+            &[("DOC_CACHE_ENTRIES", "-5")],
+        ] {
+            let err = EngineTuning::from_lookup(env(bad)).unwrap_err().to_string();
+            assert!(err.contains(bad[0].0), "{err}");
+        }
     }
 
     #[test]

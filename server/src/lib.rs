@@ -20,7 +20,7 @@ use search_core::{CachedEmbedder, Embedder, Engine, EngineConfig, OnnxEmbedder, 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use std::sync::Arc;
 
-pub use config::Config;
+pub use config::{Config, EngineTuning};
 
 /// Default synonyms shipped with the server.
 pub const DEFAULT_SYNONYMS: &str = include_str!("../synonyms.txt");
@@ -106,50 +106,20 @@ pub fn synonyms_with(rows: &[(String, String)]) -> anyhow::Result<Synonyms> {
     Ok(syn)
 }
 
-/// Engine settings for the loaded model (or for lexical-only operation).
-pub fn engine_config(embedder: Option<&Arc<dyn Embedder>>, synonyms: Synonyms) -> EngineConfig {
+/// Engine settings for the loaded model (or for lexical-only operation), with the tuning
+/// overrides of the configuration.
+pub fn engine_config(
+    tuning: &EngineTuning,
+    embedder: Option<&Arc<dyn Embedder>>,
+    synonyms: Synonyms,
+) -> EngineConfig {
     let (model_id, dim) = match embedder {
         Some(e) => (e.model_id().to_string(), e.dim()),
         None => ("none".to_string(), DIM),
     };
     let mut cfg = EngineConfig::new(model_id, dim);
     cfg.synonyms = Arc::new(synonyms);
-    // Fusion and graph knobs may be overridden for tuning (defaults chosen on the dev set).
-    let env_f32 = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<f32>().ok());
-    let env_usize = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<usize>().ok());
-    if let Some(k) = env_f32("RRF_K") {
-        cfg.rrf.k = k;
-    }
-    if let Some(w) = env_f32("RRF_LEXICAL_WEIGHT") {
-        cfg.rrf.lexical_weight = w;
-    }
-    if let Some(w) = env_f32("RRF_SEMANTIC_WEIGHT") {
-        cfg.rrf.semantic_weight = w;
-    }
-    if let Some(f) = env_f32("RRF_LATIN_SEMANTIC_FACTOR") {
-        cfg.rrf.latin_semantic_factor = f;
-    }
-    if let Some(f) = env_f32("RRF_CODE_SEMANTIC_FACTOR") {
-        cfg.rrf.code_semantic_factor = f;
-    }
-    if let Some(n) = env_usize("FEEDBACK_DOCS") {
-        cfg.feedback_docs = n;
-    }
-    if let Some(w) = env_f32("FEEDBACK_WEIGHT") {
-        cfg.feedback_weight = w;
-    }
-    if let Some(ef) = env_usize("HNSW_EF_SEARCH") {
-        cfg.hnsw.ef_search = ef;
-    }
-    if let Some(n) = env_usize("SEARCH_CACHE_ENTRIES") {
-        cfg.result_cache = n;
-    }
-    if let Some(n) = env_usize("DOC_CACHE_ENTRIES") {
-        cfg.doc_cache = n;
-    }
-    if let Some(n) = env_usize("WORD_CACHE_MB") {
-        cfg.word_cache_bytes = n << 20;
-    }
+    tuning.apply(&mut cfg);
     cfg
 }
 
@@ -163,7 +133,7 @@ pub fn open_engine(
     embedder: Option<Arc<dyn Embedder>>,
     synonyms: Synonyms,
 ) -> anyhow::Result<(Arc<Engine>, std::path::PathBuf)> {
-    let ecfg = engine_config(embedder.as_ref(), synonyms);
+    let ecfg = engine_config(&cfg.tuning, embedder.as_ref(), synonyms);
     let dirs = indexer::IndexDirs::new(&cfg.data_dir);
     let dir = dirs.live().context("preparing the index directory")?;
     let (engine, outcome) = Engine::open(&dir, ecfg).context("opening index")?;

@@ -295,7 +295,7 @@ async fn reindex(cfg: Config) -> anyhow::Result<()> {
     let pool = server::connect(&cfg.database_url).await?;
     let embedder = server::load_embedder(&cfg);
     let synonyms = server::load_synonyms(Some(&pool)).await?;
-    let ecfg = server::engine_config(embedder.as_ref(), synonyms);
+    let ecfg = server::engine_config(&cfg.tuning, embedder.as_ref(), synonyms);
     let started = std::time::Instant::now();
     let query_embedder = embedder
         .clone()

@@ -71,7 +71,7 @@ pub async fn spawn_limited(
     limits: leads::limits::Limits,
 ) -> TestApp {
     let synonyms = server::load_synonyms(Some(&pool)).await.unwrap();
-    let cfg = server::engine_config(embedder.as_ref(), synonyms);
+    let cfg = server::engine_config(&Default::default(), embedder.as_ref(), synonyms);
     let dirs = indexer::IndexDirs::new(dir.path());
     let generation = dirs.live().unwrap();
     let (engine, _) = Engine::open(&generation, cfg).unwrap();

@@ -86,7 +86,10 @@ mod tests {
     /// A lexical list of up to 260 and a semantic list of up to 120 distinct vids, each best
     /// first with falling scores, overlapping anywhere (also beyond the fusion depth), and
     /// positions in the lexical list to pin.
-    fn case() -> impl Strategy<Value = (Vec<(Vid, f32)>, Vec<(Vid, f32)>, Vec<usize>)> {
+    /// The lexical list, the semantic list, positions to pin.
+    type Case = (Vec<(Vid, f32)>, Vec<(Vid, f32)>, Vec<usize>);
+
+    fn case() -> impl Strategy<Value = Case> {
         let perm = Just((0u32..400).collect::<Vec<Vid>>()).prop_shuffle();
         (
             perm,

@@ -199,9 +199,15 @@ impl Snapshot {
     }
 
     pub(super) fn vid_of(&self, addr: DocAddress) -> Result<Vid> {
-        Ok(self.cols[addr.segment_ord as usize]
+        // Every indexed document has a vid (`to_tantivy` writes one); a document without one
+        // is a broken index, never vid 0, which names another document's vector.
+        self.cols[addr.segment_ord as usize]
             .vid(addr.doc_id)
-            .unwrap_or(0) as Vid)
+            .map(|v| v as Vid)
+            .ok_or_else(|| Error::CorruptIndex {
+                path: std::path::PathBuf::new(),
+                reason: format!("document {addr:?} has no vector id"),
+            })
     }
 
     /// The match set of `clauses` (summed; none: every document, score 1) under the filters,

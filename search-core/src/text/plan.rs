@@ -331,129 +331,28 @@ pub fn build_query(
         .copied()
         .filter(|w| !analysis::is_stopword(&normalize(w)))
         .collect();
-    let mut seen = HashSet::new();
     let layout_query = is_layout_query(f, vocab, &raw_words);
-    // Words covered by a machine model that parts declare compatibility with.
-    let mut machine_words: HashSet<usize> = HashSet::new();
-    let mut machine_codes: Vec<String> = Vec::new();
-    let mut code_clauses: Vec<(String, usize, usize)> = Vec::new();
-    // Windows of up to three words, and the whole query (long designations such as grinding
-    // wheels, `1 450x80x203 64С F46 K 6 V`).
-    let mut sizes: Vec<usize> = (1..=3usize.min(content_words.len())).collect();
-    if content_words.len() > 3 && content_words.len() <= 10 {
-        sizes.push(content_words.len());
-    }
-    for n in sizes {
-        for (start, window) in content_words.windows(n).enumerate() {
-            let joined = window.join("");
-            // `380В` in a query is a voltage, even where a card's code holds it; a machine model
-            // that looks like one (`2620В`) stays a model.
-            let folded = fold_code(&joined);
-            if analysis::is_quantity(&joined)
-                && !vocab.knows(f.compat, &folded)
-                && !vocab.knows(f.model_key, &folded)
-            {
-                continue;
-            }
-            let mut variants = vec![
-                folded.clone(),
-                fold_code(&analysis::translit_lat_to_cyr(&joined)),
-                // A Latin code typed in Cyrillic (`сфу 2005` for `SFU2005`).
-                fold_code(&analysis::translit_cyr_to_lat(&joined)),
-            ];
-            // A code typed on the Latin layout in a query typed so (`6n12` for `6Т12`).
-            if layout_query && joined.chars().any(|c| c.is_ascii_alphabetic()) {
-                variants.push(fold_code(&analysis::layout_en_to_ru(&joined)));
-            }
-            // A model whose name the dictionary spells another way (`эксперт 150` for
-            // `Xpert 150`): each word by its first one-word synonym.
-            if n > 1 {
-                let mut any = false;
-                let spelled: String = window
-                    .iter()
-                    .map(|w| {
-                        let norm = normalize(w);
-                        match synonyms
-                            .expansions(&[norm.as_str()])
-                            .into_iter()
-                            .find(|e| !e.contains(char::is_whitespace))
-                        {
-                            Some(e) => {
-                                any = true;
-                                e.to_string()
-                            }
-                            None => w.to_string(),
-                        }
-                    })
-                    .collect();
-                if any {
-                    variants.push(fold_code(&spelled));
-                }
-            }
-            variants.extend(analysis::code_equivalents(&folded));
-            for code in variants {
-                // Codes carry a digit, except machine models known by name (`Mini Mill`).
-                if code.len() < 3
-                    || !(analysis::is_code_like(&code) || (n > 1 && vocab.knows(f.compat, &code)))
-                    || !seen.insert(code.clone())
-                {
-                    continue;
-                }
-                if !vocab.knows(f.code_prefix, &code) && !vocab.knows(f.code, &code) {
-                    continue;
-                }
-                if vocab.knows(f.compat, &code) {
-                    machine_words.extend(start..start + n);
-                    machine_codes.push(code.clone());
-                }
-                code_clauses.push((code, start, n));
-            }
-        }
-    }
+    let Codes {
+        found: code_clauses,
+        machine_codes,
+        machine_words,
+    } = find_codes(f, vocab, synonyms, &content_words, layout_query);
     // A query naming a machine model plus a need ("ШВП для VF-2", "6Р82 муфта") asks for parts
     // of that machine, not for the machine: boost declared compatibility and parts.
-    // A brand, also when typed in Cyrillic and known through the synonyms (сименс = siemens).
-    let is_brand = |norm: &str| {
-        vocab.knows(f.brand_t, &analysis::term_for_word(norm))
-            || (norm.chars().count() >= 3
-                && vocab.knows(
-                    f.brand_t,
-                    &analysis::term_for_word(&analysis::translit_cyr_to_lat(norm)),
-                ))
-            || synonyms.expansions(&[norm]).iter().any(|e| {
-                analysis::analyze(e)
-                    .iter()
-                    .all(|(_, _, t)| vocab.knows(f.brand_t, t))
-            })
+    let roles = Roles {
+        f,
+        vocab,
+        synonyms,
+        machine_codes: &machine_codes,
     };
-    let is_need_word = |w: &str| {
-        let norm = normalize(w);
-        !analysis::is_stopword(&norm)
-            && !machine_codes.contains(&fold_code(w))
-            && !is_brand(&norm)
-            && !analysis::is_machine_word(&norm)
-            && !analysis::is_generic_parts_word(&norm)
-    };
+    let is_brand = |norm: &str| roles.is_brand(norm);
+    let is_need_word = |w: &str| roles.is_need_word(w);
     let need_words = content_words
         .iter()
         .enumerate()
         .filter(|(i, w)| !machine_words.contains(i) && is_need_word(w))
         .count();
-    // "станок 6Р82", "токарный станок" ask for a machine; "ремень на станок 1К62" and
-    // "belt for 1K62 lathe" ask for a part of one: a preposition before the machine word.
-    let asks_for_machine = {
-        let mut seen_preposition = false;
-        let mut machine = false;
-        for w in &raw_words {
-            let norm = normalize(w);
-            if matches!(norm.as_str(), "на" | "для" | "к" | "for" | "on" | "to") {
-                seen_preposition = true;
-            } else if analysis::is_machine_word(&norm) && !seen_preposition {
-                machine = true;
-            }
-        }
-        machine
-    };
+    let asks_for_machine = asks_for_machine(&raw_words);
     let generic_parts = content_words
         .iter()
         .any(|w| analysis::is_generic_parts_word(&normalize(w)));
@@ -508,25 +407,7 @@ pub fn build_query(
         HashSet::new()
     };
 
-    // "педаль управления для листогиба": what follows "для" after a need names the machine the
-    // part is for. Such machine words are context: they weigh less than the need, and the query
-    // is after a part.
-    let mut context = vec![false; raw_words.len()];
-    {
-        let mut seen_need = false;
-        let mut after_preposition = false;
-        for (i, w) in raw_words.iter().enumerate() {
-            let norm = normalize(w);
-            if matches!(norm.as_str(), "для" | "на" | "к" | "for" | "to" | "on") {
-                after_preposition |= seen_need;
-            } else if after_preposition {
-                context[i] =
-                    analysis::is_machine_word(&norm) || analysis::is_machine_type_word(&norm);
-            } else if is_need_word(w) && !analysis::is_machine_type_word(&norm) {
-                seen_need = true;
-            }
-        }
-    }
+    let context = context_words(&raw_words, &roles);
     if !part_intent && context.iter().any(|c| *c) {
         part_boost = PART_INTENT_BOOST;
     }
@@ -547,116 +428,10 @@ pub fn build_query(
         }
         let before = clauses.len();
         let nstart = normalized_words.len();
-        // What the word matches, as match-only queries on `body`, which holds the text of every
-        // weighted field: the word's coordination group and its share of the need.
-        let mut matched: Vec<Match> = Vec::new();
-        'word: {
-            let pieces = analysis::split_words(word);
-            let mut direct: Vec<String> = Vec::new();
-            let mut unknown: Vec<String> = Vec::new();
-            for (_, _, w) in &pieces {
-                let norm = normalize(w);
-                normalized_words.push(norm.clone());
-                if analysis::is_stopword(&norm) {
-                    continue;
-                }
-                let term = analysis::term_for_word(w);
-                if vocab.knows(f.body, &term) {
-                    direct.push(term);
-                } else {
-                    unknown.push(norm);
-                }
-            }
-            clauses.extend(term_fields(f, &direct));
-            matched.extend(direct.iter().map(|t| match_term(f.body, t)));
-            if unknown.is_empty() {
-                break 'word;
-            }
-            // Repairs for words the index does not know, cheapest first.
-            let mut repaired: Vec<String> = Vec::new();
-            if is_layout_word(word) {
-                let fixed = analysis::layout_en_to_ru(word);
-                let terms: Vec<String> =
-                    analysis::analyze(&fixed).into_iter().map(|x| x.2).collect();
-                if !terms.is_empty() && terms.iter().all(|t| vocab.knows(f.body, t)) {
-                    repaired.extend(terms);
-                }
-            }
-            for norm in &unknown {
-                if !repaired.is_empty() {
-                    break;
-                }
-                let is_latin = norm.chars().all(|c| c.is_ascii_alphanumeric());
-                let alt = if is_latin {
-                    analysis::translit_lat_to_cyr(norm)
-                } else {
-                    analysis::translit_cyr_to_lat(norm)
-                };
-                let alt_term = analysis::term_for_word(&alt);
-                if !alt_term.is_empty() && vocab.knows(f.body, &alt_term) {
-                    repaired.push(alt_term);
-                } else if !is_latin && analysis::fuzzy_distance(&alt) > 0 {
-                    // Brands typed in Cyrillic rarely transliterate letter for letter
-                    // (бистроник → bystronic): match the transliteration loosely, a constant
-                    // where any stem within reach occurs, as a fuzzy term query would (the
-                    // stems come from the snapshot's cached automaton walk).
-                    let near = vocab.within(f.body, &alt_term, analysis::fuzzy_distance(&alt));
-                    if near.is_empty() {
-                        matched.push(Match::nothing());
-                    } else {
-                        let any = Match::Any(near.iter().map(|t| match_term(f.body, t)).collect());
-                        matched.push(any.clone());
-                        clauses.push(Exec::constant(any, REPAIRED_BOOST));
-                    }
-                } else if is_latin {
-                    // Russian typed in Latin may also be a known synonym key (shvp -> швп).
-                    let expansions = synonyms.expansions(&[alt.as_str()]);
-                    for e in expansions {
-                        repaired.extend(analysis::analyze(e).into_iter().map(|x| x.2));
-                    }
-                }
-            }
-            if !repaired.is_empty() {
-                matched.extend(repaired.iter().map(|t| match_term(f.body, t)));
-                clauses.extend(
-                    term_fields(f, &repaired)
-                        .into_iter()
-                        .map(|c| c.boosted(REPAIRED_BOOST)),
-                );
-                break 'word;
-            }
-            for norm in &unknown {
-                let dist = analysis::fuzzy_distance(norm);
-                if dist == 0 {
-                    continue;
-                }
-                let term = analysis::term_for_word(norm);
-                // Every indexed stem within reach, from one pass of a Levenshtein automaton over
-                // the `body` dictionary (which holds every weighted field's terms, so it serves
-                // `name` too): each adds a constant where it occurs, 1 in any field and 2 more
-                // in the name, as fuzzy term queries would, for recall.
-                let near = vocab.within(f.body, &term, dist);
-                // A misspelt Russian word: the nearest stem (`потрон` → `патрон`) also scores as
-                // the word would have, BM25 in every weighted field. Not for Latin words: in this
-                // Russian catalog the stem nearest to an unknown English word is mostly another
-                // word (`components` for `OEM components`: dev set english 0.804 → 0.796 with it).
-                let cyrillic = norm.chars().any(|c| matches!(c, 'а'..='я' | 'ё'));
-                if let Some(first) = near.first().filter(|_| cyrillic) {
-                    clauses.extend(
-                        term_fields(f, std::slice::from_ref(first))
-                            .into_iter()
-                            .map(|c| c.boosted(REPAIRED_BOOST)),
-                    );
-                }
-                let any_of =
-                    |field: Field| Match::Any(near.iter().map(|t| match_term(field, t)).collect());
-                matched.push(any_of(f.body));
-                if !near.is_empty() {
-                    clauses.push(Exec::constant(any_of(f.body), 1.0));
-                    clauses.push(Exec::constant(any_of(f.name), 2.0));
-                }
-            }
-        }
+        let word_match = match_word(f, vocab, synonyms, word);
+        normalized_words.extend(word_match.normalized);
+        clauses.extend(word_match.clauses);
+        let matched = word_match.matched;
         if part_intent && is_need_word(word) {
             need_clauses.extend(matched.iter().cloned());
         }
@@ -783,6 +558,305 @@ pub fn build_query(
         is_browse,
         part_boost,
     }
+}
+
+/// The codes a query names: part numbers and machine models the index knows, found in runs of
+/// up to three adjacent words and in the whole query, folded (`6205-2RS` = `62052rs`), also
+/// typed transliterated, on the Latin layout or through a one-word synonym.
+#[derive(Default)]
+struct Codes {
+    /// Each code with the first word of its run and the run's length.
+    found: Vec<(String, usize, usize)>,
+    /// The codes that name a machine model parts declare compatibility with.
+    machine_codes: Vec<String>,
+    /// Positions (in the content words) of the words those models cover.
+    machine_words: HashSet<usize>,
+}
+
+fn find_codes(
+    f: &Fields,
+    vocab: &dyn Vocabulary,
+    synonyms: &Synonyms,
+    content_words: &[&str],
+    layout_query: bool,
+) -> Codes {
+    let mut seen = HashSet::new();
+    let mut codes = Codes::default();
+    // Windows of up to three words, and the whole query (long designations such as grinding
+    // wheels, `1 450x80x203 64С F46 K 6 V`).
+    let mut sizes: Vec<usize> = (1..=3usize.min(content_words.len())).collect();
+    if content_words.len() > 3 && content_words.len() <= 10 {
+        sizes.push(content_words.len());
+    }
+    for n in sizes {
+        for (start, window) in content_words.windows(n).enumerate() {
+            let joined = window.join("");
+            // `380В` in a query is a voltage, even where a card's code holds it; a machine model
+            // that looks like one (`2620В`) stays a model.
+            let folded = fold_code(&joined);
+            if analysis::is_quantity(&joined)
+                && !vocab.knows(f.compat, &folded)
+                && !vocab.knows(f.model_key, &folded)
+            {
+                continue;
+            }
+            let mut variants = vec![
+                folded.clone(),
+                fold_code(&analysis::translit_lat_to_cyr(&joined)),
+                // A Latin code typed in Cyrillic (`сфу 2005` for `SFU2005`).
+                fold_code(&analysis::translit_cyr_to_lat(&joined)),
+            ];
+            // A code typed on the Latin layout in a query typed so (`6n12` for `6Т12`).
+            if layout_query && joined.chars().any(|c| c.is_ascii_alphabetic()) {
+                variants.push(fold_code(&analysis::layout_en_to_ru(&joined)));
+            }
+            // A model whose name the dictionary spells another way (`эксперт 150` for
+            // `Xpert 150`): each word by its first one-word synonym.
+            if n > 1 {
+                let mut any = false;
+                let spelled: String = window
+                    .iter()
+                    .map(|w| {
+                        let norm = normalize(w);
+                        match synonyms
+                            .expansions(&[norm.as_str()])
+                            .into_iter()
+                            .find(|e| !e.contains(char::is_whitespace))
+                        {
+                            Some(e) => {
+                                any = true;
+                                e.to_string()
+                            }
+                            None => w.to_string(),
+                        }
+                    })
+                    .collect();
+                if any {
+                    variants.push(fold_code(&spelled));
+                }
+            }
+            variants.extend(analysis::code_equivalents(&folded));
+            for code in variants {
+                // Codes carry a digit, except machine models known by name (`Mini Mill`).
+                if code.len() < 3
+                    || !(analysis::is_code_like(&code) || (n > 1 && vocab.knows(f.compat, &code)))
+                    || !seen.insert(code.clone())
+                {
+                    continue;
+                }
+                if !vocab.knows(f.code_prefix, &code) && !vocab.knows(f.code, &code) {
+                    continue;
+                }
+                if vocab.knows(f.compat, &code) {
+                    codes.machine_words.extend(start..start + n);
+                    codes.machine_codes.push(code.clone());
+                }
+                codes.found.push((code, start, n));
+            }
+        }
+    }
+    codes
+}
+
+/// What a query word is to the query: a brand, a machine, or part of the need.
+struct Roles<'a> {
+    f: &'a Fields,
+    vocab: &'a dyn Vocabulary,
+    synonyms: &'a Synonyms,
+    /// The machine models the query names (see [`Codes::machine_codes`]).
+    machine_codes: &'a [String],
+}
+
+impl Roles<'_> {
+    /// A brand, also when typed in Cyrillic and known through the synonyms (сименс = siemens).
+    fn is_brand(&self, norm: &str) -> bool {
+        let (f, vocab) = (self.f, self.vocab);
+        vocab.knows(f.brand_t, &analysis::term_for_word(norm))
+            || (norm.chars().count() >= 3
+                && vocab.knows(
+                    f.brand_t,
+                    &analysis::term_for_word(&analysis::translit_cyr_to_lat(norm)),
+                ))
+            || self.synonyms.expansions(&[norm]).iter().any(|e| {
+                analysis::analyze(e)
+                    .iter()
+                    .all(|(_, _, t)| vocab.knows(f.brand_t, t))
+            })
+    }
+
+    /// A word saying what is needed: not a stopword, the machine's model or brand, a machine
+    /// word (`станок`) or a generic parts word (`запчасти`).
+    fn is_need_word(&self, w: &str) -> bool {
+        let norm = normalize(w);
+        !analysis::is_stopword(&norm)
+            && !self.machine_codes.contains(&fold_code(w))
+            && !self.is_brand(&norm)
+            && !analysis::is_machine_word(&norm)
+            && !analysis::is_generic_parts_word(&norm)
+    }
+}
+
+/// "станок 6Р82", "токарный станок" ask for a machine; "ремень на станок 1К62" and
+/// "belt for 1K62 lathe" ask for a part of one: a preposition before the machine word.
+fn asks_for_machine(raw_words: &[&str]) -> bool {
+    let mut seen_preposition = false;
+    let mut machine = false;
+    for w in raw_words {
+        let norm = normalize(w);
+        if matches!(norm.as_str(), "на" | "для" | "к" | "for" | "on" | "to") {
+            seen_preposition = true;
+        } else if analysis::is_machine_word(&norm) && !seen_preposition {
+            machine = true;
+        }
+    }
+    machine
+}
+
+/// "педаль управления для листогиба": what follows "для" after a need names the machine the
+/// part is for. Such machine words are context (true at their positions): they weigh less than
+/// the need, and the query is after a part.
+fn context_words(raw_words: &[&str], roles: &Roles) -> Vec<bool> {
+    let mut context = vec![false; raw_words.len()];
+    let mut seen_need = false;
+    let mut after_preposition = false;
+    for (i, w) in raw_words.iter().enumerate() {
+        let norm = normalize(w);
+        if matches!(norm.as_str(), "для" | "на" | "к" | "for" | "to" | "on") {
+            after_preposition |= seen_need;
+        } else if after_preposition {
+            context[i] = analysis::is_machine_word(&norm) || analysis::is_machine_type_word(&norm);
+        } else if roles.is_need_word(w) && !analysis::is_machine_type_word(&norm) {
+            seen_need = true;
+        }
+    }
+    context
+}
+
+/// What one query word matches, and the clauses it adds: the word as the index knows it, or
+/// else repaired, cheapest repair first (the keyboard layout, transliteration, a synonym of
+/// the transliteration, then every stem within its edit distance).
+struct WordMatch {
+    /// Scored clauses of the word (BM25 of the word or its repair, repair constants).
+    clauses: Vec<Exec>,
+    /// What the word matches, as conditions on `body` (which holds the text of every weighted
+    /// field): the word's coordination group and its share of the need.
+    matched: Vec<Match>,
+    /// The word's pieces, normalised (for the synonym n-grams).
+    normalized: Vec<String>,
+}
+
+fn match_word(f: &Fields, vocab: &dyn Vocabulary, synonyms: &Synonyms, word: &str) -> WordMatch {
+    let mut out = WordMatch {
+        clauses: Vec::new(),
+        matched: Vec::new(),
+        normalized: Vec::new(),
+    };
+    let pieces = analysis::split_words(word);
+    let mut direct: Vec<String> = Vec::new();
+    let mut unknown: Vec<String> = Vec::new();
+    for (_, _, w) in &pieces {
+        let norm = normalize(w);
+        out.normalized.push(norm.clone());
+        if analysis::is_stopword(&norm) {
+            continue;
+        }
+        let term = analysis::term_for_word(w);
+        if vocab.knows(f.body, &term) {
+            direct.push(term);
+        } else {
+            unknown.push(norm);
+        }
+    }
+    out.clauses.extend(term_fields(f, &direct));
+    out.matched
+        .extend(direct.iter().map(|t| match_term(f.body, t)));
+    if unknown.is_empty() {
+        return out;
+    }
+    // Repairs for words the index does not know, cheapest first.
+    let mut repaired: Vec<String> = Vec::new();
+    if is_layout_word(word) {
+        let fixed = analysis::layout_en_to_ru(word);
+        let terms: Vec<String> = analysis::analyze(&fixed).into_iter().map(|x| x.2).collect();
+        if !terms.is_empty() && terms.iter().all(|t| vocab.knows(f.body, t)) {
+            repaired.extend(terms);
+        }
+    }
+    for norm in &unknown {
+        if !repaired.is_empty() {
+            break;
+        }
+        let is_latin = norm.chars().all(|c| c.is_ascii_alphanumeric());
+        let alt = if is_latin {
+            analysis::translit_lat_to_cyr(norm)
+        } else {
+            analysis::translit_cyr_to_lat(norm)
+        };
+        let alt_term = analysis::term_for_word(&alt);
+        if !alt_term.is_empty() && vocab.knows(f.body, &alt_term) {
+            repaired.push(alt_term);
+        } else if !is_latin && analysis::fuzzy_distance(&alt) > 0 {
+            // Brands typed in Cyrillic rarely transliterate letter for letter
+            // (бистроник → bystronic): match the transliteration loosely, a constant
+            // where any stem within reach occurs, as a fuzzy term query would (the
+            // stems come from the snapshot's cached automaton walk).
+            let near = vocab.within(f.body, &alt_term, analysis::fuzzy_distance(&alt));
+            if near.is_empty() {
+                out.matched.push(Match::nothing());
+            } else {
+                let any = Match::Any(near.iter().map(|t| match_term(f.body, t)).collect());
+                out.matched.push(any.clone());
+                out.clauses.push(Exec::constant(any, REPAIRED_BOOST));
+            }
+        } else if is_latin {
+            // Russian typed in Latin may also be a known synonym key (shvp -> швп).
+            let expansions = synonyms.expansions(&[alt.as_str()]);
+            for e in expansions {
+                repaired.extend(analysis::analyze(e).into_iter().map(|x| x.2));
+            }
+        }
+    }
+    if !repaired.is_empty() {
+        out.matched
+            .extend(repaired.iter().map(|t| match_term(f.body, t)));
+        out.clauses.extend(
+            term_fields(f, &repaired)
+                .into_iter()
+                .map(|c| c.boosted(REPAIRED_BOOST)),
+        );
+        return out;
+    }
+    for norm in &unknown {
+        let dist = analysis::fuzzy_distance(norm);
+        if dist == 0 {
+            continue;
+        }
+        let term = analysis::term_for_word(norm);
+        // Every indexed stem within reach, from one pass of a Levenshtein automaton over
+        // the `body` dictionary (which holds every weighted field's terms, so it serves
+        // `name` too): each adds a constant where it occurs, 1 in any field and 2 more
+        // in the name, as fuzzy term queries would, for recall.
+        let near = vocab.within(f.body, &term, dist);
+        // A misspelt Russian word: the nearest stem (`потрон` → `патрон`) also scores as
+        // the word would have, BM25 in every weighted field. Not for Latin words: in this
+        // Russian catalog the stem nearest to an unknown English word is mostly another
+        // word (`components` for `OEM components`: dev set english 0.804 → 0.796 with it).
+        let cyrillic = norm.chars().any(|c| matches!(c, 'а'..='я' | 'ё'));
+        if let Some(first) = near.first().filter(|_| cyrillic) {
+            out.clauses.extend(
+                term_fields(f, std::slice::from_ref(first))
+                    .into_iter()
+                    .map(|c| c.boosted(REPAIRED_BOOST)),
+            );
+        }
+        let any_of = |field: Field| Match::Any(near.iter().map(|t| match_term(field, t)).collect());
+        out.matched.push(any_of(f.body));
+        if !near.is_empty() {
+            out.clauses.push(Exec::constant(any_of(f.body), 1.0));
+            out.clauses.push(Exec::constant(any_of(f.name), 2.0));
+        }
+    }
+    out
 }
 
 /// Plans as snapshots (`expect-test`): a change to planning shows here as a diff of the
