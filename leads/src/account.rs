@@ -64,14 +64,26 @@ pub async fn link_telegram_user(
 }
 
 /// The role of a Telegram user within their client (`None`: unknown or not linked).
-pub async fn role_of(pool: &PgPool, telegram_id: i64) -> Result<Option<(i64, String)>> {
-    Ok(sqlx::query_as(
+pub async fn role_of(
+    pool: &PgPool,
+    telegram_id: i64,
+) -> Result<Option<(i64, crate::portal::Role)>> {
+    let row: Option<(i64, String)> = sqlx::query_as(
         "SELECT client_id, role::text FROM telegram_users
          WHERE telegram_id = $1 AND client_id IS NOT NULL AND role IS NOT NULL",
     )
     .bind(telegram_id)
     .fetch_optional(pool)
-    .await?)
+    .await?;
+    // The column's type admits only the known roles; a new one must be added here first.
+    row.map(|(client, role)| {
+        crate::portal::Role::parse(&role)
+            .map(|r| (client, r))
+            .ok_or_else(|| {
+                crate::Error::Db(sqlx::Error::Decode(format!("unknown role {role:?}").into()))
+            })
+    })
+    .transpose()
 }
 
 /// Spend in one period: `[from, to)`, days in Moscow time.

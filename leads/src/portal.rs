@@ -8,8 +8,43 @@ use serde::Serialize;
 use sqlx::{PgPool, Row};
 use std::path::Path;
 
-/// Roles a Telegram user can have within a client.
-pub const ROLES: &[&str] = &["director", "engineer", "procurement"];
+/// A Telegram user's role within their client: which sections of the account they read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Director,
+    Engineer,
+    Procurement,
+}
+
+impl Role {
+    /// The role's name on the wire and in the database (`telegram_role`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Role::Director => "director",
+            Role::Engineer => "engineer",
+            Role::Procurement => "procurement",
+        }
+    }
+
+    /// The role named `s`, if any.
+    pub fn parse(s: &str) -> Option<Role> {
+        [Role::Director, Role::Engineer, Role::Procurement]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+
+    /// The role a request field names, or a 400 naming the field.
+    pub fn from_field(field: &str, s: &str) -> Result<Role> {
+        Role::parse(s).ok_or_else(|| invalid(field, "одно из: director, engineer, procurement"))
+    }
+}
+
+/// Roles a Telegram user can have within a client, by name.
+pub const ROLES: &[&str] = &[
+    Role::Director.as_str(),
+    Role::Engineer.as_str(),
+    Role::Procurement.as_str(),
+];
 
 /// Document types of the knowledge base.
 pub const DOC_TYPES: &[&str] = &["manual", "drawing", "schematic", "instruction"];
@@ -56,10 +91,7 @@ pub async fn me(pool: &PgPool, telegram_id: i64) -> Result<Option<Me>> {
 }
 
 /// An operator assigns a role to a linked Telegram user.
-pub async fn set_role(pool: &PgPool, telegram_id: i64, role: &str) -> Result<Me> {
-    if !ROLES.contains(&role) {
-        return Err(invalid("role", "одно из: director, engineer, procurement"));
-    }
+pub async fn set_role(pool: &PgPool, telegram_id: i64, role: Role) -> Result<Me> {
     let linked: Option<Option<i64>> =
         sqlx::query_scalar("SELECT client_id FROM telegram_users WHERE telegram_id = $1")
             .bind(telegram_id)
@@ -81,7 +113,7 @@ pub async fn set_role(pool: &PgPool, telegram_id: i64, role: &str) -> Result<Me>
     }
     sqlx::query("UPDATE telegram_users SET role = $2::telegram_role WHERE telegram_id = $1")
         .bind(telegram_id)
-        .bind(role)
+        .bind(role.as_str())
         .execute(pool)
         .await?;
     me(pool, telegram_id)
@@ -482,24 +514,72 @@ pub async fn add_document(
     document(&row)
 }
 
-/// Ticket statuses.
+/// A service ticket's status (`ticket_status` in the database).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TicketStatus {
+    New,
+    Accepted,
+    InProgress,
+    WaitingParts,
+    Done,
+    Cancelled,
+}
+
+impl TicketStatus {
+    const ALL: [TicketStatus; 6] = [
+        TicketStatus::New,
+        TicketStatus::Accepted,
+        TicketStatus::InProgress,
+        TicketStatus::WaitingParts,
+        TicketStatus::Done,
+        TicketStatus::Cancelled,
+    ];
+
+    /// The status's name on the wire and in the database.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TicketStatus::New => "new",
+            TicketStatus::Accepted => "accepted",
+            TicketStatus::InProgress => "in_progress",
+            TicketStatus::WaitingParts => "waiting_parts",
+            TicketStatus::Done => "done",
+            TicketStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// The status named `s`, if any.
+    pub fn parse(s: &str) -> Option<TicketStatus> {
+        TicketStatus::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// The status a request field names, or a 400 naming the field.
+    pub fn from_field(field: &str, s: &str) -> Result<TicketStatus> {
+        TicketStatus::parse(s).ok_or_else(|| {
+            invalid(
+                field,
+                "одно из: new, accepted, in_progress, waiting_parts, done, cancelled",
+            )
+        })
+    }
+}
+
+/// Ticket statuses, by name.
 pub const TICKET_STATUSES: &[&str] = &[
-    "new",
-    "accepted",
-    "in_progress",
-    "waiting_parts",
-    "done",
-    "cancelled",
+    TicketStatus::New.as_str(),
+    TicketStatus::Accepted.as_str(),
+    TicketStatus::InProgress.as_str(),
+    TicketStatus::WaitingParts.as_str(),
+    TicketStatus::Done.as_str(),
+    TicketStatus::Cancelled.as_str(),
 ];
 
 /// Moves ticket `id` to `status`; the history trigger records the change with `comment`.
-pub async fn set_ticket_status(pool: &PgPool, id: i64, status: &str, comment: &str) -> Result<()> {
-    if !TICKET_STATUSES.contains(&status) {
-        return Err(invalid(
-            "status",
-            "одно из: new, accepted, in_progress, waiting_parts, done, cancelled",
-        ));
-    }
+pub async fn set_ticket_status(
+    pool: &PgPool,
+    id: i64,
+    status: TicketStatus,
+    comment: &str,
+) -> Result<()> {
     if comment.chars().count() > 1000 {
         return Err(invalid("comment", "не длиннее 1000 символов"));
     }
@@ -510,7 +590,7 @@ pub async fn set_ticket_status(pool: &PgPool, id: i64, status: &str, comment: &s
         .await?;
     let n = sqlx::query("UPDATE service_tickets SET status = $2::ticket_status WHERE id = $1")
         .bind(id)
-        .bind(status)
+        .bind(status.as_str())
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -519,4 +599,31 @@ pub async fn set_ticket_status(pool: &PgPool, id: i64, status: &str, comment: &s
     }
     tx.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_and_ticket_statuses_round_trip_their_names_and_reject_others() {
+        for name in ROLES {
+            assert_eq!(Role::parse(name).map(Role::as_str), Some(*name));
+        }
+        for name in TICKET_STATUSES {
+            assert_eq!(
+                TicketStatus::parse(name).map(TicketStatus::as_str),
+                Some(*name)
+            );
+        }
+        assert_eq!(ROLES.len(), 3);
+        assert_eq!(TICKET_STATUSES.len(), TicketStatus::ALL.len());
+        for bad in ["Director", "admin", "", "in progress"] {
+            assert!(Role::parse(bad).is_none() && TicketStatus::parse(bad).is_none());
+            assert!(matches!(
+                Role::from_field("role", bad),
+                Err(Error::Invalid { field, .. }) if field == "role"
+            ));
+        }
+    }
 }

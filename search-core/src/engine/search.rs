@@ -15,8 +15,9 @@ use crate::error::{Error, Result};
 use crate::highlight::Highlighter;
 use crate::text::{self, MatchSet, MatchSetCollector};
 use crate::vector::Vid;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use tantivy::query::Query;
 use tantivy::DocAddress;
 
 /// Semantic candidates that take part in fusion (and in `total`).
@@ -40,6 +41,25 @@ const EXACT_SEARCH_SHARE: f64 = 0.2;
 
 /// Longest accepted query, in characters.
 pub const MAX_QUERY_CHARS: usize = 512;
+
+/// A query vector: the caller's, computed here, or shared with the embedder's cache.
+enum QueryVec<'v> {
+    Borrowed(&'v [f32]),
+    Owned(Vec<f32>),
+    Cached(Arc<Vec<f32>>),
+}
+
+impl std::ops::Deref for QueryVec<'_> {
+    type Target = [f32];
+
+    fn deref(&self) -> &[f32] {
+        match self {
+            QueryVec::Borrowed(v) => v,
+            QueryVec::Owned(v) => v,
+            QueryVec::Cached(v) => v,
+        }
+    }
+}
 
 struct Candidate {
     vid: Vid,
@@ -151,7 +171,8 @@ impl Snapshot {
         })
     }
 
-    /// The search. With `defer`, returns `None` where it would run the model.
+    /// The search, stage by stage: plan, lexical list, pins, query vector, semantic list,
+    /// composition, hits. With `defer`, returns `None` where it would run the model.
     fn search_vectored(
         &self,
         req: &SearchRequest,
@@ -159,18 +180,7 @@ impl Snapshot {
         defer: bool,
         exec: Executors,
     ) -> Result<Option<SearchResults>> {
-        if req.text.chars().count() > MAX_QUERY_CHARS {
-            return Err(Error::InvalidRequest(format!(
-                "query is longer than {MAX_QUERY_CHARS} characters"
-            )));
-        }
-        if let (Some(lo), Some(hi)) = (req.filters.price_min, req.filters.price_max) {
-            if lo > hi {
-                return Err(Error::InvalidRequest(
-                    "price_min is greater than price_max".into(),
-                ));
-            }
-        }
+        validate(req)?;
         let text = req.text.trim();
         let f = &self.fields;
         let filter_clauses = req.filters.clauses(f);
@@ -197,26 +207,15 @@ impl Snapshot {
         let (lex_top, lex_set) = if mode == Mode::Semantic {
             (Vec::new(), MatchSet::default())
         } else {
-            // Pinning looks at the top LEXICAL_DEPTH in every mode, so what is pinned never
-            // depends on the page asked for.
-            let depth = LEXICAL_DEPTH.max(want);
-            let collector = MatchSetCollector {
-                with_facets: true,
-                with_vids: mode == Mode::Hybrid,
-                vid_words: self.vid_words(),
-                tables: self.cols.clone(),
-                top: depth,
-                part_boost: lex.part_boost,
-            };
-            let mut set = self.match_set(
+            self.lexical_list(
+                mode,
+                want,
+                &lex,
                 filtered_text,
-                &lex.clauses,
                 &term_filters,
                 numeric.as_ref(),
-                &collector,
-                exec.lexical,
-            )?;
-            (std::mem::take(&mut set.top), set)
+                exec,
+            )?
         };
         let lex_cands: Vec<Candidate> = lex_top
             .iter()
@@ -229,39 +228,7 @@ impl Snapshot {
             })
             .collect::<Result<_>>()?;
 
-        // Exact code matches, best tier first: sku, then a machine of that model, then a part
-        // of that series; lexical order within a tier.
-        let pinned: Vec<Vid> = {
-            let codes: Vec<text::SegmentCodes> = if pin_codes.is_empty() {
-                Vec::new()
-            } else {
-                self.cols
-                    .iter()
-                    .map(|t| t.resolve_codes(&pin_codes))
-                    .collect()
-            };
-            let mut p: Vec<(u8, usize, Vid)> = Vec::new();
-            for (rank, (c, (score, _))) in lex_cands
-                .iter()
-                .zip(&lex_top)
-                .enumerate()
-                .take(LEXICAL_DEPTH)
-            {
-                let tier = match c.addr {
-                    Some(addr) if !codes.is_empty() => self.cols[addr.segment_ord as usize]
-                        .pin_tier(addr.doc_id, &codes[addr.segment_ord as usize]),
-                    _ => None,
-                };
-                // Documents meeting a query's hard constraint (a part declared for the named
-                // machine that matches the need) follow the exact codes.
-                let tier = tier.or((*score >= text::CONSTRAINT_SCORE).then_some(3));
-                if let Some(t) = tier {
-                    p.push((t, rank, c.vid));
-                }
-            }
-            p.sort();
-            p.into_iter().map(|x| x.2).collect()
-        };
+        let pinned = self.pins(&lex_cands, &lex_top, &pin_codes);
         // Each pinned document's place in `pinned` (up to LEXICAL_DEPTH of them).
         let mut pin_rank: HashMap<Vid, usize> = HashMap::with_capacity(pinned.len());
         for (i, v) in pinned.iter().enumerate() {
@@ -269,53 +236,18 @@ impl Snapshot {
         }
         let code_pinned = !pinned.is_empty() && !pin_codes.is_empty();
 
-        // The vector the semantic side searches with; hybrid degrades to lexical without one.
-        // A query that names a part number or model exactly says little in words (an embedding
-        // of `0903573` is noise); what is like it is what is like the document it names, so
-        // that document's own vector stands in for the query's (and nothing is embedded).
-        let (doc_vec, owned_vec);
-        let qvec: Option<&[f32]> = if mode == Mode::Lexical {
-            None
-        } else if let Some(v) = (mode == Mode::Hybrid && code_pinned)
-            .then(|| self.vectors.vector(pinned[0]))
-            .flatten()
-        {
-            doc_vec = v;
-            Some(doc_vec.as_slice())
-        } else if let Some(v) = query_vec {
-            Some(v)
-        } else {
-            // Deferred, a vector not in the cache is the caller's to compute.
-            let vector = match &self.embedder {
-                Some(e) if defer => match e.cached(&self.semantic_text(text)) {
-                    Some(v) => Some(Ok(v)),
-                    None => return Ok(None),
-                },
-                Some(e) => Some(e.embed_query(&self.semantic_text(text))),
-                None => None,
-            };
-            match vector {
-                Some(Ok(v)) => {
-                    owned_vec = v;
-                    Some(owned_vec.as_slice())
-                }
-                Some(Err(e)) if mode == Mode::Semantic => return Err(e),
-                None if mode == Mode::Semantic => {
-                    return Err(Error::Embedding("no embedding model loaded".into()))
-                }
-                _ => None,
-            }
+        let Some(qvec) = self.query_vector(mode, code_pinned, &pinned, query_vec, defer, text)?
+        else {
+            return Ok(None);
         };
         if qvec.is_none() {
             mode = Mode::Lexical;
         }
-
         // Pseudo-relevance feedback: the embedding model reads specs and codes poorly, so in
         // hybrid mode the semantic query leans toward the first lexical hits, and the semantic
         // list brings what is like them (cross-brand equivalents, re-worded cards) instead of
         // what merely sounds like the query.
-        let feedback_vec;
-        let qvec: Option<&[f32]> = match qvec {
+        let qvec = match qvec {
             Some(qv)
                 if mode == Mode::Hybrid
                     && !code_pinned
@@ -327,11 +259,8 @@ impl Snapshot {
                     .take(self.config.feedback_docs)
                     .map(|c| c.vid)
                     .collect();
-                match self.feedback_query(qv, &firsts) {
-                    Some(v) => {
-                        feedback_vec = v;
-                        Some(&feedback_vec[..])
-                    }
+                match self.feedback_query(&qv, &firsts) {
+                    Some(v) => Some(QueryVec::Owned(v)),
                     None => Some(qv),
                 }
             }
@@ -339,61 +268,12 @@ impl Snapshot {
         };
 
         // Semantic side: top SEMANTIC_DEPTH among live documents passing the filters.
-        let mut sem: Vec<(Vid, f32)> = Vec::new();
-        if let Some(qv) = qvec {
-            let k = if mode == Mode::Semantic {
-                SEMANTIC_DEPTH.max(want)
-            } else {
-                SEMANTIC_DEPTH
-            };
-            if req.filters.is_empty() && self.docs <= EXACT_CATALOG_MAX {
-                // A catalog this small is scanned: a fraction of a millisecond, exact, and its
-                // ranking does not depend on the graph's (thread-timing dependent) shape.
-                sem = self
-                    .vectors
-                    .exact_search(qv, k, &mut bits::iter(&self.live));
-            } else if req.filters.is_empty() {
-                sem = self
-                    .vectors
-                    .search(qv, k, None, 1.0, &|v| bits::contains(&self.live, v));
-            } else {
-                let collector = MatchSetCollector {
-                    with_facets: mode == Mode::Semantic,
-                    with_vids: true,
-                    vid_words: self.vid_words(),
-                    tables: self.cols.clone(),
-                    top: 0,
-                    part_boost: 0.0,
-                };
-                let set = self.match_set(
-                    || {
-                        text::with_filters(
-                            Box::new(tantivy::query::AllQuery),
-                            req.filters.clauses(f),
-                        )
-                    },
-                    &[],
-                    &term_filters,
-                    numeric.as_ref(),
-                    &collector,
-                    exec.lexical,
-                )?;
-                let share = set.count as f64 / self.docs.max(1) as f64;
-                sem = if set.count <= EXACT_SEARCH_MAX || share < EXACT_SEARCH_SHARE {
-                    let mut it = bits::iter(&set.vids);
-                    self.vectors.scan_search_by(qv, k, &mut it, exec.graph)
-                } else {
-                    self.vectors.search_by(
-                        qv,
-                        k,
-                        None,
-                        share,
-                        &|v| bits::contains(&self.live, v) && set.contains(v),
-                        exec.graph,
-                    )
-                };
+        let sem = match qvec.as_deref() {
+            Some(qv) => {
+                self.semantic_list(qv, mode, want, req, &term_filters, numeric.as_ref(), exec)?
             }
-        }
+            None => Vec::new(),
+        };
 
         // Fuse.
         let mut total = lex_set.count;
@@ -454,21 +334,225 @@ impl Snapshot {
             .iter()
             .filter_map(|c| c.addr.map(|a| (c.vid, a)))
             .collect();
-        let ordered = ordered
+        let page = ordered
             .into_iter()
+            .skip(req.offset)
+            .take(req.limit)
             .map(|(vid, score)| (vid, score, addr_by_vid.get(&vid).copied()));
+        let highlighted = (req.highlight && !browse).then(filtered_text);
+        let hits = self.hits(page, highlighted.as_deref(), &pin_rank)?;
+        Ok(Some(SearchResults {
+            total,
+            hits,
+            facets,
+            mode,
+        }))
+    }
 
-        let mut hits = Vec::new();
-        let gens = if req.highlight && !browse {
-            let query = filtered_text();
-            Some((
-                Highlighter::create(&self.text, &*query, f.name)?,
-                Highlighter::create(&self.text, &*query, f.description)?,
-            ))
-        } else {
-            None
+    /// The lexical side: the best `max(LEXICAL_DEPTH, want)` matches and the whole match set.
+    /// Pinning looks at the top LEXICAL_DEPTH in every mode, so what is pinned never depends
+    /// on the page asked for.
+    #[allow(clippy::too_many_arguments)]
+    fn lexical_list(
+        &self,
+        mode: Mode,
+        want: usize,
+        lex: &text::LexicalQuery,
+        query: impl FnOnce() -> Box<dyn Query>,
+        term_filters: &[Box<dyn Query>],
+        numeric: Option<&text::NumericFilter>,
+        exec: Executors,
+    ) -> Result<(Vec<(f32, DocAddress)>, MatchSet)> {
+        // Pinning looks at the top LEXICAL_DEPTH in every mode, so what is pinned never
+        // depends on the page asked for.
+        let depth = LEXICAL_DEPTH.max(want);
+        let collector = MatchSetCollector {
+            with_facets: true,
+            with_vids: mode == Mode::Hybrid,
+            vid_words: self.vid_words(),
+            tables: self.cols.clone(),
+            top: depth,
+            part_boost: lex.part_boost,
         };
-        for (vid, score, addr) in ordered.skip(req.offset).take(req.limit) {
+        let mut set = self.match_set(
+            query,
+            &lex.clauses,
+            term_filters,
+            numeric,
+            &collector,
+            exec.lexical,
+        )?;
+        Ok((std::mem::take(&mut set.top), set))
+    }
+
+    /// Exact code matches, best tier first: sku, then a machine of that model, then a part of
+    /// that series; then documents meeting a hard constraint of the query; lexical order
+    /// within a tier.
+    fn pins(
+        &self,
+        lex_cands: &[Candidate],
+        lex_top: &[(f32, DocAddress)],
+        pin_codes: &HashSet<String>,
+    ) -> Vec<Vid> {
+        let codes: Vec<text::SegmentCodes> = if pin_codes.is_empty() {
+            Vec::new()
+        } else {
+            self.cols
+                .iter()
+                .map(|t| t.resolve_codes(pin_codes))
+                .collect()
+        };
+        let mut p: Vec<(u8, usize, Vid)> = Vec::new();
+        for (rank, (c, (score, _))) in lex_cands
+            .iter()
+            .zip(lex_top)
+            .enumerate()
+            .take(LEXICAL_DEPTH)
+        {
+            let tier = match c.addr {
+                Some(addr) if !codes.is_empty() => self.cols[addr.segment_ord as usize]
+                    .pin_tier(addr.doc_id, &codes[addr.segment_ord as usize]),
+                _ => None,
+            };
+            // Documents meeting a query's hard constraint (a part declared for the named
+            // machine that matches the need) follow the exact codes.
+            let tier = tier.or((*score >= text::CONSTRAINT_SCORE).then_some(3));
+            if let Some(t) = tier {
+                p.push((t, rank, c.vid));
+            }
+        }
+        p.sort();
+        p.into_iter().map(|x| x.2).collect()
+    }
+
+    /// The vector the semantic side searches with (`Some(None)`: none, hybrid degrades to
+    /// lexical; `None`: deferred, the vector is not in the cache and the caller computes it).
+    /// A query that names a part number or model exactly says little in words (an embedding of
+    /// `0903573` is noise); what is like it is what is like the document it names, so that
+    /// document's own vector stands in for the query's (and nothing is embedded).
+    fn query_vector<'v>(
+        &self,
+        mode: Mode,
+        code_pinned: bool,
+        pinned: &[Vid],
+        query_vec: Option<&'v [f32]>,
+        defer: bool,
+        text: &str,
+    ) -> Result<Option<Option<QueryVec<'v>>>> {
+        if mode == Mode::Lexical {
+            return Ok(Some(None));
+        }
+        if let Some(v) = (mode == Mode::Hybrid && code_pinned)
+            .then(|| self.vectors.vector(pinned[0]))
+            .flatten()
+        {
+            return Ok(Some(Some(QueryVec::Owned(v))));
+        }
+        if let Some(v) = query_vec {
+            return Ok(Some(Some(QueryVec::Borrowed(v))));
+        }
+        // Deferred, a vector not in the cache is the caller's to compute.
+        let vector = match &self.embedder {
+            Some(e) if defer => match e.cached(&self.semantic_text(text)) {
+                Some(v) => Some(Ok(v)),
+                None => return Ok(None),
+            },
+            Some(e) => Some(e.embed_query(&self.semantic_text(text))),
+            None => None,
+        };
+        match vector {
+            Some(Ok(v)) => Ok(Some(Some(QueryVec::Cached(v)))),
+            Some(Err(e)) if mode == Mode::Semantic => Err(e),
+            None if mode == Mode::Semantic => {
+                Err(Error::Embedding("no embedding model loaded".into()))
+            }
+            _ => Ok(Some(None)),
+        }
+    }
+
+    /// The semantic side: the best SEMANTIC_DEPTH (semantic mode: at least `want`) live
+    /// documents passing the filters by cosine, scanned exactly, by the walk's 8-bit copies or
+    /// through the graph by the filter's share.
+    #[allow(clippy::too_many_arguments)]
+    fn semantic_list(
+        &self,
+        qv: &[f32],
+        mode: Mode,
+        want: usize,
+        req: &SearchRequest,
+        term_filters: &[Box<dyn Query>],
+        numeric: Option<&text::NumericFilter>,
+        exec: Executors,
+    ) -> Result<Vec<(Vid, f32)>> {
+        let f = &self.fields;
+        let sem: Vec<(Vid, f32)>;
+        let k = if mode == Mode::Semantic {
+            SEMANTIC_DEPTH.max(want)
+        } else {
+            SEMANTIC_DEPTH
+        };
+        if req.filters.is_empty() && self.docs <= EXACT_CATALOG_MAX {
+            // A catalog this small is scanned: a fraction of a millisecond, exact, and its
+            // ranking does not depend on the graph's (thread-timing dependent) shape.
+            sem = self
+                .vectors
+                .exact_search(qv, k, &mut bits::iter(&self.live));
+        } else if req.filters.is_empty() {
+            sem = self
+                .vectors
+                .search(qv, k, None, 1.0, &|v| bits::contains(&self.live, v));
+        } else {
+            let collector = MatchSetCollector {
+                with_facets: mode == Mode::Semantic,
+                with_vids: true,
+                vid_words: self.vid_words(),
+                tables: self.cols.clone(),
+                top: 0,
+                part_boost: 0.0,
+            };
+            let set = self.match_set(
+                || text::with_filters(Box::new(tantivy::query::AllQuery), req.filters.clauses(f)),
+                &[],
+                term_filters,
+                numeric,
+                &collector,
+                exec.lexical,
+            )?;
+            let share = set.count as f64 / self.docs.max(1) as f64;
+            sem = if set.count <= EXACT_SEARCH_MAX || share < EXACT_SEARCH_SHARE {
+                let mut it = bits::iter(&set.vids);
+                self.vectors.scan_search_by(qv, k, &mut it, exec.graph)
+            } else {
+                self.vectors.search_by(
+                    qv,
+                    k,
+                    None,
+                    share,
+                    &|v| bits::contains(&self.live, v) && set.contains(v),
+                    exec.graph,
+                )
+            };
+        }
+        Ok(sem)
+    }
+
+    /// The hits of a page: each document's card, with highlights when `query` is given.
+    fn hits(
+        &self,
+        page: impl Iterator<Item = (Vid, f32, Option<DocAddress>)>,
+        query: Option<&dyn Query>,
+        pin_rank: &HashMap<Vid, usize>,
+    ) -> Result<Vec<Hit>> {
+        let f = &self.fields;
+        let mut hits = Vec::new();
+        let gens = match query {
+            Some(query) => Some((
+                Highlighter::create(&self.text, query, f.name)?,
+                Highlighter::create(&self.text, query, f.description)?,
+            )),
+            None => None,
+        };
+        for (vid, score, addr) in page {
             let addr = match addr {
                 Some(a) => a,
                 None => match self.addr_of(vid)? {
@@ -498,12 +582,7 @@ impl Snapshot {
                 highlights,
             });
         }
-        Ok(Some(SearchResults {
-            total,
-            hits,
-            facets,
-            mode,
-        }))
+        Ok(hits)
     }
 
     /// The text the query embedding is computed from (see [`text::semantic_text`]).
@@ -524,6 +603,23 @@ impl Snapshot {
             lex.clauses, lex.pin_codes, lex.part_boost
         )
     }
+}
+
+/// Request values the caller must fix.
+fn validate(req: &SearchRequest) -> Result<()> {
+    if req.text.chars().count() > MAX_QUERY_CHARS {
+        return Err(Error::InvalidRequest(format!(
+            "query is longer than {MAX_QUERY_CHARS} characters"
+        )));
+    }
+    if let (Some(lo), Some(hi)) = (req.filters.price_min, req.filters.price_max) {
+        if lo > hi {
+            return Err(Error::InvalidRequest(
+                "price_min is greater than price_max".into(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn facets_of(snap: &Snapshot, vids: &[(Vid, f32)]) -> Result<Facets> {

@@ -17,7 +17,7 @@ mod vocab;
 
 pub use collect::{MatchSet, MatchSetCollector, MatchSetSegment, SegmentCodes, SegmentTable};
 pub use filters::{with_filters, Filters, NumericFilter};
-pub use plan::{build_query, Exec, Match, Word, CONSTRAINT_SCORE};
+pub use plan::{build_query, Exec, LexicalQuery, Match, Word, CONSTRAINT_SCORE};
 pub use schema::{register_tokenizers, schema, to_tantivy, Fields};
 pub use semantic::semantic_text;
 pub use vocab::CachedVocab;

@@ -622,7 +622,8 @@ pub(super) async fn client_spend(
             .await?
             .ok_or(ApiError::Unauthorized)?;
         match leads::account::role_of(&ls.pool, user).await? {
-            Some((client, role)) if client == client_id && role == "director" => {}
+            Some((client, role))
+                if client == client_id && role == leads::portal::Role::Director => {}
             Some((client, _)) if client == client_id => {
                 return Err(ApiError::Forbidden("расходы видит директор".into()))
             }

@@ -17,6 +17,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
+use leads::portal::Role;
 use serde::{Deserialize, Serialize};
 
 /// Passes when the caller is an operator or a Telegram user of `client_id` with one of `roles`.
@@ -24,7 +25,7 @@ async fn client_access(
     state: &AppState,
     headers: &HeaderMap,
     client_id: i64,
-    roles: &[&str],
+    roles: &[Role],
 ) -> Result<(), ApiError> {
     if is_admin(state, headers) {
         return Ok(());
@@ -35,12 +36,13 @@ async fn client_access(
         .ok_or(ApiError::Unauthorized)?;
     match leads::account::role_of(&ls.pool, user).await? {
         Some((client, role)) if client == client_id => {
-            if roles.contains(&role.as_str()) {
+            if roles.contains(&role) {
                 Ok(())
             } else {
+                let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
                 Err(ApiError::Forbidden(format!(
                     "раздел доступен ролям: {}",
-                    roles.join(", ")
+                    names.join(", ")
                 )))
             }
         }
@@ -49,7 +51,7 @@ async fn client_access(
     }
 }
 
-const ALL_ROLES: &[&str] = &["director", "engineer", "procurement"];
+const ALL_ROLES: &[Role] = &[Role::Director, Role::Engineer, Role::Procurement];
 
 fn client_id(raw: &str) -> Result<i64, ApiError> {
     raw.parse::<i64>()
@@ -115,7 +117,7 @@ pub(super) async fn set_role(
         .parse::<i64>()
         .map_err(|_| invalid("telegram_id", "ожидается id пользователя Telegram"))?;
     Ok(Json(
-        leads::portal::set_role(&ls.pool, id, &req.role).await?,
+        leads::portal::set_role(&ls.pool, id, Role::from_field("role", &req.role)?).await?,
     ))
 }
 
@@ -195,7 +197,7 @@ pub(super) async fn client_projects(
     Path(id): Path<String>,
 ) -> Result<Json<ClientProjects>, ApiError> {
     let id = client_id(&id)?;
-    client_access(&state, &headers, id, &["director"]).await?;
+    client_access(&state, &headers, id, &[Role::Director]).await?;
     let ls = leads_state(&state)?;
     let projects = leads::portal::projects(&ls.pool, id).await?;
     Ok(Json(ClientProjects {
@@ -218,7 +220,7 @@ pub(super) async fn client_offers(
     Path(id): Path<String>,
 ) -> Result<Json<ClientOffers>, ApiError> {
     let id = client_id(&id)?;
-    client_access(&state, &headers, id, &["director"]).await?;
+    client_access(&state, &headers, id, &[Role::Director]).await?;
     let ls = leads_state(&state)?;
     let today: String = sqlx::query_scalar("SELECT current_date::text")
         .fetch_one(&ls.pool)
@@ -247,7 +249,7 @@ pub(super) async fn order_shipments(
     Path((id, number)): Path<(String, String)>,
 ) -> Result<Json<leads::portal::OrderShipments>, ApiError> {
     let id = client_id(&id)?;
-    client_access(&state, &headers, id, &["procurement", "director"]).await?;
+    client_access(&state, &headers, id, &[Role::Procurement, Role::Director]).await?;
     let ls = leads_state(&state)?;
     Ok(Json(
         leads::portal::order_shipments(&ls.pool, id, &number).await?,
@@ -268,7 +270,7 @@ pub(super) async fn client_documents(
     Path(id): Path<String>,
 ) -> Result<Json<ClientDocuments>, ApiError> {
     let id = client_id(&id)?;
-    client_access(&state, &headers, id, &["engineer", "director"]).await?;
+    client_access(&state, &headers, id, &[Role::Engineer, Role::Director]).await?;
     let ls = leads_state(&state)?;
     let documents = leads::portal::documents(&ls.pool, id).await?;
     Ok(Json(ClientDocuments {
@@ -294,7 +296,7 @@ pub(super) async fn document_file(
 ) -> Result<Response, ApiError> {
     let id = client_id(&id)?;
     let doc = positive("document_id", &doc)?;
-    client_access(&state, &headers, id, &["engineer", "director"]).await?;
+    client_access(&state, &headers, id, &[Role::Engineer, Role::Director]).await?;
     let ls = leads_state(&state)?;
     let d = leads::portal::document_for_client(&ls.pool, id, doc).await?;
     file_response(&ls.data_dir, &d.sha256, d.mime_type, &d.file_name).await
@@ -392,7 +394,8 @@ pub(super) async fn set_ticket_status(
 ) -> Result<Json<TicketStatusChanged>, ApiError> {
     let ls = leads_state(&state)?;
     let id = positive("id", &id)?;
-    leads::portal::set_ticket_status(&ls.pool, id, &req.status, &req.comment).await?;
+    let status = leads::portal::TicketStatus::from_field("status", &req.status)?;
+    leads::portal::set_ticket_status(&ls.pool, id, status, &req.comment).await?;
     Ok(Json(TicketStatusChanged {
         id,
         status: req.status,
