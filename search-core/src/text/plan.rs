@@ -412,7 +412,6 @@ pub fn build_query(
         part_boost = PART_INTENT_BOOST;
     }
     let mut normalized_context: Vec<bool> = Vec::new();
-    let mut coord: Vec<Exec> = Vec::new();
     let mut groups: Vec<Vec<Match>> = Vec::new();
 
     for (wi, word) in raw_words.iter().enumerate() {
@@ -449,60 +448,19 @@ pub fn build_query(
         }
     }
 
-    // Power in the other unit (`370 Вт` also finds `0,37 кВт`).
-    for (_, alt) in analysis::power_alternatives(text) {
-        let terms: Vec<String> = analysis::analyze(&alt).into_iter().map(|x| x.2).collect();
-        if !terms.is_empty() {
-            clauses.push(Exec::all_terms(f, &terms, SYNONYM_BOOST));
-        }
-    }
+    let (unit_clauses, unit_groups) = unit_clauses(f, text);
+    clauses.extend(unit_clauses);
+    groups.extend(unit_groups.into_iter().map(|m| vec![m]));
 
-    // Quantities in canonical units (`2,2 кВт` meets `power_kw: 2.2` and `2200 W`).
-    // Sizes (`стол 1250 на 320` meets `table_size_mm: 1250x320`) and tool tapers (`SK 40`
-    // meets `7:24 №40 (ISO 40)`), in the same canonical tokens.
-    for q in analysis::quantities(text) {
-        clauses.push(Exec::term(f.qty, &q, QTY_BOOST));
-    }
-    // A size or taper is one requirement of the query however many words it is written in
-    // (`1250 на 320`, `SK 40`): it also counts once in coordination.
-    for q in analysis::sizes(text)
-        .into_iter()
-        .chain(analysis::tapers(text, false))
-    {
-        clauses.push(Exec::term(f.qty, &q, QTY_BOOST));
-        groups.push(vec![match_term(f.qty, &q)]);
-    }
-
-    // Synonyms and abbreviations over word n-grams (up to three words).
-    let content: Vec<&str> = normalized_words.iter().map(String::as_str).collect();
-    for n in (1..=3).rev() {
-        for (start, window) in content.windows(n).enumerate() {
-            let boost = if normalized_context[start..start + n].iter().all(|c| *c) {
-                SYNONYM_BOOST * CONTEXT_BOOST
-            } else {
-                SYNONYM_BOOST
-            };
-            for exp in synonyms.expansions(window) {
-                let terms: Vec<String> = analysis::analyze(exp).into_iter().map(|x| x.2).collect();
-                if !terms.is_empty() {
-                    // The same match on `body` alone, for the match-only uses.
-                    let matched = if terms.len() == 1 {
-                        match_term(f.body, &terms[0])
-                    } else {
-                        Match::All(terms.iter().map(|t| match_term(f.body, t)).collect())
-                    };
-                    if part_intent && window.iter().all(|w| is_need_word(w)) {
-                        need_clauses.push(matched.clone());
-                    }
-                    groups.resize_with(groups.len().max(start + n), Vec::new);
-                    for g in &mut groups[start..start + n] {
-                        g.push(matched.clone());
-                    }
-                    clauses.push(Exec::all_terms(f, &terms, boost));
-                }
-            }
-        }
-    }
+    clauses.extend(synonym_clauses(
+        f,
+        synonyms,
+        &normalized_words,
+        &normalized_context,
+        part_intent.then_some(&roles),
+        &mut groups,
+        &mut need_clauses,
+    ));
 
     if part_intent && !need_clauses.is_empty() {
         // Parts declared for the named machine that also match the need come first.
@@ -512,29 +470,7 @@ pub fn build_query(
             clauses.push(Exec::constant(both, COMPAT_NEED_BOOST));
         }
     }
-    // Coordination: a constant for every query word a document matches (directly, repaired or
-    // through a synonym), so a card that meets all of the query outranks one that meets a single
-    // word in every field (`ножной выключатель пресса`: the foot switch of a press before a
-    // limit switch whose name, brand, model and category all say `выключатель`).
-    // Each group matches only documents the clauses match (it is the word's own match on `body`,
-    // which holds every weighted field), so the groups sit in the clauses' union: one flat
-    // union to walk, and the match set is the clauses'.
-    let groups: Vec<Match> = groups
-        .into_iter()
-        .filter(|g| !g.is_empty())
-        .map(|mut g| {
-            if g.len() == 1 {
-                g.remove(0)
-            } else {
-                Match::Any(g)
-            }
-        })
-        .collect();
-    if groups.len() > 1 {
-        for any in groups {
-            coord.push(Exec::constant(any, COORD_BOOST));
-        }
-    }
+    let coord = coordination(groups);
     // Only a query without words browses. One whose words the index does not know (a part
     // number nobody stocks) matches nothing lexically: as a browse request it listed the
     // whole catalog.
@@ -730,6 +666,111 @@ fn context_words(raw_words: &[&str], roles: &Roles) -> Vec<bool> {
         }
     }
     context
+}
+
+/// Clauses of the attribute expressions the query states, in canonical units: power in the
+/// other unit, quantities, sizes and tool tapers; with the coordination group of each size and
+/// taper (one requirement however many words it is written in).
+fn unit_clauses(f: &Fields, text: &str) -> (Vec<Exec>, Vec<Match>) {
+    let mut out: Vec<Exec> = Vec::new();
+    let mut groups: Vec<Match> = Vec::new();
+    // Power in the other unit (`370 Вт` also finds `0,37 кВт`).
+    for (_, alt) in analysis::power_alternatives(text) {
+        let terms: Vec<String> = analysis::analyze(&alt).into_iter().map(|x| x.2).collect();
+        if !terms.is_empty() {
+            out.push(Exec::all_terms(f, &terms, SYNONYM_BOOST));
+        }
+    }
+
+    // Quantities in canonical units (`2,2 кВт` meets `power_kw: 2.2` and `2200 W`).
+    // Sizes (`стол 1250 на 320` meets `table_size_mm: 1250x320`) and tool tapers (`SK 40`
+    // meets `7:24 №40 (ISO 40)`), in the same canonical tokens.
+    for q in analysis::quantities(text) {
+        out.push(Exec::term(f.qty, &q, QTY_BOOST));
+    }
+    // A size or taper is one requirement of the query however many words it is written in
+    // (`1250 на 320`, `SK 40`): it also counts once in coordination.
+    for q in analysis::sizes(text)
+        .into_iter()
+        .chain(analysis::tapers(text, false))
+    {
+        out.push(Exec::term(f.qty, &q, QTY_BOOST));
+        groups.push(match_term(f.qty, &q));
+    }
+    (out, groups)
+}
+
+/// Synonyms and abbreviations over word n-grams (up to three normalised words): each
+/// expansion scores as all of its words, counts for the n-gram's words in coordination
+/// (`groups`) and, where `need` says the n-gram is the need of a part query, in the need.
+fn synonym_clauses(
+    f: &Fields,
+    synonyms: &Synonyms,
+    words: &[String],
+    context: &[bool],
+    need: Option<&Roles>,
+    groups: &mut Vec<Vec<Match>>,
+    need_clauses: &mut Vec<Match>,
+) -> Vec<Exec> {
+    let mut out: Vec<Exec> = Vec::new();
+    let content: Vec<&str> = words.iter().map(String::as_str).collect();
+    for n in (1..=3).rev() {
+        for (start, window) in content.windows(n).enumerate() {
+            let boost = if context[start..start + n].iter().all(|c| *c) {
+                SYNONYM_BOOST * CONTEXT_BOOST
+            } else {
+                SYNONYM_BOOST
+            };
+            for exp in synonyms.expansions(window) {
+                let terms: Vec<String> = analysis::analyze(exp).into_iter().map(|x| x.2).collect();
+                if !terms.is_empty() {
+                    // The same match on `body` alone, for the match-only uses.
+                    let matched = if terms.len() == 1 {
+                        match_term(f.body, &terms[0])
+                    } else {
+                        Match::All(terms.iter().map(|t| match_term(f.body, t)).collect())
+                    };
+                    if need.is_some_and(|roles| window.iter().all(|w| roles.is_need_word(w))) {
+                        need_clauses.push(matched.clone());
+                    }
+                    groups.resize_with(groups.len().max(start + n), Vec::new);
+                    for g in &mut groups[start..start + n] {
+                        g.push(matched.clone());
+                    }
+                    out.push(Exec::all_terms(f, &terms, boost));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Coordination: a constant for every query word a document matches (directly, repaired or
+/// through a synonym), so a card that meets all of the query outranks one that meets a single
+/// word in every field (`ножной выключатель пресса`: the foot switch of a press before a limit
+/// switch whose name, brand, model and category all say `выключатель`). Each group matches
+/// only documents the clauses match (it is the word's own match on `body`, which holds every
+/// weighted field), so the groups sit in the clauses' union: one flat union to walk, and the
+/// match set is the clauses'. A single group adds nothing.
+fn coordination(groups: Vec<Vec<Match>>) -> Vec<Exec> {
+    let groups: Vec<Match> = groups
+        .into_iter()
+        .filter(|g| !g.is_empty())
+        .map(|mut g| {
+            if g.len() == 1 {
+                g.remove(0)
+            } else {
+                Match::Any(g)
+            }
+        })
+        .collect();
+    if groups.len() < 2 {
+        return Vec::new();
+    }
+    groups
+        .into_iter()
+        .map(|any| Exec::constant(any, COORD_BOOST))
+        .collect()
 }
 
 /// What one query word matches, and the clauses it adds: the word as the index knows it, or
