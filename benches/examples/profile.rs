@@ -8,7 +8,7 @@
 //! totals and hits. `PROFILE_QUERY=…` makes the loop run that query alone.
 
 use benches::{docs_from_env, settle, unsettled_engine, DIM, QUERIES};
-use search_core::{Executors, LexicalExecutor, Mode, SearchRequest};
+use search_core::{Executors, Mode, SearchRequest};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -137,18 +137,6 @@ fn request(q: &str, mode: Mode) -> SearchRequest {
     req
 }
 
-/// The executors with tantivy's union on the lexical side (`true`) or the production ones.
-fn lexical_by(union: bool) -> Executors {
-    Executors {
-        lexical: if union {
-            LexicalExecutor::TantivyUnion
-        } else {
-            LexicalExecutor::Accumulate
-        },
-        ..Executors::default()
-    }
-}
-
 /// p50 and p99 of tantivy's union and of the accumulating executor on one snapshot, runs
 /// alternating per request; reports any query whose total or hit list differs.
 fn union_ab(snap: &search_core::Snapshot, mode: Mode, qvecs: &[Vec<f32>]) {
@@ -162,7 +150,7 @@ fn union_ab(snap: &search_core::Snapshot, mode: Mode, qvecs: &[Vec<f32>]) {
             for (i, union) in [true, false].into_iter().enumerate() {
                 let t = std::time::Instant::now();
                 let r = snap
-                    .search_with_executors(&req, Some(&qvecs[k]), lexical_by(union))
+                    .search_with_executors(&req, Some(&qvecs[k]), Executors::lexical_union(union))
                     .unwrap();
                 let ms = t.elapsed().as_secs_f64() * 1000.0;
                 times[i].push(ms);
@@ -176,7 +164,7 @@ fn union_ab(snap: &search_core::Snapshot, mode: Mode, qvecs: &[Vec<f32>]) {
         if answers[0] != answers[1] && std::env::var("PROFILE_DEBUG").is_ok() {
             for union in [true, false] {
                 let r = snap
-                    .search_with_executors(&req, Some(&qvecs[k]), lexical_by(union))
+                    .search_with_executors(&req, Some(&qvecs[k]), Executors::lexical_union(union))
                     .unwrap();
                 let s: Vec<String> = r
                     .hits

@@ -103,6 +103,21 @@ pub struct Executors {
     pub graph: GraphWalk,
 }
 
+impl Executors {
+    /// The production executors, but tantivy's union on the lexical side when `union`.
+    #[cfg(any(test, feature = "oracle"))]
+    pub fn lexical_union(union: bool) -> Executors {
+        Executors {
+            lexical: if union {
+                LexicalExecutor::TantivyUnion
+            } else {
+                LexicalExecutor::Accumulate
+            },
+            ..Executors::default()
+        }
+    }
+}
+
 /// How the lexical side computes its match set.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[cfg_attr(not(any(test, feature = "oracle")), allow(dead_code))]

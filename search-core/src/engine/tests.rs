@@ -53,22 +53,10 @@ fn lexical(snap: &Snapshot, q: &str) -> SearchResults {
         .unwrap()
 }
 
-/// The executors with tantivy's union on the lexical side (`true`) or the production ones.
-fn lexical_by(union: bool) -> Executors {
-    Executors {
-        lexical: if union {
-            LexicalExecutor::TantivyUnion
-        } else {
-            LexicalExecutor::Accumulate
-        },
-        ..Executors::default()
-    }
-}
-
 /// A lexical search through tantivy's union (`true`) or the accumulating executor.
 fn lexical_union(snap: &Snapshot, q: &str, union: bool) -> SearchResults {
     let req = SearchRequest::new(q, Mode::Lexical);
-    snap.search_with_executors(&req, None, lexical_by(union))
+    snap.search_with_executors(&req, None, Executors::lexical_union(union))
         .unwrap()
 }
 
@@ -438,7 +426,7 @@ fn executor_answers_as_tantivys_union(word_cache_bytes: usize) {
             req.limit = 60;
             // Past the result cache, which would answer the second from the first.
             let union = snap
-                .search_with_executors(&req, None, lexical_by(true))
+                .search_with_executors(&req, None, Executors::lexical_union(true))
                 .unwrap();
             let accum = snap.search_with_vector(&req, None).unwrap();
             assert_eq!(union.total, accum.total, "total of {q} {filters:?}");
