@@ -99,16 +99,30 @@ struct RateLimiter {
     interval: Duration,
 }
 
+/// How late after its slot a request may still go out. One that wakes later (a stalled task
+/// or machine) takes a new slot instead: sent late, it would bunch with the punctual requests
+/// after it, and the account's limit counts requests per second as they arrive.
+const LATE_AFTER_SLOT: Duration = Duration::from_millis(40);
+
 impl RateLimiter {
     async fn wait(&self) -> Result<(), CrmError> {
-        let wait = crate::notify::reserve_slot(
-            &self.pool,
-            crate::notify::Slot::Account(&self.account),
-            self.interval,
-        )
-        .await?;
-        if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
+        for attempt in 0.. {
+            let asked = tokio::time::Instant::now();
+            let wait = crate::notify::reserve_slot(
+                &self.pool,
+                crate::notify::Slot::Account(&self.account),
+                self.interval,
+            )
+            .await?;
+            // The slot is on the database's clock, read between `asked` and now: `due` is its
+            // earliest possible instant here, so lateness is never underestimated.
+            let due = asked + wait;
+            tokio::time::sleep_until(due).await;
+            // After a few late wakes in a row the machine is too busy for any slot: go.
+            if tokio::time::Instant::now() <= due + LATE_AFTER_SLOT || attempt >= 3 {
+                break;
+            }
+            tracing::debug!(attempt, "woke too late for the amoCRM slot; taking another");
         }
         Ok(())
     }
