@@ -508,25 +508,12 @@ pub fn quantities(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < t.len() {
-        if !t[i].is_ascii_digit() || (i > 0 && (is_word_char(t[i - 1]) || t[i - 1] == '.')) {
+        let Some((number, end)) = number_at(&t, i) else {
             i += 1;
             continue;
-        }
-        let start = i;
-        while i < t.len() && t[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i + 1 < t.len() && matches!(t[i], ',' | '.') && t[i + 1].is_ascii_digit() {
-            i += 1;
-            while i < t.len() && t[i].is_ascii_digit() {
-                i += 1;
-            }
-        }
-        let number: String = t[start..i].iter().collect::<String>().replace(',', ".");
-        let mut j = i;
-        while j < t.len() && matches!(t[j], ' ' | '\u{a0}') {
-            j += 1;
-        }
+        };
+        i = end;
+        let mut j = skip_spaces(&t, i);
         let unit_start = j;
         while j < t.len() && is_unit_char(t[j]) {
             j += 1;
