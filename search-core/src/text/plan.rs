@@ -323,8 +323,6 @@ pub fn build_query(
     let mut clauses: Vec<Exec> = Vec::new();
     let mut normalized_words: Vec<String> = Vec::new();
 
-    // Codes: runs of up to three adjacent words, folded; Latin-typed Cyrillic model codes
-    // (`1V62G` for `1В62Г`) are tried transliterated too.
     let mut pin_codes = HashSet::new();
     let content_words: Vec<&str> = raw_words
         .iter()
@@ -345,12 +343,10 @@ pub fn build_query(
         synonyms,
         machine_codes: &machine_codes,
     };
-    let is_brand = |norm: &str| roles.is_brand(norm);
-    let is_need_word = |w: &str| roles.is_need_word(w);
     let need_words = content_words
         .iter()
         .enumerate()
-        .filter(|(i, w)| !machine_words.contains(i) && is_need_word(w))
+        .filter(|(i, w)| !machine_words.contains(i) && roles.is_need_word(w))
         .count();
     let asks_for_machine = asks_for_machine(&raw_words);
     let generic_parts = content_words
@@ -397,7 +393,7 @@ pub fn build_query(
         for &i in &machine_words {
             if i > 0
                 && !machine_words.contains(&(i - 1))
-                && is_brand(&normalize(content_words[i - 1]))
+                && roles.is_brand(&normalize(content_words[i - 1]))
             {
                 skip.insert(content_words[i - 1]);
             }
@@ -431,7 +427,7 @@ pub fn build_query(
         normalized_words.extend(word_match.normalized);
         clauses.extend(word_match.clauses);
         let matched = word_match.matched;
-        if part_intent && is_need_word(word) {
+        if part_intent && roles.is_need_word(word) {
             need_clauses.extend(matched.iter().cloned());
         }
         if !matched.is_empty() && !analysis::is_stopword(&normalize(word)) {
@@ -498,7 +494,7 @@ pub fn build_query(
 
 /// The codes a query names: part numbers and machine models the index knows, found in runs of
 /// up to three adjacent words and in the whole query, folded (`6205-2RS` = `62052rs`), also
-/// typed transliterated, on the Latin layout or through a one-word synonym.
+/// typed transliterated (`1V62G` for `1В62Г`), on the Latin layout or through a one-word synonym.
 #[derive(Default)]
 struct Codes {
     /// Each code with the first word of its run and the run's length.
