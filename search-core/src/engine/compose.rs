@@ -6,7 +6,7 @@ use super::request::Mode;
 use super::search::LEXICAL_DEPTH;
 use crate::fusion::rrf;
 use crate::point::Vid;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// A search's ranked lists, as the lexical and semantic sides produced them.
 pub(super) struct Lists<'a> {
@@ -24,20 +24,21 @@ pub(super) struct Lists<'a> {
 /// The search's whole order, with each document's score: in hybrid mode pins score above
 /// every fused one and lexical matches beyond the fusion depth score 0.
 pub(super) fn compose(lists: &Lists) -> Vec<(Vid, f32)> {
-    let pinned: HashSet<Vid> = lists.pinned.iter().copied().collect();
+    // Each pinned document's place among the pins (its first, should one repeat).
+    let mut pin_rank: HashMap<Vid, usize> = HashMap::with_capacity(lists.pinned.len());
+    for (i, v) in lists.pinned.iter().enumerate() {
+        pin_rank.entry(*v).or_insert(i);
+    }
     match lists.mode {
         Mode::Lexical => {
             // Pinned documents in tier order, then the rest in lexical order.
-            let mut out: Vec<(Vid, f32)> = Vec::with_capacity(lists.lexical.len());
-            if !pinned.is_empty() {
-                for vid in first_occurrences(lists.pinned) {
-                    if let Some(hit) = lists.lexical.iter().find(|(v, _)| *v == vid) {
-                        out.push(*hit);
-                    }
-                }
-            }
-            out.extend(lists.lexical.iter().filter(|(v, _)| !pinned.contains(v)));
-            out
+            let (mut head, tail): (Vec<_>, Vec<_>) = lists
+                .lexical
+                .iter()
+                .partition(|(v, _)| pin_rank.contains_key(v));
+            head.sort_by_key(|(v, _)| pin_rank.get(v).copied());
+            head.extend(tail);
+            head
         }
         Mode::Semantic => lists.semantic.to_vec(),
         Mode::Hybrid => {
@@ -55,7 +56,7 @@ pub(super) fn compose(lists: &Lists) -> Vec<(Vid, f32)> {
             );
             let max = fused.first().map_or(0.0, |x| x.1);
             let mut out: Vec<(Vid, f32)> = lists.pinned.iter().map(|v| (*v, max + 1.0)).collect();
-            out.extend(fused.into_iter().filter(|(v, _)| !pinned.contains(v)));
+            out.extend(fused.into_iter().filter(|(v, _)| !pin_rank.contains_key(v)));
             // Lexical matches beyond the fusion depth follow in lexical order, but for those
             // the semantic list already brought into the fusion.
             let fused_sem: HashSet<Vid> = sem_ids.into_iter().collect();
@@ -70,12 +71,6 @@ pub(super) fn compose(lists: &Lists) -> Vec<(Vid, f32)> {
             out
         }
     }
-}
-
-/// `vids` without repeats, in order of first occurrence.
-fn first_occurrences(vids: &[Vid]) -> Vec<Vid> {
-    let mut seen = HashSet::new();
-    vids.iter().copied().filter(|v| seen.insert(*v)).collect()
 }
 
 #[cfg(test)]

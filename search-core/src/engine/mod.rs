@@ -19,7 +19,9 @@ mod writer;
 
 pub use config::EngineConfig;
 #[cfg(any(test, feature = "oracle"))]
-pub use request::{Executors, LexicalExecutor};
+pub use request::Executors;
+#[cfg(feature = "oracle")]
+pub use request::LexicalExecutor;
 pub use request::{Facets, Hit, Mode, SearchRequest, SearchResults, Suggestion};
 pub use search::{LEXICAL_DEPTH, MAX_QUERY_CHARS, SEMANTIC_DEPTH};
 pub use snapshot::Snapshot;

@@ -229,11 +229,6 @@ impl Snapshot {
             .collect::<Result<_>>()?;
 
         let pinned = self.pins(&lex_cands, &lex_top, &pin_codes);
-        // Each pinned document's place in `pinned` (up to LEXICAL_DEPTH of them).
-        let mut pin_rank: HashMap<Vid, usize> = HashMap::with_capacity(pinned.len());
-        for (i, v) in pinned.iter().enumerate() {
-            pin_rank.entry(*v).or_insert(i);
-        }
         let code_pinned = !pinned.is_empty() && !pin_codes.is_empty();
 
         let Some(qvec) = self.query_vector(mode, code_pinned, &pinned, query_vec, defer, text)?
@@ -340,7 +335,8 @@ impl Snapshot {
             .take(req.limit)
             .map(|(vid, score)| (vid, score, addr_by_vid.get(&vid).copied()));
         let highlighted = (req.highlight && !browse).then(filtered_text);
-        let hits = self.hits(page, highlighted.as_deref(), &pin_rank)?;
+        let exact: HashSet<Vid> = pinned.iter().copied().collect();
+        let hits = self.hits(page, highlighted.as_deref(), &exact)?;
         Ok(Some(SearchResults {
             total,
             hits,
@@ -536,12 +532,13 @@ impl Snapshot {
         Ok(sem)
     }
 
-    /// The hits of a page: each document's card, with highlights when `query` is given.
+    /// The hits of a page: each document's card, with highlights when `query` is given;
+    /// those in `exact` are marked as pinned.
     fn hits(
         &self,
         page: impl Iterator<Item = (Vid, f32, Option<DocAddress>)>,
         query: Option<&dyn Query>,
-        pin_rank: &HashMap<Vid, usize>,
+        exact: &HashSet<Vid>,
     ) -> Result<Vec<Hit>> {
         let f = &self.fields;
         let mut hits = Vec::new();
@@ -576,7 +573,7 @@ impl Snapshot {
                 }
             }
             hits.push(Hit {
-                exact: pin_rank.contains_key(&vid),
+                exact: exact.contains(&vid),
                 doc: stored.doc.clone(),
                 score,
                 highlights,
