@@ -8,43 +8,53 @@ use serde::Serialize;
 use sqlx::{PgPool, Row};
 use std::path::Path;
 
-/// A Telegram user's role within their client: which sections of the account they read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Role {
-    Director,
-    Engineer,
-    Procurement,
-}
-
-impl Role {
-    /// The role's name on the wire and in the database (`telegram_role`).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Role::Director => "director",
-            Role::Engineer => "engineer",
-            Role::Procurement => "procurement",
+/// An enum whose variants have fixed names, on the wire and in the database: `as_str`, `parse`,
+/// `from_field` (a 400 that lists the names), `ALL`, and the names as a constant slice.
+macro_rules! named_enum {
+    ($(#[$meta:meta])* $name:ident, $names:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($variant),+
         }
-    }
 
-    /// The role named `s`, if any.
-    pub fn parse(s: &str) -> Option<Role> {
-        [Role::Director, Role::Engineer, Role::Procurement]
-            .into_iter()
-            .find(|r| r.as_str() == s)
-    }
+        impl $name {
+            /// Every variant, in the order of the names.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
-    /// The role a request field names, or a 400 naming the field.
-    pub fn from_field(field: &str, s: &str) -> Result<Role> {
-        Role::parse(s).ok_or_else(|| invalid(field, "одно из: director, engineer, procurement"))
-    }
+            /// The name on the wire and in the database.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+
+            /// The variant named `s`, if any.
+            pub fn parse(s: &str) -> Option<$name> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == s)
+            }
+
+            /// The variant a request field names, or a 400 naming the field and the choices.
+            pub fn from_field(field: &str, s: &str) -> Result<$name> {
+                Self::parse(s)
+                    .ok_or_else(|| invalid(field, format!("одно из: {}", $names.join(", "))))
+            }
+        }
+
+        /// The names, in order.
+        pub const $names: &[&str] = &[$($text),+];
+    };
 }
 
-/// Roles a Telegram user can have within a client, by name.
-pub const ROLES: &[&str] = &[
-    Role::Director.as_str(),
-    Role::Engineer.as_str(),
-    Role::Procurement.as_str(),
-];
+named_enum! {
+    /// A Telegram user's role within their client (`telegram_role`): which sections of the
+    /// account they read.
+    Role, ROLES {
+        Director => "director",
+        Engineer => "engineer",
+        Procurement => "procurement",
+    }
+}
 
 /// Document types of the knowledge base.
 pub const DOC_TYPES: &[&str] = &["manual", "drawing", "schematic", "instruction"];
@@ -514,64 +524,17 @@ pub async fn add_document(
     document(&row)
 }
 
-/// A service ticket's status (`ticket_status` in the database).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TicketStatus {
-    New,
-    Accepted,
-    InProgress,
-    WaitingParts,
-    Done,
-    Cancelled,
-}
-
-impl TicketStatus {
-    const ALL: [TicketStatus; 6] = [
-        TicketStatus::New,
-        TicketStatus::Accepted,
-        TicketStatus::InProgress,
-        TicketStatus::WaitingParts,
-        TicketStatus::Done,
-        TicketStatus::Cancelled,
-    ];
-
-    /// The status's name on the wire and in the database.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            TicketStatus::New => "new",
-            TicketStatus::Accepted => "accepted",
-            TicketStatus::InProgress => "in_progress",
-            TicketStatus::WaitingParts => "waiting_parts",
-            TicketStatus::Done => "done",
-            TicketStatus::Cancelled => "cancelled",
-        }
-    }
-
-    /// The status named `s`, if any.
-    pub fn parse(s: &str) -> Option<TicketStatus> {
-        TicketStatus::ALL.into_iter().find(|t| t.as_str() == s)
-    }
-
-    /// The status a request field names, or a 400 naming the field.
-    pub fn from_field(field: &str, s: &str) -> Result<TicketStatus> {
-        TicketStatus::parse(s).ok_or_else(|| {
-            invalid(
-                field,
-                "одно из: new, accepted, in_progress, waiting_parts, done, cancelled",
-            )
-        })
+named_enum! {
+    /// A service ticket's status (`ticket_status` in the database).
+    TicketStatus, TICKET_STATUSES {
+        New => "new",
+        Accepted => "accepted",
+        InProgress => "in_progress",
+        WaitingParts => "waiting_parts",
+        Done => "done",
+        Cancelled => "cancelled",
     }
 }
-
-/// Ticket statuses, by name.
-pub const TICKET_STATUSES: &[&str] = &[
-    TicketStatus::New.as_str(),
-    TicketStatus::Accepted.as_str(),
-    TicketStatus::InProgress.as_str(),
-    TicketStatus::WaitingParts.as_str(),
-    TicketStatus::Done.as_str(),
-    TicketStatus::Cancelled.as_str(),
-];
 
 /// Moves ticket `id` to `status`; the history trigger records the change with `comment`.
 pub async fn set_ticket_status(
@@ -622,7 +585,13 @@ mod tests {
             assert!(Role::parse(bad).is_none() && TicketStatus::parse(bad).is_none());
             assert!(matches!(
                 Role::from_field("role", bad),
-                Err(Error::Invalid { field, .. }) if field == "role"
+                Err(Error::Invalid { field, message })
+                    if field == "role" && message == "одно из: director, engineer, procurement"
+            ));
+            assert!(matches!(
+                TicketStatus::from_field("status", bad),
+                Err(Error::Invalid { field, message }) if field == "status"
+                    && message == "одно из: new, accepted, in_progress, waiting_parts, done, cancelled"
             ));
         }
     }

@@ -51,8 +51,6 @@ async fn client_access(
     }
 }
 
-const ALL_ROLES: &[Role] = &[Role::Director, Role::Engineer, Role::Procurement];
-
 fn client_id(raw: &str) -> Result<i64, ApiError> {
     raw.parse::<i64>()
         .ok()
@@ -169,7 +167,7 @@ pub(super) async fn client_tickets(
     ApiQuery(p): ApiQuery<TicketParams>,
 ) -> Result<Json<ClientTickets>, ApiError> {
     let id = client_id(&id)?;
-    client_access(&state, &headers, id, ALL_ROLES).await?;
+    client_access(&state, &headers, id, Role::ALL).await?;
     let include_closed = match p.include_closed.as_deref() {
         None | Some("false") => false,
         Some("true") => true,
