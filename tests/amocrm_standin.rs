@@ -128,7 +128,23 @@ impl AmoStandIn {
             .route("/_standin/leads", get(dump))
             .with_state(inner.clone());
         let base_url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        // Its own thread and runtime, as amoCRM is its own machine: a test that loads its own
+        // runtime (the cluster test's readers) must not delay when requests are seen to arrive,
+        // or its stalls would bunch their timestamps into a peak the senders never made.
+        let listener = listener.into_std().unwrap();
+        std::thread::Builder::new()
+            .name("amocrm-standin".into())
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async move {
+                    let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                    axum::serve(listener, app).await.unwrap()
+                })
+            })
+            .unwrap();
         AmoStandIn { base_url, inner }
     }
 
@@ -276,6 +292,8 @@ async fn gate(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    // Arrival is when the request head was read, as amoCRM would count it, not after the body.
+    let now = Instant::now();
     let method = req.method().clone();
     let path = req
         .uri()
@@ -299,7 +317,6 @@ async fn gate(
             v,
         )
     };
-    let now = Instant::now();
     let (verdict, fault) = {
         let mut g = inner.lock().unwrap();
         while g
