@@ -8,8 +8,11 @@
 
 mod collect;
 mod filters;
+#[cfg(test)]
+mod fixture;
 mod match_boost;
 mod plan;
+mod repair;
 mod schema;
 mod semantic;
 mod tokenizer;

@@ -5,6 +5,7 @@
 //! executor.
 
 use super::match_boost::MatchBoost;
+use super::repair::{is_layout_query, repair_word, Repair};
 use super::schema::Fields;
 use super::vocab::Vocabulary;
 use crate::analysis::{self, fold_code, normalize};
@@ -293,23 +294,6 @@ impl LexicalQuery {
             _ => Box::new(BooleanQuery::new(all)),
         }
     }
-}
-
-pub(super) fn is_layout_word(word: &str) -> bool {
-    word.chars()
-        .all(|c| c.is_ascii_alphabetic() || "[];',.`".contains(c))
-        && word.chars().any(|c| c.is_ascii_alphabetic())
-}
-
-/// Most words are Latin letters that spell nothing the index knows: the query was typed on the
-/// Latin layout meaning Russian, codes included (`ktrnhjldbufntkm 6n12` for `электродвигатель
-/// 6т12`).
-pub(super) fn is_layout_query(f: &Fields, vocab: &dyn Vocabulary, words: &[&str]) -> bool {
-    let layout = words
-        .iter()
-        .filter(|w| is_layout_word(w) && !vocab.knows(f.body, &analysis::term_for_word(w)))
-        .count();
-    layout >= 2 && layout * 2 > words.len()
 }
 
 /// Builds the lexical query for `text` against one snapshot's vocabulary.
@@ -783,115 +767,60 @@ struct WordMatch {
 }
 
 fn match_word(f: &Fields, vocab: &dyn Vocabulary, synonyms: &Synonyms, word: &str) -> WordMatch {
+    let found = repair_word(f, vocab, synonyms, word);
     let mut out = WordMatch {
-        clauses: Vec::new(),
-        matched: Vec::new(),
-        normalized: Vec::new(),
+        clauses: term_fields(f, &found.known),
+        matched: found.known.iter().map(|t| match_term(f.body, t)).collect(),
+        normalized: found.pieces.iter().map(|p| p.norm.clone()).collect(),
     };
-    let pieces = analysis::split_words(word);
-    let mut direct: Vec<String> = Vec::new();
-    let mut unknown: Vec<String> = Vec::new();
-    for (_, _, w) in &pieces {
-        let norm = normalize(w);
-        out.normalized.push(norm.clone());
-        if analysis::is_stopword(&norm) {
-            continue;
-        }
-        let term = analysis::term_for_word(w);
-        if vocab.knows(f.body, &term) {
-            direct.push(term);
-        } else {
-            unknown.push(norm);
-        }
-    }
-    out.clauses.extend(term_fields(f, &direct));
-    out.matched
-        .extend(direct.iter().map(|t| match_term(f.body, t)));
-    if unknown.is_empty() {
-        return out;
-    }
-    // Repairs for words the index does not know, cheapest first.
-    let mut repaired: Vec<String> = Vec::new();
-    if is_layout_word(word) {
-        let fixed = analysis::layout_en_to_ru(word);
-        let terms: Vec<String> = analysis::analyze(&fixed).into_iter().map(|x| x.2).collect();
-        if !terms.is_empty() && terms.iter().all(|t| vocab.knows(f.body, t)) {
-            repaired.extend(terms);
-        }
-    }
-    for norm in &unknown {
-        if !repaired.is_empty() {
-            break;
-        }
-        let is_latin = norm.chars().all(|c| c.is_ascii_alphanumeric());
-        let alt = if is_latin {
-            analysis::translit_lat_to_cyr(norm)
-        } else {
-            analysis::translit_cyr_to_lat(norm)
-        };
-        let alt_term = analysis::term_for_word(&alt);
-        if !alt_term.is_empty() && vocab.knows(f.body, &alt_term) {
-            repaired.push(alt_term);
-        } else if !is_latin && analysis::fuzzy_distance(&alt) > 0 {
-            // Brands typed in Cyrillic rarely transliterate letter for letter
-            // (бистроник → bystronic): match the transliteration loosely, a constant
-            // where any stem within reach occurs, as a fuzzy term query would (the
-            // stems come from the snapshot's cached automaton walk).
-            let near = vocab.within(f.body, &alt_term, analysis::fuzzy_distance(&alt));
-            if near.is_empty() {
-                out.matched.push(Match::nothing());
-            } else {
-                let any = Match::Any(near.iter().map(|t| match_term(f.body, t)).collect());
-                out.matched.push(any.clone());
-                out.clauses.push(Exec::constant(any, REPAIRED_BOOST));
+    // Exact repairs score as the word would have, BM25 in every weighted field, under one
+    // boost; the loose ones add constants where they occur, as fuzzy term queries would.
+    let mut exact: Vec<String> = Vec::new();
+    for repair in found.repairs {
+        match repair {
+            Repair::Layout { terms, .. } | Repair::SynonymKey { terms, .. } => exact.extend(terms),
+            Repair::Translit { term, .. } => exact.push(term),
+            Repair::LooseTranslit { stems, .. } => {
+                if stems.is_empty() {
+                    out.matched.push(Match::nothing());
+                } else {
+                    let any = Match::Any(stems.iter().map(|t| match_term(f.body, t)).collect());
+                    out.matched.push(any.clone());
+                    out.clauses.push(Exec::constant(any, REPAIRED_BOOST));
+                }
             }
-        } else if is_latin {
-            // Russian typed in Latin may also be a known synonym key (shvp -> швп).
-            let expansions = synonyms.expansions(&[alt.as_str()]);
-            for e in expansions {
-                repaired.extend(analysis::analyze(e).into_iter().map(|x| x.2));
+            Repair::Misspelt {
+                near, stands_in, ..
+            } => {
+                // Every indexed stem within reach (one pass of a Levenshtein automaton over
+                // the `body` dictionary, which holds every weighted field's terms, so it serves
+                // `name` too) adds a constant where it occurs, 1 in any field and 2 more in the
+                // name; the nearest standing in for a Russian word also scores as the word.
+                if let Some(first) = near.first().filter(|_| stands_in) {
+                    out.clauses.extend(
+                        term_fields(f, std::slice::from_ref(first))
+                            .into_iter()
+                            .map(|c| c.boosted(REPAIRED_BOOST)),
+                    );
+                }
+                let any_of =
+                    |field: Field| Match::Any(near.iter().map(|t| match_term(field, t)).collect());
+                out.matched.push(any_of(f.body));
+                if !near.is_empty() {
+                    out.clauses.push(Exec::constant(any_of(f.body), 1.0));
+                    out.clauses.push(Exec::constant(any_of(f.name), 2.0));
+                }
             }
         }
     }
-    if !repaired.is_empty() {
+    if !exact.is_empty() {
         out.matched
-            .extend(repaired.iter().map(|t| match_term(f.body, t)));
+            .extend(exact.iter().map(|t| match_term(f.body, t)));
         out.clauses.extend(
-            term_fields(f, &repaired)
+            term_fields(f, &exact)
                 .into_iter()
                 .map(|c| c.boosted(REPAIRED_BOOST)),
         );
-        return out;
-    }
-    for norm in &unknown {
-        let dist = analysis::fuzzy_distance(norm);
-        if dist == 0 {
-            continue;
-        }
-        let term = analysis::term_for_word(norm);
-        // Every indexed stem within reach, from one pass of a Levenshtein automaton over
-        // the `body` dictionary (which holds every weighted field's terms, so it serves
-        // `name` too): each adds a constant where it occurs, 1 in any field and 2 more
-        // in the name, as fuzzy term queries would, for recall.
-        let near = vocab.within(f.body, &term, dist);
-        // A misspelt Russian word: the nearest stem (`потрон` → `патрон`) also scores as
-        // the word would have, BM25 in every weighted field. Not for Latin words: in this
-        // Russian catalog the stem nearest to an unknown English word is mostly another
-        // word (`components` for `OEM components`: dev set english 0.804 → 0.796 with it).
-        let cyrillic = norm.chars().any(|c| matches!(c, 'а'..='я' | 'ё'));
-        if let Some(first) = near.first().filter(|_| cyrillic) {
-            out.clauses.extend(
-                term_fields(f, std::slice::from_ref(first))
-                    .into_iter()
-                    .map(|c| c.boosted(REPAIRED_BOOST)),
-            );
-        }
-        let any_of = |field: Field| Match::Any(near.iter().map(|t| match_term(field, t)).collect());
-        out.matched.push(any_of(f.body));
-        if !near.is_empty() {
-            out.clauses.push(Exec::constant(any_of(f.body), 1.0));
-            out.clauses.push(Exec::constant(any_of(f.name), 2.0));
-        }
     }
     out
 }
@@ -902,70 +831,8 @@ fn match_word(f: &Fields, vocab: &dyn Vocabulary, synonyms: &Synonyms, word: &st
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::doc::CatalogDoc;
-    use crate::text::schema::{register_tokenizers, schema, to_tantivy};
+    use crate::text::fixture::vocabulary;
     use expect_test::{expect, Expect};
-    use tantivy::schema::Schema;
-
-    /// A small in-memory index: its dictionary is the vocabulary the planner consults.
-    fn vocabulary() -> (Schema, Fields, tantivy::Searcher) {
-        let (schema, f) = schema();
-        let index = tantivy::Index::create_in_ram(schema.clone());
-        register_tokenizers(&index);
-        let mut writer: tantivy::IndexWriter =
-            index.writer_with_num_threads(1, 15_000_000).unwrap();
-        let cards = [
-            (
-                "M-1",
-                "product",
-                "16K20-1000",
-                "Токарно-винторезный станок 16К20",
-                "16К20",
-                "Токарные станки",
-                vec![],
-            ),
-            (
-                "P-1",
-                "spare_part",
-                "6205-2RS",
-                "Подшипник шпинделя 6205-2RS",
-                "6205-2RS",
-                "Подшипники",
-                vec!["16К20"],
-            ),
-            (
-                "P-2",
-                "spare_part",
-                "ШВП-2510",
-                "Винтовая пара ШВП 25x10 для станка",
-                "ШВП-2510",
-                "ШВП",
-                vec!["VF-2"],
-            ),
-            (
-                "M-2",
-                "product",
-                "6Р12",
-                "Вертикально-фрезерный станок 6Р12, стол 1250x320, конус ISO 50",
-                "6Р12",
-                "Фрезерные станки",
-                vec![],
-            ),
-        ];
-        for (i, (id, kind, sku, name, model, category, compat)) in cards.into_iter().enumerate() {
-            let doc: CatalogDoc = serde_json::from_value(serde_json::json!({
-                "id": id, "kind": kind, "sku": sku, "name": name, "brand": "Россия",
-                "model": model, "category": category, "compatible_models": compat,
-            }))
-            .unwrap();
-            writer
-                .add_document(to_tantivy(&f, &doc, i as u32, "h"))
-                .unwrap();
-        }
-        writer.commit().unwrap();
-        let searcher = index.reader().unwrap().searcher();
-        (schema, f, searcher)
-    }
 
     /// The plan of `text`, one clause per line, fields by name.
     fn plan(text: &str, synonyms: &str) -> String {

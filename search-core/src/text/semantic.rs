@@ -1,7 +1,6 @@
 //! The text the embedding model reads for a query: the query with its words repaired.
 
-use super::plan::is_layout_query;
-use super::plan::is_layout_word;
+use super::repair::{is_layout_query, repair_word, Repair, WordRepair};
 use super::schema::Fields;
 use super::vocab::Vocabulary;
 use crate::analysis::{self, fold_code, normalize};
@@ -26,49 +25,22 @@ pub fn semantic_text(
             text = text.replacen(&written, &alt, 1);
         }
     }
-    let known = |w: &str| {
-        let terms: Vec<String> = analysis::analyze(w).into_iter().map(|x| x.2).collect();
-        !terms.is_empty() && terms.iter().all(|t| vocab.knows(f.body, t))
-    };
     let mut words: Vec<String> = Vec::new();
     let raw: Vec<&str> = text.split_whitespace().collect();
     let layout_query = is_layout_query(f, vocab, &raw);
     for word in raw {
-        if known(word) {
-            words.push(word.to_string());
-            continue;
-        }
-        if is_layout_word(word) {
-            let fixed = analysis::layout_en_to_ru(word);
-            if known(&fixed) {
-                words.push(fixed);
-                continue;
-            }
-        }
-        if layout_query && analysis::is_code_like(word) {
+        let found = repair_word(f, vocab, synonyms, word);
+        let whole =
+            found.pieces.iter().any(|p| p.unknown) && layout_query && analysis::is_code_like(word);
+        if whole {
+            // A code typed on the Latin layout in a query typed so (`6n12` for `6т12`).
             let fixed = analysis::layout_en_to_ru(word);
             if vocab.knows(f.code, &fold_code(&fixed)) {
                 words.push(fixed);
                 continue;
             }
         }
-        let norm = normalize(word);
-        if is_latin_word(&norm) {
-            let cyr = analysis::translit_lat_to_cyr(&norm);
-            if known(&cyr) {
-                words.push(cyr);
-                continue;
-            }
-        }
-        // A misspelt Russian word: the nearest indexed stem (`потрон` → `патрон`).
-        let dist = analysis::fuzzy_distance(&norm);
-        if dist > 0 && norm.chars().all(|c| c.is_alphabetic() && !c.is_ascii()) {
-            if let Some(stem) = vocab.nearest(f.body, &analysis::term_for_word(&norm), dist) {
-                words.push(stem);
-                continue;
-            }
-        }
-        words.push(word.to_string());
+        words.push(repaired_text(word, &found));
     }
     // Latin phrases with a Cyrillic member in the dictionary, longest first.
     let mut out: Vec<String> = Vec::new();
@@ -94,4 +66,71 @@ pub fn semantic_text(
         i += 1;
     }
     out.join(" ")
+}
+
+/// The word with its repairs written in: the layout-fixed word, or each repaired piece as the
+/// index knows it (the transliteration, the synonym key, the stem standing in for a misspelt
+/// Russian word). Loose repairs leave the piece as typed: they name no one word.
+fn repaired_text(word: &str, found: &WordRepair) -> String {
+    let mut out = String::with_capacity(word.len());
+    let mut at = 0;
+    for repair in &found.repairs {
+        let (piece, text) = match repair {
+            Repair::Layout { text, .. } => return text.clone(),
+            Repair::Translit { piece, text, .. } => (*piece, text),
+            Repair::SynonymKey { piece, key, .. } => (*piece, key),
+            Repair::Misspelt {
+                piece,
+                near,
+                stands_in: true,
+            } => match near.first() {
+                Some(stem) => (*piece, stem),
+                None => continue,
+            },
+            Repair::Misspelt { .. } | Repair::LooseTranslit { .. } => continue,
+        };
+        let p = &found.pieces[piece];
+        if p.start < at {
+            continue;
+        }
+        out.push_str(&word[at..p.start]);
+        out.push_str(text);
+        at = p.end;
+    }
+    out.push_str(&word[at..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::fixture::vocabulary;
+
+    fn semantic(text: &str, synonyms: &str) -> String {
+        let (_, f, searcher) = vocabulary();
+        let synonyms = Synonyms::parse(synonyms).unwrap();
+        semantic_text(&f, &searcher, &synonyms, text)
+    }
+
+    #[test]
+    fn the_model_reads_repaired_words() {
+        // Typed on the Latin layout, the code too.
+        assert_eq!(
+            semantic("gjlibgybr cnfyjr 6h12", ""),
+            "подшипник станок 6р12"
+        );
+        assert_eq!(semantic("podshipnik 6205", ""), "подшипник 6205");
+        // A misspelt Russian word reads as its nearest stem; the rest as typed.
+        assert_eq!(
+            semantic("подшибник шпинделя для 16К20", ""),
+            "подшипник шпинделя для 16К20"
+        );
+        assert_eq!(semantic("станок 16К20", ""), "станок 16К20");
+    }
+
+    #[test]
+    fn latin_phrases_read_as_their_russian_synonym_and_watts_as_kilowatts() {
+        assert_eq!(semantic("ball screw 25", "швп = ball screw\n"), "швп 25");
+        assert_eq!(semantic("двигатель 1500 Вт", ""), "двигатель 1,5 кВт");
+    }
 }

@@ -13,11 +13,6 @@ pub trait Vocabulary {
     fn within(&self, _field: Field, _term: &str, _distance: u8) -> Vec<String> {
         Vec::new()
     }
-
-    /// The indexed term of `field` nearest to `term` within `distance` edits.
-    fn nearest(&self, field: Field, term: &str, distance: u8) -> Option<String> {
-        self.within(field, term, distance).into_iter().next()
-    }
 }
 
 /// A snapshot's dictionary with its near-term lookups kept in the snapshot's [`WordCache`]
