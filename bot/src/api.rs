@@ -43,12 +43,24 @@ impl ApiError {
 
 pub type Result<T> = std::result::Result<T, ApiError>;
 
+/// A user's role within their client, as the server names it; a role this bot does not know
+/// yet reads as `Other` (the engineer's menu), not as a failed answer.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Director,
+    Engineer,
+    Procurement,
+    #[serde(other)]
+    Other,
+}
+
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 pub struct Link {
     pub telegram_id: i64,
     pub client_id: Option<i64>,
     pub company: Option<String>,
-    pub role: Option<String>,
+    pub role: Option<Role>,
 }
 
 /// A one-time sign-in link to the PWA.
@@ -63,7 +75,7 @@ pub struct Me {
     pub telegram_id: i64,
     pub client_id: Option<i64>,
     pub company: Option<String>,
-    pub role: Option<String>,
+    pub role: Option<Role>,
     pub phone: Option<String>,
     #[serde(default)]
     pub first_name: String,

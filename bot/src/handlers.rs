@@ -3,7 +3,7 @@
 //! answers. A failure of the server or of Telegram becomes a friendly message to the user and
 //! an error in the log; nothing is dropped silently.
 
-use crate::api::{Api, ApiError, Me, NewLead};
+use crate::api::{Api, ApiError, Me, NewLead, Role};
 use crate::state::{CartLine, Cb, State, Step, MAX_SOS_PHOTOS};
 use crate::texts as t;
 use reqwest::{StatusCode, Url};
@@ -83,15 +83,15 @@ async fn report(bot: &Tg, chat: ChatId, err: Failure) {
     }
 }
 
-fn menu_keyboard(role: Option<&str>, mini_app: Option<&Url>) -> KeyboardMarkup {
+fn menu_keyboard(role: Option<Role>, mini_app: Option<&Url>) -> KeyboardMarkup {
     let b = KeyboardButton::new;
     let rows: Vec<Vec<KeyboardButton>> = match role {
-        Some("director") => vec![
+        Some(Role::Director) => vec![
             vec![b(t::BTN_SPEND), b(t::BTN_PROJECTS)],
             vec![b(t::BTN_OFFERS), b(t::BTN_PARK)],
             vec![b(t::BTN_TICKETS)],
         ],
-        Some("procurement") => {
+        Some(Role::Procurement) => {
             let catalog = match mini_app {
                 Some(url) => b(t::BTN_CATALOG)
                     .request(ButtonRequest::WebApp(WebAppInfo { url: url.clone() })),
@@ -124,12 +124,9 @@ fn button(text: impl Into<String>, cb: &Cb) -> Option<InlineKeyboardButton> {
 }
 
 async fn send_menu(bot: &Tg, chat: ChatId, me: &Me, ctx: &Ctx) -> Res {
-    bot.send_message(
-        chat,
-        t::menu_greeting(me.company.as_deref(), me.role.as_deref()),
-    )
-    .reply_markup(menu_keyboard(me.role.as_deref(), ctx.mini_app_url.as_ref()))
-    .await?;
+    bot.send_message(chat, t::menu_greeting(me.company.as_deref(), me.role))
+        .reply_markup(menu_keyboard(me.role, ctx.mini_app_url.as_ref()))
+        .await?;
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 
 use crate::api::{
     Document, Hit, Machine, NotificationKind, NotificationSettings, Offer, OrderShipments, Project,
-    Spend, Ticket,
+    Role, Spend, Ticket,
 };
 use crate::state::CartLine;
 
@@ -174,12 +174,12 @@ pub fn order_status(s: &str) -> &str {
     }
 }
 
-pub fn menu_greeting(company: Option<&str>, role: Option<&str>) -> String {
+pub fn menu_greeting(company: Option<&str>, role: Option<Role>) -> String {
     let role = match role {
-        Some("director") => "директор",
-        Some("procurement") => "снабжение",
-        Some("engineer") => "инженер",
-        _ => "роль не назначена",
+        Some(Role::Director) => "директор",
+        Some(Role::Procurement) => "снабжение",
+        Some(Role::Engineer) => "инженер",
+        Some(Role::Other) | None => "роль не назначена",
     };
     format!(
         "{} · {role}\nВыберите раздел в меню.",
@@ -530,7 +530,24 @@ pub fn callback_created(lead: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::{PeriodSpend, TicketEvent};
+    use crate::api::{Me, PeriodSpend, TicketEvent};
+
+    #[test]
+    fn the_greeting_names_the_role_the_server_sent() {
+        let me = |role: serde_json::Value| -> Me {
+            serde_json::from_value(serde_json::json!({
+                "telegram_id": 1, "client_id": 2, "company": "ООО Завод", "role": role,
+                "phone": null,
+            }))
+            .unwrap()
+        };
+        let greeting = |m: Me| menu_greeting(m.company.as_deref(), m.role);
+        assert!(greeting(me("director".into())).contains("ООО Завод · директор"));
+        assert!(greeting(me("procurement".into())).contains("снабжение"));
+        // A role added on the server later, or none yet: the user still gets a menu.
+        assert!(greeting(me("auditor".into())).contains("роль не назначена"));
+        assert!(greeting(me(serde_json::Value::Null)).contains("роль не назначена"));
+    }
 
     #[test]
     fn rubles_are_grouped() {
