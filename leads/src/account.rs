@@ -1,7 +1,7 @@
 //! What the bot and the Mini App read about a customer's account: linking a Telegram user to a
 //! client by phone, and the director's spend for a period compared with the one before.
 
-use crate::{invalid, Phone, Result};
+use crate::{invalid, ClientId, Phone, Result, TelegramId};
 use serde::Serialize;
 use sqlx::{PgPool, Row};
 
@@ -9,9 +9,9 @@ use sqlx::{PgPool, Row};
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 #[schema(as = TelegramLink)]
 pub struct Link {
-    pub telegram_id: i64,
+    pub telegram_id: TelegramId,
     /// `None`: no client has this phone (the bot offers a callback request).
-    pub client_id: Option<i64>,
+    pub client_id: Option<ClientId>,
     pub company: Option<String>,
     /// `director`, `engineer` or `procurement`; new users of a client start as `engineer`
     /// until an operator assigns another role.
@@ -23,14 +23,14 @@ pub struct Link {
 /// link to another client, gets `engineer`.
 pub async fn link_telegram_user(
     pool: &PgPool,
-    telegram_id: i64,
+    telegram_id: TelegramId,
     phone: &str,
     first_name: &str,
     username: Option<&str>,
 ) -> Result<Link> {
     let phone = Phone::parse(phone)
         .map_err(|_| invalid("phone", "номер не распознан; пример: +7 912 345-67-89"))?;
-    let client: Option<(i64, String)> =
+    let client: Option<(ClientId, String)> =
         sqlx::query_as("SELECT id, company FROM clients WHERE phone = $1")
             .bind(phone.as_str())
             .fetch_optional(pool)
@@ -66,9 +66,9 @@ pub async fn link_telegram_user(
 /// The role of a Telegram user within their client (`None`: unknown or not linked).
 pub async fn role_of(
     pool: &PgPool,
-    telegram_id: i64,
-) -> Result<Option<(i64, crate::portal::Role)>> {
-    let row: Option<(i64, String)> = sqlx::query_as(
+    telegram_id: TelegramId,
+) -> Result<Option<(ClientId, crate::portal::Role)>> {
+    let row: Option<(ClientId, String)> = sqlx::query_as(
         "SELECT client_id, role::text FROM telegram_users
          WHERE telegram_id = $1 AND client_id IS NOT NULL AND role IS NOT NULL",
     )
@@ -125,7 +125,7 @@ pub const TIME_ZONE: &str = "Europe/Moscow";
 /// period its time falls in, in Moscow time.
 pub async fn spend(
     pool: &PgPool,
-    client_id: i64,
+    client_id: ClientId,
     period: &str,
     today: Option<&str>,
 ) -> Result<Spend> {

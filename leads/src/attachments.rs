@@ -2,7 +2,7 @@
 //! by the name or the declared content type; files are stored once by sha256 under
 //! `DATA_DIR/attachments/ab/abcdef…`, metadata in `lead_attachments`.
 
-use crate::{invalid, Error, Result};
+use crate::{invalid, Error, LeadId, Result};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
@@ -32,7 +32,7 @@ pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Attachment {
     pub id: i64,
-    pub lead_id: i64,
+    pub lead_id: LeadId,
     pub sha256: String,
     pub file_name: String,
     pub mime_type: String,
@@ -104,7 +104,7 @@ pub async fn put_file(
 /// Whether `token` opens uploads to `lead_id`: the lead exists, the token is its upload token
 /// (compared in constant time) and uploads are still open. One answer for every refusal, so
 /// a guess tells nothing about which leads exist.
-pub async fn may_upload(pool: &PgPool, lead_id: i64, token: &str) -> Result<()> {
+pub async fn may_upload(pool: &PgPool, lead_id: LeadId, token: &str) -> Result<()> {
     let row: Option<(Option<String>, bool)> = sqlx::query_as(
         "SELECT upload_token, coalesce(uploads_open_until > now(), false) FROM leads WHERE id = $1",
     )
@@ -131,7 +131,7 @@ pub async fn may_upload(pool: &PgPool, lead_id: i64, token: &str) -> Result<()> 
 pub async fn store(
     pool: &PgPool,
     data_dir: &Path,
-    lead_id: i64,
+    lead_id: LeadId,
     file_name: &str,
     bytes: &[u8],
     max_bytes: usize,
@@ -196,7 +196,7 @@ pub async fn store(
 
 /// Signature of a link to an attachment (`?sig=`), so a manager can open it from the CRM
 /// note without an account here.
-pub fn link_signature(key: &str, lead_id: i64, sha256: &str) -> String {
+pub fn link_signature(key: &str, lead_id: LeadId, sha256: &str) -> String {
     use hmac::{Hmac, Mac};
     let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("any key length");
     mac.update(format!("{lead_id}/{sha256}").as_bytes());
@@ -204,7 +204,7 @@ pub fn link_signature(key: &str, lead_id: i64, sha256: &str) -> String {
 }
 
 /// A lead's attachments, oldest first.
-pub async fn list(pool: &PgPool, lead_id: i64) -> Result<Vec<Attachment>> {
+pub async fn list(pool: &PgPool, lead_id: LeadId) -> Result<Vec<Attachment>> {
     let rows: Vec<(i64, String, String, String, i64)> = sqlx::query_as(
         "SELECT id, sha256, file_name, mime_type, size_bytes FROM lead_attachments
          WHERE lead_id = $1 ORDER BY id",

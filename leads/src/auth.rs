@@ -22,7 +22,7 @@ fn signer(bot_token: &str, check: &str) -> HmacSha256 {
 /// The Telegram user an `initData` vouches for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TelegramUser {
-    pub id: i64,
+    pub id: crate::TelegramId,
     pub first_name: String,
     pub username: Option<String>,
     pub auth_date: i64,
@@ -73,7 +73,7 @@ pub fn validate_init_data(
         .and_then(|u| serde_json::from_str(u).ok())
         .ok_or_else(|| bad("no user"))?;
     Ok(TelegramUser {
-        id: user["id"].as_i64().ok_or_else(|| bad("user without id"))?,
+        id: crate::TelegramId(user["id"].as_i64().ok_or_else(|| bad("user without id"))?),
         first_name: user["first_name"].as_str().unwrap_or_default().to_string(),
         username: user["username"].as_str().map(str::to_string),
         auth_date,
@@ -111,7 +111,7 @@ mod tests {
     #[test]
     fn known_answer_vector_validates_and_tampering_does_not() {
         let u = validate_init_data(INIT, TOKEN, 1662771648 + 10, 86400).unwrap();
-        assert_eq!(u.id, 279058397);
+        assert_eq!(u.id, crate::TelegramId(279058397));
         assert_eq!(u.username.as_deref(), Some("vdkfrost"));
         assert!(validate_init_data(INIT, "123:other-token", 1662771648 + 10, 86400).is_err());
         let tampered = INIT.replace("279058397", "279058398");
@@ -135,6 +135,9 @@ mod tests {
             "q1",
         );
         let u = validate_init_data(&s, "1:abc", 1_700_000_100, 3600).unwrap();
-        assert_eq!((u.id, u.first_name.as_str()), (42, "Анна"));
+        assert_eq!(
+            (u.id, u.first_name.as_str()),
+            (crate::TelegramId(42), "Анна")
+        );
     }
 }

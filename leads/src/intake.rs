@@ -1,6 +1,6 @@
 //! Lead intake: validation of a submitted lead and its durable, idempotent insertion.
 
-use crate::{invalid, Error, Phone, Result};
+use crate::{invalid, Error, LeadId, Phone, Result, TelegramId};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -48,13 +48,13 @@ pub struct ContactIn {
 /// Who submits, when the caller is an authenticated Telegram user (bot or Mini App).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Submitter {
-    pub telegram_id: Option<i64>,
+    pub telegram_id: Option<TelegramId>,
 }
 
 /// A stored lead as the API returns it.
 #[derive(Debug, Clone, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct LeadView {
-    pub id: i64,
+    pub id: LeadId,
     pub source: String,
     pub kind: String,
     #[schema(schema_with = crate::schema::sync_state)]
@@ -463,7 +463,7 @@ async fn find_by_key(pool: &PgPool, key: &str, hash: &str) -> Result<Option<Subm
 }
 
 /// One lead by id.
-pub async fn get(pool: &PgPool, id: i64) -> Result<LeadView> {
+pub async fn get(pool: &PgPool, id: LeadId) -> Result<LeadView> {
     let sql = format!("SELECT {VIEW_COLUMNS} FROM leads WHERE id = $1");
     let row = sqlx::query(&sql)
         .bind(id)
@@ -476,7 +476,7 @@ pub async fn get(pool: &PgPool, id: i64) -> Result<LeadView> {
 /// A lead as operators see it in the sync list.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SyncRow {
-    pub id: i64,
+    pub id: LeadId,
     pub kind: String,
     pub source: String,
     pub status: String,

@@ -19,6 +19,7 @@ pub mod account;
 pub mod amocrm;
 pub mod attachments;
 pub mod auth;
+mod ids;
 pub mod intake;
 pub mod limits;
 pub mod notify;
@@ -32,6 +33,7 @@ pub mod sessions;
 pub mod sync;
 pub mod tracking;
 
+pub use ids::{ClientId, LeadId, TelegramId};
 pub use phone::Phone;
 
 /// Errors of the leads domain.

@@ -3,7 +3,7 @@
 //! otherwise — the bot calls from one address on behalf of everyone) and per phone number, and
 //! bytes of attachments per lead and per day.
 
-use crate::{Error, Result};
+use crate::{Error, LeadId, Result};
 use sqlx::PgPool;
 use std::time::Duration;
 
@@ -68,7 +68,7 @@ pub async fn hit(pool: &PgPool, bucket: &str, limit: u32, window: Duration) -> R
 /// the daily one. Call it holding the lead's row lock.
 pub async fn check_bytes(
     conn: &mut sqlx::PgConnection,
-    lead_id: i64,
+    lead_id: LeadId,
     adding: i64,
     limits: &Limits,
 ) -> Result<()> {

@@ -17,7 +17,7 @@
 //! - `403` (the user blocked the bot) marks the user and skips their rows; `429` waits
 //!   `retry_after`; other `4xx` fail the row; `5xx` and network errors retry with backoff.
 
-use crate::Result;
+use crate::{Result, TelegramId};
 use serde_json::{json, Value};
 use sqlx::{PgPool, Row};
 use std::sync::Arc;
@@ -482,7 +482,7 @@ mod double_option {
 }
 
 /// The settings of `telegram_id` (every kind on unless switched off).
-pub async fn settings(pool: &PgPool, telegram_id: i64) -> Result<Settings> {
+pub async fn settings(pool: &PgPool, telegram_id: TelegramId) -> Result<Settings> {
     let off: Vec<String> = sqlx::query_scalar(
         "SELECT kind::text FROM notification_prefs WHERE telegram_id = $1 AND NOT enabled",
     )
@@ -516,7 +516,7 @@ pub async fn settings(pool: &PgPool, telegram_id: i64) -> Result<Settings> {
 /// Applies `change` to the settings of `telegram_id` and returns the result.
 pub async fn update_settings(
     pool: &PgPool,
-    telegram_id: i64,
+    telegram_id: TelegramId,
     change: &SettingsChange,
 ) -> Result<Settings> {
     for k in change.kinds.keys() {

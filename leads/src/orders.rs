@@ -5,7 +5,7 @@
 //! lost → `cancelled`). Its lines are our own cart lead's when the deal came from one; a deal
 //! that names a machine, or whose lines hold one, is equipment, anything else spare parts.
 
-use crate::{invalid, Result};
+use crate::{invalid, ClientId, Result};
 use serde_json::Value;
 use sqlx::{Postgres, Transaction};
 
@@ -21,7 +21,7 @@ pub fn crm_status(status_id: Option<i64>) -> &'static str {
 /// Records `deal` (amoCRM API v4 lead) as an order of `client_id`. Returns the order id.
 pub async fn upsert_from_deal(
     tx: &mut Transaction<'_, Postgres>,
-    client_id: i64,
+    client_id: ClientId,
     deal: &Value,
     sells_machine: bool,
 ) -> Result<i64> {

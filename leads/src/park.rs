@@ -1,7 +1,7 @@
 //! "Мой парк": a client's machines with passport data and open service tickets, and who may
 //! see them.
 
-use crate::{Error, Result};
+use crate::{ClientId, Error, Result, TelegramId};
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::{PgPool, Row};
@@ -31,14 +31,17 @@ pub struct Ticket {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Park {
-    pub client_id: i64,
+    pub client_id: ClientId,
     pub company: String,
     pub machines: Vec<Machine>,
     pub open_tickets: Vec<Ticket>,
 }
 
 /// The client a Telegram user belongs to (`None`: not linked yet).
-pub async fn client_of_telegram_user(pool: &PgPool, telegram_id: i64) -> Result<Option<i64>> {
+pub async fn client_of_telegram_user(
+    pool: &PgPool,
+    telegram_id: TelegramId,
+) -> Result<Option<ClientId>> {
     Ok(
         sqlx::query_scalar("SELECT client_id FROM telegram_users WHERE telegram_id = $1")
             .bind(telegram_id)
@@ -49,7 +52,7 @@ pub async fn client_of_telegram_user(pool: &PgPool, telegram_id: i64) -> Result<
 }
 
 /// The park of `client_id`.
-pub async fn park(pool: &PgPool, client_id: i64) -> Result<Park> {
+pub async fn park(pool: &PgPool, client_id: ClientId) -> Result<Park> {
     let company: Option<String> = sqlx::query_scalar("SELECT company FROM clients WHERE id = $1")
         .bind(client_id)
         .fetch_optional(pool)

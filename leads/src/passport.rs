@@ -10,7 +10,7 @@
 //! determined is parked as `review` with the reason — never dropped.
 
 use crate::amocrm::{self, AmoClient, CrmError};
-use crate::{invalid, Phone, Result};
+use crate::{invalid, ClientId, Phone, Result};
 use serde_json::{json, Value};
 use sqlx::{PgPool, Row};
 use std::collections::BTreeMap;
@@ -310,7 +310,7 @@ impl PassportWorker {
         };
 
         let mut tx = self.pool.begin().await?;
-        let client_id: i64 = sqlx::query_scalar(
+        let client_id: ClientId = sqlx::query_scalar(
             "INSERT INTO clients (company, phone, crm_contact_id) VALUES ($1, $2, $3)
              ON CONFLICT (phone) DO UPDATE SET crm_contact_id = coalesce(clients.crm_contact_id, EXCLUDED.crm_contact_id)
              RETURNING id",

@@ -3,7 +3,7 @@
 //! offers, order shipments and the knowledge base for the models in their park. Every query
 //! takes the caller's `client_id`; the server decides who may ask (see `server::api`).
 
-use crate::{invalid, Error, Result};
+use crate::{invalid, ClientId, Error, Result, TelegramId};
 use serde::Serialize;
 use sqlx::{PgPool, Row};
 use std::path::Path;
@@ -64,8 +64,8 @@ const TS: &str = "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'";
 /// A Telegram user as the bot sees them.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct Me {
-    pub telegram_id: i64,
-    pub client_id: Option<i64>,
+    pub telegram_id: TelegramId,
+    pub client_id: Option<ClientId>,
     pub company: Option<String>,
     pub role: Option<String>,
     pub phone: Option<String>,
@@ -73,7 +73,7 @@ pub struct Me {
 }
 
 /// The user with this Telegram id (`None`: never shared a phone with the bot).
-pub async fn me(pool: &PgPool, telegram_id: i64) -> Result<Option<Me>> {
+pub async fn me(pool: &PgPool, telegram_id: TelegramId) -> Result<Option<Me>> {
     // Someone who speaks to the bot again has unblocked it: notifications resume.
     sqlx::query("UPDATE telegram_users SET blocked_at = NULL WHERE telegram_id = $1 AND blocked_at IS NOT NULL")
         .bind(telegram_id)
@@ -101,7 +101,7 @@ pub async fn me(pool: &PgPool, telegram_id: i64) -> Result<Option<Me>> {
 }
 
 /// An operator assigns a role to a linked Telegram user.
-pub async fn set_role(pool: &PgPool, telegram_id: i64, role: Role) -> Result<Me> {
+pub async fn set_role(pool: &PgPool, telegram_id: TelegramId, role: Role) -> Result<Me> {
     let linked: Option<Option<i64>> =
         sqlx::query_scalar("SELECT client_id FROM telegram_users WHERE telegram_id = $1")
             .bind(telegram_id)
@@ -157,7 +157,7 @@ pub struct TicketDetail {
 /// Tickets of `client_id`, newest first: open ones only, or all of them.
 pub async fn tickets(
     pool: &PgPool,
-    client_id: i64,
+    client_id: ClientId,
     include_closed: bool,
 ) -> Result<Vec<TicketDetail>> {
     let rows = sqlx::query(&format!(
@@ -229,7 +229,7 @@ pub struct Project {
 }
 
 /// Proposed and active projects of `client_id` (done and cancelled ones are history).
-pub async fn projects(pool: &PgPool, client_id: i64) -> Result<Vec<Project>> {
+pub async fn projects(pool: &PgPool, client_id: ClientId) -> Result<Vec<Project>> {
     sqlx::query(
         "SELECT id, title, status, budget_rub::float8 AS budget, progress_pct,
                 starts_on::text AS starts_on, due_on::text AS due_on, description
@@ -271,7 +271,7 @@ pub struct Offer {
 }
 
 /// Offers of `client_id` still valid on `today` (`YYYY-MM-DD`).
-pub async fn offers(pool: &PgPool, client_id: i64, today: &str) -> Result<Vec<Offer>> {
+pub async fn offers(pool: &PgPool, client_id: ClientId, today: &str) -> Result<Vec<Offer>> {
     sqlx::query(
         "SELECT o.id, o.title, o.body, o.item_id, c.sku, c.name, c.price_rub::float8 AS price,
                 o.discount_pct::float8 AS discount, o.valid_until::text AS valid_until
@@ -334,7 +334,7 @@ pub struct OrderShipments {
 /// indistinguishable from a missing one.
 pub async fn order_shipments(
     pool: &PgPool,
-    client_id: i64,
+    client_id: ClientId,
     number: &str,
 ) -> Result<OrderShipments> {
     let number = number.trim();
@@ -436,7 +436,7 @@ const DOC_COLUMNS: &str =
     ARRAY(SELECT model FROM kb_document_models WHERE document_id = d.id ORDER BY model) AS models";
 
 /// Documents for the models in `client_id`'s park.
-pub async fn documents(pool: &PgPool, client_id: i64) -> Result<Vec<Document>> {
+pub async fn documents(pool: &PgPool, client_id: ClientId) -> Result<Vec<Document>> {
     sqlx::query(&format!(
         "SELECT {DOC_COLUMNS} FROM kb_documents d
          WHERE EXISTS (SELECT 1 FROM kb_document_models dm JOIN machine_instances m
@@ -455,7 +455,7 @@ pub async fn documents(pool: &PgPool, client_id: i64) -> Result<Vec<Document>> {
 }
 
 /// One document, if it belongs to a model in `client_id`'s park.
-pub async fn document_for_client(pool: &PgPool, client_id: i64, id: i64) -> Result<Document> {
+pub async fn document_for_client(pool: &PgPool, client_id: ClientId, id: i64) -> Result<Document> {
     documents(pool, client_id)
         .await?
         .into_iter()

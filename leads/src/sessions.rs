@@ -6,7 +6,7 @@
 //! revoke. Only sha256 of either token is stored. A session speaks for its Telegram user, so
 //! the park routes keep their rule: only that user's client's data.
 
-use crate::{Error, Result};
+use crate::{Error, Result, TelegramId};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
@@ -27,7 +27,7 @@ fn hash(token: &str) -> String {
 }
 
 /// A fresh login link token for a Telegram user linked to a client (else `Forbidden`).
-pub async fn create_link(pool: &PgPool, telegram_id: i64, ttl_secs: i64) -> Result<String> {
+pub async fn create_link(pool: &PgPool, telegram_id: TelegramId, ttl_secs: i64) -> Result<String> {
     if crate::account::role_of(pool, telegram_id).await?.is_none() {
         return Err(Error::Forbidden(
             "сначала подключитесь к боту по номеру телефона (/start)".into(),
@@ -52,14 +52,14 @@ pub async fn exchange(
     link_token: &str,
     user_agent: &str,
     ttl_secs: i64,
-) -> Result<(String, i64)> {
+) -> Result<(String, TelegramId)> {
     let refused = || Error::Unauthenticated("login link used, expired or unknown".into());
     if link_token.len() != 64 || !link_token.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(refused());
     }
     let mut tx = pool.begin().await?;
     // The update is the single-use check: of two concurrent exchanges only one sees the row.
-    let user: Option<i64> = sqlx::query_scalar(
+    let user: Option<TelegramId> = sqlx::query_scalar(
         "UPDATE web_login_links SET used_at = now()
          WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()
          RETURNING telegram_id",
@@ -84,7 +84,7 @@ pub async fn exchange(
 }
 
 /// The Telegram user of a live session.
-pub async fn user_of(pool: &PgPool, session_token: &str) -> Result<Option<i64>> {
+pub async fn user_of(pool: &PgPool, session_token: &str) -> Result<Option<TelegramId>> {
     if session_token.len() != 64 {
         return Ok(None);
     }
@@ -109,7 +109,7 @@ pub async fn revoke(pool: &PgPool, session_token: &str) -> Result<()> {
 }
 
 /// Ends every session of a user (a lost phone); returns how many were live.
-pub async fn revoke_all(pool: &PgPool, telegram_id: i64) -> Result<u64> {
+pub async fn revoke_all(pool: &PgPool, telegram_id: TelegramId) -> Result<u64> {
     let done = sqlx::query(
         "UPDATE web_sessions SET revoked_at = now()
          WHERE telegram_id = $1 AND revoked_at IS NULL AND expires_at > now()",

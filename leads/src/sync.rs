@@ -21,7 +21,7 @@
 //! (`GET /api/v1/leads?status=failed`, then `POST /api/v1/admin/leads/requeue`).
 
 use crate::amocrm::{AmoClient, CrmError};
-use crate::Result;
+use crate::{LeadId, Result};
 use serde_json::{json, Value};
 use sqlx::{PgPool, Row};
 use std::sync::Arc;
@@ -57,12 +57,12 @@ impl Default for SyncConfig {
 }
 
 /// The marker a CRM lead and its note carry.
-pub fn marker(lead_id: i64) -> String {
+pub fn marker(lead_id: LeadId) -> String {
     format!("[stanok-lead-{lead_id}]")
 }
 
 struct Claimed {
-    id: i64,
+    id: LeadId,
     kind: String,
     source: String,
     attempts: i32,
@@ -118,7 +118,7 @@ pub fn rub(x: f64) -> String {
 
 /// The note text: one readable line per cart item, the order total, comment and file links.
 pub fn note_text(
-    lead_id: i64,
+    lead_id: LeadId,
     kind: &str,
     source: &str,
     payload: &Value,
@@ -220,7 +220,7 @@ impl SyncWorker {
         }))
     }
 
-    async fn record(&self, lead: i64, step: &str, outcome: std::result::Result<(), &CrmError>) {
+    async fn record(&self, lead: LeadId, step: &str, outcome: std::result::Result<(), &CrmError>) {
         let (ok, status, error) = match outcome {
             Ok(()) => (true, None, None),
             Err(e) => (
@@ -240,12 +240,12 @@ impl SyncWorker {
         .execute(&self.pool)
         .await
         {
-            tracing::warn!(lead, error = %e, "cannot record a sync attempt");
+            tracing::warn!(lead = lead.0, error = %e, "cannot record a sync attempt");
         }
     }
 
     /// Claims and syncs one lead. Returns its id, or `None` when nothing is due.
-    pub async fn run_once(&self) -> Result<Option<i64>> {
+    pub async fn run_once(&self) -> Result<Option<LeadId>> {
         let Some(lead) = self.claim().await? else {
             return Ok(None);
         };
@@ -259,7 +259,7 @@ impl SyncWorker {
                 .bind(id)
                 .execute(&self.pool)
                 .await?;
-                tracing::info!(lead = id, "lead delivered to amoCRM");
+                tracing::info!(lead = id.0, "lead delivered to amoCRM");
             }
             Err((step, e)) => {
                 self.record(id, step, Err(&e)).await;
@@ -282,11 +282,11 @@ impl SyncWorker {
                 .execute(&self.pool)
                 .await?;
                 if give_up {
-                    tracing::error!(lead = id, attempts, error = %crate::redact(&e.to_string()), "lead sync failed; left for an operator");
+                    tracing::error!(lead = id.0, attempts, error = %crate::redact(&e.to_string()), "lead sync failed; left for an operator");
                 } else if attempts >= self.cfg.alert_after_attempts {
-                    tracing::error!(lead = id, attempts, retry_in_ms = delay.as_millis() as u64, error = %crate::redact(&e.to_string()), "lead sync stuck; still retrying");
+                    tracing::error!(lead = id.0, attempts, retry_in_ms = delay.as_millis() as u64, error = %crate::redact(&e.to_string()), "lead sync stuck; still retrying");
                 } else {
-                    tracing::warn!(lead = id, attempts, retry_in_ms = delay.as_millis() as u64, error = %crate::redact(&e.to_string()), "lead sync will be retried");
+                    tracing::warn!(lead = id.0, attempts, retry_in_ms = delay.as_millis() as u64, error = %crate::redact(&e.to_string()), "lead sync will be retried");
                 }
             }
         }
@@ -480,7 +480,7 @@ impl SyncWorker {
     /// Records a posted note and marks its batch's files noted, together.
     async fn store_note(
         &self,
-        lead_id: i64,
+        lead_id: LeadId,
         note_id: i64,
         batch: i64,
     ) -> std::result::Result<(), (&'static str, CrmError)> {
@@ -506,7 +506,7 @@ impl SyncWorker {
     /// Name and link of each file of a note batch.
     async fn batch_links(
         &self,
-        lead_id: i64,
+        lead_id: LeadId,
         batch: i64,
     ) -> std::result::Result<Vec<(String, String)>, (&'static str, CrmError)> {
         let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
@@ -597,7 +597,7 @@ mod tests {
             "total_rub": 900.0, "has_unpriced_lines": true, "comment": "Срочно"
         });
         let text = note_text(
-            7,
+            LeadId(7),
             "cart",
             "site",
             &payload,

@@ -257,6 +257,34 @@ async fn catalog_item_suggest_metrics_and_openapi(pool: PgPool) {
     assert_eq!(s, 200);
     assert_eq!(doc["openapi"], "3.1.0");
     assert!(doc["paths"]["/api/v1/search"]["get"].is_object());
+    // Every reference resolves, and ids (newtypes in the code) are integers on the wire.
+    fn refs(v: &serde_json::Value, out: &mut Vec<String>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if let Some(r) = m.get("$ref").and_then(|r| r.as_str()) {
+                    out.push(r.to_string());
+                }
+                m.values().for_each(|x| refs(x, out));
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    assert!(!all.is_empty());
+    for r in &all {
+        let name = r.strip_prefix("#/components/schemas/").unwrap_or(r);
+        assert!(
+            doc["components"]["schemas"][name].is_object(),
+            "{r} does not resolve"
+        );
+    }
+    for id in ["TelegramId", "ClientId", "LeadId"] {
+        let schema = &doc["components"]["schemas"][id];
+        assert_eq!(schema["type"], "integer", "{id}: {schema}");
+        assert_eq!(schema["format"], "int64", "{id}: {schema}");
+    }
 
     let res = tower::ServiceExt::oneshot(
         app.router.clone(),

@@ -77,7 +77,7 @@ async fn deliver(pool: &PgPool, w: &SyncWorker, id: i64, secs: u64) {
 
 /// The stand-in's leads carrying our lead's marker.
 fn crm_leads_of(standin: &AmoStandIn, id: i64) -> Vec<Value> {
-    let mark = leads::sync::marker(id);
+    let mark = leads::sync::marker(leads::LeadId(id));
     standin
         .leads()
         .into_iter()
@@ -274,7 +274,7 @@ async fn intake_validates_replays_and_stores_attachments(pool: PgPool) {
     assert_eq!(s, 201, "{v}");
     assert_ne!(v["id"], first["id"]);
     // The signed link serves the file; a forged one does not.
-    let sig = leads::attachments::link_signature("link-key", id, &sha);
+    let sig = leads::attachments::link_signature("link-key", leads::LeadId(id), &sha);
     let (s, _) = app
         .get(&format!("/api/v1/leads/{id}/attachments/{sha}?sig={sig}"))
         .await;
@@ -1351,8 +1351,9 @@ async fn a_role_does_not_travel_to_another_client(pool: PgPool) {
         .execute(&pool)
         .await
         .unwrap();
-    let link =
-        |phone: &'static str| leads::account::link_telegram_user(&pool, 42, phone, "Пётр", None);
+    let link = |phone: &'static str| {
+        leads::account::link_telegram_user(&pool, leads::TelegramId(42), phone, "Пётр", None)
+    };
     assert_eq!(
         link("+79120000001").await.unwrap().role.as_deref(),
         Some("engineer")

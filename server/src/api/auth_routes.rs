@@ -13,7 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use leads::sessions;
+use leads::{sessions, TelegramId};
 use serde::{Deserialize, Serialize};
 
 /// A one-time sign-in link.
@@ -148,9 +148,9 @@ pub(super) async fn revoke_sessions(
 ) -> Result<Json<Revoked>, ApiError> {
     require_admin(&state, &headers)?;
     let id = telegram_id
-        .parse::<i64>()
+        .parse::<TelegramId>()
         .ok()
-        .filter(|id| *id > 0)
+        .filter(|id| id.0 > 0)
         .ok_or_else(|| invalid("telegram_id", "ожидается id пользователя Telegram"))?;
     let ls = leads_state(&state)?;
     Ok(Json(Revoked {

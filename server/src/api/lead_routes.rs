@@ -19,6 +19,7 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use leads::{ClientId, LeadId, TelegramId};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use std::path::PathBuf;
@@ -74,7 +75,7 @@ pub(super) fn leads_state(state: &AppState) -> Result<&LeadsState, ApiError> {
 pub(super) async fn telegram_caller(
     ls: &LeadsState,
     headers: &HeaderMap,
-) -> Result<Option<i64>, ApiError> {
+) -> Result<Option<TelegramId>, ApiError> {
     let Some(auth) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -100,7 +101,7 @@ pub(super) async fn telegram_caller(
                 let id = headers
                     .get("x-telegram-user-id")
                     .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<i64>().ok())
+                    .and_then(|v| v.trim().parse::<TelegramId>().ok())
                     .ok_or_else(|| invalid("X-Telegram-User-Id", "ожидается id пользователя"))?;
                 return Ok(Some(id));
             }
@@ -240,10 +241,10 @@ pub(super) struct AttachParams {
     name: Option<String>,
 }
 
-fn lead_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>()
+fn lead_id(raw: &str) -> Result<LeadId, ApiError> {
+    raw.parse::<LeadId>()
         .ok()
-        .filter(|id| *id > 0)
+        .filter(|id| id.0 > 0)
         .ok_or_else(|| invalid("id", "ожидается номер заявки"))
 }
 
@@ -378,7 +379,7 @@ pub(super) fn client_ip(
 
 /// The rate-limit identity of a caller: the Telegram user when there is one, else the address.
 fn caller_bucket(
-    telegram_id: Option<i64>,
+    telegram_id: Option<TelegramId>,
     peer: Option<std::net::IpAddr>,
     headers: &HeaderMap,
     hops: usize,
@@ -532,7 +533,7 @@ pub(super) async fn client_park(
 ) -> Result<Json<leads::park::Park>, ApiError> {
     let ls = leads_state(&state)?;
     let client_id = id
-        .parse::<i64>()
+        .parse::<ClientId>()
         .map_err(|_| invalid("id", "ожидается номер клиента"))?;
     if !is_admin(&state, &headers) {
         let user = telegram_caller(ls, &headers)
@@ -550,7 +551,7 @@ pub(super) async fn client_park(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct LinkRequest {
-    telegram_id: i64,
+    telegram_id: TelegramId,
     phone: String,
     #[serde(default)]
     #[schema(max_length = 200)]
@@ -615,7 +616,7 @@ pub(super) async fn client_spend(
 ) -> Result<Json<leads::account::Spend>, ApiError> {
     let ls = leads_state(&state)?;
     let client_id = id
-        .parse::<i64>()
+        .parse::<ClientId>()
         .map_err(|_| invalid("id", "ожидается номер клиента"))?;
     if !is_admin(&state, &headers) {
         let user = telegram_caller(ls, &headers)

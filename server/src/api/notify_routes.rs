@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
-async fn caller(state: &AppState, headers: &HeaderMap) -> Result<i64, ApiError> {
+async fn caller(state: &AppState, headers: &HeaderMap) -> Result<leads::TelegramId, ApiError> {
     let ls = leads_state(state)?;
     telegram_caller(ls, headers)
         .await?

@@ -18,13 +18,14 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
 use leads::portal::Role;
+use leads::{ClientId, TelegramId};
 use serde::{Deserialize, Serialize};
 
 /// Passes when the caller is an operator or a Telegram user of `client_id` with one of `roles`.
 async fn client_access(
     state: &AppState,
     headers: &HeaderMap,
-    client_id: i64,
+    client_id: ClientId,
     roles: &[Role],
 ) -> Result<(), ApiError> {
     if is_admin(state, headers) {
@@ -51,10 +52,10 @@ async fn client_access(
     }
 }
 
-fn client_id(raw: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>()
+fn client_id(raw: &str) -> Result<ClientId, ApiError> {
+    raw.parse::<ClientId>()
         .ok()
-        .filter(|id| *id > 0)
+        .filter(|id| id.0 > 0)
         .ok_or_else(|| invalid("id", "ожидается номер клиента"))
 }
 
@@ -112,7 +113,7 @@ pub(super) async fn set_role(
 ) -> Result<Json<leads::portal::Me>, ApiError> {
     let ls = leads_state(&state)?;
     let id = telegram_id
-        .parse::<i64>()
+        .parse::<TelegramId>()
         .map_err(|_| invalid("telegram_id", "ожидается id пользователя Telegram"))?;
     Ok(Json(
         leads::portal::set_role(&ls.pool, id, Role::from_field("role", &req.role)?).await?,
@@ -130,25 +131,25 @@ pub(super) struct TicketParams {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct ClientTickets {
-    client_id: i64,
+    client_id: ClientId,
     tickets: Vec<leads::portal::TicketDetail>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct ClientProjects {
-    client_id: i64,
+    client_id: ClientId,
     projects: Vec<leads::portal::Project>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct ClientOffers {
-    client_id: i64,
+    client_id: ClientId,
     offers: Vec<leads::portal::Offer>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub(super) struct ClientDocuments {
-    client_id: i64,
+    client_id: ClientId,
     documents: Vec<leads::portal::Document>,
 }
 
