@@ -609,28 +609,98 @@ fn size_spans(t: &[char]) -> Vec<(usize, usize, String)> {
         }
         // A size ends the word: `25x52x15` is one, `2x3A` is not.
         if numbers.len() >= 2 && !(j < t.len() && is_word_char(t[j]) && !t[j].is_ascii_digit()) {
-            let mut values: Vec<f64> = numbers.iter().filter_map(|n| n.parse().ok()).collect();
-            if values.len() == numbers.len() && values.iter().all(|v| *v > 0.0) {
-                values.sort_by(|a, b| b.total_cmp(a));
-                let parts: Vec<String> = values
-                    .iter()
-                    .filter_map(|v| quantity_token(*v, ""))
-                    .collect();
-                out.push((i, j, format!("size{}", parts.join("x"))));
-                i = j;
-                continue;
+            let values: Vec<f64> = numbers.iter().filter_map(|n| n.parse().ok()).collect();
+            if values.len() == numbers.len() {
+                if let Some(token) = size_token(&values) {
+                    out.push((i, j, token));
+                    i = j;
+                    continue;
+                }
             }
         }
         i = end;
     }
+    // A ring's two diameters named, in any order and apart (`внутренний 35 наружный 62`,
+    // `внутренний диаметр 35 мм, наружный 62 мм`): the size `62x35`, as a ring's attributes
+    // state it.
+    let inner = labelled_number(t, "внутрен");
+    let outer = labelled_number(t, "наружн");
+    if let (Some((s1, e1, d)), Some((s2, e2, big))) = (inner, outer) {
+        let free = |s: usize, e: usize| out.iter().all(|(a, b, _)| e <= *a || s >= *b);
+        if free(s1, e1) && free(s2, e2) {
+            if let Some(token) = size_token(&[big, d]) {
+                out.push((s1, e1, token.clone()));
+                out.push((s2, e2, token));
+                out.sort_by_key(|x| x.0);
+            }
+        }
+    }
     out
+}
+
+/// The size token of two or three positive numbers, largest first: `size1250x320`.
+pub fn size_token(values: &[f64]) -> Option<String> {
+    if !values.iter().all(|v| v.is_finite() && *v > 0.0) {
+        return None;
+    }
+    let mut values = values.to_vec();
+    values.sort_by(|a, b| b.total_cmp(a));
+    let parts: Vec<String> = values
+        .iter()
+        .filter_map(|v| quantity_token(*v, ""))
+        .collect();
+    (parts.len() == values.len()).then(|| format!("size{}", parts.join("x")))
+}
+
+/// The number a word starting with `label` names (`внутренний 35`, `наружный диаметр: 62 мм`,
+/// `внутр. d 35`): the first number after the label with at most the word `диаметр` (or `d`,
+/// `ø`) and punctuation between; its span and value.
+fn labelled_number(t: &[char], label: &str) -> Option<(usize, usize, f64)> {
+    let label: Vec<char> = label.chars().collect();
+    let mut i = 0;
+    while i + label.len() <= t.len() {
+        let starts_word = i == 0 || !is_word_char(t[i - 1]);
+        if !(starts_word && t[i..i + label.len()] == label[..]) {
+            i += 1;
+            continue;
+        }
+        let mut j = i + label.len();
+        while j < t.len() && (is_word_char(t[j]) || t[j] == '.') {
+            j += 1;
+        }
+        let mut fillers = 0;
+        loop {
+            while j < t.len() && matches!(t[j], ' ' | '\u{a0}' | ':' | '=' | ',' | '-' | '.') {
+                j += 1;
+            }
+            if let Some((n, e)) = number_at(t, j) {
+                return n.parse().ok().map(|v| (j, e, v));
+            }
+            let w = j;
+            while j < t.len() && (is_word_char(t[j]) || t[j] == 'ø') {
+                j += 1;
+            }
+            let word: String = t[w..j].iter().collect();
+            let filler = word.starts_with("диам") || matches!(word.as_str(), "d" | "ø");
+            fillers += 1;
+            if !filler || fillers > 2 {
+                break;
+            }
+        }
+        i += 1;
+    }
+    None
 }
 
 /// Sizes a text states (see [`size_spans`]): `стол 1250 на 320` is `size1250x320`.
 pub fn sizes(text: &str) -> Vec<String> {
     let t: Vec<char> = normalize(text).chars().collect();
-    let mut out: Vec<String> = size_spans(&t).into_iter().map(|s| s.2).collect();
-    out.dedup();
+    let mut out: Vec<String> = Vec::new();
+    for (_, _, token) in size_spans(&t) {
+        if !out.contains(&token) {
+            out.push(token);
+        }
+    }
     out
 }
 
@@ -897,6 +967,17 @@ mod tests {
         );
         assert_eq!(sizes("сальник 70x90x10"), vec!["size90x70x10"]);
         assert_eq!(sizes("кольцо 38x5 и 1,5x2"), vec!["size38x5", "size2x1.5"]);
+        // A ring's diameters named apart are its size too.
+        let ring = vec!["size62x35".to_string()];
+        assert_eq!(sizes("подшипник внутренний 35 наружный 62"), ring);
+        assert_eq!(sizes("наружный диаметр: 62 мм, внутренний 35 мм"), ring);
+        assert_eq!(
+            sizes("Размеры: внутренний диаметр 35 мм, наружный 62 мм, ширина 14 мм"),
+            ring
+        );
+        assert!(sizes("внутренний 35").is_empty());
+        assert!(sizes("наружный 62 и внутренний паз").is_empty());
+        assert!(quantities("внутренний 35 мм наружный 62 мм").is_empty());
         // Codes and other numbers are not sizes.
         assert!(sizes("M12x1.5 6205-2RS HGH20CA 2x3A").is_empty());
         assert!(sizes("листогиб 130 т на 3 м, 2 шт").is_empty());

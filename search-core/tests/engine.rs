@@ -912,6 +912,59 @@ fn sizes_and_tapers_meet_in_any_notation() {
     }
 }
 
+/// A ring (bearing, seal) asked for by its diameters, named apart or as one size, is found by
+/// the diameters its attributes state, not by a card that shares only one of them.
+#[test]
+fn rings_are_found_by_their_two_diameters() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = loaded(dir.path());
+    let bearing = |id: &str, code: &str, inner: u32, outer: u32, width: u32| {
+        with_attributes(
+            doc(
+                id,
+                "spare_part",
+                code,
+                &format!("Подшипник шариковый радиальный {code}"),
+                "ZWZ",
+                "60xx",
+                "Подшипники",
+                "Радиальный однорядный шарикоподшипник открытого типа.",
+                &[],
+                500.0,
+                10,
+            ),
+            serde_json::json!({"inner_diameter_mm": inner, "outer_diameter_mm": outer, "width_mm": width}),
+        )
+    };
+    let extra = vec![
+        bearing("P-60", "6007", 35, 62, 14),
+        bearing("P-61", "6305", 25, 62, 17),
+        bearing("P-62", "6207", 35, 72, 17),
+    ];
+    engine
+        .apply(extra.into_iter().map(upsert).collect(), 2)
+        .expect("apply");
+    for mode in [Mode::Lexical, Mode::Hybrid] {
+        for (q, want) in [
+            ("шариковый подшипник внутренний 35 наружный 62", "P-60"),
+            ("подшипник наружный диаметр 62 мм, внутренний 25 мм", "P-61"),
+            ("подшипник 35x72x17", "P-62"),
+            ("подшипник 62 на 35", "P-60"),
+        ] {
+            let top = ids(&engine, &req(q, mode));
+            // Above the bearings that share one diameter; first of all in lexical mode (the
+            // fixture's toy vectors, word hashes, may put another card first in hybrid).
+            let at = |id: &str| top.iter().position(|x| x == id).unwrap_or(usize::MAX);
+            for other in ["P-60", "P-61", "P-62"].into_iter().filter(|o| *o != want) {
+                assert!(at(want) < at(other), "{q} {mode:?}: {top:?}");
+            }
+            if mode == Mode::Lexical {
+                assert_eq!(top.first().map(String::as_str), Some(want), "{q}: {top:?}");
+            }
+        }
+    }
+}
+
 /// A Latin code typed in Cyrillic, and a code typed on the Latin layout inside a query typed so.
 #[test]
 fn codes_typed_in_the_other_alphabet_or_layout_are_found() {

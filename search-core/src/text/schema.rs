@@ -202,6 +202,15 @@ pub fn doc_quantities(doc: &CatalogDoc) -> Vec<String> {
         out.extend(analysis::tapers(text, true));
     }
     if let Some(map) = doc.attributes.as_object() {
+        // A ring (bearing, seal, bushing) by its diameters, with its width when known, as a
+        // query writes them (`35x62`, `35x62x14`, `внутренний 35 наружный 62`).
+        let mm = |k: &str| map.get(k).and_then(serde_json::Value::as_f64);
+        if let (Some(d), Some(big)) = (mm("inner_diameter_mm"), mm("outer_diameter_mm")) {
+            out.extend(analysis::size_token(&[big, d]));
+            if let Some(width) = mm("width_mm") {
+                out.extend(analysis::size_token(&[big, d, width]));
+            }
+        }
         for (key, value) in map {
             if let serde_json::Value::String(s) = value {
                 out.extend(analysis::sizes(s));
