@@ -965,6 +965,70 @@ fn rings_are_found_by_their_two_diameters() {
     }
 }
 
+/// Of the parts declared for a named machine that match the need, the one whose name or
+/// category says it is what was asked for comes before one whose description only mentions it
+/// (a service kit "with filters" is not a filter).
+#[test]
+fn a_part_named_as_the_need_comes_before_one_that_mentions_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = loaded(dir.path());
+    let extra = vec![
+        doc(
+            "M-50",
+            "product",
+            "2Н125",
+            "Вертикально-сверлильный станок 2Н125",
+            "Россия",
+            "2Н125",
+            "Сверлильные станки",
+            "Сверлильный станок с диаметром сверления до 25 мм.",
+            &[],
+            400_000.0,
+            1,
+        ),
+        doc(
+            "P-50",
+            "spare_part",
+            "ТО-1-2Н125",
+            "Комплект ТО-1 для 2Н125",
+            "Россия",
+            "ТО-1",
+            "Комплекты для ТО",
+            "В комплекте фильтры, уплотнения и скребки; фильтры оригинальные.",
+            &["2Н125"],
+            6_000.0,
+            5,
+        ),
+        doc(
+            "P-51",
+            "spare_part",
+            "HYDAC 0110 R 010",
+            "Фильтроэлемент гидравлический HYDAC 0110 R 010",
+            "HYDAC",
+            "HYDAC 0110",
+            "Фильтры",
+            "Элемент гидростанции, тонкость 10 мкм.",
+            &["2Н125"],
+            3_000.0,
+            2,
+        ),
+    ];
+    engine
+        .apply(extra.into_iter().map(upsert).collect(), 2)
+        .expect("apply");
+    for mode in [Mode::Lexical, Mode::Hybrid] {
+        let q = "2Н125 фиильтры";
+        let top = ids(&engine, &req(q, mode));
+        let at = |id: &str| top.iter().position(|x| x == id).unwrap_or(usize::MAX);
+        assert!(at("P-51") < at("P-50"), "{mode:?}: {top:?}");
+        assert_eq!(
+            top.first().map(String::as_str),
+            Some("P-51"),
+            "{mode:?}: {top:?}"
+        );
+    }
+}
+
 /// A Latin code typed in Cyrillic, and a code typed on the Latin layout inside a query typed so.
 #[test]
 fn codes_typed_in_the_other_alphabet_or_layout_are_found() {

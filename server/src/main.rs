@@ -57,6 +57,14 @@ enum Command {
         #[arg(long, value_name = "K/N")]
         fold: Option<String>,
     },
+    /// Why a query ranks as it does: the lexical plan and the first page with scores.
+    Explain {
+        /// hybrid, lexical or semantic.
+        #[arg(long, default_value = "hybrid")]
+        mode: String,
+        /// The query.
+        text: Vec<String>,
+    },
     /// Write the generated demo catalog as JSON Lines to standard output.
     DemoCatalog {
         #[arg(long, default_value_t = 3000)]
@@ -134,19 +142,7 @@ async fn main() -> anyhow::Result<()> {
             verbose,
             fold,
         } => {
-            let pool = server::connect(&cfg.database_url).await?;
-            let embedder = server::load_embedder(&cfg);
-            let synonyms = server::load_synonyms(Some(&pool)).await?;
-            let (engine, _) = server::open_engine(&cfg, embedder.clone(), synonyms)?;
-            let idx = indexer::Indexer::new(
-                pool,
-                engine.clone(),
-                embedder.clone(),
-                cfg.replica_id.clone(),
-            );
-            idx.initial_load().await?;
-            let mut g = None;
-            while idx.sync_once(&mut g).await? > 0 {}
+            let (engine, embedder) = synced_engine(&cfg).await?;
             let mut set = server::eval::EvalSet::load(&queries, &qrels)?;
             if let Some(fold) = fold {
                 let (k, n) = fold
@@ -166,12 +162,7 @@ async fn main() -> anyhow::Result<()> {
                     .context("--mode must be hybrid, lexical, semantic or all")?]
             };
             let cached = embedder.map(|e| search_core::CachedEmbedder::new(e, 4096));
-            let snap = engine.snapshot();
-            // A reopened index searches vectors exactly until its graph is rebuilt; measure
-            // the graph that serves.
-            while !snap.vectors().graph_ready() {
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
+            let snap = serving_snapshot(&engine).await;
             let mut results = Vec::new();
             for m in modes {
                 if m != search_core::Mode::Lexical && cached.is_none() {
@@ -192,6 +183,25 @@ async fn main() -> anyhow::Result<()> {
                     short.len(),
                     hybrid.len(),
                     short.join(" ")
+                );
+            }
+        }
+        Command::Explain { mode, text } => {
+            let mode = search_core::Mode::parse(&mode)
+                .context("--mode must be hybrid, lexical or semantic")?;
+            let text = text.join(" ");
+            let (engine, _) = synced_engine(&cfg).await?;
+            let snap = serving_snapshot(&engine).await;
+            println!("{}", snap.explain(&text));
+            let found = snap.search(&search_core::SearchRequest::new(text, mode))?;
+            for (i, hit) in found.hits.iter().enumerate() {
+                let exact = if hit.exact { " exact" } else { "" };
+                println!(
+                    "{:>2}. {:<10} {:>10.3}{exact}  {}",
+                    i + 1,
+                    hit.doc.id,
+                    hit.score,
+                    hit.doc.name
                 );
             }
         }
@@ -363,4 +373,37 @@ async fn reindex_via_server(cfg: &Config) -> anyhow::Result<()> {
             other => anyhow::bail!("unexpected reindex state {other:?}"),
         }
     }
+}
+
+/// The engine over `DATA_DIR`, brought up to date with Postgres (for `eval` and `explain`).
+async fn synced_engine(
+    cfg: &server::Config,
+) -> anyhow::Result<(
+    std::sync::Arc<search_core::Engine>,
+    Option<std::sync::Arc<dyn search_core::Embedder>>,
+)> {
+    let pool = server::connect(&cfg.database_url).await?;
+    let embedder = server::load_embedder(cfg);
+    let synonyms = server::load_synonyms(Some(&pool)).await?;
+    let (engine, _) = server::open_engine(cfg, embedder.clone(), synonyms)?;
+    let idx = indexer::Indexer::new(
+        pool,
+        engine.clone(),
+        embedder.clone(),
+        cfg.replica_id.clone(),
+    );
+    idx.initial_load().await?;
+    let mut g = None;
+    while idx.sync_once(&mut g).await? > 0 {}
+    Ok((engine, embedder))
+}
+
+/// The current snapshot once its vector graph serves: a reopened index searches vectors
+/// exactly until the graph is rebuilt, and measurements should see the graph that serves.
+async fn serving_snapshot(engine: &search_core::Engine) -> std::sync::Arc<search_core::Snapshot> {
+    let snap = engine.snapshot();
+    while !snap.vectors().graph_ready() {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    snap
 }

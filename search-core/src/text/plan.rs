@@ -220,6 +220,20 @@ impl Match {
         Match::Any(Vec::new())
     }
 
+    /// The same condition with every term of `from` looked up in any of `to` instead.
+    fn in_fields(&self, from: Field, to: &[Field]) -> Match {
+        match self {
+            Match::Term(t) if t.field() == from => {
+                let value = t.value();
+                let text = value.as_str().unwrap_or_default();
+                Match::Any(to.iter().map(|f| match_term(*f, text)).collect())
+            }
+            Match::Term(t) => Match::Term(t.clone()),
+            Match::Any(v) => Match::Any(v.iter().map(|m| m.in_fields(from, to)).collect()),
+            Match::All(v) => Match::All(v.iter().map(|m| m.in_fields(from, to)).collect()),
+        }
+    }
+
     /// The condition as a tantivy query (match-only term queries, no frequencies read).
     pub fn to_query(&self) -> Box<dyn Query> {
         match self {
@@ -445,9 +459,15 @@ pub fn build_query(
     if part_intent && !need_clauses.is_empty() {
         // Parts declared for the named machine that also match the need come first.
         let need = Match::Any(need_clauses);
+        // Among them, a part is what its name or category says it is: a starter whose
+        // description mentions the motor it starts is no motor. Naming the need counts as one
+        // more matched word (chosen on fold 1: the smallest boost that reached its best).
+        let need_named = need.in_fields(f.body, &[f.name, f.category_t]);
         for code in &machine_codes {
             let both = Match::All(vec![match_term(f.compat, code), need.clone()]);
             clauses.push(Exec::constant(both, COMPAT_NEED_BOOST));
+            let named = Match::All(vec![match_term(f.compat, code), need_named.clone()]);
+            clauses.push(Exec::constant(named, COORD_BOOST));
         }
     }
     let coord = coordination(groups);
@@ -894,12 +914,13 @@ mod tests {
             "подшипник для 16К20",
             "",
             expect![[r#"
-            term code:16k20 x3
-            term code_prefix:16k20 x4
-            const 8 compat:16k20
-            word подшипник x1
-            const 100000 all(compat:16k20 any(body:подшипник))
-            pin [] part_boost 3 browse false"#]],
+                term code:16k20 x3
+                term code_prefix:16k20 x4
+                const 8 compat:16k20
+                word подшипник x1
+                const 100000 all(compat:16k20 any(body:подшипник))
+                const 40 all(compat:16k20 any(any(name:подшипник category_t:подшипник)))
+                pin [] part_boost 3 browse false"#]],
         );
     }
 
