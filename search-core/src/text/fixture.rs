@@ -39,6 +39,15 @@ pub(super) fn vocabulary() -> (Schema, Fields, tantivy::Searcher) {
             vec!["VF-2"],
         ),
         (
+            "P-3",
+            "spare_part",
+            "4WE6D",
+            "Гидрораспределитель Rexroth 4WE6D Ду6",
+            "4WE6D",
+            "Гидрораспределители",
+            vec![],
+        ),
+        (
             "M-2",
             "product",
             "6Р12",

@@ -175,24 +175,48 @@ fn other_script(
     norm: &str,
 ) -> Option<Repair> {
     let is_latin = norm.chars().all(|c| c.is_ascii_alphanumeric());
-    let alt = if is_latin {
-        analysis::translit_lat_to_cyr(norm)
+    if is_latin {
+        let alt = analysis::translit_lat_to_cyr(norm);
+        let alt_term = analysis::term_for_word(&alt);
+        if !alt_term.is_empty() && vocab.knows(f.body, &alt_term) {
+            return Some(Repair::Translit {
+                piece,
+                text: alt,
+                term: alt_term,
+            });
+        }
     } else {
-        analysis::translit_cyr_to_lat(norm)
-    };
-    let alt_term = analysis::term_for_word(&alt);
-    if !alt_term.is_empty() && vocab.knows(f.body, &alt_term) {
-        return Some(Repair::Translit {
-            piece,
-            text: alt,
-            term: alt_term,
-        });
-    }
-    if !is_latin && analysis::fuzzy_distance(&alt) > 0 {
-        let stems = vocab.within(f.body, &alt_term, analysis::fuzzy_distance(&alt));
-        return Some(Repair::LooseTranslit { stems });
+        // Latin words written in Cyrillic: letter for letter, and with `кс` as the `x` it
+        // usually stands for (`эксперт` → `expert` as well as `ekspert`).
+        let mut alts = vec![analysis::translit_cyr_to_lat(norm)];
+        if norm.contains("кс") {
+            alts.push(analysis::translit_cyr_to_lat(&norm.replace("кс", "x")));
+        }
+        for alt in &alts {
+            let alt_term = analysis::term_for_word(alt);
+            if !alt_term.is_empty() && vocab.knows(f.body, &alt_term) {
+                return Some(Repair::Translit {
+                    piece,
+                    text: alt.clone(),
+                    term: alt_term,
+                });
+            }
+        }
+        if analysis::fuzzy_distance(&alts[0]) > 0 {
+            let mut stems: Vec<String> = Vec::new();
+            for alt in &alts {
+                let term = analysis::term_for_word(alt);
+                for stem in vocab.within(f.body, &term, analysis::fuzzy_distance(alt)) {
+                    if !stems.contains(&stem) {
+                        stems.push(stem);
+                    }
+                }
+            }
+            return Some(Repair::LooseTranslit { stems });
+        }
     }
     if is_latin {
+        let alt = analysis::translit_lat_to_cyr(norm);
         let terms: Vec<String> = synonyms
             .expansions(&[alt.as_str()])
             .into_iter()
@@ -274,6 +298,11 @@ mod tests {
         assert_eq!(
             repairs("токарно-винторезнык", ""),
             ["loose []", "misspelt винторезнык [\"винторезн\"] true"]
+        );
+        // A brand written in Cyrillic, `кс` for `x`, meets its Latin spelling loosely.
+        assert_eq!(
+            repairs("рексрот", ""),
+            ["loose [\"rexroth\"]", "misspelt рексрот [] true"]
         );
         // A Latin word's nearest stem does not stand in for it.
         assert_eq!(repairs("spindel", ""), ["misspelt spindel [] false"]);
