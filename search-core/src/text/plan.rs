@@ -382,7 +382,8 @@ pub fn build_query(
     // reason to return every part of the catalog.
     let mut part_boost = if part_intent { PART_INTENT_BOOST } else { 0.0 };
 
-    let mut need_clauses: Vec<Match> = Vec::new();
+    // What meets the need, with the span of normalised words it comes from.
+    let mut need_clauses: Vec<(usize, usize, Match)> = Vec::new();
     let skip_words: HashSet<&str> = if part_intent {
         let mut skip: HashSet<&str> = machine_words.iter().map(|&i| content_words[i]).collect();
         // The brand right before the machine's model is the machine's (`для Hurco VMX30i`,
@@ -426,7 +427,8 @@ pub fn build_query(
         clauses.extend(word_match.clauses);
         let matched = word_match.matched;
         if part_intent && roles.is_need_word(word) {
-            need_clauses.extend(matched.iter().cloned());
+            let end = normalized_words.len();
+            need_clauses.extend(matched.iter().map(|m| (nstart, end, m.clone())));
         }
         if !matched.is_empty() && !analysis::is_stopword(&normalize(word)) {
             groups.resize_with(normalized_words.len().max(nstart + 1), Vec::new);
@@ -456,9 +458,23 @@ pub fn build_query(
         &mut need_clauses,
     ));
 
+    {
+        // A need phrase the dictionary knows as a whole (`ball screw`, `drive belt`) is met by
+        // the phrase, not by one of its words alone (`screw` in `fixed with screws`).
+        let phrases: Vec<(usize, usize)> = need_clauses
+            .iter()
+            .filter(|(a, b, _)| b - a >= 2)
+            .map(|(a, b, _)| (*a, *b))
+            .collect();
+        need_clauses.retain(|(a, b, _)| {
+            !phrases
+                .iter()
+                .any(|(pa, pb)| pa <= a && b <= pb && (pb - pa) > (b - a))
+        });
+    }
     if part_intent && !need_clauses.is_empty() {
         // Parts declared for the named machine that also match the need come first.
-        let need = Match::Any(need_clauses);
+        let need = Match::Any(need_clauses.into_iter().map(|(_, _, m)| m).collect());
         // Among them, a part is what its name or category says it is: a starter whose
         // description mentions the motor it starts is no motor. Naming the need counts as one
         // more matched word (chosen on fold 1: the smallest boost that reached its best).
@@ -710,7 +726,7 @@ fn synonym_clauses(
     context: &[bool],
     need: Option<&Roles>,
     groups: &mut Vec<Vec<Match>>,
-    need_clauses: &mut Vec<Match>,
+    need_clauses: &mut Vec<(usize, usize, Match)>,
 ) -> Vec<Exec> {
     let mut out: Vec<Exec> = Vec::new();
     let content: Vec<&str> = words.iter().map(String::as_str).collect();
@@ -731,7 +747,7 @@ fn synonym_clauses(
                         Match::All(terms.iter().map(|t| match_term(f.body, t)).collect())
                     };
                     if need.is_some_and(|roles| window.iter().all(|w| roles.is_need_word(w))) {
-                        need_clauses.push(matched.clone());
+                        need_clauses.push((start, start + n, matched.clone()));
                     }
                     groups.resize_with(groups.len().max(start + n), Vec::new);
                     for g in &mut groups[start..start + n] {
@@ -920,6 +936,27 @@ mod tests {
                 word подшипник x1
                 const 100000 all(compat:16k20 any(body:подшипник))
                 const 40 all(compat:16k20 any(any(name:подшипник category_t:подшипник)))
+                pin [] part_boost 3 browse false"#]],
+        );
+    }
+
+    #[test]
+    fn a_need_phrase_the_dictionary_knows_is_met_as_a_whole() {
+        // `screw` alone (винт: "fixed with screws") does not meet the need `ball screw`; it
+        // still scores.
+        check(
+            "ball screw for 16К20",
+            "швп = ball screw\nвинт = screw\n",
+            expect![[r#"
+                term code:16k20 x3
+                term code_prefix:16k20 x4
+                const 8 compat:16k20
+                all-of швп x0.9
+                all-of винт x0.9
+                const 100000 all(compat:16k20 any(body:швп))
+                const 40 all(compat:16k20 any(any(name:швп category_t:швп)))
+                const 40 body:швп
+                const 40 any(any() body:швп body:винт)
                 pin [] part_boost 3 browse false"#]],
         );
     }
