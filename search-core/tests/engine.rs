@@ -1029,6 +1029,65 @@ fn a_part_named_as_the_need_comes_before_one_that_mentions_it() {
     }
 }
 
+/// A part of the same series as one declared for the named machine (another maker's V-belt
+/// of the same profile) follows the declared part, before parts that only share the words.
+#[test]
+fn a_declared_parts_series_follows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = loaded(dir.path());
+    let belt = |id: &str, name: &str, series: &str, compat: &[&str]| {
+        doc(
+            id,
+            "spare_part",
+            &format!("{series}-{id}"),
+            name,
+            "Optibelt",
+            series,
+            "Приводные ремни",
+            "Клиновой ремень.",
+            compat,
+            900.0,
+            4,
+        )
+    };
+    let extra = vec![
+        doc(
+            "M-70",
+            "product",
+            "1К62",
+            "Токарно-винторезный станок 1К62",
+            "Россия",
+            "1К62",
+            "Токарные станки",
+            "Универсальный токарный станок.",
+            &[],
+            500_000.0,
+            1,
+        ),
+        belt("P-70", "Ремень клиновой SPB-1400", "SPB", &["1К62"]),
+        belt("P-71", "Ремень SPB-1400 ContiTech", "SPB", &[]),
+        belt(
+            "P-72",
+            "Ремень клиновой приводной ремень A-1600, ремень для станков",
+            "A",
+            &[],
+        ),
+    ];
+    engine
+        .apply(extra.into_iter().map(upsert).collect(), 2)
+        .expect("apply");
+    for mode in [Mode::Lexical, Mode::Hybrid] {
+        let top = ids(&engine, &req("ремень для 1К62", mode));
+        let at = |id: &str| top.iter().position(|x| x == id).unwrap_or(usize::MAX);
+        assert_eq!(
+            top.first().map(String::as_str),
+            Some("P-70"),
+            "{mode:?}: {top:?}"
+        );
+        assert!(at("P-71") < at("P-72"), "{mode:?}: {top:?}");
+    }
+}
+
 /// A Latin code typed in Cyrillic, and a code typed on the Latin layout inside a query typed so.
 #[test]
 fn codes_typed_in_the_other_alphabet_or_layout_are_found() {

@@ -382,8 +382,9 @@ impl Snapshot {
     }
 
     /// Exact code matches, best tier first: sku, then a machine of that model, then a part of
-    /// that series; then documents meeting a hard constraint of the query; lexical order
-    /// within a tier.
+    /// that series; then documents meeting a hard constraint of the query (parts declared for
+    /// the named machine that meet the need), then the parts of their series among the lexical
+    /// candidates; lexical order within a tier.
     fn pins(
         &self,
         lex_cands: &[Candidate],
@@ -415,6 +416,33 @@ impl Snapshot {
             let tier = tier.or((*score >= text::CONSTRAINT_SCORE).then_some(3));
             if let Some(t) = tier {
                 p.push((t, rank, c.vid));
+            }
+        }
+        {
+            // Parts of the same series as a declared part that meets the need (another maker's
+            // V-belt of the same profile, a ball screw of the same size) follow the declared
+            // ones: what fits the machine's part fits the machine.
+            let series: HashSet<String> = p
+                .iter()
+                .filter(|x| x.0 == 3)
+                .filter_map(|x| lex_cands[x.1].addr)
+                .filter_map(|a| self.cols[a.segment_ord as usize].model_key(a.doc_id))
+                .map(str::to_string)
+                .collect();
+            if !series.is_empty() {
+                let resolved: Vec<text::SegmentCodes> =
+                    self.cols.iter().map(|t| t.resolve_codes(&series)).collect();
+                let taken: HashSet<usize> = p.iter().map(|x| x.1).collect();
+                for (rank, c) in lex_cands.iter().enumerate().take(LEXICAL_DEPTH) {
+                    if taken.contains(&rank) {
+                        continue;
+                    }
+                    let Some(addr) = c.addr else { continue };
+                    let seg = addr.segment_ord as usize;
+                    if self.cols[seg].pin_tier(addr.doc_id, &resolved[seg]) == Some(2) {
+                        p.push((4, rank, c.vid));
+                    }
+                }
             }
         }
         p.sort();

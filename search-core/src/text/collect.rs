@@ -70,6 +70,8 @@ pub struct SegmentTable {
     /// Decoded once: a lookup in the column's sstable decompresses a zstd block each time,
     /// and creating the decompression context alone dominated the cost of short queries.
     code_maps: [HashMap<Box<[u8]>, u32>; 2],
+    /// The model_key dictionary the other way: ordinal → term.
+    model_keys: Vec<Box<[u8]>>,
 }
 
 /// Query codes resolved to the ordinals of one segment's sku_key and model_key dictionaries.
@@ -153,7 +155,14 @@ impl SegmentTable {
                 }
             }
         }
+        let mut model_keys: Vec<Box<[u8]>> = vec![Box::default(); code_maps[1].len()];
+        for (key, &ord) in &code_maps[1] {
+            if let Some(slot) = model_keys.get_mut(ord as usize) {
+                *slot = key.clone();
+            }
+        }
         Ok(SegmentTable {
+            model_keys,
             facets: facet_rows,
             vids,
             codes,
@@ -210,6 +219,13 @@ impl SegmentTable {
 
     /// Pin tier of `doc` for the resolved codes: 0 its sku is one of them, 1 it is a machine
     /// of such a model, 2 a part of such a series; `None` otherwise.
+    /// The folded model (series) of `doc`, if it has one.
+    pub fn model_key(&self, doc: DocId) -> Option<&str> {
+        let [_, model] = *self.codes.get(doc as usize)?;
+        let key = self.model_keys.get(model as usize)?;
+        std::str::from_utf8(key).ok().filter(|k| !k.is_empty())
+    }
+
     pub fn pin_tier(&self, doc: DocId, codes: &SegmentCodes) -> Option<u8> {
         let [sku, model] = *self.codes.get(doc as usize)?;
         if sku != NO_ORD && codes.sku.contains(&sku) {
