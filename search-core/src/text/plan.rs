@@ -458,20 +458,7 @@ pub fn build_query(
         &mut need_clauses,
     ));
 
-    {
-        // A need phrase the dictionary knows as a whole (`ball screw`, `drive belt`) is met by
-        // the phrase, not by one of its words alone (`screw` in `fixed with screws`).
-        let phrases: Vec<(usize, usize)> = need_clauses
-            .iter()
-            .filter(|(a, b, _)| b - a >= 2)
-            .map(|(a, b, _)| (*a, *b))
-            .collect();
-        need_clauses.retain(|(a, b, _)| {
-            !phrases
-                .iter()
-                .any(|(pa, pb)| pa <= a && b <= pb && (pb - pa) > (b - a))
-        });
-    }
+    whole_phrases(&mut need_clauses);
     if part_intent && !need_clauses.is_empty() {
         // Parts declared for the named machine that also match the need come first.
         let need = Match::Any(need_clauses.into_iter().map(|(_, _, m)| m).collect());
@@ -682,6 +669,22 @@ fn context_words(raw_words: &[&str], roles: &Roles) -> Vec<bool> {
         }
     }
     context
+}
+
+/// A need phrase the dictionary knows as a whole (`ball screw`, `drive belt`) is met by the
+/// phrase, not by one of its words alone (`screw` in `fixed with screws`): drops the clauses
+/// whose span of words lies inside a longer span that has clauses of its own.
+fn whole_phrases(need_clauses: &mut Vec<(usize, usize, Match)>) {
+    let phrases: Vec<(usize, usize)> = need_clauses
+        .iter()
+        .filter(|(a, b, _)| b - a >= 2)
+        .map(|(a, b, _)| (*a, *b))
+        .collect();
+    need_clauses.retain(|(a, b, _)| {
+        !phrases
+            .iter()
+            .any(|(pa, pb)| pa <= a && b <= pb && (pb - pa) > (b - a))
+    });
 }
 
 /// Clauses of the attribute expressions the query states, in canonical units: power in the
