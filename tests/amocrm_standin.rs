@@ -128,23 +128,7 @@ impl AmoStandIn {
             .route("/_standin/leads", get(dump))
             .with_state(inner.clone());
         let base_url = format!("http://{}", listener.local_addr().unwrap());
-        // Its own thread and runtime, as amoCRM is its own machine: a test that loads its own
-        // runtime (the cluster test's readers) must not delay when requests are seen to arrive,
-        // or its stalls would bunch their timestamps into a peak the senders never made.
-        let listener = listener.into_std().unwrap();
-        std::thread::Builder::new()
-            .name("amocrm-standin".into())
-            .spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                    axum::serve(listener, app).await.unwrap()
-                })
-            })
-            .unwrap();
+        crate::serve_on_own_thread("amocrm-standin", listener.into_std().unwrap(), app);
         AmoStandIn { base_url, inner }
     }
 

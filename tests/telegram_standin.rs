@@ -159,24 +159,8 @@ impl TelegramStandIn {
             .route("/file/{bot}/{*path}", get(file))
             .with_state(shared.clone());
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
-        // Its own thread and runtime, as Telegram is its own machine: the test's load on its
-        // own runtime must not delay when messages are seen to arrive, or its stalls would
-        // bunch their timestamps into rates the senders never made.
-        std::thread::Builder::new()
-            .name("telegram-standin".into())
-            .spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                    axum::serve(listener, app).await.ok();
-                })
-            })
-            .unwrap();
+        crate::serve_on_own_thread("telegram-standin", listener, app);
         TelegramStandIn { shared, addr }
     }
 
