@@ -418,35 +418,38 @@ impl Snapshot {
                 p.push((t, rank, c.vid));
             }
         }
-        {
-            // Parts of the same series as a declared part that meets the need (another maker's
-            // V-belt of the same profile, a ball screw of the same size) follow the declared
-            // ones: what fits the machine's part fits the machine.
-            let series: HashSet<String> = p
-                .iter()
-                .filter(|x| x.0 == 3)
-                .filter_map(|x| lex_cands[x.1].addr)
-                .filter_map(|a| self.cols[a.segment_ord as usize].model_key(a.doc_id))
-                .map(str::to_string)
-                .collect();
-            if !series.is_empty() {
-                let resolved: Vec<text::SegmentCodes> =
-                    self.cols.iter().map(|t| t.resolve_codes(&series)).collect();
-                let taken: HashSet<usize> = p.iter().map(|x| x.1).collect();
-                for (rank, c) in lex_cands.iter().enumerate().take(LEXICAL_DEPTH) {
-                    if taken.contains(&rank) {
-                        continue;
-                    }
-                    let Some(addr) = c.addr else { continue };
-                    let seg = addr.segment_ord as usize;
-                    if self.cols[seg].pin_tier(addr.doc_id, &resolved[seg]) == Some(2) {
-                        p.push((4, rank, c.vid));
-                    }
-                }
-            }
-        }
+        self.follow_series(lex_cands, &mut p);
         p.sort();
         p.into_iter().map(|x| x.2).collect()
+    }
+
+    /// Adds tier 4 to the pins `p` (tier, lexical rank, vid): the lexical candidates of the
+    /// same series as a part meeting the query's constraint (tier 3), such as another maker's
+    /// V-belt of the same profile or a ball screw of the same size: what fits the machine's
+    /// part fits the machine.
+    fn follow_series(&self, lex_cands: &[Candidate], p: &mut Vec<(u8, usize, Vid)>) {
+        let series: HashSet<String> = p
+            .iter()
+            .filter(|x| x.0 == 3)
+            .filter_map(|x| lex_cands[x.1].addr)
+            .filter_map(|a| self.cols[a.segment_ord as usize].model_key(a.doc_id))
+            .map(str::to_string)
+            .collect();
+        if series.is_empty() {
+            return;
+        }
+        let resolved: Vec<text::SegmentCodes> =
+            self.cols.iter().map(|t| t.resolve_codes(&series)).collect();
+        let taken: HashSet<usize> = p.iter().map(|x| x.1).collect();
+        for (rank, c) in lex_cands.iter().enumerate().take(LEXICAL_DEPTH) {
+            let Some(addr) = c.addr.filter(|_| !taken.contains(&rank)) else {
+                continue;
+            };
+            let seg = addr.segment_ord as usize;
+            if self.cols[seg].pin_tier(addr.doc_id, &resolved[seg]) == Some(2) {
+                p.push((4, rank, c.vid));
+            }
+        }
     }
 
     /// The vector the semantic side searches with (`Some(None)`: none, hybrid degrades to

@@ -175,59 +175,49 @@ fn other_script(
     norm: &str,
 ) -> Option<Repair> {
     let is_latin = norm.chars().all(|c| c.is_ascii_alphanumeric());
+    // Russian typed in Latin letter for letter; Latin words written in Cyrillic letter for
+    // letter, and with `кс` as the `x` it usually stands for (`эксперт` → `expert` as well as
+    // `ekspert`).
+    let mut alts = Vec::new();
     if is_latin {
-        let alt = analysis::translit_lat_to_cyr(norm);
-        let alt_term = analysis::term_for_word(&alt);
-        if !alt_term.is_empty() && vocab.knows(f.body, &alt_term) {
-            return Some(Repair::Translit {
-                piece,
-                text: alt,
-                term: alt_term,
-            });
-        }
+        alts.push(analysis::translit_lat_to_cyr(norm));
     } else {
-        // Latin words written in Cyrillic: letter for letter, and with `кс` as the `x` it
-        // usually stands for (`эксперт` → `expert` as well as `ekspert`).
-        let mut alts = vec![analysis::translit_cyr_to_lat(norm)];
+        alts.push(analysis::translit_cyr_to_lat(norm));
         if norm.contains("кс") {
             alts.push(analysis::translit_cyr_to_lat(&norm.replace("кс", "x")));
         }
-        for alt in &alts {
-            let alt_term = analysis::term_for_word(alt);
-            if !alt_term.is_empty() && vocab.knows(f.body, &alt_term) {
-                return Some(Repair::Translit {
-                    piece,
-                    text: alt.clone(),
-                    term: alt_term,
-                });
-            }
-        }
-        if analysis::fuzzy_distance(&alts[0]) > 0 {
-            let mut stems: Vec<String> = Vec::new();
-            for alt in &alts {
-                let term = analysis::term_for_word(alt);
-                for stem in vocab.within(f.body, &term, analysis::fuzzy_distance(alt)) {
-                    if !stems.contains(&stem) {
-                        stems.push(stem);
-                    }
-                }
-            }
-            return Some(Repair::LooseTranslit { stems });
+    }
+    for alt in &alts {
+        let term = analysis::term_for_word(alt);
+        if !term.is_empty() && vocab.knows(f.body, &term) {
+            return Some(Repair::Translit {
+                piece,
+                text: alt.clone(),
+                term,
+            });
         }
     }
+    if !is_latin && analysis::fuzzy_distance(&alts[0]) > 0 {
+        let mut stems: Vec<String> = Vec::new();
+        for alt in &alts {
+            let term = analysis::term_for_word(alt);
+            for stem in vocab.within(f.body, &term, analysis::fuzzy_distance(alt)) {
+                if !stems.contains(&stem) {
+                    stems.push(stem);
+                }
+            }
+        }
+        return Some(Repair::LooseTranslit { stems });
+    }
     if is_latin {
-        let alt = analysis::translit_lat_to_cyr(norm);
+        let key = alts.swap_remove(0);
         let terms: Vec<String> = synonyms
-            .expansions(&[alt.as_str()])
+            .expansions(&[key.as_str()])
             .into_iter()
             .flat_map(|e| analysis::analyze(e).into_iter().map(|x| x.2))
             .collect();
         if !terms.is_empty() {
-            return Some(Repair::SynonymKey {
-                piece,
-                key: alt,
-                terms,
-            });
+            return Some(Repair::SynonymKey { piece, key, terms });
         }
     }
     None

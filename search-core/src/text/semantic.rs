@@ -30,9 +30,9 @@ pub fn semantic_text(
     let layout_query = is_layout_query(f, vocab, &raw);
     for word in raw {
         let found = repair_word(f, vocab, synonyms, word);
-        let whole =
-            found.pieces.iter().any(|p| p.unknown) && layout_query && analysis::is_code_like(word);
-        if whole {
+        let layout_code =
+            layout_query && analysis::is_code_like(word) && found.pieces.iter().any(|p| p.unknown);
+        if layout_code {
             // A code typed on the Latin layout in a query typed so (`6n12` for `6т12`).
             let fixed = analysis::layout_en_to_ru(word);
             if vocab.knows(f.code, &fold_code(&fixed)) {
