@@ -91,7 +91,10 @@ impl Replica {
             .env("AMOCRM_LONG_LIVED_TOKEN", "cluster-token")
             .env("LIMIT_LEADS_PER_CALLER", "1000000")
             .env("LIMIT_LEADS_PER_PHONE", "1000")
-            .env("RUST_LOG", "info,tower_http=warn")
+            .env(
+                "RUST_LOG",
+                "info,tower_http=warn,indexer=debug,search_core::engine::writer=debug",
+            )
             .env_remove("ADMIN_TOKEN")
             .stdout(Stdio::null())
             .stderr(log)

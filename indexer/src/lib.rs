@@ -404,6 +404,7 @@ impl Indexer {
 
     /// Applies the next batch of the change log. Returns how many entries were consumed.
     pub async fn sync_once(&self, gap_seen: &mut Option<(i64, Instant)>) -> Result<usize> {
+        let started = Instant::now();
         let applied = self.engine.stats().applied_seq.max(0);
         let rows = sqlx::query(
             "SELECT seq, doc_id, op, (extract(epoch from now() - changed_at) * 1000)::bigint AS age_ms
@@ -476,7 +477,15 @@ impl Indexer {
         );
         let n = entries.len();
         let newest_age = entries.last().map_or(0, |e| e.3);
+        let read_ms = started.elapsed().as_millis() as u64;
         self.apply(changes, upto).await?;
+        tracing::debug!(
+            changes = n,
+            age_at_read_ms = newest_age,
+            read_ms,
+            total_ms = started.elapsed().as_millis() as u64,
+            "change batch synced"
+        );
         self.status.lag_ms.store(newest_age, Ordering::Relaxed);
         let pending: i64 =
             sqlx::query_scalar("SELECT count(*) FROM catalog_changes WHERE seq > $1")

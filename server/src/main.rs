@@ -89,8 +89,26 @@ fn init_tracing() {
     }
 }
 
+/// Turns transparent huge pages off for this process.
+///
+/// mimalloc asks the kernel for huge pages (`madvise(MADV_HUGEPAGE)`), and tantivy starts a
+/// fresh indexing thread after every commit, whose heap then faults in new 2 MiB pages that
+/// the kernel zeroes whole. Measured in the cluster test (debug build, three replicas under
+/// load): committing a one-document batch took 357–679 ms, 77 % of it in the kernel's
+/// `clear_page_erms`; with huge pages off, 15–23 ms. The change-to-visible latency every
+/// replica promises (≤ 1 s) depends on it. Search throughput with and without huge pages is
+/// compared in `benches/results/load-ab.md`. Best effort: on kernels without the call the
+/// process runs as before.
+fn disable_transparent_huge_pages() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = nix::sys::prctl::set_thp_disable(true) {
+        eprintln!("could not turn transparent huge pages off: {e}");
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    disable_transparent_huge_pages();
     init_tracing();
     let cli = Cli::parse();
     let cfg = Config::from_env()?;

@@ -318,7 +318,9 @@ impl Engine {
     /// Applies a batch of changes and commits them together with `applied_seq`, the change-log
     /// position they bring the index to. Changes of one document apply in order.
     pub fn apply(&self, changes: Vec<Change>, applied_seq: i64) -> Result<()> {
+        let t0 = std::time::Instant::now();
         let mut writer = self.writer.lock();
+        let locked = t0.elapsed();
         let current = self.reader.searcher();
         // The vid and content hash each touched id has before this batch (or after earlier
         // changes in it).
@@ -373,11 +375,13 @@ impl Engine {
             .filter(|&i| pending[i].3.is_none())
             .collect();
         let slices: Vec<Option<&[f32]>> = fresh.iter().map(|&i| pending[i].2.as_deref()).collect();
+        let t1 = std::time::Instant::now();
         let first = if slices.is_empty() {
             0
         } else {
             vectors.append(&slices)?
         };
+        let appended = t1.elapsed();
         for (n, &i) in fresh.iter().enumerate() {
             pending[i].3 = Some(first + n as Vid);
         }
@@ -394,12 +398,24 @@ impl Engine {
             model_id: self.config.model_id.clone(),
             dim: self.config.dim,
         };
+        let t2 = std::time::Instant::now();
         let mut prepared = writer.prepare_commit()?;
         prepared.set_payload(&serde_json::to_string(&payload).unwrap_or_default());
         prepared.commit()?;
+        let committed = t2.elapsed();
+        let t3 = std::time::Instant::now();
         self.reader.reload()?;
         drop(writer);
-        self.publish(applied_seq)
+        let r = self.publish(applied_seq);
+        tracing::debug!(
+            lock_ms = locked.as_millis() as u64,
+            vectors_ms = appended.as_millis() as u64,
+            commit_ms = committed.as_millis() as u64,
+            publish_ms = t3.elapsed().as_millis() as u64,
+            total_ms = t0.elapsed().as_millis() as u64,
+            "batch applied"
+        );
+        r
     }
 
     /// Replaces the vector graph with a compacted one when tombstones exceed a third of it.
