@@ -79,8 +79,11 @@ fn init_tracing() {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,tantivy=warn,hnsw_rs=warn,ort=warn,sqlx=warn"));
     let json = std::env::var("LOG_FORMAT").is_ok_and(|v| v == "json");
+    // Colours only on a terminal: a log file or collector gets plain text (with colour codes
+    // between a field's name and value, the log scans of the tests could not find fields).
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     if json {
         builder.json().init();
