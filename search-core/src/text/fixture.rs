@@ -56,6 +56,15 @@ pub(super) fn vocabulary() -> (Schema, Fields, tantivy::Searcher) {
             "Фрезерные станки",
             vec![],
         ),
+        (
+            "P-4",
+            "spare_part",
+            "CUZN37-025",
+            "Проволока латунная 0,25 мм для электроэрозии",
+            "CuZn37",
+            "Электроэрозионные станки",
+            vec![],
+        ),
     ];
     for (i, (id, kind, sku, name, model, category, compat)) in cards.into_iter().enumerate() {
         let doc: CatalogDoc = serde_json::from_value(serde_json::json!({

@@ -812,8 +812,22 @@ fn match_word(f: &Fields, vocab: &dyn Vocabulary, synonyms: &Synonyms, word: &st
         matched: found.known.iter().map(|t| match_term(f.body, t)).collect(),
         normalized: found.pieces.iter().map(|p| p.norm.clone()).collect(),
     };
-    // Exact repairs score as the word would have, BM25 in every weighted field, under one
-    // boost; the loose ones add constants where they occur, as fuzzy term queries would.
+    // Words of one root: the stemmer keeps derivational suffixes, so a noun and the adjective
+    // made from it get different stems (`электроэрозия` → `электроэроз`, `электроэрозионный`
+    // → `электроэрозион`). A known stem also meets the indexed stems it begins (at most
+    // DERIVATION_CHARS letters longer): they join its coordination group and add constants
+    // where they occur, as a misspelt word's near stems do. Not their BM25: a card holding
+    // both stems would count the word twice (fold 1 of the dev set: `мотор шпинделя …` put
+    // an amplifier whose model says `шпиндельный` first). Not the stems that begin it
+    // either: `контактор` is no `контакт`, `инструментальная оснастка` no `инструмент`.
+    let derived = derived_terms(f, vocab, &found.known);
+    if !derived.is_empty() {
+        let any_of =
+            |field: Field| Match::Any(derived.iter().map(|t| match_term(field, t)).collect());
+        out.matched.push(any_of(f.body));
+        out.clauses.push(Exec::constant(any_of(f.body), 1.0));
+        out.clauses.push(Exec::constant(any_of(f.name), 2.0));
+    }
     let mut exact: Vec<String> = Vec::new();
     for repair in found.repairs {
         match repair {
@@ -860,6 +874,34 @@ fn match_word(f: &Fields, vocab: &dyn Vocabulary, synonyms: &Synonyms, word: &st
                 .into_iter()
                 .map(|c| c.boosted(REPAIRED_BOOST)),
         );
+    }
+    out
+}
+
+/// The longest derivational suffix [`derived_terms`] bridges, in letters.
+const DERIVATION_CHARS: usize = 4;
+/// The shortest stem [`derived_terms`] relates to another: shorter ones share their first
+/// letters with unrelated words.
+const DERIVATION_MIN_STEM: usize = 6;
+/// At most this many related stems per word, the most frequent first.
+const DERIVATIONS_PER_WORD: usize = 4;
+
+/// Indexed Cyrillic stems that extend one of `known` by a suffix of at most
+/// `DERIVATION_CHARS` letters (see [`match_word`]).
+fn derived_terms(f: &Fields, vocab: &dyn Vocabulary, known: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for stem in known {
+        if stem.chars().count() < DERIVATION_MIN_STEM
+            || !stem.chars().all(crate::analysis::is_cyrillic)
+        {
+            continue;
+        }
+        let related = vocab.extending(f.body, stem, DERIVATION_CHARS);
+        for t in related.into_iter().take(DERIVATIONS_PER_WORD) {
+            if !known.contains(&t) && !out.contains(&t) {
+                out.push(t);
+            }
+        }
     }
     out
 }
@@ -961,6 +1003,25 @@ mod tests {
                 const 40 body:швп
                 const 40 any(any() body:швп body:винт)
                 pin [] part_boost 3 browse false"#]],
+        );
+    }
+
+    /// The noun's stem also meets the adjective's (`электроэрозия` → `электроэрозион`, from
+    /// the category `Электроэрозионные станки`): one coordination group, and a constant where
+    /// the derived stem occurs.
+    #[test]
+    fn a_stem_meets_the_longer_stems_of_its_root() {
+        check(
+            "электроэрозия проволока",
+            "",
+            expect![[r#"
+                word электроэроз x1
+                const 1 any(body:электроэрозион)
+                const 2 any(name:электроэрозион)
+                word проволок x1
+                const 40 any(body:электроэроз any(body:электроэрозион))
+                const 40 body:проволок
+                pin [] part_boost 0 browse false"#]],
         );
     }
 

@@ -13,6 +13,12 @@ pub trait Vocabulary {
     fn within(&self, _field: Field, _term: &str, _distance: u8) -> Vec<String> {
         Vec::new()
     }
+
+    /// The indexed terms of `field` that begin with `prefix` and are at most `extra`
+    /// characters longer than it (`prefix` itself excluded), the most frequent first.
+    fn extending(&self, _field: Field, _prefix: &str, _extra: usize) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// A snapshot's dictionary with its near-term lookups kept in the snapshot's [`WordCache`]
@@ -34,6 +40,10 @@ impl Vocabulary for CachedVocab<'_> {
             }),
             None => self.searcher.within(field, term, distance),
         }
+    }
+
+    fn extending(&self, field: Field, prefix: &str, extra: usize) -> Vec<String> {
+        self.searcher.extending(field, prefix, extra)
     }
 }
 
@@ -68,6 +78,35 @@ impl Vocabulary for tantivy::Searcher {
                 .and_then(|ii| ii.get_term_info(&t).ok().flatten())
                 .is_some()
         })
+    }
+
+    fn extending(&self, field: Field, prefix: &str, extra: usize) -> Vec<String> {
+        let longest = prefix.chars().count() + extra;
+        let mut found: HashMap<String, u32> = HashMap::new();
+        for reader in self.segment_readers() {
+            let Ok(ii) = reader.inverted_index(field) else {
+                continue;
+            };
+            let Ok(mut stream) = ii.terms().range().ge(prefix.as_bytes()).into_stream() else {
+                continue;
+            };
+            while stream.advance() {
+                let key = stream.key();
+                if !key.starts_with(prefix.as_bytes()) {
+                    break;
+                }
+                let Ok(candidate) = std::str::from_utf8(key) else {
+                    continue;
+                };
+                if candidate.len() == prefix.len() || candidate.chars().count() > longest {
+                    continue;
+                }
+                *found.entry(candidate.to_string()).or_insert(0) += stream.value().doc_freq;
+            }
+        }
+        let mut terms: Vec<(String, u32)> = found.into_iter().collect();
+        terms.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        terms.into_iter().map(|t| t.0).collect()
     }
 
     fn within(&self, field: Field, term: &str, distance: u8) -> Vec<String> {
