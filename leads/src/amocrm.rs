@@ -93,38 +93,22 @@ impl AmoConfig {
 
 /// Spaces requests at least `interval` apart across every task of every server replica: each
 /// request reserves the account's next free slot in Postgres (`crm_rate_slots`, one row per
-/// account, updated under its row lock, on the database's clock) and sleeps until it.
+/// account, updated under its row lock, on the database's clock) and sleeps until it; a late
+/// wake takes a new slot ([`crate::notify::wait_for_slot`]).
 struct RateLimiter {
     pool: PgPool,
     account: String,
     interval: Duration,
 }
 
-/// How late after its slot a request may still go out. One that wakes later (a stalled task
-/// or machine) takes a new slot instead: sent late, it would bunch with the punctual requests
-/// after it, and the account's limit counts requests per second as they arrive.
-const LATE_AFTER_SLOT: Duration = Duration::from_millis(40);
-
 impl RateLimiter {
     async fn wait(&self) -> Result<(), CrmError> {
-        for attempt in 0.. {
-            let asked = tokio::time::Instant::now();
-            let wait = crate::notify::reserve_slot(
-                &self.pool,
-                crate::notify::Slot::Account(&self.account),
-                self.interval,
-            )
-            .await?;
-            // The slot is on the database's clock, read between `asked` and now: `due` is its
-            // earliest possible instant here, so lateness is never underestimated.
-            let due = asked + wait;
-            tokio::time::sleep_until(due).await;
-            // After a few late wakes in a row the machine is too busy for any slot: go.
-            if tokio::time::Instant::now() <= due + LATE_AFTER_SLOT || attempt >= 3 {
-                break;
-            }
-            tracing::debug!(attempt, "woke too late for the amoCRM slot; taking another");
-        }
+        crate::notify::wait_for_slot(
+            &self.pool,
+            crate::notify::Slot::Account(&self.account),
+            self.interval,
+        )
+        .await?;
         Ok(())
     }
 }

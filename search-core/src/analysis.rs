@@ -704,6 +704,71 @@ pub fn sizes(text: &str) -> Vec<String> {
     out
 }
 
+/// Axis travels a text states, as tokens `travelx400`: a machine's `Ходы X/Y/Z 400/300/250 мм`
+/// (the axes and the numbers paired in order) and an axis letter before a number of two to
+/// four digits (`X400`, `Y 300`, `Z=250`). Not where the letter is a multiplication sign
+/// (`400 x 1600`) or part of a word or code (`X6332M`, `HX400`).
+pub fn travels(text: &str) -> Vec<String> {
+    let t: Vec<char> = normalize(text).chars().collect();
+    let axis = |c: char| matches!(c, 'x' | 'y' | 'z');
+    let mut out: Vec<String> = Vec::new();
+    for i in 0..t.len() {
+        if !axis(t[i]) || (i > 0 && (t[i - 1].is_alphanumeric() || t[i - 1] == '/')) {
+            continue;
+        }
+        // Not a multiplication sign: no number just before the letter.
+        let before = t[..i].iter().rev().find(|c| **c != ' ');
+        if before.is_some_and(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        let mut axes = vec![t[i]];
+        let mut j = i + 1;
+        while j + 1 < t.len() && t[j] == '/' && axis(t[j + 1]) {
+            axes.push(t[j + 1]);
+            j += 2;
+        }
+        if j < t.len() && t[j].is_alphabetic() {
+            continue;
+        }
+        while j < t.len() && matches!(t[j], ' ' | '=' | ':') {
+            j += 1;
+        }
+        let mut values: Vec<String> = Vec::new();
+        loop {
+            let start = j;
+            while j < t.len() && t[j].is_ascii_digit() {
+                j += 1;
+            }
+            if !(2..=4).contains(&(j - start)) {
+                values.clear();
+                break;
+            }
+            values.push(t[start..j].iter().collect());
+            if j + 1 < t.len() && t[j] == '/' && t[j + 1].is_ascii_digit() {
+                j += 1;
+            } else {
+                break;
+            }
+        }
+        // The number ends there: no decimal part, no letters glued to it but a unit.
+        let glued: String = t[j..].iter().take_while(|c| c.is_alphanumeric()).collect();
+        let ends = (j >= t.len()
+            || !matches!(t[j], ',' | '.')
+            || t.get(j + 1).is_none_or(|c| !c.is_ascii_digit()))
+            && (glued.is_empty() || glued == "мм" || glued == "mm");
+        if values.len() != axes.len() || !ends {
+            continue;
+        }
+        for (a, v) in axes.iter().zip(&values) {
+            let token = format!("travel{a}{}", v.trim_start_matches('0'));
+            if !out.contains(&token) {
+                out.push(token);
+            }
+        }
+    }
+    out
+}
+
 /// Tool tapers a text names, as tokens: the steep 7:24 taper by family and number
 /// (`ISO 40`, `SK40`, `DIN 69871 SK 40` and `7:24 №40` are `taperiso40`, `BT40` is
 /// `taperbt40`, `CAT40` `tapercat40`), `HSK-A63` `taperhska63`, Morse tapers (`КМ5`, `конус
@@ -984,6 +1049,24 @@ mod tests {
         // The numbers of a size are not lengths of their own.
         assert!(quantities("стол 400 x 1600 мм").is_empty());
         assert_eq!(quantities("ремень 1600 мм"), vec!["1600mm"]);
+    }
+
+    #[test]
+    fn axis_travels_meet_between_a_query_and_a_machine() {
+        assert_eq!(
+            travels("Ходы X/Y/Z 400/300/250 мм; проволока 0,1–0,3 мм"),
+            vec!["travelx400", "travely300", "travelz250"]
+        );
+        assert_eq!(travels("электроэрозия вырезная X400"), vec!["travelx400"]);
+        assert_eq!(
+            travels("ход Y 300 мм, Z=250"),
+            vec!["travely300", "travelz250"]
+        );
+        // Multiplication signs, codes, decimals and unpaired lists are not travels.
+        assert!(travels("стол 400 x 1600 мм").is_empty());
+        assert!(travels("фреза HX400 X6332M X40000").is_empty());
+        assert!(travels("x 400,5").is_empty());
+        assert!(travels("X/Y 400/300/250").is_empty());
     }
 
     #[test]

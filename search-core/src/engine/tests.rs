@@ -87,6 +87,32 @@ fn a_loosely_transliterated_brand_finds_its_cards() {
     assert_eq!(lexical(&snap, "тромбон").total, 0, "out of reach");
 }
 
+/// An axis travel in a query (`X400`) meets a machine's `travel_x_mm` attribute and the
+/// travels its description lists; a machine with other travels does not come first.
+#[test]
+fn an_axis_travel_meets_the_machines_with_it() {
+    let machine = |id: &str, x: u64, description: &str| -> CatalogDoc {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "kind": "product", "name": "Электроэрозионный станок",
+            "description": description, "attributes": {"travel_x_mm": x},
+        }))
+        .unwrap()
+    };
+    let engine = engine_with(
+        "",
+        vec![
+            machine("wide", 600, "Ходы X/Y/Z 600/400/310 мм"),
+            machine("attr", 400, ""),
+            machine("text", 350, "Ходы X/Y/Z 400/300/250 мм"),
+        ],
+    );
+    let snap = engine.snapshot();
+    let res = lexical(&snap, "электроэрозионный станок X400");
+    let ids: Vec<&str> = res.hits.iter().map(|h| h.doc.id.as_str()).collect();
+    assert_eq!(ids[2], "wide", "{ids:?}");
+    assert_eq!(lexical(&snap, "станок Y 300").hits[0].doc.id, "text");
+}
+
 /// A query whose words the index does not know (a part number nobody stocks) finds
 /// nothing lexically; only a query without words browses the catalog.
 #[test]

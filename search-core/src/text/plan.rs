@@ -707,11 +707,12 @@ fn unit_clauses(f: &Fields, text: &str) -> (Vec<Exec>, Vec<Match>) {
     for q in analysis::quantities(text) {
         out.push(Exec::term(f.qty, &q, QTY_BOOST));
     }
-    // A size or taper is one requirement of the query however many words it is written in
-    // (`1250 на 320`, `SK 40`): it also counts once in coordination.
+    // A size, taper or axis travel is one requirement of the query however many words it is
+    // written in (`1250 на 320`, `SK 40`, `X 400`): it also counts once in coordination.
     for q in analysis::sizes(text)
         .into_iter()
         .chain(analysis::tapers(text, false))
+        .chain(analysis::travels(text))
     {
         out.push(Exec::term(f.qty, &q, QTY_BOOST));
         groups.push(match_term(f.qty, &q));

@@ -200,6 +200,7 @@ pub fn doc_quantities(doc: &CatalogDoc) -> Vec<String> {
     for text in [&doc.name, &doc.description] {
         out.extend(analysis::sizes(text));
         out.extend(analysis::tapers(text, true));
+        out.extend(analysis::travels(text));
     }
     if let Some(map) = doc.attributes.as_object() {
         // A ring (bearing, seal, bushing) by its diameters, with its width when known, as a
@@ -215,6 +216,15 @@ pub fn doc_quantities(doc: &CatalogDoc) -> Vec<String> {
             if let serde_json::Value::String(s) = value {
                 out.extend(analysis::sizes(s));
                 out.extend(analysis::tapers(s, true));
+            }
+            // `travel_x_mm: 400`
+            let axis = key
+                .strip_prefix("travel_")
+                .and_then(|k| k.strip_suffix("_mm"));
+            if let (Some(a @ ("x" | "y" | "z")), Some(mm)) = (axis, value.as_f64()) {
+                if mm >= 1.0 && mm.fract() == 0.0 {
+                    out.push(format!("travel{a}{}", mm as u64));
+                }
             }
             // `morse_taper: 3`
             if key.contains("morse") {
