@@ -752,11 +752,9 @@ pub fn travels(text: &str) -> Vec<String> {
         }
         // The number ends there: no decimal part, no letters glued to it but a unit.
         let glued: String = t[j..].iter().take_while(|c| c.is_alphanumeric()).collect();
-        let ends = (j >= t.len()
-            || !matches!(t[j], ',' | '.')
-            || t.get(j + 1).is_none_or(|c| !c.is_ascii_digit()))
-            && (glued.is_empty() || glued == "мм" || glued == "mm");
-        if values.len() != axes.len() || !ends {
+        let decimal = j + 1 < t.len() && matches!(t[j], ',' | '.') && t[j + 1].is_ascii_digit();
+        let unit = glued.is_empty() || glued == "мм" || glued == "mm";
+        if values.len() != axes.len() || decimal || !unit {
             continue;
         }
         for (a, v) in axes.iter().zip(&values) {

@@ -806,6 +806,22 @@ struct WordMatch {
     normalized: Vec<String>,
 }
 
+impl WordMatch {
+    /// Stems near the word (within its edit distance, or of its root): all of them are one
+    /// more way to meet the word's coordination group (none: it cannot be met this way), and
+    /// each adds a constant where it occurs, 1 in any field (`body` holds every weighted
+    /// field's terms) and 2 more in the name.
+    fn add_near(&mut self, f: &Fields, terms: &[String]) {
+        let any_of =
+            |field: Field| Match::Any(terms.iter().map(|t| match_term(field, t)).collect());
+        self.matched.push(any_of(f.body));
+        if !terms.is_empty() {
+            self.clauses.push(Exec::constant(any_of(f.body), 1.0));
+            self.clauses.push(Exec::constant(any_of(f.name), 2.0));
+        }
+    }
+}
+
 fn match_word(f: &Fields, vocab: &dyn Vocabulary, synonyms: &Synonyms, word: &str) -> WordMatch {
     let found = repair_word(f, vocab, synonyms, word);
     let mut out = WordMatch {
@@ -823,11 +839,7 @@ fn match_word(f: &Fields, vocab: &dyn Vocabulary, synonyms: &Synonyms, word: &st
     // either: `контактор` is no `контакт`, `инструментальная оснастка` no `инструмент`.
     let derived = derived_terms(f, vocab, &found.known);
     if !derived.is_empty() {
-        let any_of =
-            |field: Field| Match::Any(derived.iter().map(|t| match_term(field, t)).collect());
-        out.matched.push(any_of(f.body));
-        out.clauses.push(Exec::constant(any_of(f.body), 1.0));
-        out.clauses.push(Exec::constant(any_of(f.name), 2.0));
+        out.add_near(f, &derived);
     }
     let mut exact: Vec<String> = Vec::new();
     for repair in found.repairs {
@@ -847,9 +859,8 @@ fn match_word(f: &Fields, vocab: &dyn Vocabulary, synonyms: &Synonyms, word: &st
                 near, stands_in, ..
             } => {
                 // Every indexed stem within reach (one pass of a Levenshtein automaton over
-                // the `body` dictionary, which holds every weighted field's terms, so it serves
-                // `name` too) adds a constant where it occurs, 1 in any field and 2 more in the
-                // name; the nearest standing in for a Russian word also scores as the word.
+                // the `body` dictionary) is a near stem; the nearest standing in for a Russian
+                // word also scores as the word.
                 if let Some(first) = near.first().filter(|_| stands_in) {
                     out.clauses.extend(
                         term_fields(f, std::slice::from_ref(first))
@@ -857,13 +868,7 @@ fn match_word(f: &Fields, vocab: &dyn Vocabulary, synonyms: &Synonyms, word: &st
                             .map(|c| c.boosted(REPAIRED_BOOST)),
                     );
                 }
-                let any_of =
-                    |field: Field| Match::Any(near.iter().map(|t| match_term(field, t)).collect());
-                out.matched.push(any_of(f.body));
-                if !near.is_empty() {
-                    out.clauses.push(Exec::constant(any_of(f.body), 1.0));
-                    out.clauses.push(Exec::constant(any_of(f.name), 2.0));
-                }
+                out.add_near(f, &near);
             }
         }
     }
