@@ -46,25 +46,27 @@ describe("digital twin", () => {
     const nodes = await page.evaluate(() => window.__stanokTwin!.nodes());
     const assemblies = data.families.lathe.assemblies;
     expect(nodes.sort()).toEqual(assemblies.map((a) => a.node).sort());
-    // Not a blank canvas: the rendered pixels vary.
-    await page.waitForTimeout(500);
-    const spread = await page.evaluate(() => {
-      const gl = document.querySelector("[data-testid=twin-canvas] canvas") as HTMLCanvasElement;
-      const c = document.createElement("canvas");
-      [c.width, c.height] = [gl.width, gl.height];
-      const ctx = c.getContext("2d")!;
-      ctx.drawImage(gl, 0, 0);
-      const px = ctx.getImageData(0, 0, c.width, c.height).data;
-      let sum = 0, sq = 0, n = 0;
-      for (let i = 0; i < px.length; i += 16) {
-        const l = 0.299 * px[i] + 0.587 * px[i + 1] + 0.114 * px[i + 2];
-        sum += l;
-        sq += l * l;
-        n++;
-      }
-      return Math.sqrt(sq / n - (sum / n) ** 2);
-    });
-    expect(spread).toBeGreaterThan(10);
+    // Not a blank canvas: the rendered pixels vary (once the first frames are drawn; a loaded
+    // machine can take longer than half a second for them).
+    const luminanceSpread = () =>
+      page.evaluate(() => {
+        const gl = document.querySelector("[data-testid=twin-canvas] canvas") as HTMLCanvasElement;
+        const c = document.createElement("canvas");
+        [c.width, c.height] = [gl.width, gl.height];
+        const ctx = c.getContext("2d")!;
+        ctx.drawImage(gl, 0, 0);
+        const px = ctx.getImageData(0, 0, c.width, c.height).data;
+        let sum = 0, sq = 0, n = 0;
+        for (let i = 0; i < px.length; i += 16) {
+          const l = 0.299 * px[i] + 0.587 * px[i + 1] + 0.114 * px[i + 2];
+          sum += l;
+          sq += l * l;
+          n++;
+        }
+        return Math.sqrt(sq / n - (sum / n) ** 2);
+      });
+    await expect.poll(luminanceSpread, { timeout: 10_000 }).toBeGreaterThan(10);
+    const spread = await luminanceSpread();
     // Frame rate while the controls run (SwiftShader, software GL on this machine's cores).
     const fps = await page.evaluate(
       () =>
@@ -90,9 +92,10 @@ describe("digital twin", () => {
     for (const { a, ids } of withParts.slice(0, 3)) {
       await page.evaluate((n) => window.__stanokTwin!.select(n), a.node);
       await page.getByTestId("twin-panel").getByRole("heading", { name: a.label }).waitFor();
-      await page.getByTestId("twin-part").first().waitFor();
-      const shown = await page.getByTestId("twin-part").evaluateAll((els) => els.map((e) => e.getAttribute("data-id")!));
-      expect(shown.sort()).toEqual(ids);
+      // The list the panel settles on (the previous assembly's may still show for a moment).
+      const shown = async () =>
+        (await page.getByTestId("twin-part").evaluateAll((els) => els.map((e) => e.getAttribute("data-id")!))).sort();
+      await expect.poll(shown, { timeout: 10_000 }).toEqual(ids);
     }
     await page.getByTestId("twin-section").scrollIntoViewIfNeeded();
     await page.evaluate(() => window.scrollBy(0, 120));
