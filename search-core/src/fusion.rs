@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 use std::hash::Hash;
 
-/// RRF parameters: `score(d) = Σ_i weight_i / (k + rank_i(d))`, ranks starting at 1.
+/// Fusion parameters: weighted reciprocal-rank fusion, `Σ_i weight_i / (k + rank_i(d))` with
+/// ranks starting at 1, plus a term per list that reads the list's scores (see [`fuse`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RrfParams {
     pub k: f32,
@@ -15,41 +16,82 @@ pub struct RrfParams {
     /// Multiplies the semantic weight when the query matched a part number or model exactly:
     /// 0.5 lifts sku nDCG@10 on the dev set from 0.863 to 0.874 (model 0.935 → 0.928).
     pub code_semantic_factor: f32,
+    /// Weight of a lexical match's score relative to the best one's, raised to
+    /// `lexical_score_power` ([`ScoreTerm::Ratio`]): matches the lexical side scores (almost)
+    /// alike get (almost) the same share however their ranks fall, so the semantic list
+    /// orders them, while a match far below the best keeps only its rank's share.
+    pub lexical_score_weight: f32,
+    pub lexical_score_power: f32,
+    /// Weight, times the semantic list's weight, of a neighbour's cosine minus the best
+    /// one's ([`ScoreTerm::Gap`]): neighbours much further than the first lose a little more
+    /// than their rank says.
+    pub semantic_cosine_weight: f32,
 }
 
 impl Default for RrfParams {
-    /// Chosen on the development set (see the eval notes in README). With quantities and
-    /// coordination the lexical list is much the more precise one on this catalog (nDCG@10
-    /// 0.790 against 0.457), so it weighs more than the semantic one, and a small `k` keeps its
-    /// first places from being overtaken by documents both lists rank lower. Hybrid nDCG@10
-    /// before pseudo-relevance feedback (`EngineConfig::feedback_docs`, which makes the
-    /// semantic list worth 0.8):
-    /// k 60 / semantic 1.0 → 0.776, k 60 / 0.5 → 0.782, k 15 / 0.5 → 0.786, k 10 / 0.5 → 0.786,
-    /// k 5 / 0.35 → 0.789, k 5 / 0.5 → 0.796, k 5 / 0.7 → 0.786, k 3 / 0.5 → 0.797,
-    /// k 2 / 0.5 → 0.791. With feedback and semantic 0.8, after the synonym-spelled codes
-    /// (hybrid nDCG@10 ALL / description, lexical description 0.747): k 2 → 0.808 / 0.749,
-    /// k 3 → 0.807 / 0.749, k 4 → 0.807 / 0.749, k 5 → 0.807 / 0.747, k 8 → 0.806 / 0.740;
-    /// k 3 is the middle of the plateau and puts hybrid above both single modes on every type.
+    /// Chosen by cross-validation: tuned on fold 1 of the development queries (`stanok eval
+    /// --fold 1/2`), reported on fold 2; see benches/results/relevance-folds.md ("Stop 43").
+    /// The grid: k 2/3/5, semantic weight 0.6/0.8/1.0, lexical score weight 0/0.05/0.1/0.2/0.3,
+    /// power 1/2/4, cosine weight 0/0.5/1/2. The best on fold 1 (k 3, semantic 1.0, score
+    /// 0.2, power 4, cosine 0.5) sits on a plateau (score 0.2–0.3, power 2–4 within 0.002);
+    /// hybrid nDCG@10 fold 1 0.858 → 0.862, fold 2 0.843 → 0.846, queries where hybrid falls
+    /// more than 0.05 below the better single mode 13 → 8 of 180. Rank-only RRF has no better
+    /// point on that grid (k 3 / semantic 0.8 was its best; notes in the same file).
     fn default() -> Self {
         RrfParams {
             k: 3.0,
             lexical_weight: 1.0,
-            semantic_weight: 0.8,
+            semantic_weight: 1.0,
             latin_semantic_factor: 0.5,
             code_semantic_factor: 0.5,
+            lexical_score_weight: 0.2,
+            lexical_score_power: 4.0,
+            semantic_cosine_weight: 0.5,
         }
     }
 }
 
-/// Fuses ranked lists (best first) with weights. Ties keep the order of first appearance, so
-/// the output is deterministic.
-pub fn rrf<K: Copy + Eq + Hash>(lists: &[(&[K], f32)], k: f32) -> Vec<(K, f32)> {
+/// How a list's own scores add to its documents' fused scores.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ScoreTerm {
+    /// Ranks only.
+    None,
+    /// `weight · (score / best score)^power`, for lists of positive scores (BM25 sums); no
+    /// term when the best score is not positive.
+    Ratio { weight: f32, power: f32 },
+    /// `weight · (score − best score)` (≤ 0), for lists of similarities (cosines).
+    Gap { weight: f32 },
+}
+
+/// One ranked list for [`fuse`]: keys best first with their scores, the weight of a rank,
+/// and the term its scores add.
+pub struct Ranked<'a, K> {
+    pub items: &'a [(K, f32)],
+    pub weight: f32,
+    pub term: ScoreTerm,
+}
+
+/// Fuses ranked lists (best first): a key's score sums, over the lists holding it,
+/// `weight / (k + rank)` (ranks from 1) and the list's [`ScoreTerm`]. Ties keep the order of
+/// first appearance, so the output is deterministic.
+pub fn fuse<K: Copy + Eq + Hash>(lists: &[Ranked<K>], k: f32) -> Vec<(K, f32)> {
     let mut scores: HashMap<K, (f32, usize)> =
-        HashMap::with_capacity(lists.iter().map(|(l, _)| l.len()).sum());
+        HashMap::with_capacity(lists.iter().map(|l| l.items.len()).sum());
     let mut order = 0usize;
-    for (list, weight) in lists {
-        for (rank, key) in list.iter().enumerate() {
-            let add = weight / (k + rank as f32 + 1.0);
+    for list in lists {
+        let best = list.items.first().map_or(0.0, |x| x.1);
+        let term = |s: f32| -> f32 {
+            match list.term {
+                ScoreTerm::None => 0.0,
+                ScoreTerm::Ratio { weight, power } if best > 0.0 && best.is_finite() => {
+                    weight * (s / best).clamp(0.0, 1.0).powf(power)
+                }
+                ScoreTerm::Ratio { .. } => 0.0,
+                ScoreTerm::Gap { weight } => weight * (s - best).min(0.0),
+            }
+        };
+        for (rank, (key, score)) in list.items.iter().enumerate() {
+            let add = list.weight / (k + rank as f32 + 1.0) + term(*score);
             scores
                 .entry(*key)
                 .and_modify(|e| e.0 += add)
@@ -62,6 +104,23 @@ pub fn rrf<K: Copy + Eq + Hash>(lists: &[(&[K], f32)], k: f32) -> Vec<(K, f32)> 
     let mut out: Vec<(K, f32, usize)> = scores.into_iter().map(|(k, (s, o))| (k, s, o)).collect();
     out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.2.cmp(&b.2)));
     out.into_iter().map(|(k, s, _)| (k, s)).collect()
+}
+
+/// Rank-only fusion of ranked lists (best first) with weights: [`fuse`] without score terms.
+pub fn rrf<K: Copy + Eq + Hash>(lists: &[(&[K], f32)], k: f32) -> Vec<(K, f32)> {
+    let scored: Vec<(Vec<(K, f32)>, f32)> = lists
+        .iter()
+        .map(|(l, w)| (l.iter().map(|x| (*x, 0.0)).collect(), *w))
+        .collect();
+    let ranked: Vec<Ranked<K>> = scored
+        .iter()
+        .map(|(items, weight)| Ranked {
+            items,
+            weight: *weight,
+            term: ScoreTerm::None,
+        })
+        .collect();
+    fuse(&ranked, k)
 }
 
 #[cfg(test)]
@@ -86,6 +145,76 @@ mod tests {
         let b = [2, 1];
         assert_eq!(rrf(&[(&a, 2.0), (&b, 1.0)], 60.0)[0].0, 1);
         assert_eq!(rrf(&[(&a, 1.0), (&b, 2.0)], 60.0)[0].0, 2);
+    }
+
+    fn lists<'a>(
+        lex: &'a [(char, f32)],
+        sem: &'a [(char, f32)],
+        ratio: f32,
+        gap: f32,
+    ) -> [Ranked<'a, char>; 2] {
+        [
+            Ranked {
+                items: lex,
+                weight: 1.0,
+                term: ScoreTerm::Ratio {
+                    weight: ratio,
+                    power: 4.0,
+                },
+            },
+            Ranked {
+                items: sem,
+                weight: 1.0,
+                term: ScoreTerm::Gap { weight: gap },
+            },
+        ]
+    }
+
+    fn keys(fused: &[(char, f32)]) -> String {
+        fused.iter().map(|x| x.0).collect()
+    }
+
+    /// The lexical side scores a and b alike and c far below; the semantic side ranks c first.
+    /// By ranks alone c ties a; with the score term c falls behind both.
+    #[test]
+    fn a_match_scored_far_below_the_best_does_not_climb_by_rank() {
+        let lex = [('a', 10.0), ('b', 10.0), ('c', 1.0)];
+        let sem = [('c', 0.90), ('b', 0.89), ('a', 0.88)];
+        let ranks_only = fuse(&lists(&lex, &sem, 0.0, 0.0), 3.0);
+        assert!(
+            (ranks_only[0].1 - ranks_only[1].1).abs() < 1e-6,
+            "{ranks_only:?}"
+        );
+        let scored = fuse(&lists(&lex, &sem, 0.2, 0.0), 3.0);
+        assert_eq!(keys(&scored), "abc");
+        let c = scored.iter().find(|x| x.0 == 'c').unwrap().1;
+        assert!((c - (1.0 / 6.0 + 0.25 + 0.2 * 1e-4)).abs() < 1e-5, "{c}");
+    }
+
+    /// A neighbour much further than the first loses what its cosine gap says; the term is
+    /// never positive.
+    #[test]
+    fn a_far_neighbour_loses_its_cosine_gap() {
+        let lex = [('a', 10.0), ('b', 9.0)];
+        let sem = [('b', 0.9), ('a', 0.5)];
+        // Ranks alone: a = 1/4 + 1/5 = b.
+        assert_eq!(keys(&fuse(&lists(&lex, &sem, 0.0, 0.0), 3.0)), "ab");
+        let fused = fuse(&lists(&lex, &sem, 0.0, 0.5), 3.0);
+        assert_eq!(keys(&fused), "ba");
+        assert!((fused[1].1 - (0.25 + 0.2 - 0.5 * 0.4)).abs() < 1e-6);
+        assert!(
+            (fused[0].1 - 0.45).abs() < 1e-6,
+            "the first neighbour loses nothing"
+        );
+    }
+
+    /// A list whose best score is not positive adds no ratio term (no division by zero).
+    #[test]
+    fn ratio_term_needs_a_positive_best() {
+        let lex = [('a', 0.0), ('b', 0.0)];
+        let fused = fuse(&lists(&lex, &[], 0.2, 0.0), 3.0);
+        assert_eq!(keys(&fused), "ab");
+        assert!(fused.iter().all(|x| x.1.is_finite() && x.1 < 0.26));
     }
 
     proptest! {

@@ -55,6 +55,9 @@ pub struct EngineTuning {
     pub rrf_semantic_weight: Option<f32>,
     pub rrf_latin_semantic_factor: Option<f32>,
     pub rrf_code_semantic_factor: Option<f32>,
+    pub rrf_lexical_score_weight: Option<f32>,
+    pub rrf_lexical_score_power: Option<f32>,
+    pub rrf_semantic_cosine_weight: Option<f32>,
     pub feedback_docs: Option<usize>,
     pub feedback_weight: Option<f32>,
     pub hnsw_ef_search: Option<usize>,
@@ -110,6 +113,9 @@ impl EngineTuning {
             rrf_semantic_weight: weight("RRF_SEMANTIC_WEIGHT")?,
             rrf_latin_semantic_factor: weight("RRF_LATIN_SEMANTIC_FACTOR")?,
             rrf_code_semantic_factor: weight("RRF_CODE_SEMANTIC_FACTOR")?,
+            rrf_lexical_score_weight: weight("RRF_LEXICAL_SCORE_WEIGHT")?,
+            rrf_lexical_score_power: weight("RRF_LEXICAL_SCORE_POWER")?,
+            rrf_semantic_cosine_weight: weight("RRF_SEMANTIC_COSINE_WEIGHT")?,
             feedback_docs: count("FEEDBACK_DOCS", 0)?,
             feedback_weight: weight("FEEDBACK_WEIGHT")?,
             hnsw_ef_search: count("HNSW_EF_SEARCH", 1)?,
@@ -136,6 +142,18 @@ impl EngineTuning {
         set_f(
             &mut cfg.rrf.code_semantic_factor,
             self.rrf_code_semantic_factor,
+        );
+        set_f(
+            &mut cfg.rrf.lexical_score_weight,
+            self.rrf_lexical_score_weight,
+        );
+        set_f(
+            &mut cfg.rrf.lexical_score_power,
+            self.rrf_lexical_score_power,
+        );
+        set_f(
+            &mut cfg.rrf.semantic_cosine_weight,
+            self.rrf_semantic_cosine_weight,
         );
         set_f(&mut cfg.feedback_weight, self.feedback_weight);
         if let Some(n) = self.feedback_docs {

@@ -1,10 +1,11 @@
 //! How one search's lists become its order, a pure function: exact-code and constraint pins
-//! first, then per mode the lexical order, the semantic order, or the weighted reciprocal-rank
-//! fusion of the lists' heads followed by the lexical matches beyond the fusion depth.
+//! first, then per mode the lexical order, the semantic order, or the fusion of the lists'
+//! heads (weighted reciprocal ranks plus score terms, [`crate::fusion::fuse`]) followed by the
+//! lexical matches beyond the fusion depth.
 
 use super::request::Mode;
 use super::search::LEXICAL_DEPTH;
-use crate::fusion::rrf;
+use crate::fusion::{fuse, Ranked, RrfParams, ScoreTerm};
 use crate::point::Vid;
 use std::collections::{HashMap, HashSet};
 
@@ -17,8 +18,11 @@ pub(super) struct Lists<'a> {
     pub semantic: &'a [(Vid, f32)],
     /// Pinned documents in tier order (all from the lexical list's first [`LEXICAL_DEPTH`]).
     pub pinned: &'a [Vid],
-    /// RRF: the lexical list's weight, the semantic list's, and `k`.
-    pub weights: (f32, f32, f32),
+    /// Fusion parameters.
+    pub params: RrfParams,
+    /// The semantic list's weight for this query (the parameters' weight times the factors
+    /// that apply).
+    pub semantic_weight: f32,
 }
 
 /// The search's whole order, with each document's score: in hybrid mode pins score above
@@ -42,31 +46,43 @@ pub(super) fn compose(lists: &Lists) -> Vec<(Vid, f32)> {
         }
         Mode::Semantic => lists.semantic.to_vec(),
         Mode::Hybrid => {
-            let (lexical_weight, semantic_weight, k) = lists.weights;
-            let lex_ids: Vec<Vid> = lists
-                .lexical
-                .iter()
-                .take(LEXICAL_DEPTH)
-                .map(|x| x.0)
-                .collect();
-            let sem_ids: Vec<Vid> = lists.semantic.iter().map(|x| x.0).collect();
-            let fused = rrf(
-                &[(&lex_ids, lexical_weight), (&sem_ids, semantic_weight)],
-                k,
+            let p = &lists.params;
+            let head = &lists.lexical[..lists.lexical.len().min(LEXICAL_DEPTH)];
+            let fused = fuse(
+                &[
+                    Ranked {
+                        items: head,
+                        weight: p.lexical_weight,
+                        term: ScoreTerm::Ratio {
+                            weight: p.lexical_score_weight,
+                            power: p.lexical_score_power,
+                        },
+                    },
+                    Ranked {
+                        items: lists.semantic,
+                        weight: lists.semantic_weight,
+                        term: ScoreTerm::Gap {
+                            weight: p.semantic_cosine_weight * lists.semantic_weight,
+                        },
+                    },
+                ],
+                p.k,
             );
             let max = fused.first().map_or(0.0, |x| x.1);
             let mut out: Vec<(Vid, f32)> = lists.pinned.iter().map(|v| (*v, max + 1.0)).collect();
             out.extend(fused.into_iter().filter(|(v, _)| !pin_rank.contains_key(v)));
             // Lexical matches beyond the fusion depth follow in lexical order, but for those
-            // the semantic list already brought into the fusion.
-            let fused_sem: HashSet<Vid> = sem_ids.into_iter().collect();
+            // the semantic list already brought into the fusion; they score no higher than the
+            // last fused one (a cosine term can take a fused score below 0).
+            let floor = out.last().map_or(0.0, |x| x.1).min(0.0);
+            let fused_sem: HashSet<Vid> = lists.semantic.iter().map(|x| x.0).collect();
             out.extend(
                 lists
                     .lexical
                     .iter()
                     .skip(LEXICAL_DEPTH)
                     .filter(|(v, _)| !fused_sem.contains(v))
-                    .map(|(v, _)| (*v, 0.0)),
+                    .map(|(v, _)| (*v, floor)),
             );
             out
         }
@@ -127,7 +143,8 @@ mod tests {
             lexical: &lex,
             semantic: &sem,
             pinned: &[],
-            weights: (1.0, 0.8, 3.0),
+            params: RrfParams::default(),
+            semantic_weight: 0.8,
         };
         let out = compose(&lists);
         assert_eq!(out.iter().filter(|x| x.0 == 220).count(), 1);
@@ -139,7 +156,7 @@ mod tests {
         fn every_mode_returns_each_candidate_once_pins_first((lex, sem, picks) in case()) {
             let pinned = pins(&lex, &picks);
             for mode in [Mode::Lexical, Mode::Hybrid, Mode::Semantic] {
-                let lists = Lists { mode, lexical: &lex, semantic: &sem, pinned: &pinned, weights: (1.0, 0.8, 3.0) };
+                let lists = Lists { mode, lexical: &lex, semantic: &sem, pinned: &pinned, params: RrfParams::default(), semantic_weight: 0.8 };
                 let out = compose(&lists);
                 let ids: Vec<Vid> = out.iter().map(|x| x.0).collect();
                 let unique: HashSet<Vid> = ids.iter().copied().collect();
@@ -159,7 +176,7 @@ mod tests {
         #[test]
         fn lexical_mode_keeps_lexical_order_after_the_pins((lex, sem, picks) in case()) {
             let pinned = pins(&lex, &picks);
-            let lists = Lists { mode: Mode::Lexical, lexical: &lex, semantic: &sem, pinned: &pinned, weights: (1.0, 0.8, 3.0) };
+            let lists = Lists { mode: Mode::Lexical, lexical: &lex, semantic: &sem, pinned: &pinned, params: RrfParams::default(), semantic_weight: 0.8 };
             let rest: Vec<(Vid, f32)> = compose(&lists).split_off(pinned.len());
             let want: Vec<(Vid, f32)> = lex.iter().filter(|x| !pinned.contains(&x.0)).copied().collect();
             prop_assert_eq!(rest, want);
@@ -168,7 +185,7 @@ mod tests {
         #[test]
         fn hybrid_scores_fall_after_the_pins_and_the_tail_keeps_lexical_order((lex, sem, picks) in case()) {
             let pinned = pins(&lex, &picks);
-            let lists = Lists { mode: Mode::Hybrid, lexical: &lex, semantic: &sem, pinned: &pinned, weights: (1.0, 0.8, 3.0) };
+            let lists = Lists { mode: Mode::Hybrid, lexical: &lex, semantic: &sem, pinned: &pinned, params: RrfParams::default(), semantic_weight: 0.8 };
             let out = compose(&lists);
             let fused = &out[pinned.len()..];
             for w in fused.windows(2) {
@@ -191,7 +208,7 @@ mod tests {
         #[test]
         fn semantic_mode_is_the_semantic_list((lex, sem, picks) in case()) {
             let pinned = pins(&lex, &picks);
-            let lists = Lists { mode: Mode::Semantic, lexical: &lex, semantic: &sem, pinned: &pinned, weights: (1.0, 0.8, 3.0) };
+            let lists = Lists { mode: Mode::Semantic, lexical: &lex, semantic: &sem, pinned: &pinned, params: RrfParams::default(), semantic_weight: 0.8 };
             prop_assert_eq!(compose(&lists), sem);
         }
     }

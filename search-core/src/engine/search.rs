@@ -318,11 +318,8 @@ impl Snapshot {
             lexical: &lexical,
             semantic: &sem,
             pinned: &pinned,
-            weights: (
-                self.config.rrf.lexical_weight,
-                sem_weight,
-                self.config.rrf.k,
-            ),
+            params: self.config.rrf,
+            semantic_weight: sem_weight,
         });
         // Lexical candidates come with their addresses; the others are looked up.
         let addr_by_vid: HashMap<Vid, DocAddress> = lex_cands
