@@ -244,6 +244,44 @@ pub fn analyze(text: &str) -> Vec<(usize, usize, String)> {
         .collect()
 }
 
+/// Combining forms that begin Russian technical compounds (`сервомотор`, `гидронасос`,
+/// `шарикоподшипник`, `фильтроэлемент`): what follows names the thing itself.
+const COMBINING_FORMS: &[&str] = &[
+    "электро",
+    "гидро",
+    "пневмо",
+    "серво",
+    "шарико",
+    "ролико",
+    "термо",
+    "вибро",
+    "мото",
+    "фото",
+    "фильтро",
+    "энерго",
+    "тепло",
+    "масло",
+    "водо",
+    "турбо",
+    "радио",
+    "вакуум",
+];
+
+/// The term of a compound's last part, for a word of the form combining form + a word of at
+/// least five letters (`сервомотор` → the term of `мотор`), so that a card's `Сервомотор`
+/// also answers a query for a `мотор`. `None` for any other word.
+pub fn compound_tail_term(word: &str) -> Option<String> {
+    let norm = normalize(word);
+    let tail = COMBINING_FORMS
+        .iter()
+        .find_map(|form| norm.strip_prefix(form))?;
+    if tail.chars().count() < 5 || !tail.chars().all(is_cyrillic) {
+        return None;
+    }
+    let term = term_for_word(tail);
+    (!term.is_empty()).then_some(term)
+}
+
 /// Russian and English words that carry no meaning in a catalog query.
 pub fn is_stopword(norm_word: &str) -> bool {
     matches!(
@@ -1016,6 +1054,24 @@ pub fn fuzzy_distance(word: &str) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_compound_answers_for_its_last_part() {
+        let tail = |w: &str| compound_tail_term(w);
+        assert_eq!(tail("Сервомотор"), Some(term_for_word("мотор")));
+        assert_eq!(
+            tail("гидрораспределителя"),
+            Some(term_for_word("распределителя"))
+        );
+        assert_eq!(tail("шарикоподшипник"), Some(term_for_word("подшипник")));
+        // Too short a remainder is no word of its own (`электрошкаф`, `автомат`), a word that
+        // only begins like a combining form is none, and codes are left alone.
+        assert_eq!(tail("электрошкаф"), None);
+        assert_eq!(tail("мотор"), None);
+        assert_eq!(tail("гидро"), None);
+        assert_eq!(tail("электро5000"), None);
+        assert_eq!(tail("подшипник"), None);
+    }
 
     #[test]
     fn sizes_meet_in_any_order_and_notation() {

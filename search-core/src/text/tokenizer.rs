@@ -37,18 +37,30 @@ impl TokenStream for VecTokenStream {
 
 impl Tokenizer for CatalogTokenizer {
     type TokenStream<'a> = VecTokenStream;
+    /// The words' terms (`analysis::analyze`), and at a compound's position also the term of
+    /// its last part (`analysis::compound_tail_term`): the index answers `мотор` with
+    /// `Сервомотор`. Queries are planned from `analysis` directly and get no such term, so a
+    /// query for `сервомотор` still asks for the compound.
     fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
-        let tokens = analysis::analyze(text)
+        let mut tokens = Vec::new();
+        let words = analysis::split_words(text)
             .into_iter()
-            .enumerate()
-            .map(|(position, (from, to, term))| Token {
+            .map(|(from, to, w)| (from, to, analysis::term_for_word(w), w))
+            .filter(|(_, _, term, _)| !term.is_empty());
+        for (position, (from, to, term, word)) in words.enumerate() {
+            let tail = analysis::compound_tail_term(word).filter(|t| *t != term);
+            let token = |text: String| Token {
                 offset_from: from,
                 offset_to: to,
                 position,
-                text: term,
+                text,
                 position_length: 1,
-            })
-            .collect();
+            };
+            tokens.push(token(term));
+            if let Some(t) = tail {
+                tokens.push(token(t));
+            }
+        }
         VecTokenStream { tokens, pos: 0 }
     }
 }
@@ -75,5 +87,40 @@ impl Tokenizer for CodeTokenizer {
             offset += part.len() + 1;
         }
         VecTokenStream { tokens, pos: 0 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens(text: &str) -> Vec<(usize, String)> {
+        let mut t = CatalogTokenizer;
+        let mut stream = t.token_stream(text);
+        let mut out = Vec::new();
+        while stream.advance() {
+            out.push((stream.token().position, stream.token().text.clone()));
+        }
+        out
+    }
+
+    /// A compound's last part is indexed at the compound's own position, after its term; the
+    /// positions of the words after it do not move.
+    #[test]
+    fn a_compound_adds_its_last_part_at_its_position() {
+        let term = analysis::term_for_word;
+        assert_eq!(
+            tokens("Сервомотор Siemens 1FK7"),
+            [
+                (0, term("сервомотор")),
+                (0, term("мотор")),
+                (1, term("siemens")),
+                (2, term("1FK7")),
+            ]
+        );
+        assert_eq!(
+            tokens("Мотор подачи"),
+            [(0, term("мотор")), (1, term("подачи"))]
+        );
     }
 }
