@@ -298,6 +298,15 @@ pub fn is_stopword(norm_word: &str) -> bool {
             | "из"
             | "до"
             | "или"
+            // The same prepositions typed in Latin letters (`podshipnik dlya 1k62`, `uci na 2
+            // osi`); single letters are left out, they are model pieces too (`DMC 635 V`).
+            | "dlya"
+            | "na"
+            | "po"
+            | "pod"
+            | "ot"
+            | "iz"
+            | "ili"
             | "the"
             | "for"
             | "of"
@@ -950,6 +959,14 @@ pub fn translit_lat_to_cyr(word: &str) -> String {
     'outer: while !rest.is_empty() {
         for (lat, cyr) in MULTI {
             if let Some(r) = rest.strip_prefix(lat) {
+                // A `y` before a vowel starts the next syllable (`ayu` is `аю`, not `айу`:
+                // `vrashchayushchiysya`), so a vowel + `y` pair is `й` only before a consonant.
+                if lat.len() == 2
+                    && lat.ends_with('y')
+                    && r.starts_with(['a', 'e', 'i', 'o', 'u', 'y'])
+                {
+                    continue;
+                }
                 out.push_str(cyr);
                 rest = r;
                 continue 'outer;
@@ -1242,6 +1259,16 @@ mod tests {
         assert_eq!(translit_lat_to_cyr("podshipnik"), "подшипник");
         assert_eq!(translit_lat_to_cyr("shvp"), "швп");
         assert_eq!(translit_lat_to_cyr("privodnoy"), "приводной");
+        // `y` before a vowel opens a syllable; after one, before a consonant, it is `й`.
+        assert_eq!(translit_lat_to_cyr("vrashchayushchiysya"), "вращающийся");
+        assert_eq!(translit_lat_to_cyr("zadnyuyu"), "заднюю");
+        assert_eq!(translit_lat_to_cyr("lineynykh"), "линейных");
+        assert_eq!(translit_lat_to_cyr("stoyka"), "стойка");
+        // Russian prepositions typed in Latin letters are stopwords like their Cyrillic selves.
+        for w in ["dlya", "na", "po", "iz"] {
+            assert!(is_stopword(w), "{w}");
+        }
+        assert!(!is_stopword("v"), "a model piece (`DMC 635 V`)");
         assert_eq!(translit_cyr_to_lat("хаас"), "haas");
     }
 

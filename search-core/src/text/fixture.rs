@@ -65,6 +65,15 @@ pub(super) fn vocabulary() -> (Schema, Fields, tantivy::Searcher) {
             "Электроэрозионные станки",
             vec![],
         ),
+        (
+            "P-5",
+            "spare_part",
+            "A-1600",
+            "Ремень клиновой A-1600 (комплект 2 ремня)",
+            "A",
+            "Ремни",
+            vec!["16К20"],
+        ),
     ];
     for (i, (id, kind, sku, name, model, category, compat)) in cards.into_iter().enumerate() {
         let doc: CatalogDoc = serde_json::from_value(serde_json::json!({

@@ -180,7 +180,18 @@ fn other_script(
     // `ekspert`).
     let mut alts = Vec::new();
     if is_latin {
-        alts.push(analysis::translit_lat_to_cyr(norm));
+        let cyr = analysis::translit_lat_to_cyr(norm);
+        // Latin has no soft sign: `remen` is `ремень`, `shpindel` is `шпиндель`. The stemmer
+        // drops a final soft sign, so mostly both spellings are one term and the letter-for-
+        // letter one is kept; where they differ (`ремен` stems to `ремн`, as `ремни` does) the
+        // soft one is tried first.
+        let soft = format!("{cyr}ь");
+        if cyr.ends_with(|c: char| "бвгдзклмнпрстфхцч".contains(c))
+            && analysis::term_for_word(&soft) != analysis::term_for_word(&cyr)
+        {
+            alts.push(soft);
+        }
+        alts.push(cyr);
     } else {
         alts.push(analysis::translit_cyr_to_lat(norm));
         if norm.contains("кс") {
@@ -210,7 +221,8 @@ fn other_script(
         return Some(Repair::LooseTranslit { stems });
     }
     if is_latin {
-        let key = alts.swap_remove(0);
+        // The synonym key is the word letter for letter, without an added soft sign.
+        let key = alts.pop().unwrap_or_default();
         let terms: Vec<String> = synonyms
             .expansions(&[key.as_str()])
             .into_iter()
@@ -270,6 +282,11 @@ mod tests {
             ["layout подшипник [\"подшипник\"]"]
         );
         assert_eq!(repairs("podshipnik", ""), ["translit podshipnik подшипник"]);
+        // Latin has no soft sign: `remen` is `ремень` (whose stem is not that of `ремен`,
+        // which is the stem of `ремня`); `shpindel`'s two spellings are one term, the letter-
+        // for-letter one is kept.
+        assert_eq!(repairs("remen", ""), ["translit remen ремень"]);
+        assert_eq!(repairs("shpindelya", ""), ["translit shpindelya шпинделя"]);
         // Not in the index, but a synonym key once transliterated.
         assert_eq!(
             repairs("valik", "валик = вал шпинделя\n"),
