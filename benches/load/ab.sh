@@ -19,6 +19,7 @@ STEP="${LOAD_SECONDS:-10}"
 ROUNDS="${LOAD_ROUNDS:-3}"
 C="${LOAD_CONCURRENCY:-16}"
 OUT="$ROOT/benches/results/load-ab.md"
+command -v wrk >/dev/null || { echo "[ab] installing wrk"; DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >/dev/null; }
 LOAD_DB_URL="${DATABASE_URL%/*}/stanok_load"
 have=$(psql "$LOAD_DB_URL" -Atc "SELECT count(*) FROM catalog_items" 2>/dev/null || echo 0)
 [ "$have" = "$N" ] || { echo "[ab] stanok_load holds $have documents, not $N: run benches/load/run.sh first"; exit 1; }

@@ -74,7 +74,7 @@ pub struct Ranked<'a, K> {
 /// Fuses ranked lists (best first): a key's score sums, over the lists holding it,
 /// `weight / (k + rank)` (ranks from 1) and the list's [`ScoreTerm`]. Ties keep the order of
 /// first appearance, so the output is deterministic.
-pub fn fuse<K: Copy + Eq + Hash>(lists: &[Ranked<K>], k: f32) -> Vec<(K, f32)> {
+pub fn fuse<K: Clone + Eq + Hash>(lists: &[Ranked<K>], k: f32) -> Vec<(K, f32)> {
     let mut scores: HashMap<K, (f32, usize)> =
         HashMap::with_capacity(lists.iter().map(|l| l.items.len()).sum());
     let mut order = 0usize;
@@ -93,7 +93,7 @@ pub fn fuse<K: Copy + Eq + Hash>(lists: &[Ranked<K>], k: f32) -> Vec<(K, f32)> {
         for (rank, (key, score)) in list.items.iter().enumerate() {
             let add = list.weight / (k + rank as f32 + 1.0) + term(*score);
             scores
-                .entry(*key)
+                .entry(key.clone())
                 .and_modify(|e| e.0 += add)
                 .or_insert_with(|| {
                     order += 1;

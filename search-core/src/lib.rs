@@ -36,13 +36,14 @@ pub use embed::{
     CachedEmbedder, Embedder, HashingEmbedder, OnnxConfig, OnnxEmbedder, Precision, TextKind,
 };
 pub use engine::{
-    Change, Engine, EngineConfig, EngineStats, Facets, Hit, Mode, OpenOutcome, SearchRequest,
-    SearchResults, Snapshot, Suggestion, LEXICAL_DEPTH, MAX_QUERY_CHARS, SEMANTIC_DEPTH,
+    Change, Engine, EngineConfig, EngineStats, Facets, FusionInputs, Hit, Mode, OpenOutcome,
+    SearchRequest, SearchResults, Snapshot, Suggestion, LEXICAL_DEPTH, MAX_QUERY_CHARS,
+    SEMANTIC_DEPTH,
 };
 #[cfg(feature = "oracle")]
 pub use engine::{Executors, LexicalExecutor};
 pub use error::{Error, Result};
-pub use fusion::{rrf, RrfParams};
+pub use fusion::{fuse, rrf, Ranked, RrfParams, ScoreTerm};
 pub use synonyms::Synonyms;
 pub use text::{try_lock_writer, Filters};
 pub use unigram::{load_tokenizer, CompactTokenizer};

@@ -4,6 +4,7 @@
 use search_core::eval::{ndcg_at, recall_at, reciprocal_rank, Judgments};
 use search_core::{CachedEmbedder, Mode, SearchRequest, Snapshot};
 use std::collections::{BTreeMap, HashMap};
+use std::io::Write as _;
 use std::path::Path;
 
 #[derive(Clone, serde::Deserialize)]
@@ -126,6 +127,7 @@ impl EvalSet {
         embedder: Option<&CachedEmbedder>,
         mode: Mode,
         verbose: bool,
+        mut dump: Option<&mut dyn std::io::Write>,
     ) -> anyhow::Result<Vec<QueryResult>> {
         let mut out = Vec::with_capacity(self.queries.len());
         for q in &self.queries {
@@ -139,6 +141,20 @@ impl EvalSet {
             let mut req = SearchRequest::new(q.query.clone(), mode);
             req.limit = 10;
             let res = snap.search_with_vector(&req, vec.as_deref().map(|v| v.as_slice()))?;
+            if let Some(w) = dump.as_mut() {
+                let lists = snap.fusion_inputs(&req, vec.as_deref().map(|v| v.as_slice()))?;
+                let line = serde_json::json!({
+                    "qid": q.qid,
+                    "type": q.kind,
+                    "query": q.query,
+                    "mode": lists.mode.as_str(),
+                    "lexical": lists.lexical,
+                    "semantic": lists.semantic,
+                    "pinned": lists.pinned,
+                    "semantic_weight": lists.semantic_weight,
+                });
+                writeln!(w, "{line}")?;
+            }
             let ranked: Vec<String> = res.hits.iter().map(|h| h.doc.id.clone()).collect();
             let r = QueryResult {
                 qid: q.qid.clone(),

@@ -56,6 +56,11 @@ enum Command {
         /// on one fold is judged on the other.
         #[arg(long, value_name = "K/N")]
         fold: Option<String>,
+        /// Write, per query of the hybrid run, the lists it fuses (lexical candidates with
+        /// scores, semantic neighbours with cosines, pins) as JSON Lines, for replaying and
+        /// fitting the fusion offline (benches/relevance/fusion_grid.py).
+        #[arg(long, value_name = "FILE")]
+        dump_lists: Option<PathBuf>,
     },
     /// Why a query ranks as it does: the lexical plan and the first page with scores.
     Explain {
@@ -162,6 +167,7 @@ async fn main() -> anyhow::Result<()> {
             mode,
             verbose,
             fold,
+            dump_lists,
         } => {
             let (engine, embedder) = synced_engine(&cfg).await?;
             let mut set = server::eval::EvalSet::load(&queries, &qrels)?;
@@ -190,7 +196,18 @@ async fn main() -> anyhow::Result<()> {
                     eprintln!("skipping {}: no embedding model", m.as_str());
                     continue;
                 }
-                results.push((m, set.run(&snap, cached.as_ref(), m, verbose)?));
+                let mut dump = match (&dump_lists, m) {
+                    (Some(path), search_core::Mode::Hybrid) => Some(std::io::BufWriter::new(
+                        std::fs::File::create(path)
+                            .with_context(|| format!("creating {}", path.display()))?,
+                    )),
+                    _ => None,
+                };
+                let sink = dump.as_mut().map(|w| w as &mut dyn std::io::Write);
+                results.push((m, set.run(&snap, cached.as_ref(), m, verbose, sink)?));
+                if let Some(mut w) = dump {
+                    std::io::Write::flush(&mut w)?;
+                }
             }
             let reports: Vec<_> = results
                 .iter()

@@ -23,6 +23,6 @@ pub use request::Executors;
 #[cfg(feature = "oracle")]
 pub use request::LexicalExecutor;
 pub use request::{Facets, Hit, Mode, SearchRequest, SearchResults, Suggestion};
-pub use search::{LEXICAL_DEPTH, MAX_QUERY_CHARS, SEMANTIC_DEPTH};
+pub use search::{FusionInputs, LEXICAL_DEPTH, MAX_QUERY_CHARS, SEMANTIC_DEPTH};
 pub use snapshot::Snapshot;
 pub use writer::{Change, Engine, EngineStats, OpenOutcome};

@@ -61,6 +61,32 @@ impl std::ops::Deref for QueryVec<'_> {
     }
 }
 
+/// What a search gathered before composing its order ([`Snapshot::gather`]).
+struct Gathered {
+    mode: Mode,
+    /// The lexical plan and the request's filters, for highlighting the page.
+    plan: text::LexicalQuery,
+    filter_clauses: Vec<Box<dyn Query>>,
+    browse: bool,
+    lex_cands: Vec<Candidate>,
+    lexical: Vec<(Vid, f32)>,
+    semantic: Vec<(Vid, f32)>,
+    pinned: Vec<Vid>,
+    semantic_weight: f32,
+    total: u64,
+    facets: Facets,
+}
+
+/// The lists one search fuses, by document id ([`Snapshot::fusion_inputs`]).
+#[derive(Debug, Clone)]
+pub struct FusionInputs {
+    pub mode: Mode,
+    pub lexical: Vec<(String, f32)>,
+    pub semantic: Vec<(String, f32)>,
+    pub pinned: Vec<String>,
+    pub semantic_weight: f32,
+}
+
 struct Candidate {
     vid: Vid,
     addr: Option<DocAddress>,
@@ -171,15 +197,15 @@ impl Snapshot {
         })
     }
 
-    /// The search, stage by stage: plan, lexical list, pins, query vector, semantic list,
-    /// composition, hits. With `defer`, returns `None` where it would run the model.
-    fn search_vectored(
+    /// The search's stages before composition: plan, lexical list, pins, query vector,
+    /// semantic list, total and facets. With `defer`, `None` where it would run the model.
+    fn gather(
         &self,
         req: &SearchRequest,
         query_vec: Option<&[f32]>,
         defer: bool,
         exec: Executors,
-    ) -> Result<Option<SearchResults>> {
+    ) -> Result<Option<Gathered>> {
         validate(req)?;
         let text = req.text.trim();
         let f = &self.fields;
@@ -313,16 +339,44 @@ impl Snapshot {
             .zip(&lex_top)
             .map(|(c, (score, _))| (c.vid, *score))
             .collect();
-        let ordered = compose(&Lists {
+        Ok(Some(Gathered {
             mode,
-            lexical: &lexical,
-            semantic: &sem,
-            pinned: &pinned,
-            params: self.config.rrf,
+            plan: lex,
+            filter_clauses,
+            browse,
+            lex_cands,
+            lexical,
+            semantic: sem,
+            pinned,
             semantic_weight: sem_weight,
+            total,
+            facets,
+        }))
+    }
+
+    /// The search, stage by stage: [`Snapshot::gather`], composition, hits. With `defer`,
+    /// returns `None` where it would run the model.
+    fn search_vectored(
+        &self,
+        req: &SearchRequest,
+        query_vec: Option<&[f32]>,
+        defer: bool,
+        exec: Executors,
+    ) -> Result<Option<SearchResults>> {
+        let Some(g) = self.gather(req, query_vec, defer, exec)? else {
+            return Ok(None);
+        };
+        let ordered = compose(&Lists {
+            mode: g.mode,
+            lexical: &g.lexical,
+            semantic: &g.semantic,
+            pinned: &g.pinned,
+            params: self.config.rrf,
+            semantic_weight: g.semantic_weight,
         });
         // Lexical candidates come with their addresses; the others are looked up.
-        let addr_by_vid: HashMap<Vid, DocAddress> = lex_cands
+        let addr_by_vid: HashMap<Vid, DocAddress> = g
+            .lex_cands
             .iter()
             .filter_map(|c| c.addr.map(|a| (c.vid, a)))
             .collect();
@@ -331,15 +385,52 @@ impl Snapshot {
             .skip(req.offset)
             .take(req.limit)
             .map(|(vid, score)| (vid, score, addr_by_vid.get(&vid).copied()));
-        let highlighted = (req.highlight && !browse).then(filtered_text);
-        let exact: HashSet<Vid> = pinned.iter().copied().collect();
+        let highlighted = (req.highlight && !g.browse).then(|| {
+            text::with_filters(
+                g.plan.query(),
+                g.filter_clauses.iter().map(|q| q.box_clone()).collect(),
+            )
+        });
+        let exact: HashSet<Vid> = g.pinned.iter().copied().collect();
         let hits = self.hits(page, highlighted.as_deref(), &exact)?;
         Ok(Some(SearchResults {
-            total,
+            total: g.total,
             hits,
-            facets,
-            mode,
+            facets: g.facets,
+            mode: g.mode,
         }))
+    }
+
+    /// The lists a search fuses, by document id: the lexical candidates that take part in
+    /// fusion with their lexical scores, the semantic neighbours with their cosines, the pins
+    /// in order, and the semantic list's weight for this query. For replaying and fitting the
+    /// fusion offline (`stanok eval --dump-lists`); the search itself is
+    /// [`Snapshot::search_with_vector`].
+    pub fn fusion_inputs(
+        &self,
+        req: &SearchRequest,
+        query_vec: Option<&[f32]>,
+    ) -> Result<FusionInputs> {
+        let g = self
+            .gather(req, query_vec, false, Executors::default())?
+            .expect("a search that may embed always answers");
+        let id = |v: Vid| -> Result<String> {
+            Ok(match self.addr_of(v)? {
+                Some(a) => self.stored(a)?.doc.id.clone(),
+                None => String::new(),
+            })
+        };
+        let named = |list: &[(Vid, f32)]| -> Result<Vec<(String, f32)>> {
+            list.iter().map(|(v, s)| Ok((id(*v)?, *s))).collect()
+        };
+        let fused_lexical = &g.lexical[..g.lexical.len().min(LEXICAL_DEPTH)];
+        Ok(FusionInputs {
+            mode: g.mode,
+            lexical: named(fused_lexical)?,
+            semantic: named(&g.semantic)?,
+            pinned: g.pinned.iter().map(|v| id(*v)).collect::<Result<_>>()?,
+            semantic_weight: g.semantic_weight,
+        })
     }
 
     /// The lexical side: the best `max(LEXICAL_DEPTH, want)` matches and the whole match set.

@@ -328,6 +328,75 @@ fn feedback_brings_what_is_like_the_first_lexical_hits() {
     assert!(at("Z") < at("Y"), "{plain:?}");
 }
 
+/// The lists `fusion_inputs` reports are what the search fused: pins first, then the lists
+/// replayed through `fusion::fuse` with the engine's parameters, give the search's own order.
+#[test]
+fn fusion_inputs_replay_to_the_searchs_order() {
+    use crate::fusion::{fuse, Ranked, ScoreTerm};
+    let mut cfg = EngineConfig::new("axis", 4);
+    cfg.result_cache = 0;
+    let params = cfg.rrf;
+    let engine = Engine::in_memory(cfg).unwrap();
+    engine.set_embedder(Some(Arc::new(CachedEmbedder::new(Arc::new(AxisQuery), 8))));
+    let changes = [
+        ("A", "Винт шариковый SFU1605", [0.2, 1.0, 0.0, 0.0]),
+        ("B", "Винт трапецеидальный Tr20x4", [0.9, 0.1, 0.0, 0.0]),
+        ("C", "Гайка винта шарикового", [0.6, 0.0, 0.8, 0.0]),
+        ("D", "Ремень клиновой A-1250", [0.8, 0.0, 0.0, 0.6]),
+        ("E", "Подшипник 6205", [0.0, 0.0, 0.0, 1.0]),
+    ]
+    .into_iter()
+    .map(|(id, name, v)| Change::Upsert {
+        doc: doc(id, name),
+        vector: Some(v.to_vec()),
+    })
+    .collect();
+    engine.apply(changes, 1).unwrap();
+    let snap = engine.snapshot();
+    let req = SearchRequest::new("винт шариковый", Mode::Hybrid);
+    let searched: Vec<String> = snap
+        .search(&req)
+        .unwrap()
+        .hits
+        .iter()
+        .map(|h| h.doc.id.clone())
+        .collect();
+    let lists = snap.fusion_inputs(&req, None).unwrap();
+    assert_eq!(lists.mode, Mode::Hybrid);
+    assert!(
+        lists.lexical.len() >= 2 && lists.semantic.len() == 5,
+        "{lists:?}"
+    );
+    let fused = fuse(
+        &[
+            Ranked {
+                items: &lists.lexical,
+                weight: params.lexical_weight,
+                term: ScoreTerm::Ratio {
+                    weight: params.lexical_score_weight,
+                    power: params.lexical_score_power,
+                },
+            },
+            Ranked {
+                items: &lists.semantic,
+                weight: lists.semantic_weight,
+                term: ScoreTerm::Gap {
+                    weight: params.semantic_cosine_weight * lists.semantic_weight,
+                },
+            },
+        ],
+        params.k,
+    );
+    let mut replayed = lists.pinned.clone();
+    replayed.extend(
+        fused
+            .into_iter()
+            .map(|(id, _)| id)
+            .filter(|id| !lists.pinned.contains(id)),
+    );
+    assert_eq!(replayed, searched);
+}
+
 #[test]
 fn cached_results_never_outlive_their_snapshot() {
     let engine = Engine::in_memory(EngineConfig::new("none", 8)).unwrap();
