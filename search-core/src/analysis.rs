@@ -78,6 +78,108 @@ pub fn fold_code(text: &str) -> String {
         .collect()
 }
 
+/// Russian names of Latin letters, as a code read aloud is typed (`аку 400` for `AQ400`,
+/// `эмвэ 1200` for `MV1200`). The one-letter vowels stand for themselves.
+const LETTER_NAMES: &[(&str, char)] = &[
+    ("а", 'a'),
+    ("бэ", 'b'),
+    ("би", 'b'),
+    ("цэ", 'c'),
+    ("си", 'c'),
+    ("дэ", 'd'),
+    ("ди", 'd'),
+    ("е", 'e'),
+    ("э", 'e'),
+    ("эф", 'f'),
+    ("гэ", 'g'),
+    ("джи", 'g'),
+    ("аш", 'h'),
+    ("эйч", 'h'),
+    ("и", 'i'),
+    ("ай", 'i'),
+    ("джей", 'j'),
+    ("ка", 'k'),
+    ("кей", 'k'),
+    ("эл", 'l'),
+    ("эль", 'l'),
+    ("эм", 'm'),
+    ("эн", 'n'),
+    ("о", 'o'),
+    ("пэ", 'p'),
+    ("пи", 'p'),
+    ("ку", 'q'),
+    ("кью", 'q'),
+    ("эр", 'r'),
+    ("эс", 's'),
+    ("тэ", 't'),
+    ("ти", 't'),
+    ("у", 'u'),
+    ("ю", 'u'),
+    ("вэ", 'v'),
+    ("ви", 'v'),
+    ("икс", 'x'),
+    ("игрек", 'y'),
+    ("уай", 'y'),
+    ("зэт", 'z'),
+    ("зет", 'z'),
+    ("зед", 'z'),
+];
+
+/// The Latin codes a code read aloud letter by letter may stand for (`аку400` → `aq400`):
+/// every Cyrillic run of `word` parsed whole into letter names (see `LETTER_NAMES`), other
+/// characters kept. At most 8, none when a run does not parse or `word` has no Cyrillic.
+pub fn letter_names_to_latin(word: &str) -> Vec<String> {
+    const MAX: usize = 8;
+    let norm = normalize(word);
+    if !norm.chars().any(is_cyrillic) || norm.chars().count() > 16 {
+        return Vec::new();
+    }
+    let mut outs = vec![String::new()];
+    let chars: Vec<char> = norm.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        if !is_cyrillic(chars[i]) {
+            outs.iter_mut().for_each(|o| o.push(chars[i]));
+            i += 1;
+            continue;
+        }
+        let end = (i..chars.len())
+            .find(|&j| !is_cyrillic(chars[j]))
+            .unwrap_or(chars.len());
+        let run: String = chars[i..end].iter().collect();
+        let spelled = spell_letters(&run, MAX);
+        if spelled.is_empty() {
+            return Vec::new();
+        }
+        outs = outs
+            .iter()
+            .flat_map(|o| spelled.iter().map(move |s| format!("{o}{s}")))
+            .take(MAX)
+            .collect();
+        i = end;
+    }
+    outs
+}
+
+/// Every way (up to `max`) to read `run` whole as a sequence of letter names.
+fn spell_letters(run: &str, max: usize) -> Vec<String> {
+    if run.is_empty() {
+        return vec![String::new()];
+    }
+    let mut out = Vec::new();
+    for (name, latin) in LETTER_NAMES {
+        if let Some(rest) = run.strip_prefix(name) {
+            for tail in spell_letters(rest, max) {
+                if out.len() == max {
+                    return out;
+                }
+                out.push(format!("{latin}{tail}"));
+            }
+        }
+    }
+    out
+}
+
 /// Designations equivalent to a folded code under ГОСТ ↔ ISO conventions for bearings and
 /// belt profiles (`3182118` = `NN3018K`, `180205` = `6205-2RS`, ГОСТ `7205` = `30205`,
 /// belt `Б-1600` = `B-1600`, `УБ` = `SPB`). Returned folded; the code itself is not included.
@@ -1071,6 +1173,16 @@ pub fn fuzzy_distance(word: &str) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn codes_read_aloud_letter_by_letter() {
+        assert_eq!(letter_names_to_latin("аку400"), ["aq400"]);
+        assert!(letter_names_to_latin("эмвэ1200").contains(&"mv1200".to_string()));
+        assert!(letter_names_to_latin("эйчэсКа-63").contains(&"hsk-63".to_string()));
+        // A run that is no sequence of letter names, and a Latin code, give nothing.
+        assert!(letter_names_to_latin("подшипник6205").is_empty());
+        assert!(letter_names_to_latin("aq400").is_empty());
+    }
 
     #[test]
     fn a_compound_answers_for_its_last_part() {

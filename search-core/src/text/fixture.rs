@@ -63,7 +63,7 @@ pub(super) fn vocabulary() -> (Schema, Fields, tantivy::Searcher) {
             "Проволока латунная 0,25 мм для электроэрозии",
             "CuZn37",
             "Электроэрозионные станки",
-            vec![],
+            vec!["AQ400L"],
         ),
         (
             "P-5",

@@ -407,6 +407,9 @@ pub fn build_query(
         part_boost = PART_INTENT_BOOST;
     }
     let mut normalized_context: Vec<bool> = Vec::new();
+    // Normalised words of skipped query words (the named machine, its brand): matched through
+    // declared compatibility, so no synonym of theirs scores or counts either.
+    let mut skipped: Vec<bool> = Vec::new();
     let mut groups: Vec<Vec<Match>> = Vec::new();
 
     for (wi, word) in raw_words.iter().enumerate() {
@@ -418,6 +421,7 @@ pub fn build_query(
                     .map(|x| normalize(x.2)),
             );
             normalized_context.resize(normalized_words.len(), context[wi]);
+            skipped.resize(normalized_words.len(), true);
             continue;
         }
         let before = clauses.len();
@@ -435,6 +439,7 @@ pub fn build_query(
             groups[nstart].extend(matched);
         }
         normalized_context.resize(normalized_words.len(), context[wi]);
+        skipped.resize(normalized_words.len(), false);
         if context[wi] {
             let boosted: Vec<Exec> = clauses
                 .drain(before..)
@@ -451,8 +456,11 @@ pub fn build_query(
     clauses.extend(synonym_clauses(
         f,
         synonyms,
-        &normalized_words,
-        &normalized_context,
+        NormalizedWords {
+            words: &normalized_words,
+            context: &normalized_context,
+            skipped: &skipped,
+        },
         part_intent.then_some(&roles),
         &mut groups,
         &mut need_clauses,
@@ -521,6 +529,8 @@ fn find_codes(
 ) -> Codes {
     let mut seen = HashSet::new();
     let mut codes = Codes::default();
+    // Code-like windows that name no model whole, with their word span.
+    let mut partial: Vec<(String, usize, usize)> = Vec::new();
     // Windows of up to three words, and the whole query (long designations such as grinding
     // wheels, `1 450x80x203 64С F46 K 6 V`).
     let mut sizes: Vec<usize> = (1..=3usize.min(content_words.len())).collect();
@@ -575,6 +585,12 @@ fn find_codes(
                 }
             }
             variants.extend(analysis::code_equivalents(&folded));
+            // A code read aloud letter by letter (`аку 400` for `AQ400`).
+            variants.extend(
+                analysis::letter_names_to_latin(&joined)
+                    .iter()
+                    .map(|c| fold_code(c)),
+            );
             for code in variants {
                 // Codes carry a digit, except machine models known by name (`Mini Mill`).
                 if code.len() < 3
@@ -584,17 +600,50 @@ fn find_codes(
                     continue;
                 }
                 if !vocab.knows(f.code_prefix, &code) && !vocab.knows(f.code, &code) {
+                    // Perhaps a machine model that only compatibility lists name, short of
+                    // its last letters.
+                    partial.push((code, start, n));
                     continue;
                 }
                 if vocab.knows(f.compat, &code) {
                     codes.machine_words.extend(start..start + n);
                     codes.machine_codes.push(code.clone());
+                } else {
+                    partial.push((code.clone(), start, n));
                 }
                 codes.found.push((code, start, n));
             }
         }
     }
+    // A machine model named without its last letters (`AQ400` for `AQ400L`, `VCN 530` for
+    // `VCN-530C`) is that model, where few models complete it and no window naming a model
+    // whole overlaps it.
+    for (code, start, n) in partial {
+        if (start..start + n).any(|i| codes.machine_words.contains(&i)) {
+            continue;
+        }
+        for model in completed_models(f, vocab, &code) {
+            if seen.insert(model.clone()) {
+                codes.machine_words.extend(start..start + n);
+                codes.machine_codes.push(model.clone());
+                codes.found.push((model, start, n));
+            }
+        }
+    }
     codes
+}
+
+/// Machine models (as declared compatible) that `code` begins, at most two characters longer,
+/// when there are one to three of them; none for a code shorter than four characters.
+fn completed_models(f: &Fields, vocab: &dyn Vocabulary, code: &str) -> Vec<String> {
+    if code.chars().count() < 4 {
+        return Vec::new();
+    }
+    let models = vocab.extending(f.compat, code, 2);
+    if models.len() > 3 {
+        return Vec::new();
+    }
+    models
 }
 
 /// What a query word is to the query: a brand, a machine, or part of the need.
@@ -720,22 +769,38 @@ fn unit_clauses(f: &Fields, text: &str) -> (Vec<Exec>, Vec<Match>) {
     (out, groups)
 }
 
-/// Synonyms and abbreviations over word n-grams (up to three normalised words): each
-/// expansion scores as all of its words, counts for the n-gram's words in coordination
-/// (`groups`) and, where `need` says the n-gram is the need of a part query, in the need.
+/// The query's normalised words, each with whether it is context (`для листогиба`) and
+/// whether it was skipped (the named machine and its brand).
+struct NormalizedWords<'a> {
+    words: &'a [String],
+    context: &'a [bool],
+    skipped: &'a [bool],
+}
+
+/// Synonyms and abbreviations over word n-grams (up to three normalised words, none of them
+/// skipped): each expansion scores as all of its words, counts for the n-gram's words in
+/// coordination (`groups`) and, where `need` says the n-gram is the need of a part query, in
+/// the need.
 fn synonym_clauses(
     f: &Fields,
     synonyms: &Synonyms,
-    words: &[String],
-    context: &[bool],
+    normalized: NormalizedWords,
     need: Option<&Roles>,
     groups: &mut Vec<Vec<Match>>,
     need_clauses: &mut Vec<(usize, usize, Match)>,
 ) -> Vec<Exec> {
+    let NormalizedWords {
+        words,
+        context,
+        skipped,
+    } = normalized;
     let mut out: Vec<Exec> = Vec::new();
     let content: Vec<&str> = words.iter().map(String::as_str).collect();
     for n in (1..=3).rev() {
         for (start, window) in content.windows(n).enumerate() {
+            if skipped[start..start + n].iter().any(|s| *s) {
+                continue;
+            }
             let boost = if context[start..start + n].iter().all(|c| *c) {
                 SYNONYM_BOOST * CONTEXT_BOOST
             } else {
@@ -989,6 +1054,24 @@ mod tests {
                 const 40 all(compat:16k20 any(any(name:подшипник category_t:подшипник)))
                 pin [] part_boost 3 browse false"#]],
         );
+    }
+
+    /// `AQ400` names the machine `AQ400L` (the one model it begins), read aloud too (`аку
+    /// 400`); the brand before it is the machine's, so neither it nor its synonym scores.
+    #[test]
+    fn a_model_named_short_of_its_last_letter_is_that_machine() {
+        let synonyms = "россия = отечественный\n";
+        let typed = plan("проволока россия AQ400", synonyms);
+        expect![[r#"
+            term code:aq400l x3
+            term code_prefix:aq400l x4
+            const 8 compat:aq400l
+            word проволок x1
+            const 100000 all(compat:aq400l any(body:проволок))
+            const 40 all(compat:aq400l any(any(name:проволок category_t:проволок)))
+            pin [] part_boost 3 browse false"#]]
+        .assert_eq(&typed);
+        assert_eq!(plan("проволока россия аку 400", synonyms), typed);
     }
 
     #[test]
