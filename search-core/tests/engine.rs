@@ -1088,6 +1088,63 @@ fn a_declared_parts_series_follows_it() {
     }
 }
 
+/// A part whose model is the named machine itself (a maintenance kit modelled `VCN-530C`) has
+/// no series to follow: the other parts modelled after the machine are not pinned with it,
+/// whatever they are.
+#[test]
+fn a_part_modelled_after_the_named_machine_has_no_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = loaded(dir.path());
+    let part = |id: &str, name: &str, model: &str, compat: &[&str]| {
+        doc(
+            id,
+            "spare_part",
+            &format!("SKU-{id}"),
+            name,
+            "Mazak",
+            model,
+            "Запчасти",
+            "Деталь обрабатывающего центра.",
+            compat,
+            1000.0,
+            2,
+        )
+    };
+    let extra = vec![
+        part(
+            "P-80",
+            "Комплект ТО-1 для VCN-530C (фильтры, уплотнения)",
+            "VCN-530C",
+            &["VCN-530C"],
+        ),
+        part(
+            "P-81",
+            "Телескопическая защита оси X VCN-530C",
+            "VCN-530C",
+            &["VCN-530C"],
+        ),
+        part("P-82", "Фильтр гидравлический 0110 R 010", "0110R010", &[]),
+    ];
+    engine
+        .apply(extra.into_iter().map(upsert).collect(), 2)
+        .expect("apply");
+    for mode in [Mode::Lexical, Mode::Hybrid] {
+        let res = engine
+            .snapshot()
+            .search(&req("VCN-530C фильтры", mode))
+            .unwrap();
+        let hit = |id: &str| res.hits.iter().find(|h| h.doc.id == id);
+        assert!(
+            hit("P-80").is_some_and(|h| h.exact),
+            "{mode:?}: the kit meets the need"
+        );
+        assert!(
+            hit("P-81").is_none_or(|h| !h.exact),
+            "{mode:?}: a guard is no filter, pinned as the kit's series"
+        );
+    }
+}
+
 /// A Latin code typed in Cyrillic, and a code typed on the Latin layout inside a query typed so.
 #[test]
 fn codes_typed_in_the_other_alphabet_or_layout_are_found() {

@@ -254,7 +254,7 @@ impl Snapshot {
             })
             .collect::<Result<_>>()?;
 
-        let pinned = self.pins(&lex_cands, &lex_top, &pin_codes);
+        let pinned = self.pins(&lex_cands, &lex_top, &pin_codes, &lex.machine_codes);
         let code_pinned = !pinned.is_empty() && !pin_codes.is_empty();
 
         let Some(qvec) = self.query_vector(mode, code_pinned, &pinned, query_vec, defer, text)?
@@ -478,6 +478,7 @@ impl Snapshot {
         lex_cands: &[Candidate],
         lex_top: &[(f32, DocAddress)],
         pin_codes: &HashSet<String>,
+        machines: &HashSet<String>,
     ) -> Vec<Vid> {
         let codes: Vec<text::SegmentCodes> = if pin_codes.is_empty() {
             Vec::new()
@@ -506,7 +507,7 @@ impl Snapshot {
                 p.push((t, rank, c.vid));
             }
         }
-        self.follow_series(lex_cands, &mut p);
+        self.follow_series(lex_cands, machines, &mut p);
         p.sort();
         p.into_iter().map(|x| x.2).collect()
     }
@@ -514,13 +515,21 @@ impl Snapshot {
     /// Adds tier 4 to the pins `p` (tier, lexical rank, vid): the lexical candidates of the
     /// same series as a part meeting the query's constraint (tier 3), such as another maker's
     /// V-belt of the same profile or a ball screw of the same size: what fits the machine's
-    /// part fits the machine.
-    fn follow_series(&self, lex_cands: &[Candidate], p: &mut Vec<(u8, usize, Vid)>) {
+    /// part fits the machine. A part whose model is the named machine itself (`Комплект ТО-1
+    /// для VCN-530C`, model `VCN-530C`) has no series: following it would pin every part
+    /// modelled after the machine, whatever the need.
+    fn follow_series(
+        &self,
+        lex_cands: &[Candidate],
+        machines: &HashSet<String>,
+        p: &mut Vec<(u8, usize, Vid)>,
+    ) {
         let series: HashSet<String> = p
             .iter()
             .filter(|x| x.0 == 3)
             .filter_map(|x| lex_cands[x.1].addr)
             .filter_map(|a| self.cols[a.segment_ord as usize].model_key(a.doc_id))
+            .filter(|key| !machines.contains(*key))
             .map(str::to_string)
             .collect();
         if series.is_empty() {

@@ -26,6 +26,9 @@ pub struct LexicalQuery {
     pub pin_codes: HashSet<String>,
     /// True when the query text produced no clause (browse request).
     pub is_browse: bool,
+    /// Folded models of the machines the query names (as declared compatible), when the query
+    /// asks for parts of them.
+    pub machine_codes: HashSet<String>,
     /// Added to the lexical score of every matching spare part (the query asks for a part of a
     /// machine). The collector adds it from the kind column: as a query clause it would be a
     /// second, optional scorer seeking through every spare part of the catalog for each match.
@@ -504,6 +507,11 @@ pub fn build_query(
         pin_codes,
         is_browse,
         part_boost,
+        machine_codes: if part_intent {
+            machine_codes.into_iter().collect()
+        } else {
+            HashSet::new()
+        },
     }
 }
 
