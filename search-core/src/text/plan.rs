@@ -433,7 +433,9 @@ pub fn build_query(
         normalized_words.extend(word_match.normalized);
         clauses.extend(word_match.clauses);
         let matched = word_match.matched;
-        if part_intent && roles.is_need_word(word) {
+        // What follows `для` after the need names the machine (`для шлифовального`), not
+        // the part: no card meets the need by it.
+        if part_intent && roles.is_need_word(word) && !context[wi] {
             let end = normalized_words.len();
             need_clauses.extend(matched.iter().map(|m| (nstart, end, m.clone())));
         }
@@ -823,7 +825,9 @@ fn synonym_clauses(
                     } else {
                         Match::All(terms.iter().map(|t| match_term(f.body, t)).collect())
                     };
-                    if need.is_some_and(|roles| window.iter().all(|w| roles.is_need_word(w))) {
+                    if need.is_some_and(|roles| window.iter().all(|w| roles.is_need_word(w)))
+                        && !context[start..start + n].iter().any(|c| *c)
+                    {
                         need_clauses.push((start, start + n, matched.clone()));
                     }
                     groups.resize_with(groups.len().max(start + n), Vec::new);
@@ -1062,6 +1066,19 @@ mod tests {
                 const 40 all(compat:16k20 any(any(name:подшипник category_t:подшипник)))
                 pin [] part_boost 3 browse false"#]],
         );
+    }
+
+    /// `для токарно-винторезного` after the need names the machine: it scores (a little) but
+    /// meets no need, so a part declared for 16К20 that only says `токарный` is not pinned.
+    #[test]
+    fn the_machine_type_after_the_need_is_no_part_of_the_need() {
+        let plan = plan("подшипник для токарного 16К20", "");
+        let need = plan
+            .lines()
+            .find(|l| l.starts_with("const 100000"))
+            .expect("a constraint");
+        assert!(need.contains("подшипник"), "{need}");
+        assert!(!need.contains("токарн"), "{need}");
     }
 
     /// `AQ400` names the machine `AQ400L` (the one model it begins), read aloud too (`аку
