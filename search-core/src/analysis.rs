@@ -346,6 +346,21 @@ pub fn analyze(text: &str) -> Vec<(usize, usize, String)> {
         .collect()
 }
 
+/// A Russian word with an adjective's ending in any case (`клиновой`, `главного`,
+/// `линейных`, `шарико-винтовая`), not a verbal noun in `-ние`/`-тие` (`уплотнение`).
+pub fn is_adjective(norm_word: &str) -> bool {
+    const ENDINGS: &[&str] = &[
+        "ый", "ий", "ой", "ая", "яя", "ое", "ее", "ые", "ие", "ого", "его", "ому", "ему", "ым",
+        "им", "ую", "юю", "ых", "их", "ыми", "ими",
+    ];
+    let w = norm_word.rsplit('-').next().unwrap_or(norm_word);
+    w.chars().count() >= 4
+        && w.chars().all(is_cyrillic)
+        && !w.ends_with("ние")
+        && !w.ends_with("тие")
+        && ENDINGS.iter().any(|e| w.ends_with(e))
+}
+
 /// Combining forms that begin Russian technical compounds (`сервомотор`, `гидронасос`,
 /// `шарикоподшипник`, `фильтроэлемент`): what follows names the thing itself.
 const COMBINING_FORMS: &[&str] = &[
@@ -1173,6 +1188,30 @@ pub fn fuzzy_distance(word: &str) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn adjectives_by_their_endings() {
+        for w in [
+            "клиновой",
+            "главного",
+            "линейных",
+            "шарико-винтовая",
+            "радиальный",
+        ] {
+            assert!(is_adjective(w), "{w}");
+        }
+        for w in [
+            "ремень",
+            "подшипник",
+            "уплотнение",
+            "покрытие",
+            "муфта",
+            "шпинделя",
+            "swiss",
+        ] {
+            assert!(!is_adjective(w), "{w}");
+        }
+    }
 
     #[test]
     fn codes_read_aloud_letter_by_letter() {

@@ -414,6 +414,8 @@ pub fn build_query(
     // declared compatibility, so no synonym of theirs scores or counts either.
     let mut skipped: Vec<bool> = Vec::new();
     let mut groups: Vec<Vec<Match>> = Vec::new();
+    let heads = need_heads(&raw_words, &roles, &context);
+    let mut head_norm: Vec<bool> = Vec::new();
 
     for (wi, word) in raw_words.iter().enumerate() {
         if skip_words.contains(word) {
@@ -425,6 +427,7 @@ pub fn build_query(
             );
             normalized_context.resize(normalized_words.len(), context[wi]);
             skipped.resize(normalized_words.len(), true);
+            head_norm.resize(normalized_words.len(), false);
             continue;
         }
         let before = clauses.len();
@@ -445,6 +448,7 @@ pub fn build_query(
         }
         normalized_context.resize(normalized_words.len(), context[wi]);
         skipped.resize(normalized_words.len(), false);
+        head_norm.resize(normalized_words.len(), heads[wi]);
         if context[wi] {
             let boosted: Vec<Exec> = clauses
                 .drain(before..)
@@ -472,6 +476,11 @@ pub fn build_query(
     ));
 
     whole_phrases(&mut need_clauses);
+    // The need is met by its head nouns (`ремень` of `ремень главного привода`), not by a
+    // word that only qualifies them: a motor `для главного привода` is no belt.
+    if head_norm.iter().any(|h| *h) {
+        need_clauses.retain(|(a, b, _)| head_norm[*a..*b].iter().any(|h| *h));
+    }
     if part_intent && !need_clauses.is_empty() {
         // Parts declared for the named machine that also match the need come first.
         let need = Match::Any(need_clauses.into_iter().map(|(_, _, m)| m).collect());
@@ -708,6 +717,45 @@ fn asks_for_machine(raw_words: &[&str]) -> bool {
         }
     }
     machine
+}
+
+/// The head nouns of a part query's need, per raw word: in each conjunct (split by `и`,
+/// `или` and commas) the first Russian need word that is no adjective (Russian noun phrases
+/// put adjectives before the head and the words qualifying it after: `клиновой ремень
+/// главного привода`), and after a short word the index does not know the next noun too.
+/// Latin need words are all heads (English puts the head last).
+fn need_heads(raw_words: &[&str], roles: &Roles, context: &[bool]) -> Vec<bool> {
+    let mut heads = vec![false; raw_words.len()];
+    let mut found = false;
+    for (i, w) in raw_words.iter().enumerate() {
+        let norm = normalize(w);
+        let norm = norm.trim_end_matches([',', ';']);
+        if matches!(norm, "и" | "или") {
+            found = false;
+            continue;
+        }
+        if !context[i] && roles.is_need_word(w) {
+            if !is_russian_word(norm) {
+                heads[i] = true;
+            } else if !found && !analysis::is_adjective(norm) {
+                heads[i] = true;
+                // A short word the index does not know as typed (`вит` for `винт`) may be a
+                // typo of anything: the next noun is a head too.
+                found = norm.chars().count() >= 5
+                    || roles
+                        .vocab
+                        .knows(roles.f.body, &analysis::term_for_word(norm));
+            }
+        }
+        if w.ends_with([',', ';']) {
+            found = false;
+        }
+    }
+    heads
+}
+
+fn is_russian_word(norm: &str) -> bool {
+    norm.chars().any(analysis::is_cyrillic)
 }
 
 /// "педаль управления для листогиба": what follows "для" after a need names the machine the
@@ -1079,6 +1127,29 @@ mod tests {
             .expect("a constraint");
         assert!(need.contains("подшипник"), "{need}");
         assert!(!need.contains("токарн"), "{need}");
+    }
+
+    /// The need is met by its head noun: `подшипник` of `радиальный подшипник шпинделя`, not
+    /// the adjective before it or the noun qualifying it after; each conjunct has its own
+    /// head (`подшипник и ремень`).
+    #[test]
+    fn the_need_is_met_by_its_head_nouns() {
+        let constraint = |q: &str| -> String {
+            plan(q, "")
+                .lines()
+                .find(|l| l.starts_with("const 100000"))
+                .expect("a constraint")
+                .to_string()
+        };
+        let need = constraint("радиальный подшипник шпинделя для 16К20");
+        assert!(need.contains("подшипник"), "{need}");
+        assert!(!need.contains("шпиндел"), "{need}");
+        assert!(!need.contains("радиальн"), "{need}");
+        let need = constraint("подшипник и ремень для 16К20");
+        assert!(
+            need.contains("подшипник") && need.contains("ремен"),
+            "{need}"
+        );
     }
 
     /// `AQ400` names the machine `AQ400L` (the one model it begins), read aloud too (`аку
