@@ -39,6 +39,8 @@ pub(crate) enum Key {
     Bits(usize, Term),
     /// A term's near neighbours in a field's dictionary (all segments), at most so many edits.
     Near(Field, String, u8),
+    /// The terms of a field's dictionary extending a prefix by at most so many characters.
+    Extending(Field, String, usize),
 }
 
 #[derive(Clone)]
@@ -120,6 +122,26 @@ impl WordCache {
         terms
     }
 
+    /// The indexed terms of `field` extending `prefix` by at most `extra` characters (see
+    /// [`crate::text::Vocabulary::extending`]), from the cache or computed by `extending` and
+    /// kept: a dictionary range scan per segment for every long Russian query word and every
+    /// code-like window, the same on every search of a snapshot.
+    pub fn extending(
+        &self,
+        field: Field,
+        prefix: &str,
+        extra: usize,
+        extending: impl FnOnce() -> Vec<String>,
+    ) -> Vec<String> {
+        let key = Key::Extending(field, prefix.to_string(), extra);
+        if let Some(Cached::Near(terms)) = self.get(&key) {
+            return terms.as_ref().clone();
+        }
+        let terms = extending();
+        self.put(key, Cached::Near(std::sync::Arc::new(terms.clone())));
+        terms
+    }
+
     pub(crate) fn put(&self, key: Key, value: Cached) {
         let size = value.bytes();
         if size > self.budget {
@@ -184,5 +206,24 @@ mod tests {
         cache.put(Key::Bits(0, term.clone()), Cached::Bits(bits));
         assert!(cache.bits(0, &term).is_some() && cache.impacts(0, "c").is_none());
         assert_eq!(cache.bytes(), 3 * one);
+    }
+
+    /// A prefix's extending terms are computed once per field, prefix and reach; the near
+    /// terms of the same text are another entry.
+    #[test]
+    fn extending_terms_are_computed_once() {
+        let cache = WordCache::new(1 << 20);
+        let field = tantivy::schema::Field::from_field_id(3);
+        let calls = std::cell::Cell::new(0);
+        let compute = || {
+            calls.set(calls.get() + 1);
+            vec!["aq400l".to_string()]
+        };
+        assert_eq!(cache.extending(field, "aq400", 2, compute), ["aq400l"]);
+        assert_eq!(cache.extending(field, "aq400", 2, compute), ["aq400l"]);
+        assert_eq!(calls.get(), 1);
+        cache.extending(field, "aq400", 3, compute);
+        assert_eq!(calls.get(), 2, "another reach is another entry");
+        assert!(cache.near(field, "aq400", 2, Vec::new).is_empty());
     }
 }

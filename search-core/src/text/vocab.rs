@@ -43,7 +43,12 @@ impl Vocabulary for CachedVocab<'_> {
     }
 
     fn extending(&self, field: Field, prefix: &str, extra: usize) -> Vec<String> {
-        self.searcher.extending(field, prefix, extra)
+        match self.cache {
+            Some(cache) => cache.extending(field, prefix, extra, || {
+                self.searcher.extending(field, prefix, extra)
+            }),
+            None => self.searcher.extending(field, prefix, extra),
+        }
     }
 }
 
