@@ -113,13 +113,7 @@ impl WordCache {
         distance: u8,
         within: impl FnOnce() -> Vec<String>,
     ) -> Vec<String> {
-        let key = Key::Near(field, term.to_string(), distance);
-        if let Some(Cached::Near(terms)) = self.get(&key) {
-            return terms.as_ref().clone();
-        }
-        let terms = within();
-        self.put(key, Cached::Near(std::sync::Arc::new(terms.clone())));
-        terms
+        self.terms(Key::Near(field, term.to_string(), distance), within)
     }
 
     /// The indexed terms of `field` extending `prefix` by at most `extra` characters (see
@@ -133,11 +127,15 @@ impl WordCache {
         extra: usize,
         extending: impl FnOnce() -> Vec<String>,
     ) -> Vec<String> {
-        let key = Key::Extending(field, prefix.to_string(), extra);
+        self.terms(Key::Extending(field, prefix.to_string(), extra), extending)
+    }
+
+    /// A list of dictionary terms under `key`, from the cache or computed and kept.
+    fn terms(&self, key: Key, compute: impl FnOnce() -> Vec<String>) -> Vec<String> {
         if let Some(Cached::Near(terms)) = self.get(&key) {
             return terms.as_ref().clone();
         }
-        let terms = extending();
+        let terms = compute();
         self.put(key, Cached::Near(std::sync::Arc::new(terms.clone())));
         terms
     }

@@ -292,6 +292,23 @@ impl Embedder for AxisQuery {
     }
 }
 
+/// An in-memory engine under `cfg` (result cache off) whose queries all embed as the first
+/// axis, holding spare parts `(id, name, vector)`.
+fn axis_engine(mut cfg: EngineConfig, cards: &[(&str, &str, [f32; 4])]) -> Engine {
+    cfg.result_cache = 0;
+    let engine = Engine::in_memory(cfg).unwrap();
+    engine.set_embedder(Some(Arc::new(CachedEmbedder::new(Arc::new(AxisQuery), 8))));
+    let changes = cards
+        .iter()
+        .map(|(id, name, v)| Change::Upsert {
+            doc: doc(id, name),
+            vector: Some(v.to_vec()),
+        })
+        .collect();
+    engine.apply(changes, 1).unwrap();
+    engine
+}
+
 /// With feedback, the semantic side of hybrid brings a card like the lexical hit (and
 /// sharing no word with the query) before a card that is only like the query's embedding.
 #[test]
@@ -299,21 +316,14 @@ fn feedback_brings_what_is_like_the_first_lexical_hits() {
     let order = |feedback_docs: usize| -> Vec<String> {
         let mut cfg = EngineConfig::new("axis", 4);
         cfg.feedback_docs = feedback_docs;
-        cfg.result_cache = 0;
-        let engine = Engine::in_memory(cfg).unwrap();
-        engine.set_embedder(Some(Arc::new(CachedEmbedder::new(Arc::new(AxisQuery), 8))));
-        let changes = [
-            ("X", "Винт шариковый SFU1605", [0.0, 1.0, 0.0, 0.0]),
-            ("Y", "Пара качения HIWIN R16", [0.0, 0.96, 0.28, 0.0]),
-            ("Z", "Ремень клиновой A-1250", [0.8, 0.0, 0.0, 0.6]),
-        ]
-        .into_iter()
-        .map(|(id, name, v)| Change::Upsert {
-            doc: doc(id, name),
-            vector: Some(v.to_vec()),
-        })
-        .collect();
-        engine.apply(changes, 1).unwrap();
+        let engine = axis_engine(
+            cfg,
+            &[
+                ("X", "Винт шариковый SFU1605", [0.0, 1.0, 0.0, 0.0]),
+                ("Y", "Пара качения HIWIN R16", [0.0, 0.96, 0.28, 0.0]),
+                ("Z", "Ремень клиновой A-1250", [0.8, 0.0, 0.0, 0.6]),
+            ],
+        );
         let res = engine
             .snapshot()
             .search(&SearchRequest::new("винт", Mode::Hybrid))
@@ -333,25 +343,18 @@ fn feedback_brings_what_is_like_the_first_lexical_hits() {
 #[test]
 fn fusion_inputs_replay_to_the_searchs_order() {
     use crate::fusion::{fuse, Ranked, ScoreTerm};
-    let mut cfg = EngineConfig::new("axis", 4);
-    cfg.result_cache = 0;
+    let cfg = EngineConfig::new("axis", 4);
     let params = cfg.rrf;
-    let engine = Engine::in_memory(cfg).unwrap();
-    engine.set_embedder(Some(Arc::new(CachedEmbedder::new(Arc::new(AxisQuery), 8))));
-    let changes = [
-        ("A", "Винт шариковый SFU1605", [0.2, 1.0, 0.0, 0.0]),
-        ("B", "Винт трапецеидальный Tr20x4", [0.9, 0.1, 0.0, 0.0]),
-        ("C", "Гайка винта шарикового", [0.6, 0.0, 0.8, 0.0]),
-        ("D", "Ремень клиновой A-1250", [0.8, 0.0, 0.0, 0.6]),
-        ("E", "Подшипник 6205", [0.0, 0.0, 0.0, 1.0]),
-    ]
-    .into_iter()
-    .map(|(id, name, v)| Change::Upsert {
-        doc: doc(id, name),
-        vector: Some(v.to_vec()),
-    })
-    .collect();
-    engine.apply(changes, 1).unwrap();
+    let engine = axis_engine(
+        cfg,
+        &[
+            ("A", "Винт шариковый SFU1605", [0.2, 1.0, 0.0, 0.0]),
+            ("B", "Винт трапецеидальный Tr20x4", [0.9, 0.1, 0.0, 0.0]),
+            ("C", "Гайка винта шарикового", [0.6, 0.0, 0.8, 0.0]),
+            ("D", "Ремень клиновой A-1250", [0.8, 0.0, 0.0, 0.6]),
+            ("E", "Подшипник 6205", [0.0, 0.0, 0.0, 1.0]),
+        ],
+    );
     let snap = engine.snapshot();
     let req = SearchRequest::new("винт шариковый", Mode::Hybrid);
     let searched: Vec<String> = snap
