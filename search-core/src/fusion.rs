@@ -51,6 +51,40 @@ impl Default for RrfParams {
     }
 }
 
+impl RrfParams {
+    /// Hybrid fusion under these parameters: the lexical list (scores, best first) by rank
+    /// and score ratio, the semantic list (cosines, best first) by rank and cosine gap, the
+    /// semantic list weighing `semantic_weight` (this query's: the parameter times the
+    /// factors that apply).
+    pub fn fuse_hybrid<K: Clone + Eq + Hash>(
+        &self,
+        lexical: &[(K, f32)],
+        semantic: &[(K, f32)],
+        semantic_weight: f32,
+    ) -> Vec<(K, f32)> {
+        fuse(
+            &[
+                Ranked {
+                    items: lexical,
+                    weight: self.lexical_weight,
+                    term: ScoreTerm::Ratio {
+                        weight: self.lexical_score_weight,
+                        power: self.lexical_score_power,
+                    },
+                },
+                Ranked {
+                    items: semantic,
+                    weight: semantic_weight,
+                    term: ScoreTerm::Gap {
+                        weight: self.semantic_cosine_weight * semantic_weight,
+                    },
+                },
+            ],
+            self.k,
+        )
+    }
+}
+
 /// How a list's own scores add to its documents' fused scores.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum ScoreTerm {

@@ -5,7 +5,7 @@
 
 use super::request::Mode;
 use super::search::LEXICAL_DEPTH;
-use crate::fusion::{fuse, Ranked, RrfParams, ScoreTerm};
+use crate::fusion::RrfParams;
 use crate::point::Vid;
 use std::collections::{HashMap, HashSet};
 
@@ -46,28 +46,10 @@ pub(super) fn compose(lists: &Lists) -> Vec<(Vid, f32)> {
         }
         Mode::Semantic => lists.semantic.to_vec(),
         Mode::Hybrid => {
-            let p = &lists.params;
             let head = &lists.lexical[..lists.lexical.len().min(LEXICAL_DEPTH)];
-            let fused = fuse(
-                &[
-                    Ranked {
-                        items: head,
-                        weight: p.lexical_weight,
-                        term: ScoreTerm::Ratio {
-                            weight: p.lexical_score_weight,
-                            power: p.lexical_score_power,
-                        },
-                    },
-                    Ranked {
-                        items: lists.semantic,
-                        weight: lists.semantic_weight,
-                        term: ScoreTerm::Gap {
-                            weight: p.semantic_cosine_weight * lists.semantic_weight,
-                        },
-                    },
-                ],
-                p.k,
-            );
+            let fused = lists
+                .params
+                .fuse_hybrid(head, lists.semantic, lists.semantic_weight);
             let max = fused.first().map_or(0.0, |x| x.1);
             let mut out: Vec<(Vid, f32)> = lists.pinned.iter().map(|v| (*v, max + 1.0)).collect();
             out.extend(fused.into_iter().filter(|(v, _)| !pin_rank.contains_key(v)));

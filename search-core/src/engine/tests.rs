@@ -339,10 +339,10 @@ fn feedback_brings_what_is_like_the_first_lexical_hits() {
 }
 
 /// The lists `fusion_inputs` reports are what the search fused: pins first, then the lists
-/// replayed through `fusion::fuse` with the engine's parameters, give the search's own order.
+/// replayed through `RrfParams::fuse_hybrid` with the engine's parameters, give the search's
+/// own order.
 #[test]
 fn fusion_inputs_replay_to_the_searchs_order() {
-    use crate::fusion::{fuse, Ranked, ScoreTerm};
     let cfg = EngineConfig::new("axis", 4);
     let params = cfg.rrf;
     let engine = axis_engine(
@@ -370,26 +370,7 @@ fn fusion_inputs_replay_to_the_searchs_order() {
         lists.lexical.len() >= 2 && lists.semantic.len() == 5,
         "{lists:?}"
     );
-    let fused = fuse(
-        &[
-            Ranked {
-                items: &lists.lexical,
-                weight: params.lexical_weight,
-                term: ScoreTerm::Ratio {
-                    weight: params.lexical_score_weight,
-                    power: params.lexical_score_power,
-                },
-            },
-            Ranked {
-                items: &lists.semantic,
-                weight: lists.semantic_weight,
-                term: ScoreTerm::Gap {
-                    weight: params.semantic_cosine_weight * lists.semantic_weight,
-                },
-            },
-        ],
-        params.k,
-    );
+    let fused = params.fuse_hybrid(&lists.lexical, &lists.semantic, lists.semantic_weight);
     let mut replayed = lists.pinned.clone();
     replayed.extend(
         fused

@@ -5,7 +5,7 @@
 //! executor.
 
 use super::match_boost::MatchBoost;
-use super::repair::{is_layout_query, repair_word, Repair};
+use super::repair::{is_layout_query, is_russian, repair_word, Repair};
 use super::schema::Fields;
 use super::vocab::Vocabulary;
 use crate::analysis::{self, fold_code, normalize};
@@ -414,7 +414,12 @@ pub fn build_query(
     // declared compatibility, so no synonym of theirs scores or counts either.
     let mut skipped: Vec<bool> = Vec::new();
     let mut groups: Vec<Vec<Match>> = Vec::new();
-    let heads = need_heads(&raw_words, &roles, &context);
+    // Heads only matter to a part query's need.
+    let heads = if part_intent {
+        need_heads(&raw_words, &roles, &context)
+    } else {
+        vec![false; raw_words.len()]
+    };
     let mut head_norm: Vec<bool> = Vec::new();
 
     for (wi, word) in raw_words.iter().enumerate() {
@@ -735,7 +740,7 @@ fn need_heads(raw_words: &[&str], roles: &Roles, context: &[bool]) -> Vec<bool> 
             continue;
         }
         if !context[i] && roles.is_need_word(w) {
-            if !is_russian_word(norm) {
+            if !is_russian(norm) {
                 heads[i] = true;
             } else if !found && !analysis::is_adjective(norm) {
                 heads[i] = true;
@@ -752,10 +757,6 @@ fn need_heads(raw_words: &[&str], roles: &Roles, context: &[bool]) -> Vec<bool> 
         }
     }
     heads
-}
-
-fn is_russian_word(norm: &str) -> bool {
-    norm.chars().any(analysis::is_cyrillic)
 }
 
 /// "педаль управления для листогиба": what follows "для" after a need names the machine the

@@ -91,7 +91,7 @@ pub(super) fn is_layout_query(f: &Fields, vocab: &dyn Vocabulary, words: &[&str]
 }
 
 /// A piece written in Russian: it has a Cyrillic letter.
-fn is_russian(norm: &str) -> bool {
+pub(super) fn is_russian(norm: &str) -> bool {
     norm.chars().any(|c| matches!(c, 'а'..='я' | 'ё'))
 }
 

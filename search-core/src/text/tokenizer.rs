@@ -43,12 +43,8 @@ impl Tokenizer for CatalogTokenizer {
     /// query for `сервомотор` still asks for the compound.
     fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
         let mut tokens = Vec::new();
-        let words = analysis::split_words(text)
-            .into_iter()
-            .map(|(from, to, w)| (from, to, analysis::term_for_word(w), w))
-            .filter(|(_, _, term, _)| !term.is_empty());
-        for (position, (from, to, term, word)) in words.enumerate() {
-            let tail = analysis::compound_tail_term(word).filter(|t| *t != term);
+        for (position, (from, to, term)) in analysis::analyze(text).into_iter().enumerate() {
+            let tail = analysis::compound_tail_term(&text[from..to]).filter(|t| *t != term);
             let token = |text: String| Token {
                 offset_from: from,
                 offset_to: to,
