@@ -147,6 +147,7 @@ impl EvalSet {
                     "qid": q.qid,
                     "type": q.kind,
                     "query": q.query,
+                    "semantic_text": embedded,
                     "mode": lists.mode.as_str(),
                     "lexical": lists.lexical,
                     "semantic": lists.semantic,

@@ -40,7 +40,7 @@ pub fn semantic_text(
                 continue;
             }
         }
-        words.push(repaired_text(word, &found));
+        words.push(repaired_text(f, vocab, word, &found));
     }
     // Latin phrases with a Cyrillic member in the dictionary, longest first.
     let mut out: Vec<String> = Vec::new();
@@ -71,20 +71,23 @@ pub fn semantic_text(
 /// The word with its repairs written in: the layout-fixed word, or each repaired piece as the
 /// index knows it (the transliteration, the synonym key, the stem standing in for a misspelt
 /// Russian word). Loose repairs leave the piece as typed: they name no one word.
-fn repaired_text(word: &str, found: &WordRepair) -> String {
+fn repaired_text(f: &Fields, vocab: &dyn Vocabulary, word: &str, found: &WordRepair) -> String {
     let mut out = String::with_capacity(word.len());
     let mut at = 0;
     for repair in &found.repairs {
         let (piece, text) = match repair {
             Repair::Layout { text, .. } => return text.clone(),
-            Repair::Translit { piece, text, .. } => (*piece, text),
-            Repair::SynonymKey { piece, key, .. } => (*piece, key),
+            Repair::Translit { piece, text, .. } => (*piece, text.clone()),
+            Repair::SynonymKey { piece, key, .. } => (*piece, key.clone()),
             Repair::Misspelt {
                 piece,
                 near,
                 stands_in: true,
             } => match near.first() {
-                Some(stem) => (*piece, stem),
+                Some(stem) => (
+                    *piece,
+                    stand_in_word(f, vocab, &found.pieces[*piece].norm, stem),
+                ),
                 None => continue,
             },
             Repair::Misspelt { .. } | Repair::LooseTranslit { .. } => continue,
@@ -94,11 +97,31 @@ fn repaired_text(word: &str, found: &WordRepair) -> String {
             continue;
         }
         out.push_str(&word[at..p.start]);
-        out.push_str(text);
+        out.push_str(&text);
         at = p.end;
     }
     out.push_str(&word[at..]);
     out
+}
+
+/// The word a misspelt Russian word stands for, written out for the model, which reads a bare
+/// stem (`главн`, `сопл`) as a fragment: the typed word when it only ends differently from the
+/// indexed stem (`расходники` for `расходн`), otherwise the stem with as much of the typed
+/// word's ending as makes a word some card's name has (`гланого` → `главн` + `ого`,
+/// `радиалньая` → `радиальн` + `ая`), else the bare stem.
+fn stand_in_word(f: &Fields, vocab: &dyn Vocabulary, typed: &str, stem: &str) -> String {
+    if typed.starts_with(stem) {
+        return typed.to_string();
+    }
+    let own = analysis::term_for_word(typed);
+    let Some(ending) = typed.strip_prefix(own.as_str()) else {
+        return stem.to_string();
+    };
+    ending
+        .char_indices()
+        .map(|(i, _)| format!("{stem}{}", &ending[i..]))
+        .find(|word| vocab.knows(f.suggest, word) && analysis::term_for_word(word) == stem)
+        .unwrap_or_else(|| stem.to_string())
 }
 
 #[cfg(test)]
@@ -126,6 +149,14 @@ mod tests {
             "подшипник шпинделя для 16К20"
         );
         assert_eq!(semantic("станок 16К20", ""), "станок 16К20");
+    }
+
+    #[test]
+    fn a_misspelt_word_reads_as_a_whole_word_not_a_stem() {
+        // The stem with the typed ending, when a card's name has that word.
+        assert_eq!(semantic("винтавая пара", ""), "винтовая пара");
+        // No name has the word with that ending: the bare stem, as before.
+        assert_eq!(semantic("шпендель", ""), "шпиндел");
     }
 
     #[test]
