@@ -741,7 +741,10 @@ fn need_heads(raw_words: &[&str], roles: &Roles, context: &[bool]) -> Vec<bool> 
         }
         if !context[i] && roles.is_need_word(w) {
             if !is_russian(norm) {
-                heads[i] = true;
+                // A Latin word is a head in its own right (English word order puts the head
+                // last), except in a Russian need that has its head already: there it is a
+                // designation (`мотор подачи по оси X`), not the thing wanted.
+                heads[i] = !found;
             } else if !found && !analysis::is_adjective(norm) {
                 heads[i] = true;
                 // A short word the index does not know as typed (`вит` for `винт`) may be a
@@ -1151,6 +1154,11 @@ mod tests {
             need.contains("подшипник") && need.contains("ремен"),
             "{need}"
         );
+        // A Latin word after the Russian head designates (`по оси X`, `под конус ISO`): it
+        // still scores, but it is not what is wanted.
+        let need = constraint("подшипник шпинделя под конус ISO для 16К20");
+        assert!(need.contains("подшипник"), "{need}");
+        assert!(!need.contains("iso"), "{need}");
     }
 
     /// `AQ400` names the machine `AQ400L` (the one model it begins), read aloud too (`аку
