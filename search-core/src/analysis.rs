@@ -1035,6 +1035,15 @@ pub fn is_generic_parts_word(norm_word: &str) -> bool {
     STEMS.iter().any(|s| norm_word.starts_with(s))
 }
 
+/// A noun naming a collection of things (`комплект`, `набор`): a need it heads is named by
+/// what follows it (`набор для обслуживания`, `комплект цифровой индикации`).
+pub fn is_collective_noun(norm_word: &str) -> bool {
+    const STEMS: &[&str] = &["комплект", "набор"];
+    STEMS
+        .iter()
+        .any(|s| norm_word.starts_with(s) && !is_generic_parts_word(norm_word))
+}
+
 /// Re-types a word typed on the Latin keyboard layout while meaning Russian (`yfcjc` → `насос`).
 pub fn layout_en_to_ru(word: &str) -> String {
     const EN: &str = "qwertyuiop[]asdfghjkl;'zxcvbnm,.`";

@@ -727,20 +727,33 @@ fn asks_for_machine(raw_words: &[&str]) -> bool {
 /// The head nouns of a part query's need, per raw word: in each conjunct (split by `и`,
 /// `или` and commas) the first Russian need word that is no adjective (Russian noun phrases
 /// put adjectives before the head and the words qualifying it after: `клиновой ремень
-/// главного привода`), and after a short word the index does not know the next noun too.
-/// Latin need words are all heads (English puts the head last).
+/// главного привода`), and after a short word the index does not know the next noun too; a
+/// collective noun (`комплект`, `набор`) only when no noun follows it. Latin need words are all
+/// heads (English puts the head last), except after a Russian head.
 fn need_heads(raw_words: &[&str], roles: &Roles, context: &[bool]) -> Vec<bool> {
     let mut heads = vec![false; raw_words.len()];
     let mut found = false;
+    // A collective noun (`комплект`, `набор`) heading the conjunct so far: the head only when
+    // no noun follows to say what it collects (`комплект для техобслуживания` is a service kit,
+    // not any set; a set of jaws is `комплект` too).
+    let mut collective: Option<usize> = None;
+    let settle = |heads: &mut Vec<bool>, collective: &mut Option<usize>, found: bool| {
+        if let Some(c) = collective.take() {
+            heads[c] = !found;
+        }
+    };
     for (i, w) in raw_words.iter().enumerate() {
         let norm = normalize(w);
         let norm = norm.trim_end_matches([',', ';']);
         if matches!(norm, "и" | "или") {
+            settle(&mut heads, &mut collective, found);
             found = false;
             continue;
         }
         if !context[i] && roles.is_need_word(w) {
-            if !is_russian(norm) {
+            if !found && collective.is_none() && analysis::is_collective_noun(norm) {
+                collective = Some(i);
+            } else if !is_russian(norm) {
                 // A Latin word is a head in its own right (English word order puts the head
                 // last), except in a Russian need that has its head already: there it is a
                 // designation (`мотор подачи по оси X`), not the thing wanted.
@@ -756,9 +769,11 @@ fn need_heads(raw_words: &[&str], roles: &Roles, context: &[bool]) -> Vec<bool> 
             }
         }
         if w.ends_with([',', ';']) {
+            settle(&mut heads, &mut collective, found);
             found = false;
         }
     }
+    settle(&mut heads, &mut collective, found);
     heads
 }
 
@@ -1154,6 +1169,12 @@ mod tests {
             need.contains("подшипник") && need.contains("ремен"),
             "{need}"
         );
+        // A collective noun is the need only when nothing follows to say what it collects.
+        let need = constraint("комплект подшипников для 16К20");
+        assert!(need.contains("подшипник"), "{need}");
+        assert!(!need.contains("комплект"), "{need}");
+        let need = constraint("комплект для 16К20");
+        assert!(need.contains("комплект"), "{need}");
         // A Latin word after the Russian head designates (`по оси X`, `под конус ISO`): it
         // still scores, but it is not what is wanted.
         let need = constraint("подшипник шпинделя под конус ISO для 16К20");
