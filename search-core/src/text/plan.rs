@@ -745,6 +745,10 @@ fn need_heads(raw_words: &[&str], roles: &Roles, context: &[bool]) -> Vec<bool> 
     for (i, w) in raw_words.iter().enumerate() {
         let norm = normalize(w);
         let norm = norm.trim_end_matches([',', ';']);
+        // Russian typed in Latin letters is read as the Russian it stands for
+        // (`privodnoy remen`: the adjective is no head).
+        let russian = translit_of(roles, norm);
+        let norm = russian.as_deref().unwrap_or(norm);
         if matches!(norm, "и" | "или") {
             settle(&mut heads, &mut collective, found);
             found = false;
@@ -775,6 +779,21 @@ fn need_heads(raw_words: &[&str], roles: &Roles, context: &[bool]) -> Vec<bool> 
     }
     settle(&mut heads, &mut collective, found);
     heads
+}
+
+/// The Russian word a Latin-typed word transliterates to, when the index knows that word and
+/// not the Latin one (the repair cascade's exact transliteration).
+fn translit_of(roles: &Roles, norm: &str) -> Option<String> {
+    if is_russian(norm) || !norm.chars().any(|c| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    repair_word(roles.f, roles.vocab, roles.synonyms, norm)
+        .repairs
+        .into_iter()
+        .find_map(|r| match r {
+            Repair::Translit { piece: 0, text, .. } => Some(normalize(&text)),
+            _ => None,
+        })
 }
 
 /// "педаль управления для листогиба": what follows "для" after a need names the machine the
@@ -1169,6 +1188,10 @@ mod tests {
             need.contains("подшипник") && need.contains("ремен"),
             "{need}"
         );
+        // Russian typed in Latin letters has its heads as typed in Cyrillic.
+        let need = constraint("podshipnik shpindelya dlya 16К20");
+        assert!(need.contains("подшипник"), "{need}");
+        assert!(!need.contains("шпиндел"), "{need}");
         // A collective noun is the need only when nothing follows to say what it collects.
         let need = constraint("комплект подшипников для 16К20");
         assert!(need.contains("подшипник"), "{need}");
