@@ -382,6 +382,8 @@ const COMBINING_FORMS: &[&str] = &[
     "турбо",
     "радио",
     "вакуум",
+    // Abbreviated compounds: `техобслуживание`, `техпаспорт` (not `технический`, see below).
+    "тех",
 ];
 
 /// The term of a compound's last part, for a word of the form combining form + a word of at
@@ -393,6 +395,10 @@ pub fn compound_tail_term(word: &str) -> Option<String> {
         .iter()
         .find_map(|form| norm.strip_prefix(form))?;
     if tail.chars().count() < 5 || !tail.chars().all(is_cyrillic) {
+        return None;
+    }
+    // `техн…` (`технический`, `технолог`) is one word, not `тех` + a word.
+    if norm.starts_with("техн") {
         return None;
     }
     let term = term_for_word(tail);
@@ -1248,6 +1254,10 @@ mod tests {
         assert_eq!(tail("гидро"), None);
         assert_eq!(tail("электро5000"), None);
         assert_eq!(tail("подшипник"), None);
+        // Abbreviated compounds of `тех`, but not the words that merely begin with it.
+        assert_eq!(tail("техобслуживания"), Some(term_for_word("обслуживания")));
+        assert_eq!(tail("техническое"), None);
+        assert_eq!(tail("технологический"), None);
     }
 
     #[test]
