@@ -39,7 +39,9 @@ pub fn is_word_char(c: char) -> bool {
     if c.is_ascii() {
         c.is_ascii_alphanumeric()
     } else {
-        matches!(c, 'а'..='я' | 'А'..='Я' | 'ё' | 'Ё') || c.is_alphanumeric()
+        // `Ø` as catalogs write it is the diameter sign (`Ø1,2 мм`), not a letter.
+        matches!(c, 'а'..='я' | 'А'..='Я' | 'ё' | 'Ё')
+            || (c.is_alphanumeric() && !matches!(c, 'Ø' | 'ø'))
     }
 }
 
@@ -265,7 +267,7 @@ fn is_unit(s: &str) -> bool {
 fn split_unit<'a>(start: usize, word: &'a str, out: &mut Vec<(usize, usize, &'a str)>) {
     let digits_end = word
         .char_indices()
-        .find(|(_, c)| !c.is_ascii_digit())
+        .find(|&(i, c)| !c.is_ascii_digit() && !is_decimal_mark(word, i))
         .map_or(word.len(), |(i, _)| i);
     if digits_end > 0 && digits_end < word.len() && is_unit(&word[digits_end..]) {
         out.push((start, start + digits_end, &word[..digits_end]));
@@ -275,12 +277,32 @@ fn split_unit<'a>(start: usize, word: &'a str, out: &mut Vec<(usize, usize, &'a 
     }
 }
 
-/// Splits text into alphanumeric runs with their byte offsets.
+/// A `,` or `.` at byte `i` of `text` between two digits: the mark of a decimal fraction
+/// (`1,2`, `0.75`), part of the number.
+fn is_decimal_mark(text: &str, i: usize) -> bool {
+    let b = text.as_bytes();
+    matches!(b.get(i), Some(b',' | b'.'))
+        && i > 0
+        && b[i - 1].is_ascii_digit()
+        && b.get(i + 1).is_some_and(|c| c.is_ascii_digit())
+}
+
+/// A decimal fraction, digits on both sides of one mark (`2,5`, `0.75`).
+fn is_decimal(word: &str) -> bool {
+    let mut parts = word.split([',', '.']);
+    let (Some(a), Some(b), None) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    !a.is_empty() && !b.is_empty() && (a.bytes().chain(b.bytes())).all(|c| c.is_ascii_digit())
+}
+
+/// Splits text into alphanumeric runs with their byte offsets. A decimal fraction is one run
+/// (`Ø1,2 мм` has the word `1,2`, not `1` and `2`), so that a query's `2` is not met by it.
 pub fn split_words(text: &str) -> Vec<(usize, usize, &str)> {
     let mut out = Vec::new();
     let mut start = None;
     for (i, c) in text.char_indices() {
-        if is_word_char(c) {
+        if is_word_char(c) || (start.is_some() && is_decimal_mark(text, i)) {
             if start.is_none() {
                 start = Some(i);
             }
@@ -308,6 +330,17 @@ fn stemmers() -> &'static (Stemmer, Stemmer) {
 /// stemmer, other words the English one.
 pub fn term_for_word(word: &str) -> String {
     let norm = normalize(word);
+    if is_decimal(&norm) {
+        // One spelling for both marks and without trailing zeros (`5.0` is `5`, `2,50` is
+        // `2,5`); never folded into the integer of its digits (`2,5` is not `25`).
+        let (int, frac) = norm.split_once([',', '.']).unwrap_or((&norm, ""));
+        let frac = frac.trim_end_matches('0');
+        return if frac.is_empty() {
+            int.to_string()
+        } else {
+            format!("{int},{frac}")
+        };
+    }
     if is_code_like(&norm) {
         return fold_code(&norm);
     }
@@ -1423,6 +1456,23 @@ mod tests {
     }
 
     #[test]
+    fn a_decimal_fraction_is_one_word() {
+        let words = |t: &str| -> Vec<String> { analyze(t).into_iter().map(|w| w.2).collect() };
+        // `Ø1,2` is not met by a query's `2`; both marks and trailing zeros spell it alike.
+        assert_eq!(words("сопло Ø1,2 мм"), words("сопло 1.20 мм"));
+        assert!(!words("сопло Ø1,2 мм").contains(&"2".to_string()));
+        assert_eq!(
+            words("2,2кВт"),
+            vec!["2,2".to_string(), term_for_word("кВт")]
+        );
+        // An attribute written `5.0` is the number 5; a list `1, 2` stays two numbers.
+        assert_eq!(words("power kw 5.0"), words("power kw 5"));
+        assert_eq!(words("1, 2"), vec!["1", "2"]);
+        // A fraction is never read as the integer of its digits.
+        assert_ne!(term_for_word("2,5"), term_for_word("25"));
+    }
+
+    #[test]
     fn layout_and_translit_repairs() {
         assert_eq!(layout_en_to_ru("yfcjc"), "насос");
         assert_eq!(layout_en_to_ru("yfghfdkz.ob["), "направляющих");
@@ -1461,7 +1511,9 @@ mod tests {
                 .collect();
             prop_assert_eq!(normalize(&s), reference);
             for c in s.chars().chain("АЯаяЁёЖжZz09_-".chars()) {
-                prop_assert_eq!(is_word_char(c), c.is_alphanumeric(), "{:?}", c);
+                // The one exception: the diameter sign.
+                let expected = c.is_alphanumeric() && !matches!(c, 'Ø' | 'ø');
+                prop_assert_eq!(is_word_char(c), expected, "{:?}", c);
             }
         }
 

@@ -26,7 +26,7 @@ use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Term};
 
 /// Bumped whenever the schema or the analysis changes; older indexes are rebuilt.
-const FORMAT_VERSION: u32 = 6;
+const FORMAT_VERSION: u32 = 7;
 
 type Pending = (CatalogDoc, String, Option<Vec<f32>>, Option<Vid>);
 
