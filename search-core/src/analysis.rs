@@ -287,13 +287,12 @@ fn is_decimal_mark(text: &str, i: usize) -> bool {
         && b.get(i + 1).is_some_and(|c| c.is_ascii_digit())
 }
 
-/// A decimal fraction, digits on both sides of one mark (`2,5`, `0.75`).
-fn is_decimal(word: &str) -> bool {
-    let mut parts = word.split([',', '.']);
-    let (Some(a), Some(b), None) = (parts.next(), parts.next(), parts.next()) else {
-        return false;
-    };
-    !a.is_empty() && !b.is_empty() && (a.bytes().chain(b.bytes())).all(|c| c.is_ascii_digit())
+/// The integer and fraction digits of a decimal fraction, digits on both sides of one mark
+/// (`2,5`, `0.75`); `None` for any other word.
+fn decimal_parts(word: &str) -> Option<(&str, &str)> {
+    let (int, frac) = word.split_once([',', '.'])?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    (digits(int) && digits(frac)).then_some((int, frac))
 }
 
 /// Splits text into alphanumeric runs with their byte offsets. A decimal fraction is one run
@@ -330,10 +329,9 @@ fn stemmers() -> &'static (Stemmer, Stemmer) {
 /// stemmer, other words the English one.
 pub fn term_for_word(word: &str) -> String {
     let norm = normalize(word);
-    if is_decimal(&norm) {
+    if let Some((int, frac)) = decimal_parts(&norm) {
         // One spelling for both marks and without trailing zeros (`5.0` is `5`, `2,50` is
         // `2,5`); never folded into the integer of its digits (`2,5` is not `25`).
-        let (int, frac) = norm.split_once([',', '.']).unwrap_or((&norm, ""));
         let frac = frac.trim_end_matches('0');
         return if frac.is_empty() {
             int.to_string()

@@ -414,13 +414,10 @@ pub fn build_query(
     // declared compatibility, so no synonym of theirs scores or counts either.
     let mut skipped: Vec<bool> = Vec::new();
     let mut groups: Vec<Vec<Match>> = Vec::new();
-    // Heads only matter to a part query's need.
-    let heads = if part_intent {
-        need_heads(&raw_words, &roles, &context)
-    } else {
-        vec![false; raw_words.len()]
-    };
-    let mut head_norm: Vec<bool> = Vec::new();
+    // Per raw word: the Russian word it was typed in Latin letters for, and its span of
+    // normalised words (none for the skipped machine words), for the need's heads below.
+    let mut russian: Vec<Option<String>> = vec![None; raw_words.len()];
+    let mut spans: Vec<Option<(usize, usize)>> = vec![None; raw_words.len()];
 
     for (wi, word) in raw_words.iter().enumerate() {
         if skip_words.contains(word) {
@@ -432,12 +429,12 @@ pub fn build_query(
             );
             normalized_context.resize(normalized_words.len(), context[wi]);
             skipped.resize(normalized_words.len(), true);
-            head_norm.resize(normalized_words.len(), false);
             continue;
         }
         let before = clauses.len();
         let nstart = normalized_words.len();
         let word_match = match_word(f, vocab, synonyms, word);
+        russian[wi] = word_match.translit;
         normalized_words.extend(word_match.normalized);
         clauses.extend(word_match.clauses);
         let matched = word_match.matched;
@@ -453,7 +450,7 @@ pub fn build_query(
         }
         normalized_context.resize(normalized_words.len(), context[wi]);
         skipped.resize(normalized_words.len(), false);
-        head_norm.resize(normalized_words.len(), heads[wi]);
+        spans[wi] = Some((nstart, normalized_words.len()));
         if context[wi] {
             let boosted: Vec<Exec> = clauses
                 .drain(before..)
@@ -481,6 +478,16 @@ pub fn build_query(
     ));
 
     whole_phrases(&mut need_clauses);
+    // Heads only matter to a part query's need.
+    let mut head_norm = vec![false; normalized_words.len()];
+    if part_intent {
+        let heads = need_heads(&raw_words, &russian, &roles, &context);
+        for (head, span) in heads.iter().zip(&spans) {
+            if let (true, Some((a, b))) = (*head, span) {
+                head_norm[*a..*b].iter_mut().for_each(|h| *h = true);
+            }
+        }
+    }
     // The need is met by its head nouns (`ремень` of `ремень главного привода`), not by a
     // word that only qualifies them: a motor `для главного привода` is no belt.
     if head_norm.iter().any(|h| *h) {
@@ -730,7 +737,12 @@ fn asks_for_machine(raw_words: &[&str]) -> bool {
 /// главного привода`), and after a short word the index does not know the next noun too; a
 /// collective noun (`комплект`, `набор`) only when no noun follows it. Latin need words are all
 /// heads (English puts the head last), except after a Russian head.
-fn need_heads(raw_words: &[&str], roles: &Roles, context: &[bool]) -> Vec<bool> {
+fn need_heads(
+    raw_words: &[&str],
+    russian: &[Option<String>],
+    roles: &Roles,
+    context: &[bool],
+) -> Vec<bool> {
     let mut heads = vec![false; raw_words.len()];
     let mut found = false;
     // A collective noun (`комплект`, `набор`) heading the conjunct so far: the head only when
@@ -747,8 +759,7 @@ fn need_heads(raw_words: &[&str], roles: &Roles, context: &[bool]) -> Vec<bool> 
         let norm = norm.trim_end_matches([',', ';']);
         // Russian typed in Latin letters is read as the Russian it stands for
         // (`privodnoy remen`: the adjective is no head).
-        let russian = translit_of(roles, norm);
-        let norm = russian.as_deref().unwrap_or(norm);
+        let norm = russian[i].as_deref().unwrap_or(norm);
         if matches!(norm, "и" | "или") {
             settle(&mut heads, &mut collective, found);
             found = false;
@@ -779,21 +790,6 @@ fn need_heads(raw_words: &[&str], roles: &Roles, context: &[bool]) -> Vec<bool> 
     }
     settle(&mut heads, &mut collective, found);
     heads
-}
-
-/// The Russian word a Latin-typed word transliterates to, when the index knows that word and
-/// not the Latin one (the repair cascade's exact transliteration).
-fn translit_of(roles: &Roles, norm: &str) -> Option<String> {
-    if is_russian(norm) || !norm.chars().any(|c| c.is_ascii_alphabetic()) {
-        return None;
-    }
-    repair_word(roles.f, roles.vocab, roles.synonyms, norm)
-        .repairs
-        .into_iter()
-        .find_map(|r| match r {
-            Repair::Translit { piece: 0, text, .. } => Some(normalize(&text)),
-            _ => None,
-        })
 }
 
 /// "педаль управления для листогиба": what follows "для" after a need names the machine the
@@ -967,6 +963,9 @@ struct WordMatch {
     matched: Vec<Match>,
     /// The word's pieces, normalised (for the synonym n-grams).
     normalized: Vec<String>,
+    /// The Russian word a word typed in Latin letters stands for (its first piece's exact
+    /// transliteration, normalised): the need's heads read it (see [`need_heads`]).
+    translit: Option<String>,
 }
 
 impl WordMatch {
@@ -991,6 +990,7 @@ fn match_word(f: &Fields, vocab: &dyn Vocabulary, synonyms: &Synonyms, word: &st
         clauses: term_fields(f, &found.known),
         matched: found.known.iter().map(|t| match_term(f.body, t)).collect(),
         normalized: found.pieces.iter().map(|p| p.norm.clone()).collect(),
+        translit: None,
     };
     // Words of one root: the stemmer keeps derivational suffixes, so a noun and the adjective
     // made from it get different stems (`электроэрозия` → `электроэроз`, `электроэрозионный`
@@ -1008,7 +1008,12 @@ fn match_word(f: &Fields, vocab: &dyn Vocabulary, synonyms: &Synonyms, word: &st
     for repair in found.repairs {
         match repair {
             Repair::Layout { terms, .. } | Repair::SynonymKey { terms, .. } => exact.extend(terms),
-            Repair::Translit { term, .. } => exact.push(term),
+            Repair::Translit { piece, text, term } => {
+                if piece == 0 && out.normalized.first().is_some_and(|n| !is_russian(n)) {
+                    out.translit = Some(normalize(&text));
+                }
+                exact.push(term);
+            }
             Repair::LooseTranslit { stems, .. } => {
                 if stems.is_empty() {
                     out.matched.push(Match::nothing());
